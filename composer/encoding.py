@@ -145,7 +145,8 @@ class Vocabulary:
     def grammar_mask(self) -> np.ndarray:
         """bool [V, V]: ``mask[prev, next]`` says whether ``next`` may follow ``prev``.
 
-        Sampling under this mask always gives a sequence that :meth:`decode` reads in full.
+        Sampling under this mask always gives a sequence that :meth:`decode` reads in full, and for a
+        monophonic encoding, at most one note per onset.
         """
         size = len(self)
         shifts = range(self.shift_offset, self.voice_offset)
@@ -155,8 +156,12 @@ class Vocabulary:
         durations = range(self.duration_offset, size)
         between_notes = [EOS, *shifts, *voices, *velocities, *pitches]
         mask = np.zeros((size, size), dtype=bool)
-        for prev in [BOS, *shifts, *durations]:
+        for prev in [BOS, *shifts]:
             mask[prev, between_notes] = True
+        # a monophonic line has one note per onset: after a note, time must move on (or the piece end)
+        after_note = [EOS, *shifts] if self.config.monophonic else between_notes
+        for prev in durations:
+            mask[prev, after_note] = True
         for prev in voices:
             mask[prev, [*velocities, *pitches]] = True
         for prev in velocities:

@@ -149,7 +149,7 @@ def _first_at_zero(events: list, default) -> tuple:
 
 
 # -- writing -------------------------------------------------------------------------------------------
-def write_midi(piece: Piece, path: str | os.PathLike) -> None:
+def write_midi(piece: Piece, path: str | os.PathLike, end_tick: int | None = None) -> None:
     """Write a piece as a format-1 MIDI file, atomically (a crash never leaves half a file).
 
     Track 0 holds tempo, metre and key; then one track per voice, named after it, on its own channel
@@ -158,8 +158,9 @@ def write_midi(piece: Piece, path: str | os.PathLike) -> None:
     Args:
         piece: the piece to write.
         path: destination; its folder must exist.
+        end_tick: where the file ends (e.g. the bar line after a closing rest); default the last note.
     """
-    midi = piece_to_mido(piece)
+    midi = piece_to_mido(piece, end_tick)
     path = Path(path)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
@@ -174,7 +175,7 @@ def write_midi(piece: Piece, path: str | os.PathLike) -> None:
         raise
 
 
-def piece_to_mido(piece: Piece) -> mido.MidiFile:
+def piece_to_mido(piece: Piece, end_tick: int | None = None) -> mido.MidiFile:
     """Convert a piece to a :class:`mido.MidiFile` (see :func:`write_midi`)."""
     scale = 1 if piece.ticks_per_beat >= 96 else math.ceil(WRITE_TICKS_PER_BEAT / piece.ticks_per_beat)
     midi = mido.MidiFile(type=1, ticks_per_beat=piece.ticks_per_beat * scale)
@@ -183,7 +184,7 @@ def piece_to_mido(piece: Piece) -> mido.MidiFile:
                                                         denominator=s.denominator)) for s in piece.time_signatures]
     if piece.key:
         conductor.append((0, 0, mido.MetaMessage("key_signature", key=_mido_key(piece.key))))
-    midi.tracks.append(_to_track(conductor))
+    midi.tracks.append(_to_track(conductor, (end_tick or 0) * scale))
     channels = _channels(piece.voices)
     for index, voice in enumerate(piece.voices):
         channel = channels[index]
@@ -213,14 +214,15 @@ def _channels(voices: tuple[Voice, ...]) -> list[int]:
     return result
 
 
-def _to_track(events: list[tuple[int, int, mido.Message]]) -> mido.MidiTrack:
-    """Absolute-tick events (releases before onsets at the same tick) to a delta-time track."""
+def _to_track(events: list[tuple[int, int, mido.Message]], end_tick: int = 0) -> mido.MidiTrack:
+    """Absolute-tick events (releases before onsets at the same tick) to a delta-time track ending no
+    earlier than ``end_tick``."""
     track = mido.MidiTrack()
     last = 0
     for tick, _, message in sorted(events, key=lambda e: (e[0], e[1])):
         track.append(message.copy(time=tick - last))
         last = tick
-    track.append(mido.MetaMessage("end_of_track", time=0))
+    track.append(mido.MetaMessage("end_of_track", time=max(0, end_tick - last)))
     return track
 
 

@@ -1,0 +1,57 @@
+"""Musical measurements of pieces: key estimation and how well the notes keep to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from composer.keys import key_name, scale_pitch_classes
+from composer.notes import Piece
+
+# Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
+_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+_MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+@dataclass(frozen=True)
+class KeyEstimate:
+    """The likeliest key of a piece and the share of its note time that lies in that key's scale.
+
+    Attributes:
+        key: e.g. ``"G"`` or ``"Em"``.
+        correlation: Pearson correlation of the piece's pitch-class durations with the key profile.
+        in_scale: fraction (0..1) of sounding time on pitches of the key's scale (for minor keys, the
+            natural, harmonic and melodic minor together).
+    """
+
+    key: str
+    correlation: float
+    in_scale: float
+
+
+def pitch_class_durations(piece: Piece) -> np.ndarray:
+    """float [12]: total sounding ticks of each pitch class."""
+    histogram = np.zeros(12)
+    for note in piece.notes:
+        histogram[note.pitch % 12] += note.end - note.start
+    return histogram
+
+
+def estimate_key(piece: Piece) -> KeyEstimate | None:
+    """Krumhansl-Schmuckler key finding, weighted by duration. None for a piece without notes."""
+    histogram = pitch_class_durations(piece)
+    if histogram.sum() == 0:
+        return None
+    best = None
+    for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
+        for tonic in range(12):
+            rotated = np.roll(profile, tonic)
+            correlation = 0.0 if histogram.std() == 0 else float(np.corrcoef(histogram, rotated)[0, 1])
+            if best is None or correlation > best[0]:
+                best = (correlation, tonic, mode)
+    correlation, tonic, mode = best
+    name = key_name(tonic, mode)
+    scale = scale_pitch_classes(name)
+    in_scale = float(sum(histogram[pc] for pc in scale) / histogram.sum())
+    return KeyEstimate(name, correlation, in_scale)

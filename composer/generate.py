@@ -1,0 +1,176 @@
+"""Batch generation: a model and a request in, pieces (and MIDI files with a manifest) out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from composer.analysis import estimate_key
+from composer.checkpoint import load_model
+from composer.encoding import BOS, Vocabulary, decode, encode, prepare
+from composer.keys import parse_key
+from composer.midi_io import read_midi, write_midi
+from composer.model import ComposerLM
+from composer.notes import Piece, Voice, crop, to_monophonic
+from composer.sample import Sampler, SamplingOptions
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to generate.
+
+    Attributes:
+        count: variations, sampled together as one batch.
+        bars: bars of new music after the primer (the primer's last bar is completed first).
+        temperature, top_k, top_p, key: see :class:`~composer.sample.SamplingOptions`.
+        seed: random seed; None picks one (it is reported, so a result can be made again).
+        qpm: tempo of the output; None keeps the primer's, or 120.
+        beam: beam width; 0 samples instead.
+        keep_primer: put the primer at the start of each output.
+    """
+
+    count: int = 8
+    bars: int = 16
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    key: str | None = None
+    seed: int | None = None
+    qpm: float | None = None
+    beam: int = 0
+    keep_primer: bool = True
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"count must be at least 1, got {self.count}")
+        if self.bars < 1:
+            raise ValueError(f"bars must be at least 1, got {self.bars}")
+        if self.qpm is not None and not 20 <= self.qpm <= 400:
+            raise ValueError(f"tempo must be 20..400 QPM, got {self.qpm}")
+        if self.beam < 0:
+            raise ValueError(f"beam must be 0 (off) or a width, got {self.beam}")
+        if self.key is not None:
+            parse_key(self.key)
+        SamplingOptions(self.temperature, self.top_k, self.top_p, self.key, 0)  # validates the rest
+
+
+@dataclass
+class GenerationResult:
+    """Pieces and the facts needed to report them."""
+
+    pieces: list[Piece]
+    seed: int
+    primer_ticks: int   # where new music starts in each piece (0 without primer or with continuation only)
+    length_ticks: int   # length of each piece: the bar line where generation stopped
+    seconds: float
+
+
+def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, primer: Piece | None = None,
+             on_step: Callable[[int, object], bool] | None = None) -> GenerationResult:
+    """Generate ``request.count`` variations.
+
+    Args:
+        model: a trained model in eval mode.
+        vocab: its vocabulary.
+        request: what to generate.
+        primer: music to continue (any resolution; it is prepared for the model's encoding).
+        on_step: progress callback (step, tokens); returning True cancels (partial pieces are returned).
+
+    Returns:
+        The pieces, at the model's grid, each cut at the requested length.
+
+    Raises:
+        ValueError: the primer has no notes the model can use.
+    """
+    started = time.perf_counter()
+    seed = request.seed if request.seed is not None else random.randrange(2**31)
+    config = vocab.config
+    time_signature, qpm, key, voices = (4, 4), 120.0, request.key, None
+    prompt = np.array([BOS], dtype=np.int64)
+    primer_end = 0
+    if primer is not None:
+        prepared = prepare(primer, config)
+        if not prepared.notes:
+            raise ValueError("the primer has no notes this model can use")
+        sig = prepared.time_signatures[0]
+        time_signature, qpm, voices = (sig.numerator, sig.denominator), prepared.qpm, prepared.voices
+        key = key or prepared.key
+        prompt = encode(prepared, vocab)[:-1]                          # drop EOS: the music goes on
+        primer_end = prepared.end
+    bar_ticks = config.ticks_per_beat * 4 * time_signature[0] // time_signature[1]
+    start = math.ceil(primer_end / bar_ticks) * bar_ticks
+    until = start + request.bars * bar_ticks
+    qpm = request.qpm or qpm
+    sampler = Sampler(model, vocab)
+    if request.beam:
+        rows = sampler.beam_search(prompt, request.beam, until, key=request.key, count=request.count)
+    else:
+        options = SamplingOptions(request.temperature, request.top_k, request.top_p, request.key, seed)
+        rows = sampler.sample(prompt, request.count, until, options, on_step=on_step)
+    pieces = []
+    for index, ids in enumerate(rows):
+        piece = decode(ids, vocab, qpm=qpm, time_signature=time_signature, voices=voices, key=key,
+                       name=f"variation {index + 1}")
+        if config.monophonic:
+            piece = to_monophonic(piece)
+        piece = crop(piece, 0 if request.keep_primer else start, until)
+        pieces.append(piece.replace(voices=piece.voices if voices else (Voice("Melody"),)))
+    primer_ticks = start if request.keep_primer else 0
+    length = until if request.keep_primer else until - start
+    return GenerationResult(pieces, seed, primer_ticks, length, time.perf_counter() - started)
+
+
+def generate_to_folder(model_path: str | os.PathLike, out_dir: str | os.PathLike, request: GenerationRequest,
+                       primer: str | os.PathLike | None = None, prefix: str = "variation") -> dict:
+    """Generate variations and write them as MIDI files plus ``manifest.json`` into ``out_dir``.
+
+    Returns:
+        The manifest (also written as JSON): parameters, seed, model, and per file its note count,
+        length in bars and seconds.
+
+    Raises:
+        ModelFileError: the model cannot be loaded.
+        MidiReadError: the primer cannot be read.
+        ValueError: the primer has no usable notes.
+    """
+    model, vocab, checkpoint = load_model(model_path)
+    primer_piece = read_midi(primer) if primer is not None else None
+    result = generate(model, vocab, request, primer_piece)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = []
+    digits = max(2, len(str(len(result.pieces))))
+    for index, piece in enumerate(result.pieces, start=1):
+        name = f"{prefix}_{index:0{digits}d}.mid"
+        write_midi(piece, out_dir / name, end_tick=result.length_ticks)
+        length = result.length_ticks
+        estimate = estimate_key(piece)
+        files.append({"estimated_key": estimate.key if estimate else None,
+                      "in_scale": round(estimate.in_scale, 4) if estimate else None,"file": name, "notes": len(piece.notes), "bars": length / piece.ticks_per_bar,
+                      "beats": length / piece.ticks_per_beat, "seconds": piece.seconds(length),
+                      "pitch_range": [min((n.pitch for n in piece.notes), default=0),
+                                      max((n.pitch for n in piece.notes), default=0)]})
+    manifest = {
+        "parameters": {**asdict(request), "seed": result.seed, "primer": str(primer) if primer else None},
+        "model": {"path": str(model_path), "sha256": _sha256(model_path),
+                  "metrics": checkpoint.get("metrics", {}), "epoch": checkpoint.get("epoch")},
+        "primer_ticks": result.primer_ticks,
+        "ticks_per_beat": vocab.config.ticks_per_beat,
+        "generation_seconds": result.seconds,
+        "files": files,
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float))
+    return manifest
+
+
+def _sha256(path: str | os.PathLike) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -1,0 +1,118 @@
+"""The stacked recurrent language model over event tokens."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+CELLS = ("lstm", "gru", "rnn")
+
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # GRU/RNN: h; LSTM: (h, c), each [L, B, H]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of a :class:`ComposerLM`. Saved inside every model file.
+
+    Attributes:
+        vocab_size: number of token ids.
+        embedding_size: width of the token embedding.
+        hidden_size: width of each recurrent layer.
+        num_layers: number of stacked recurrent layers.
+        dropout: dropout on the embedding, between layers and before the output head.
+        cell: ``lstm``, ``gru`` or ``rnn`` (tanh).
+        tie_weights: share the embedding matrix with the output head (a projection maps the hidden
+            state to the embedding width when the two differ).
+    """
+
+    vocab_size: int
+    embedding_size: int = 128
+    hidden_size: int = 256
+    num_layers: int = 2
+    dropout: float = 0.2
+    cell: str = "lstm"
+    tie_weights: bool = False
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
+        for name in ("vocab_size", "embedding_size", "hidden_size", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ModelConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"ModelConfig: unknown settings {sorted(unknown)}")
+        return cls(**values)
+
+
+class ComposerLM(nn.Module):
+    """Embedding -> N stacked recurrent layers -> (projection) -> linear head over the vocabulary."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        rnn_class = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[config.cell]
+        self.rnn = rnn_class(config.embedding_size, config.hidden_size, config.num_layers,
+                             dropout=config.dropout if config.num_layers > 1 else 0.0, batch_first=True)
+        self.drop = nn.Dropout(config.dropout)
+        head_in = config.hidden_size
+        self.projection = None
+        if config.tie_weights and config.hidden_size != config.embedding_size:
+            self.projection = nn.Linear(config.hidden_size, config.embedding_size)
+            head_in = config.embedding_size
+        self.head = nn.Linear(head_in, config.vocab_size)
+        if config.tie_weights:
+            self.head.weight = self.embedding.weight
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        nn.init.normal_(self.embedding.weight, std=0.05)
+        nn.init.zeros_(self.head.bias)
+        if self.config.cell == "lstm":  # forget-gate bias 1: remember by default (Jozefowicz et al. 2015)
+            hidden = self.config.hidden_size
+            for name, param in self.rnn.named_parameters():
+                if name.startswith("bias_ih"):
+                    with torch.no_grad():
+                        param[hidden:2 * hidden].fill_(1.0)
+
+    def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """Next-token logits.
+
+        Args:
+            ids: int64 [B, T] token ids.
+            state: recurrent state from the previous chunk, or None for zeros.
+
+        Returns:
+            logits [B, T, V] and the state after the last step.
+        """
+        x = self.drop(self.embedding(ids))           # [B, T, E]
+        out, state = self.rnn(x, state)               # [B, T, H]
+        out = self.drop(out)
+        if self.projection is not None:
+            out = self.projection(out)                # [B, T, E]
+        return self.head(out), state                  # [B, T, V]
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def detach_state(state: State | None) -> State | None:
+    """Cut the graph between training chunks (truncated backpropagation through time)."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()

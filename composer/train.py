@@ -1,0 +1,463 @@
+"""Training: corpus folder -> model file.
+
+One epoch reads the training split once as a token stream folded into ``batch_size`` columns (each
+piece transposed by a random interval, pieces shuffled), in chunks of ``bptt`` steps with the recurrent
+state carried between chunks. After each epoch the model is scored on the validation split piece by
+piece from a fresh state, exactly as generation starts, and the model file is rewritten atomically.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import dataclasses
+import json
+import math
+import os
+import platform
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+import composer
+from composer import checkpoint as ckpt
+from composer.data import SPLITS, Corpus, batchify, chunks, load_corpus, transpose_randomly
+from composer.encoding import PAD, EncodingConfig, Vocabulary
+from composer.model import ComposerLM, ModelConfig, detach_state
+
+
+class TrainingError(Exception):
+    """Training cannot start or go on (no usable data, a resume that does not fit, ...)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run. Saved in the model file as the recipe.
+
+    Model: embedding_size, hidden_size, num_layers, dropout, cell, tie_weights (see ModelConfig).
+    Encoding: ticks_per_beat, max_shift, max_duration, num_voices, velocity_bins, min_pitch, max_pitch,
+    monophonic (see EncodingConfig).
+    Optimization: AdamW with linear warm-up then cosine decay to ``min_lr_ratio * lr``; gradients
+    clipped to norm ``clip``; early stop after ``patience`` epochs without a better validation loss;
+    ``max_minutes`` stops after that much time (0: no limit).
+    Data: ``transpose`` = (lowest, highest) random transposition in semitones; held-out fractions.
+    """
+
+    embedding_size: int = 128
+    hidden_size: int = 256
+    num_layers: int = 2
+    dropout: float = 0.2
+    cell: str = "lstm"
+    tie_weights: bool = False
+    ticks_per_beat: int = 12
+    max_shift: int = 48
+    max_duration: int = 48
+    num_voices: int = 1
+    velocity_bins: int = 0
+    min_pitch: int = 36
+    max_pitch: int = 96
+    monophonic: bool = True
+    epochs: int = 30
+    batch_size: int = 32
+    bptt: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.05
+    patience: int = 4
+    max_minutes: float = 0.0
+    transpose: tuple[int, int] = (-5, 6)
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.05
+    seed: int = 1234
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "batch_size", "bptt", "lr")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.transpose[0] > self.transpose[1]:
+            raise ValueError(f"transpose must be (low, high) with low <= high, got {self.transpose}")
+        if not 0 <= self.valid_fraction < 1 or not 0 <= self.test_fraction < 1 \
+                or self.valid_fraction + self.test_fraction >= 1:
+            raise ValueError("valid_fraction and test_fraction must be >= 0 and sum to less than 1")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        self.encoding()  # validates the encoding fields
+        self.model(1)    # and the model fields
+
+    def encoding(self) -> EncodingConfig:
+        return EncodingConfig(ticks_per_beat=self.ticks_per_beat, max_shift=self.max_shift,
+                              max_duration=self.max_duration, num_voices=self.num_voices,
+                              velocity_bins=self.velocity_bins, min_pitch=self.min_pitch,
+                              max_pitch=self.max_pitch, monophonic=self.monophonic)
+
+    def model(self, vocab_size: int) -> ModelConfig:
+        return ModelConfig(vocab_size=vocab_size, embedding_size=self.embedding_size,
+                           hidden_size=self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
+                           cell=self.cell, tie_weights=self.tie_weights)
+
+    def to_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["transpose"] = list(self.transpose)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))} "
+                             f"(known: {', '.join(sorted(known))})")
+        values = dict(values)
+        if "transpose" in values:
+            values["transpose"] = tuple(values["transpose"])
+        return cls(**values)
+
+
+@dataclass
+class Metrics:
+    loss: float
+    accuracy: float
+    tokens: int
+
+    @property
+    def perplexity(self) -> float:
+        return math.exp(min(self.loss, 50.0))
+
+    def to_dict(self) -> dict:
+        return {"loss": self.loss, "perplexity": self.perplexity, "accuracy": self.accuracy, "tokens": self.tokens}
+
+
+ProgressCallback = Callable[[dict], None]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainingError("device cuda was asked for, but PyTorch sees no CUDA device")
+    return torch.device(name)
+
+
+@torch.no_grad()
+def evaluate(model: ComposerLM, sequences: list[np.ndarray], device: torch.device,
+             batch_size: int = 32) -> Metrics:
+    """Mean next-token loss (nats) and accuracy over whole pieces, each from a fresh state.
+
+    Args:
+        model: the model (put in eval mode here).
+        sequences: token arrays, each BOS ... EOS.
+        device: where to run.
+        batch_size: pieces per forward pass (padded to the longest; padding is not scored).
+    """
+    model.eval()
+    total_loss, correct, count = 0.0, 0, 0
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    for start in range(0, len(order), batch_size):
+        group = [sequences[i] for i in order[start:start + batch_size]]
+        width = max(len(s) for s in group)
+        batch = np.full((len(group), width), PAD, dtype=np.int64)
+        for row, seq in enumerate(group):
+            batch[row, : len(seq)] = seq
+        ids = torch.from_numpy(batch).to(device)
+        logits, _ = model(ids[:, :-1])                                # [B, T-1, V]
+        targets = ids[:, 1:]                                          # [B, T-1]
+        mask = targets != PAD
+        losses = nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+        total_loss += float(losses[mask].sum())
+        correct += int((logits.argmax(-1) == targets)[mask].sum())
+        count += int(mask.sum())
+    if count == 0:
+        return Metrics(float("nan"), float("nan"), 0)
+    return Metrics(total_loss / count, correct / count, count)
+
+
+def _optimizer(model: ComposerLM, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW with weight decay on weight matrices only (not biases or the embedding)."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        (decay if param.dim() >= 2 and not name.startswith("embedding") else no_decay).append(param)
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.lr)
+
+
+def _schedule(config: TrainConfig, total_steps: int) -> Callable[[int], float]:
+    """Learning-rate factor at a step: linear warm-up, then cosine decay to ``min_lr_ratio``."""
+    warmup = min(config.warmup_steps, max(1, total_steps // 10))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def _ensure_validation(corpus: Corpus) -> None:
+    """A small corpus may hash no file into validation: then hold out the last training file."""
+    if corpus.sequences["valid"] or len(corpus.sequences["train"]) < 2:
+        return
+    corpus.sequences["valid"].append(corpus.sequences["train"].pop())
+    corpus.files["valid"].append(corpus.files["train"].pop())
+
+
+def _rng_state(rng: np.random.Generator) -> dict:
+    return {"python": list(random.getstate()[1]), "numpy": json.dumps(rng.bit_generator.state),
+            "torch": torch.get_rng_state()}
+
+
+def _restore_rng(state: dict, rng: np.random.Generator) -> None:
+    random.setstate((3, tuple(state["python"]), None))
+    rng.bit_generator.state = json.loads(state["numpy"])
+    torch.set_rng_state(state["torch"])
+
+
+def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: TrainConfig = TrainConfig(),
+          resume: bool = False, progress: ProgressCallback | None = None,
+          should_stop: Callable[[], bool] | None = None) -> dict:
+    """Train a model on a folder of MIDI files and write the model file.
+
+    The model file is rewritten after every epoch (best weights for generation, plus the last epoch's
+    state for ``resume``), and also when training is interrupted (Ctrl-C or ``should_stop``).
+
+    Args:
+        data_dir: corpus folder.
+        out_path: model file to write (and, with ``resume``, to continue from).
+        config: the recipe; with ``resume`` the file's own recipe is used instead.
+        resume: continue the run saved in ``out_path``.
+        progress: called with event dicts: ``{"event": "data"|"step"|"epoch"|"done", ...}``.
+        should_stop: polled between steps; True interrupts training after saving.
+
+    Returns:
+        The final checkpoint dict.
+
+    Raises:
+        TrainingError: no usable training files, or a resume that cannot be done.
+        KeyboardInterrupt: after saving, when interrupted with Ctrl-C.
+    """
+    out_path = Path(out_path)
+    emit = progress or (lambda event: None)
+    previous = None
+    if resume:
+        try:
+            previous = ckpt.load_checkpoint(out_path)
+        except ckpt.ModelFileError as error:
+            raise TrainingError(str(error)) from None
+        if "resume" not in previous:
+            raise TrainingError(f"{out_path} holds no resume state (it was stripped for shipping)")
+        config = TrainConfig.from_dict(previous["recipe"]["config"])
+    seed_everything(config.seed)
+    rng = np.random.default_rng(config.seed)
+    device = pick_device(config.device)
+    vocab = Vocabulary(config.encoding())
+
+    started = time.time()
+    corpus = load_corpus(data_dir, vocab, config.valid_fraction, config.test_fraction)
+    _ensure_validation(corpus)
+    emit({"event": "data", "summary": corpus.summary(), "skipped": corpus.skipped,
+          "seconds": time.time() - started})
+    _write_data_report(out_path, corpus)
+    if not corpus.sequences["train"]:
+        raise TrainingError(f"no usable MIDI files in {data_dir} ({len(corpus.skipped)} skipped)")
+    if previous is not None and previous["recipe"]["data_fingerprint"] != corpus.fingerprint:
+        emit({"event": "warning", "message": "the data folder changed since this run started"})
+
+    model = ComposerLM(config.model(len(vocab))).to(device)
+    optimizer = _optimizer(model, config)
+    train_tokens = corpus.num_tokens("train")
+    steps_per_epoch = math.ceil((train_tokens // config.batch_size - 1) / config.bptt)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, steps_per_epoch * config.epochs))
+    history: list[dict] = []
+    start_epoch, best_loss, best_state, bad_epochs, step = 0, float("inf"), None, 0, 0
+    if previous is not None:
+        state = previous["resume"]
+        model.load_state_dict(state["model_state"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        _restore_rng(state["rng"], rng)
+        start_epoch, bad_epochs, step = previous["epoch"], state["bad_epochs"], state["step"]
+        if "valid" in previous["metrics"]:  # an interrupt before the first epoch ended has no best yet
+            best_loss = previous["metrics"]["valid"]["loss"]
+            best_state = previous["model_state"]
+        history = list(previous["history"])
+    recipe = {
+        "config": config.to_dict(), "data_dir": str(Path(data_dir).resolve()),
+        "data_fingerprint": corpus.fingerprint, "data": corpus.summary(),
+        "composer_version": composer.__version__, "torch_version": str(torch.__version__),
+        "python": platform.python_version(), "device": str(device),
+        "parameters": model.num_parameters(),
+    }
+
+    def save(epoch: int, metrics: dict) -> dict:
+        checkpoint = {
+            "format_version": ckpt.FORMAT_VERSION, "kind": ckpt.KIND,
+            "model_config": model.config.to_dict(), "vocabulary": vocab.to_dict(),
+            "model_state": best_state if best_state is not None else _cpu_state(model),
+            "metrics": metrics, "recipe": recipe, "history": history, "epoch": epoch,
+            "resume": {"model_state": _cpu_state(model), "optimizer": optimizer.state_dict(),
+                       "scheduler": scheduler.state_dict(), "rng": _rng_state(rng),
+                       "bad_epochs": bad_epochs, "step": step},
+        }
+        ckpt.save_checkpoint(checkpoint, out_path)
+        return checkpoint
+
+    metrics = previous["metrics"] if previous is not None else {}
+    checkpoint = None
+    epoch = start_epoch
+    stop_reason = "finished all epochs"
+    try:
+        for epoch in range(start_epoch, config.epochs):
+            train_metrics, step, interrupted = _train_epoch(
+                model, optimizer, scheduler, corpus, vocab, config, rng, device, epoch, step, emit, should_stop)
+            if interrupted:
+                stop_reason = "stopped by request"
+                break
+            valid = evaluate(model, corpus.sequences["valid"], device, config.batch_size)
+            improved = valid.loss < best_loss
+            if improved:
+                best_loss, best_state, bad_epochs = valid.loss, _cpu_state(model), 0
+                metrics = {"valid": valid.to_dict(), "best_epoch": epoch + 1}
+            else:
+                bad_epochs += 1
+            row = {"epoch": epoch + 1, "step": step, "train_loss": train_metrics.loss,
+                   "train_perplexity": train_metrics.perplexity, "train_accuracy": train_metrics.accuracy,
+                   "valid_loss": valid.loss, "valid_perplexity": valid.perplexity,
+                   "valid_accuracy": valid.accuracy, "lr": scheduler.get_last_lr()[0],
+                   "seconds": time.time() - started}
+            history.append(row)
+            checkpoint = save(epoch + 1, metrics)
+            _write_curves(out_path, history)
+            emit({"event": "epoch", **row, "improved": improved})
+            if bad_epochs >= config.patience:
+                stop_reason = f"early stop: no better validation loss in {config.patience} epochs"
+                epoch += 1
+                break
+            if config.max_minutes and time.time() - started > config.max_minutes * 60:
+                stop_reason = f"time budget of {config.max_minutes} minutes reached"
+                epoch += 1
+                break
+        else:
+            epoch = config.epochs
+    except KeyboardInterrupt:
+        save(epoch, metrics)
+        emit({"event": "interrupted", "epoch": epoch, "path": str(out_path)})
+        raise
+    if stop_reason == "stopped by request":
+        checkpoint = save(epoch, metrics)
+        emit({"event": "interrupted", "epoch": epoch, "path": str(out_path)})
+        return checkpoint
+    # final scores of the best weights on the held-out test split
+    if best_state is not None and corpus.sequences["test"]:
+        model.load_state_dict(best_state)
+        metrics = {**metrics, "test": evaluate(model, corpus.sequences["test"], device, config.batch_size).to_dict()}
+        model.load_state_dict(checkpoint["resume"]["model_state"] if checkpoint else best_state)
+    recipe["stop_reason"] = stop_reason
+    recipe["train_seconds"] = round(time.time() - started, 1)
+    checkpoint = save(epoch, metrics)
+    emit({"event": "done", "metrics": metrics, "stop_reason": stop_reason, "path": str(out_path)})
+    return checkpoint
+
+
+def _train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng, device, epoch, step, emit,
+                 should_stop) -> tuple[Metrics, int, bool]:
+    """One pass over the training split. Returns (metrics, global step, interrupted)."""
+    model.train()
+    order = rng.permutation(len(corpus.sequences["train"]))
+    pieces = transpose_randomly([corpus.sequences["train"][i] for i in order], vocab, config.transpose, rng)
+    stream = batchify(pieces, config.batch_size).to(device)     # [B, N]
+    total_steps = math.ceil((stream.size(1) - 1) / config.bptt)
+    state = None
+    loss_sum, correct, count = 0.0, 0, 0
+    window_start, window_tokens = time.time(), 0
+    for index, (inputs, targets) in enumerate(chunks(stream, config.bptt)):
+        logits, state = model(inputs, state)                      # [B, t, V]
+        state = detach_state(state)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1),
+                                           ignore_index=PAD)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        tokens = targets.numel()
+        loss_sum += loss.item() * tokens
+        correct += int((logits.argmax(-1) == targets).sum())
+        count += tokens
+        window_tokens += tokens
+        if index % 10 == 0 or index == total_steps - 1:
+            elapsed = time.time() - window_start
+            emit({"event": "step", "epoch": epoch + 1, "epochs": config.epochs, "batch": index + 1,
+                  "batches": total_steps, "loss": loss_sum / count, "accuracy": correct / count,
+                  "tokens_per_s": window_tokens / elapsed if elapsed > 0 else 0.0,
+                  "lr": scheduler.get_last_lr()[0]})
+            window_start, window_tokens = time.time(), 0
+        if should_stop is not None and should_stop():
+            return Metrics(loss_sum / max(count, 1), correct / max(count, 1), count), step, True
+    return Metrics(loss_sum / max(count, 1), correct / max(count, 1), count), step, False
+
+
+def _cpu_state(model: nn.Module) -> dict:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def _sidecar(out_path: Path, suffix: str) -> Path:
+    return out_path.with_name(out_path.stem + suffix)
+
+
+def _write_data_report(out_path: Path, corpus: Corpus) -> None:
+    """``<model>.data.csv``: every file with its split, or the reason it was skipped."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(_sidecar(out_path, ".data.csv"), "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "status", "reason"])
+        for split in SPLITS:
+            writer.writerows([f, split, ""] for f in corpus.files[split])
+        writer.writerows([f, "skipped", reason] for f, reason in corpus.skipped)
+
+
+def _write_curves(out_path: Path, history: list[dict]) -> None:
+    """``<model>.curve.csv`` and ``<model>.curve.png``: the learning curve so far."""
+    with open(_sidecar(out_path, ".curve.csv"), "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+    except ImportError:
+        return
+    epochs = [row["epoch"] for row in history]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    left.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
+    left.plot(epochs, [r["valid_loss"] for r in history], "o-", label="valid")
+    left.set_xlabel("epoch")
+    left.set_ylabel("loss (nats/token)")
+    left.legend()
+    right.plot(epochs, [100 * r["train_accuracy"] for r in history], "o-", label="train")
+    right.plot(epochs, [100 * r["valid_accuracy"] for r in history], "o-", label="valid")
+    right.set_xlabel("epoch")
+    right.set_ylabel("next-token accuracy (%)")
+    right.legend()
+    figure.suptitle(out_path.name)
+    figure.tight_layout()
+    figure.savefig(_sidecar(out_path, ".curve.png"), dpi=80)
+    plt.close(figure)
