@@ -61,7 +61,7 @@ def bench_training(model_config: ModelConfig, vocab: Vocabulary, data: Path, fil
     optimizer = _optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, 10_000))
     ours = median_time(lambda: _train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng,
-                                            torch.device("cpu"), 0, 0, lambda e: None, None), repeats)
+                                            torch.device("cpu"), 0, {"step": 0}, lambda e: None, None), repeats)
 
     embedding = nn.Embedding(model_config.vocab_size, model_config.embedding_size)
     lstm = nn.LSTM(model_config.embedding_size, model_config.hidden_size, model_config.num_layers,

@@ -187,10 +187,10 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 class TrainPrinter:
     """Progress of ``composer train`` on the terminal: a live line per step, a line per epoch."""
 
-    def __init__(self, quiet: bool = False, stream=sys.stderr) -> None:
+    def __init__(self, quiet: bool = False, stream=None) -> None:
         self.quiet = quiet
-        self.stream = stream
-        self.live = stream.isatty()
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty()
         self.last_print = 0.0
 
     def __call__(self, event: dict) -> None:

@@ -92,6 +92,8 @@ def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1
         FileNotFoundError: ``root`` is not a folder.
     """
     root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"not a folder: {root}")
     corpus = Corpus(root)
     hasher = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):

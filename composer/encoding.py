@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from composer.keys import key_name, parse_key
 from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice, quantize, to_monophonic
 
 PAD, BOS, EOS = 0, 1, 2
@@ -40,6 +41,8 @@ class EncodingConfig:
         max_pitch: highest encodable MIDI pitch.
         monophonic: reduce input to one melodic line before encoding.
         default_velocity: velocity of decoded notes when velocity is not encoded.
+        key_tokens: start each sequence with a KEY token (the piece's key, major or minor), so the model
+            knows the tonic from the first note and generation can be asked for a key.
     """
 
     ticks_per_beat: int = 12
@@ -51,6 +54,7 @@ class EncodingConfig:
     max_pitch: int = 108
     monophonic: bool = True
     default_velocity: int = 90
+    key_tokens: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -89,6 +93,10 @@ class Vocabulary:
     def __init__(self, config: EncodingConfig) -> None:
         self.config = config
         names = ["PAD", "BOS", "EOS"]
+        self.key_offset = len(names)
+        if config.key_tokens:
+            names += [f"KEY_{key_name(t, 'major')}" for t in range(12)]
+            names += [f"KEY_{key_name(t, 'minor')}" for t in range(12)]
         self.shift_offset = len(names)
         names += [f"SHIFT_{t}" for t in range(1, config.max_shift + 1)]
         self.voice_offset = len(names)
@@ -110,6 +118,25 @@ class Vocabulary:
     def shift(self, steps: int) -> int:
         return self.shift_offset + steps - 1
 
+    def key(self, name: str) -> int:
+        """The KEY token of a key name; church modes map to the major or minor of the same tonic.
+
+        Raises:
+            ValueError: the encoding has no key tokens, or the name is not a key.
+        """
+        if not self.config.key_tokens:
+            raise ValueError("this encoding has no key tokens")
+        tonic, mode = parse_key(name)
+        minor = mode in ("minor", "dorian", "phrygian", "aeolian", "locrian")
+        return self.key_offset + 12 * minor + tonic
+
+    def key_of(self, token: int) -> str | None:
+        """The key name of a KEY token, or None for another token."""
+        if not self.key_offset <= token < self.shift_offset:
+            return None
+        index = token - self.key_offset
+        return key_name(index % 12, "minor" if index >= 12 else "major")
+
     def voice(self, v: int) -> int:
         return self.voice_offset + v
 
@@ -123,7 +150,7 @@ class Vocabulary:
         return self.duration_offset + d - 1
 
     def kind(self, token: int) -> str:
-        """One of PAD, BOS, EOS, SHIFT, VOICE, VEL, PITCH, DUR."""
+        """One of PAD, BOS, EOS, KEY, SHIFT, VOICE, VEL, PITCH, DUR."""
         return self.names[token].split("_")[0]
 
     @property
@@ -155,9 +182,13 @@ class Vocabulary:
         pitches = self.pitch_ids
         durations = range(self.duration_offset, size)
         between_notes = [EOS, *shifts, *voices, *velocities, *pitches]
+        keys = range(self.key_offset, self.shift_offset)
         mask = np.zeros((size, size), dtype=bool)
-        for prev in [BOS, *shifts]:
+        for prev in [BOS, *shifts, *keys]:
             mask[prev, between_notes] = True
+        if self.config.key_tokens:  # the key comes first, and only there
+            mask[BOS, :] = False
+            mask[BOS, list(keys)] = True
         # a monophonic line has one note per onset: after a note, time must move on (or the piece end)
         after_note = [EOS, *shifts] if self.config.monophonic else between_notes
         for prev in durations:
@@ -237,6 +268,8 @@ def encode(piece: Piece, vocab: Vocabulary) -> np.ndarray:
         raise ValueError(f"piece is at {piece.ticks_per_beat} ticks per beat, the encoding at "
                          f"{config.ticks_per_beat}: quantize it first (encoding.prepare)")
     ids = [BOS]
+    if config.key_tokens:
+        ids.append(vocab.key(piece_key(piece)))
     cursor, voice, velocity_bin = 0, 0, _default_bin(vocab)
     for n in piece.notes:
         if not config.min_pitch <= n.pitch <= config.max_pitch:
@@ -265,6 +298,20 @@ def encode(piece: Piece, vocab: Vocabulary) -> np.ndarray:
             length -= step
     ids.append(EOS)
     return np.asarray(ids, dtype=np.int64)
+
+
+def piece_key(piece: Piece) -> str:
+    """The key a piece is encoded in: its own key if it names one, else the estimated key, else C."""
+    if piece.key:
+        try:
+            parse_key(piece.key)
+            return piece.key
+        except ValueError:
+            pass
+    from composer.analysis import estimate_key
+
+    estimate = estimate_key(piece)
+    return estimate.key if estimate else "C"
 
 
 def _default_bin(vocab: Vocabulary) -> int:
@@ -302,6 +349,9 @@ def decode(ids, vocab: Vocabulary, qpm: float = 120.0, time_signature: tuple[int
     for token in (int(t) for t in ids):
         if token == EOS:
             break
+        if vocab.key_offset <= token < vocab.shift_offset:
+            key = key or vocab.key_of(token)
+            continue
         if token < vocab.shift_offset or token >= len(vocab):
             continue
         if token >= vocab.duration_offset:
@@ -341,4 +391,8 @@ def transpose_ids(ids: np.ndarray, semitones: int, vocab: Vocabulary) -> np.ndar
     out = ids.copy()
     mask = (ids >= vocab.pitch_offset) & (ids < vocab.duration_offset)
     out[mask] += semitones
+    keys = (ids >= vocab.key_offset) & (ids < vocab.shift_offset)
+    if keys.any():
+        index = ids[keys] - vocab.key_offset
+        out[keys] = vocab.key_offset + 12 * (index // 12) + (index % 12 + semitones) % 12
     return out

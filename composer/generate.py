@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import os
 import random
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -106,6 +108,8 @@ def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, p
         key = key or prepared.key
         prompt = encode(prepared, vocab)[:-1]                          # drop EOS: the music goes on
         primer_end = prepared.end
+    elif config.key_tokens and request.key:
+        prompt = np.array([BOS, vocab.key(request.key)], dtype=np.int64)  # ask for the key
     bar_ticks = config.ticks_per_beat * 4 * time_signature[0] // time_signature[1]
     start = math.ceil(primer_end / bar_ticks) * bar_ticks
     until = start + request.bars * bar_ticks
@@ -116,17 +120,39 @@ def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, p
     else:
         options = SamplingOptions(request.temperature, request.top_k, request.top_p, request.key, seed)
         rows = sampler.sample(prompt, request.count, until, options, on_step=on_step)
+    primer_notes = prepared.notes if primer is not None else ()
     pieces = []
     for index, ids in enumerate(rows):
         piece = decode(ids, vocab, qpm=qpm, time_signature=time_signature, voices=voices, key=key,
                        name=f"variation {index + 1}")
-        if config.monophonic:
-            piece = to_monophonic(piece)
+        piece = _keep_primer_intact(piece, primer_notes, config.monophonic)
         piece = crop(piece, 0 if request.keep_primer else start, until)
         pieces.append(piece.replace(voices=piece.voices if voices else (Voice("Melody"),)))
     primer_ticks = start if request.keep_primer else 0
     length = until if request.keep_primer else until - start
     return GenerationResult(pieces, seed, primer_ticks, length, time.perf_counter() - started)
+
+
+def _keep_primer_intact(piece: Piece, primer_notes: tuple, monophonic: bool) -> Piece:
+    """Make the primer's notes come out exactly as given.
+
+    For a monophonic model, a generated note that starts before the primer's last note ends would cut
+    that note short; such notes are dropped, and the rest is reduced to one line.
+    """
+    if not primer_notes:
+        return to_monophonic(piece) if monophonic else piece
+    remaining = Counter(primer_notes)
+    generated = []
+    for note in piece.notes:
+        if remaining[note] > 0:
+            remaining[note] -= 1
+        else:
+            generated.append(note)
+    if monophonic:
+        primer_end = max(n.end for n in primer_notes)
+        line = to_monophonic(piece.replace(notes=tuple(n for n in generated if n.start >= primer_end)))
+        generated = [dataclasses.replace(n, voice=primer_notes[0].voice) for n in line.notes]
+    return piece.replace(notes=tuple(primer_notes) + tuple(generated))
 
 
 def generate_to_folder(model_path: str | os.PathLike, out_dir: str | os.PathLike, request: GenerationRequest,

@@ -42,7 +42,7 @@ class TrainConfig:
 
     Model: embedding_size, hidden_size, num_layers, dropout, cell, tie_weights (see ModelConfig).
     Encoding: ticks_per_beat, max_shift, max_duration, num_voices, velocity_bins, min_pitch, max_pitch,
-    monophonic (see EncodingConfig).
+    monophonic, key_tokens (see EncodingConfig).
     Optimization: AdamW with linear warm-up then cosine decay to ``min_lr_ratio * lr``; gradients
     clipped to norm ``clip``; early stop after ``patience`` epochs without a better validation loss;
     ``max_minutes`` stops after that much time (0: no limit).
@@ -63,6 +63,7 @@ class TrainConfig:
     min_pitch: int = 36
     max_pitch: int = 96
     monophonic: bool = True
+    key_tokens: bool = False
     epochs: int = 30
     batch_size: int = 32
     bptt: int = 128
@@ -98,7 +99,7 @@ class TrainConfig:
         return EncodingConfig(ticks_per_beat=self.ticks_per_beat, max_shift=self.max_shift,
                               max_duration=self.max_duration, num_voices=self.num_voices,
                               velocity_bins=self.velocity_bins, min_pitch=self.min_pitch,
-                              max_pitch=self.max_pitch, monophonic=self.monophonic)
+                              max_pitch=self.max_pitch, monophonic=self.monophonic, key_tokens=self.key_tokens)
 
     def model(self, vocab_size: int) -> ModelConfig:
         return ModelConfig(vocab_size=vocab_size, embedding_size=self.embedding_size,
@@ -275,6 +276,9 @@ def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: Trai
     _write_data_report(out_path, corpus)
     if not corpus.sequences["train"]:
         raise TrainingError(f"no usable MIDI files in {data_dir} ({len(corpus.skipped)} skipped)")
+    if corpus.num_tokens("train") // config.batch_size < 2:
+        raise TrainingError(f"only {corpus.num_tokens('train')} training tokens in {data_dir}: too few for a "
+                            f"batch of {config.batch_size} streams; use a smaller batch size or more music")
     if previous is not None and previous["recipe"]["data_fingerprint"] != corpus.fingerprint:
         emit({"event": "warning", "message": "the data folder changed since this run started"})
 
@@ -284,14 +288,16 @@ def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: Trai
     steps_per_epoch = math.ceil((train_tokens // config.batch_size - 1) / config.bptt)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, steps_per_epoch * config.epochs))
     history: list[dict] = []
-    start_epoch, best_loss, best_state, bad_epochs, step = 0, float("inf"), None, 0, 0
+    start_epoch, best_loss, best_state, bad_epochs = 0, float("inf"), None, 0
+    counters = {"step": 0, "completed": 0}  # optimizer steps and whole epochs done, kept current for saving
     if previous is not None:
         state = previous["resume"]
         model.load_state_dict(state["model_state"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         _restore_rng(state["rng"], rng)
-        start_epoch, bad_epochs, step = previous["epoch"], state["bad_epochs"], state["step"]
+        start_epoch, bad_epochs = previous["epoch"], state["bad_epochs"]
+        counters["step"] = state["step"]
         if "valid" in previous["metrics"]:  # an interrupt before the first epoch ended has no best yet
             best_loss = previous["metrics"]["valid"]["loss"]
             best_state = previous["model_state"]
@@ -312,19 +318,19 @@ def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: Trai
             "metrics": metrics, "recipe": recipe, "history": history, "epoch": epoch,
             "resume": {"model_state": _cpu_state(model), "optimizer": optimizer.state_dict(),
                        "scheduler": scheduler.state_dict(), "rng": _rng_state(rng),
-                       "bad_epochs": bad_epochs, "step": step},
+                       "bad_epochs": bad_epochs, "step": counters["step"]},
         }
         ckpt.save_checkpoint(checkpoint, out_path)
         return checkpoint
 
     metrics = previous["metrics"] if previous is not None else {}
     checkpoint = None
-    epoch = start_epoch
+    counters["completed"] = start_epoch
     stop_reason = "finished all epochs"
     try:
         for epoch in range(start_epoch, config.epochs):
-            train_metrics, step, interrupted = _train_epoch(
-                model, optimizer, scheduler, corpus, vocab, config, rng, device, epoch, step, emit, should_stop)
+            train_metrics, interrupted = _train_epoch(
+                model, optimizer, scheduler, corpus, vocab, config, rng, device, epoch, counters, emit, should_stop)
             if interrupted:
                 stop_reason = "stopped by request"
                 break
@@ -335,29 +341,27 @@ def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: Trai
                 metrics = {"valid": valid.to_dict(), "best_epoch": epoch + 1}
             else:
                 bad_epochs += 1
-            row = {"epoch": epoch + 1, "step": step, "train_loss": train_metrics.loss,
+            row = {"epoch": epoch + 1, "step": counters["step"], "train_loss": train_metrics.loss,
                    "train_perplexity": train_metrics.perplexity, "train_accuracy": train_metrics.accuracy,
                    "valid_loss": valid.loss, "valid_perplexity": valid.perplexity,
                    "valid_accuracy": valid.accuracy, "lr": scheduler.get_last_lr()[0],
                    "seconds": time.time() - started}
             history.append(row)
+            counters["completed"] = epoch + 1
             checkpoint = save(epoch + 1, metrics)
             _write_curves(out_path, history)
             emit({"event": "epoch", **row, "improved": improved})
             if bad_epochs >= config.patience:
                 stop_reason = f"early stop: no better validation loss in {config.patience} epochs"
-                epoch += 1
                 break
             if config.max_minutes and time.time() - started > config.max_minutes * 60:
                 stop_reason = f"time budget of {config.max_minutes} minutes reached"
-                epoch += 1
                 break
-        else:
-            epoch = config.epochs
     except KeyboardInterrupt:
-        save(epoch, metrics)
-        emit({"event": "interrupted", "epoch": epoch, "path": str(out_path)})
+        save(counters["completed"], metrics)
+        emit({"event": "interrupted", "epoch": counters["completed"], "path": str(out_path)})
         raise
+    epoch = counters["completed"]
     if stop_reason == "stopped by request":
         checkpoint = save(epoch, metrics)
         emit({"event": "interrupted", "epoch": epoch, "path": str(out_path)})
@@ -374,9 +378,13 @@ def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: Trai
     return checkpoint
 
 
-def _train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng, device, epoch, step, emit,
-                 should_stop) -> tuple[Metrics, int, bool]:
-    """One pass over the training split. Returns (metrics, global step, interrupted)."""
+def _train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng, device, epoch, counters, emit,
+                 should_stop) -> tuple[Metrics, bool]:
+    """One pass over the training split, counting optimizer steps in ``counters["step"]``.
+
+    Returns:
+        (metrics of the pass, whether ``should_stop`` interrupted it).
+    """
     model.train()
     order = rng.permutation(len(corpus.sequences["train"]))
     pieces = transpose_randomly([corpus.sequences["train"][i] for i in order], vocab, config.transpose, rng)
@@ -395,7 +403,7 @@ def _train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng, device
         nn.utils.clip_grad_norm_(model.parameters(), config.clip)
         optimizer.step()
         scheduler.step()
-        step += 1
+        counters["step"] += 1
         tokens = targets.numel()
         loss_sum += loss.item() * tokens
         correct += int((logits.argmax(-1) == targets).sum())
@@ -409,8 +417,8 @@ def _train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng, device
                   "lr": scheduler.get_last_lr()[0]})
             window_start, window_tokens = time.time(), 0
         if should_stop is not None and should_stop():
-            return Metrics(loss_sum / max(count, 1), correct / max(count, 1), count), step, True
-    return Metrics(loss_sum / max(count, 1), correct / max(count, 1), count), step, False
+            return Metrics(loss_sum / max(count, 1), correct / max(count, 1), count), True
+    return Metrics(loss_sum / max(count, 1), correct / max(count, 1), count), False
 
 
 def _cpu_state(model: nn.Module) -> dict:
