@@ -57,7 +57,12 @@ def read_midi(path: str | os.PathLike, include_drums: bool = False) -> Piece:
         midi = mido.MidiFile(path)
     except Exception as error:  # mido raises many types on corrupt data; all mean the same here
         raise MidiReadError(path, _describe(error)) from None
-    return piece_from_mido(midi, path, include_drums)
+    try:
+        return piece_from_mido(midi, path, include_drums)
+    except MidiReadError:
+        raise
+    except Exception as error:  # nonsense values that parse (a message type mido made up, ...)
+        raise MidiReadError(path, f"unusable content: {_describe(error)}") from None
 
 
 def _describe(error: Exception) -> str:
@@ -93,6 +98,8 @@ def piece_from_mido(midi: mido.MidiFile, path: str | os.PathLike = "", include_d
             if kind == "track_name" and not track_name:
                 track_name = message.name.strip()
             elif kind == "set_tempo":
+                if message.tempo <= 0:
+                    raise MidiReadError(path, f"tempo of 0 microseconds per beat at tick {tick}")
                 tempos.append(TempoChange(tick, round(mido.tempo2bpm(message.tempo), 6)))
             elif kind == "time_signature":
                 signatures.append(TimeSignature(tick, message.numerator, message.denominator))
