@@ -20,11 +20,11 @@ model file from a stranger cannot run code.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from composer.atomic import write_atomically
 from composer.encoding import Vocabulary
 from composer.model import ComposerLM, ModelConfig
 
@@ -48,19 +48,7 @@ def save_checkpoint(checkpoint: dict, path: str | os.PathLike) -> None:
         checkpoint: the dict (see the module docstring).
         path: destination file.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(checkpoint, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
+    write_atomically(path, lambda handle: torch.save(checkpoint, handle))
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import mido
 
+from composer.atomic import write_atomically
 from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice, clean
 
 DRUM_CHANNEL = 9
@@ -168,18 +168,7 @@ def write_midi(piece: Piece, path: str | os.PathLike, end_tick: int | None = Non
         end_tick: where the file ends (e.g. the bar line after a closing rest); default the last note.
     """
     midi = piece_to_mido(piece, end_tick)
-    path = Path(path)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            midi.save(file=handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
+    write_atomically(path, lambda handle: midi.save(file=handle))
 
 
 def piece_to_mido(piece: Piece, end_tick: int | None = None) -> mido.MidiFile:
