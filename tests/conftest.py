@@ -1,0 +1,75 @@
+"""Shared fixtures: the real MIDI corpora shipped with the project.
+
+The data lives in ``<repo>/midi_data`` (``bach_chorales_satb/*.mid`` and ``folk_melodies/<collection>/*.mid``).
+Tests never reach outside the repository for data: if the folder is missing the data fixtures fail with a
+message saying what to put where, rather than silently skipping.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from composer.midi_io import read_midi
+from composer.notes import Piece
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MIDI_DATA = REPO_ROOT / "midi_data"
+CHORALE_DIR = MIDI_DATA / "bach_chorales_satb"
+FOLK_DIR = MIDI_DATA / "folk_melodies"
+
+# Sizes of the corpora as shipped; a much smaller count means a broken or partial copy.
+MIN_CHORALES = 300
+MIN_FOLK = 4000
+
+
+def _find(folder: Path, pattern: str, minimum: int) -> list[Path]:
+    files = sorted(folder.glob(pattern))
+    if len(files) < minimum:
+        pytest.fail(f"expected at least {minimum} MIDI files matching {pattern!r} in {folder}, found {len(files)}; "
+                    f"copy the corpora into {MIDI_DATA} (bach_chorales_satb/, folk_melodies/)")
+    return files
+
+
+@pytest.fixture(scope="session")
+def chorale_files() -> list[Path]:
+    """Every Bach chorale (SATB, one track per part)."""
+    return _find(CHORALE_DIR, "*.mid", MIN_CHORALES)
+
+
+@pytest.fixture(scope="session")
+def folk_files() -> list[Path]:
+    """Every folk melody (one track, monophonic)."""
+    return _find(FOLK_DIR, "*/*.mid", MIN_FOLK)
+
+
+def sample_files(files: list[Path], count: int, seed: int = 0) -> list[Path]:
+    """A fixed (seeded) sample of ``count`` files, drawn across all collections."""
+    return sorted(random.Random(seed).sample(files, min(count, len(files))))
+
+
+@pytest.fixture(scope="session")
+def folk_sample(folk_files) -> list[Path]:
+    """A fixed sample of 300 folk melodies from all three collections."""
+    return sample_files(folk_files, 300, seed=300)
+
+
+@pytest.fixture(scope="session")
+def chorale_pieces(chorale_files) -> list[tuple[Path, Piece]]:
+    """Every chorale read once with read_midi (reading is the slow part; tests share the result)."""
+    return [(path, read_midi(path)) for path in chorale_files]
+
+
+@pytest.fixture(scope="session")
+def folk_pieces(folk_sample) -> list[tuple[Path, Piece]]:
+    """The folk sample read once with read_midi."""
+    return [(path, read_midi(path)) for path in folk_sample]
+
+
+@pytest.fixture(scope="session")
+def small_chorale(chorale_files) -> Path:
+    """One real chorale file, for tests that need a single real file."""
+    path = CHORALE_DIR / "bwv250.mid"
+    return path if path in chorale_files else chorale_files[0]
