@@ -33,7 +33,7 @@ from composer.encoding import BOS, PAD, Vocabulary  # noqa: E402
 from composer.generate import GenerationRequest, generate  # noqa: E402
 from composer.model import ComposerLM, ModelConfig  # noqa: E402
 from composer.sample import Sampler, SamplingOptions, one_thread  # noqa: E402
-from composer.train import TrainConfig, _optimizer, _schedule, _train_epoch  # noqa: E402
+from composer.train import TrainConfig, lr_schedule, make_optimizer, train_epoch  # noqa: E402
 
 
 def median_time(function, repeats: int) -> float:
@@ -58,9 +58,9 @@ def bench_training(model_config: ModelConfig, vocab: Vocabulary, data: Path, fil
     rng = np.random.default_rng(0)
 
     model = ComposerLM(model_config)
-    optimizer = _optimizer(model, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, 10_000))
-    ours = median_time(lambda: _train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng,
+    optimizer = make_optimizer(model, config)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(config, 10_000))
+    ours = median_time(lambda: train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng,
                                             torch.device("cpu"), 0, {"step": 0}, lambda e: None, None), repeats)
 
     embedding = nn.Embedding(model_config.vocab_size, model_config.embedding_size)

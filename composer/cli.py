@@ -161,8 +161,8 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     settings.update({k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None})
     try:
         config = TrainConfig.from_dict(settings)
-    except (ValueError, TypeError) as error:
-        parser.error(f"training settings: {error}")
+    except (ValueError, TypeError) as error:  # the messages name the setting and what it allows
+        parser.error(str(error))
     if args.resume and not args.out.is_file():
         parser.error(f"argument --resume: {args.out} does not exist yet")
     if args.resume and (args.config or any(getattr(args, k) is not None for k in _TRAIN_FLAGS)):

@@ -75,11 +75,20 @@ class EncodingConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> EncodingConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"EncodingConfig: unknown settings {sorted(unknown)}")
-        return cls(**values)
+        return dataclass_from_dict(cls, values, "encoding settings")
+
+
+def dataclass_from_dict(cls, values: dict, label: str):
+    """Build a settings dataclass from a dict, refusing names it does not have.
+
+    Raises:
+        ValueError: a key is not a field of ``cls`` (the message lists the known ones).
+    """
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown {label}: {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    return cls(**values)
 
 
 class Vocabulary:

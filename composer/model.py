@@ -50,11 +50,9 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> ModelConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"ModelConfig: unknown settings {sorted(unknown)}")
-        return cls(**values)
+        from composer.encoding import dataclass_from_dict
+
+        return dataclass_from_dict(cls, values, "model settings")
 
 
 class ComposerLM(nn.Module):

@@ -8,7 +8,6 @@ piece from a fresh state, exactly as generation starts, and the model file is re
 
 from __future__ import annotations
 
-import copy
 import csv
 import dataclasses
 import json
@@ -28,7 +27,7 @@ from torch import nn
 import composer
 from composer import checkpoint as ckpt
 from composer.data import SPLITS, Corpus, batchify, chunks, load_corpus, transpose_randomly
-from composer.encoding import PAD, EncodingConfig, Vocabulary
+from composer.encoding import PAD, EncodingConfig, Vocabulary, dataclass_from_dict
 from composer.model import ComposerLM, ModelConfig, detach_state
 
 
@@ -113,15 +112,10 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))} "
-                             f"(known: {', '.join(sorted(known))})")
         values = dict(values)
         if "transpose" in values:
             values["transpose"] = tuple(values["transpose"])
-        return cls(**values)
+        return dataclass_from_dict(cls, values, "training settings")
 
 
 @dataclass
@@ -188,7 +182,7 @@ def evaluate(model: ComposerLM, sequences: list[np.ndarray], device: torch.devic
     return Metrics(total_loss / count, correct / count, count)
 
 
-def _optimizer(model: ComposerLM, config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: ComposerLM, config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW with weight decay on weight matrices only (not biases or the embedding)."""
     decay, no_decay = [], []
     for name, param in model.named_parameters():
@@ -197,7 +191,7 @@ def _optimizer(model: ComposerLM, config: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=config.lr)
 
 
-def _schedule(config: TrainConfig, total_steps: int) -> Callable[[int], float]:
+def lr_schedule(config: TrainConfig, total_steps: int) -> Callable[[int], float]:
     """Learning-rate factor at a step: linear warm-up, then cosine decay to ``min_lr_ratio``."""
     warmup = min(config.warmup_steps, max(1, total_steps // 10))
 
@@ -229,6 +223,117 @@ def _restore_rng(state: dict, rng: np.random.Generator) -> None:
     torch.set_rng_state(state["torch"])
 
 
+class TrainingRun:
+    """The state of one training run: model, optimizer, schedule, best weights, learning curve.
+
+    It saves itself as a model file (see :mod:`composer.checkpoint`) and restores itself from one.
+    """
+
+    def __init__(self, config: TrainConfig, corpus: Corpus, vocab: Vocabulary, out_path: Path,
+                 device: torch.device, data_dir: str | os.PathLike) -> None:
+        self.config, self.corpus, self.vocab, self.out_path, self.device = config, corpus, vocab, out_path, device
+        self.rng = np.random.default_rng(config.seed)
+        self.model = ComposerLM(config.model(len(vocab))).to(device)
+        self.optimizer = make_optimizer(self.model, config)
+        steps_per_epoch = math.ceil((corpus.num_tokens("train") // config.batch_size - 1) / config.bptt)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lr_schedule(config, steps_per_epoch * config.epochs))
+        self.history: list[dict] = []
+        self.metrics: dict = {}
+        self.best_loss, self.best_state, self.bad_epochs = float("inf"), None, 0
+        self.counters = {"step": 0, "completed": 0}  # optimizer steps and whole epochs, current at any time
+        self.started = time.time()
+        self.recipe = {
+            "config": config.to_dict(), "data_dir": str(Path(data_dir).resolve()),
+            "data_fingerprint": corpus.fingerprint, "data": corpus.summary(),
+            "composer_version": composer.__version__, "torch_version": str(torch.__version__),
+            "python": platform.python_version(), "device": str(device),
+            "parameters": self.model.num_parameters(),
+        }
+
+    def restore(self, previous: dict) -> None:
+        """Continue from a saved model file: last weights, optimizer, schedule, RNG, curve."""
+        state = previous["resume"]
+        self.model.load_state_dict(state["model_state"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        _restore_rng(state["rng"], self.rng)
+        self.counters = {"step": state["step"], "completed": previous["epoch"]}
+        self.bad_epochs = state["bad_epochs"]
+        self.history = list(previous["history"])
+        self.metrics = previous["metrics"]
+        if "valid" in self.metrics:  # an interrupt before the first epoch ended has no best yet
+            self.best_loss, self.best_state = self.metrics["valid"]["loss"], previous["model_state"]
+
+    def run_epoch(self, epoch: int, emit: ProgressCallback, should_stop) -> dict | None:
+        """Train one epoch, score it on the validation split, save.
+
+        Returns:
+            The learning-curve row, or None when ``should_stop`` interrupted the epoch.
+        """
+        config = self.config
+        train_metrics, interrupted = train_epoch(self.model, self.optimizer, self.scheduler, self.corpus,
+                                                 self.vocab, config, self.rng, self.device, epoch, self.counters,
+                                                 emit, should_stop)
+        if interrupted:
+            return None
+        valid = evaluate(self.model, self.corpus.sequences["valid"], self.device, config.batch_size)
+        improved = valid.loss < self.best_loss
+        if improved:
+            self.best_loss, self.best_state, self.bad_epochs = valid.loss, _cpu_state(self.model), 0
+            self.metrics = {"valid": valid.to_dict(), "best_epoch": epoch + 1}
+        else:
+            self.bad_epochs += 1
+        row = {"epoch": epoch + 1, "step": self.counters["step"], "train_loss": train_metrics.loss,
+               "train_perplexity": train_metrics.perplexity, "train_accuracy": train_metrics.accuracy,
+               "valid_loss": valid.loss, "valid_perplexity": valid.perplexity, "valid_accuracy": valid.accuracy,
+               "lr": self.scheduler.get_last_lr()[0], "seconds": time.time() - self.started}
+        self.history.append(row)
+        self.counters["completed"] = epoch + 1
+        self.save()
+        _write_curves(self.out_path, self.history)
+        emit({"event": "epoch", **row, "improved": improved})
+        return row
+
+    def reason_to_stop(self) -> str | None:
+        """Why training should end now (early stop or time budget), or None to go on."""
+        if self.bad_epochs >= self.config.patience:
+            return f"early stop: no better validation loss in {self.config.patience} epochs"
+        if self.config.max_minutes and time.time() - self.started > self.config.max_minutes * 60:
+            return f"time budget of {self.config.max_minutes} minutes reached"
+        return None
+
+    def checkpoint(self) -> dict:
+        """The model file's dict: best weights for generation, last state for resuming."""
+        return {
+            "format_version": ckpt.FORMAT_VERSION, "kind": ckpt.KIND,
+            "model_config": self.model.config.to_dict(), "vocabulary": self.vocab.to_dict(),
+            "model_state": self.best_state if self.best_state is not None else _cpu_state(self.model),
+            "metrics": self.metrics, "recipe": self.recipe, "history": self.history,
+            "epoch": self.counters["completed"],
+            "resume": {"model_state": _cpu_state(self.model), "optimizer": self.optimizer.state_dict(),
+                       "scheduler": self.scheduler.state_dict(), "rng": _rng_state(self.rng),
+                       "bad_epochs": self.bad_epochs, "step": self.counters["step"]},
+        }
+
+    def save(self) -> dict:
+        checkpoint = self.checkpoint()
+        ckpt.save_checkpoint(checkpoint, self.out_path)
+        return checkpoint
+
+    def finish(self, stop_reason: str) -> dict:
+        """Score the best weights on the test split, record how training ended, save."""
+        if self.best_state is not None and self.corpus.sequences["test"]:
+            last = _cpu_state(self.model)
+            self.model.load_state_dict(self.best_state)
+            test = evaluate(self.model, self.corpus.sequences["test"], self.device, self.config.batch_size)
+            self.metrics = {**self.metrics, "test": test.to_dict()}
+            self.model.load_state_dict(last)
+        self.recipe["stop_reason"] = stop_reason
+        self.recipe["train_seconds"] = round(time.time() - self.started, 1)
+        return self.save()
+
+
 def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: TrainConfig = TrainConfig(),
           resume: bool = False, progress: ProgressCallback | None = None,
           should_stop: Callable[[], bool] | None = None) -> dict:
@@ -242,32 +347,63 @@ def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: Trai
         out_path: model file to write (and, with ``resume``, to continue from).
         config: the recipe; with ``resume`` the file's own recipe is used instead.
         resume: continue the run saved in ``out_path``.
-        progress: called with event dicts: ``{"event": "data"|"step"|"epoch"|"done", ...}``.
+        progress: called with event dicts: ``{"event": "data"|"step"|"epoch"|"done"|"interrupted", ...}``.
         should_stop: polled between steps; True interrupts training after saving.
 
     Returns:
         The final checkpoint dict.
 
     Raises:
-        TrainingError: no usable training files, or a resume that cannot be done.
+        TrainingError: no usable training data, or a resume that cannot be done.
         KeyboardInterrupt: after saving, when interrupted with Ctrl-C.
     """
     out_path = Path(out_path)
     emit = progress or (lambda event: None)
-    previous = None
-    if resume:
-        try:
-            previous = ckpt.load_checkpoint(out_path)
-        except ckpt.ModelFileError as error:
-            raise TrainingError(str(error)) from None
-        if "resume" not in previous:
-            raise TrainingError(f"{out_path} holds no resume state (it was stripped for shipping)")
+    previous = _load_for_resume(out_path) if resume else None
+    if previous is not None:
         config = TrainConfig.from_dict(previous["recipe"]["config"])
     seed_everything(config.seed)
-    rng = np.random.default_rng(config.seed)
     device = pick_device(config.device)
     vocab = Vocabulary(config.encoding())
+    corpus = _load_training_corpus(data_dir, vocab, config, out_path, emit)
+    run = TrainingRun(config, corpus, vocab, out_path, device, data_dir)
+    if previous is not None:
+        if previous["recipe"]["data_fingerprint"] != corpus.fingerprint:
+            emit({"event": "warning", "message": "the data folder changed since this run started"})
+        run.restore(previous)
+    stop_reason = "finished all epochs"
+    try:
+        for epoch in range(run.counters["completed"], config.epochs):
+            if run.run_epoch(epoch, emit, should_stop) is None:
+                checkpoint = run.save()
+                emit({"event": "interrupted", "epoch": run.counters["completed"], "path": str(out_path)})
+                return checkpoint
+            reason = run.reason_to_stop()
+            if reason:
+                stop_reason = reason
+                break
+    except KeyboardInterrupt:
+        run.save()
+        emit({"event": "interrupted", "epoch": run.counters["completed"], "path": str(out_path)})
+        raise
+    checkpoint = run.finish(stop_reason)
+    emit({"event": "done", "metrics": run.metrics, "stop_reason": stop_reason, "path": str(out_path)})
+    return checkpoint
 
+
+def _load_for_resume(out_path: Path) -> dict:
+    try:
+        previous = ckpt.load_checkpoint(out_path)
+    except ckpt.ModelFileError as error:
+        raise TrainingError(str(error)) from None
+    if "resume" not in previous:
+        raise TrainingError(f"{out_path} holds no resume state (it was stripped for shipping)")
+    return previous
+
+
+def _load_training_corpus(data_dir, vocab: Vocabulary, config: TrainConfig, out_path: Path,
+                          emit: ProgressCallback) -> Corpus:
+    """Read and split the corpus, report it, and check there is enough to train on."""
     started = time.time()
     corpus = load_corpus(data_dir, vocab, config.valid_fraction, config.test_fraction)
     _ensure_validation(corpus)
@@ -279,106 +415,10 @@ def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: Trai
     if corpus.num_tokens("train") // config.batch_size < 2:
         raise TrainingError(f"only {corpus.num_tokens('train')} training tokens in {data_dir}: too few for a "
                             f"batch of {config.batch_size} streams; use a smaller batch size or more music")
-    if previous is not None and previous["recipe"]["data_fingerprint"] != corpus.fingerprint:
-        emit({"event": "warning", "message": "the data folder changed since this run started"})
-
-    model = ComposerLM(config.model(len(vocab))).to(device)
-    optimizer = _optimizer(model, config)
-    train_tokens = corpus.num_tokens("train")
-    steps_per_epoch = math.ceil((train_tokens // config.batch_size - 1) / config.bptt)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, steps_per_epoch * config.epochs))
-    history: list[dict] = []
-    start_epoch, best_loss, best_state, bad_epochs = 0, float("inf"), None, 0
-    counters = {"step": 0, "completed": 0}  # optimizer steps and whole epochs done, kept current for saving
-    if previous is not None:
-        state = previous["resume"]
-        model.load_state_dict(state["model_state"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        _restore_rng(state["rng"], rng)
-        start_epoch, bad_epochs = previous["epoch"], state["bad_epochs"]
-        counters["step"] = state["step"]
-        if "valid" in previous["metrics"]:  # an interrupt before the first epoch ended has no best yet
-            best_loss = previous["metrics"]["valid"]["loss"]
-            best_state = previous["model_state"]
-        history = list(previous["history"])
-    recipe = {
-        "config": config.to_dict(), "data_dir": str(Path(data_dir).resolve()),
-        "data_fingerprint": corpus.fingerprint, "data": corpus.summary(),
-        "composer_version": composer.__version__, "torch_version": str(torch.__version__),
-        "python": platform.python_version(), "device": str(device),
-        "parameters": model.num_parameters(),
-    }
-
-    def save(epoch: int, metrics: dict) -> dict:
-        checkpoint = {
-            "format_version": ckpt.FORMAT_VERSION, "kind": ckpt.KIND,
-            "model_config": model.config.to_dict(), "vocabulary": vocab.to_dict(),
-            "model_state": best_state if best_state is not None else _cpu_state(model),
-            "metrics": metrics, "recipe": recipe, "history": history, "epoch": epoch,
-            "resume": {"model_state": _cpu_state(model), "optimizer": optimizer.state_dict(),
-                       "scheduler": scheduler.state_dict(), "rng": _rng_state(rng),
-                       "bad_epochs": bad_epochs, "step": counters["step"]},
-        }
-        ckpt.save_checkpoint(checkpoint, out_path)
-        return checkpoint
-
-    metrics = previous["metrics"] if previous is not None else {}
-    checkpoint = None
-    counters["completed"] = start_epoch
-    stop_reason = "finished all epochs"
-    try:
-        for epoch in range(start_epoch, config.epochs):
-            train_metrics, interrupted = _train_epoch(
-                model, optimizer, scheduler, corpus, vocab, config, rng, device, epoch, counters, emit, should_stop)
-            if interrupted:
-                stop_reason = "stopped by request"
-                break
-            valid = evaluate(model, corpus.sequences["valid"], device, config.batch_size)
-            improved = valid.loss < best_loss
-            if improved:
-                best_loss, best_state, bad_epochs = valid.loss, _cpu_state(model), 0
-                metrics = {"valid": valid.to_dict(), "best_epoch": epoch + 1}
-            else:
-                bad_epochs += 1
-            row = {"epoch": epoch + 1, "step": counters["step"], "train_loss": train_metrics.loss,
-                   "train_perplexity": train_metrics.perplexity, "train_accuracy": train_metrics.accuracy,
-                   "valid_loss": valid.loss, "valid_perplexity": valid.perplexity,
-                   "valid_accuracy": valid.accuracy, "lr": scheduler.get_last_lr()[0],
-                   "seconds": time.time() - started}
-            history.append(row)
-            counters["completed"] = epoch + 1
-            checkpoint = save(epoch + 1, metrics)
-            _write_curves(out_path, history)
-            emit({"event": "epoch", **row, "improved": improved})
-            if bad_epochs >= config.patience:
-                stop_reason = f"early stop: no better validation loss in {config.patience} epochs"
-                break
-            if config.max_minutes and time.time() - started > config.max_minutes * 60:
-                stop_reason = f"time budget of {config.max_minutes} minutes reached"
-                break
-    except KeyboardInterrupt:
-        save(counters["completed"], metrics)
-        emit({"event": "interrupted", "epoch": counters["completed"], "path": str(out_path)})
-        raise
-    epoch = counters["completed"]
-    if stop_reason == "stopped by request":
-        checkpoint = save(epoch, metrics)
-        emit({"event": "interrupted", "epoch": epoch, "path": str(out_path)})
-        return checkpoint
-    # final scores of the best weights on the held-out test split
-    if best_state is not None and corpus.sequences["test"]:
-        model.load_state_dict(best_state)
-        metrics = {**metrics, "test": evaluate(model, corpus.sequences["test"], device, config.batch_size).to_dict()}
-        model.load_state_dict(checkpoint["resume"]["model_state"] if checkpoint else best_state)
-    recipe["stop_reason"] = stop_reason
-    recipe["train_seconds"] = round(time.time() - started, 1)
-    checkpoint = save(epoch, metrics)
-    emit({"event": "done", "metrics": metrics, "stop_reason": stop_reason, "path": str(out_path)})
-    return checkpoint
+    return corpus
 
 
-def _train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng, device, epoch, counters, emit,
+def train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng, device, epoch, counters, emit,
                  should_stop) -> tuple[Metrics, bool]:
     """One pass over the training split, counting optimizer steps in ``counters["step"]``.
 
