@@ -4,4 +4,5 @@ import sys
 
 from composer.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # guarded: corpus preparation starts worker processes that import this module
+    sys.exit(main())

@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     t.add_argument("--threads", type=int_range(1, 1024),
                    help="CPU threads for PyTorch (default: all cores; 1 keeps the machine responsive)")
+    t.add_argument("--workers", type=int_range(0, 256), default=0,
+                   help="processes preparing the corpus (default 0: one per core)")
+    t.add_argument("--no-cache", action="store_true",
+                   help="prepare every file again instead of using the prepared-corpus cache")
     t.add_argument("--quiet", action="store_true", help="print only epoch summaries")
 
     g = commands.add_parser("generate", help="sample new melodies as MIDI files",
@@ -174,7 +178,8 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         torch.set_num_threads(args.threads)
     printer = TrainPrinter(quiet=args.quiet)
     try:
-        checkpoint = train(args.data_dir, args.out, config, resume=args.resume, progress=printer)
+        checkpoint = train(args.data_dir, args.out, config, resume=args.resume, progress=printer,
+                           workers=args.workers, use_cache=not args.no_cache)
     except TrainingError as error:
         print(f"composer train: {error}", file=sys.stderr)
         return 1
@@ -217,8 +222,11 @@ class TrainPrinter:
     def _data(self, event: dict) -> None:
         summary, skipped = event["summary"], event["skipped"]
         files, tokens = summary["files"], summary["tokens"]
+        stats = event.get("stats", {})
+        cached = f", {stats['cached']} from cache" if stats.get("cached") else ""
         print(f"data: {files['train']} train / {files['valid']} valid / {files['test']} test files, "
-              f"{tokens['train']:,} training tokens, read in {event['seconds']:.1f}s", file=self.stream)
+              f"{tokens['train']:,} training tokens, read in {event['seconds']:.1f}s "
+              f"({stats.get('files_per_s', 0):,.0f} files/s{cached})", file=self.stream)
         if skipped:
             print(f"skipped {len(skipped)} file(s):", file=self.stream)
             for path, reason in skipped[:20]:

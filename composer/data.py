@@ -6,14 +6,21 @@ in the same split on every machine and every run, and adding files never moves o
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import hashlib
+import json
+import multiprocessing
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from composer.encoding import Vocabulary, encode, pitch_span, prepare, transpose_ids
+from composer.atomic import write_atomically
+from composer.encoding import EncodingConfig, Vocabulary, encode, pitch_span, prepare, transpose_ids
 from composer.midi_io import MidiReadError, read_midi
 
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
@@ -29,7 +36,8 @@ class Corpus:
         sequences: split name -> list of int64 token arrays (each BOS ... EOS).
         files: split name -> relative paths, parallel to ``sequences``.
         skipped: (relative path, reason) for every file that was not used.
-        fingerprint: sha256 over the relative paths and bytes of the files used.
+        fingerprint: sha256 over the relative paths and content hashes of the files used.
+        stats: how the corpus was prepared: files, prepared, cached, workers, seconds, files_per_s.
     """
 
     root: Path
@@ -37,6 +45,7 @@ class Corpus:
     files: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in SPLITS})
     skipped: list[tuple[str, str]] = field(default_factory=list)
     fingerprint: str = ""
+    stats: dict = field(default_factory=dict)
 
     def num_tokens(self, split: str) -> int:
         return int(sum(len(s) for s in self.sequences[split]))
@@ -72,50 +81,171 @@ def split_of(relative_path: str, valid_fraction: float, test_fraction: float) ->
     return "train"
 
 
+CACHE_VERSION = 1  # bump when what a cached entry means changes
+_NOT_DATA = ("PROVENANCE.txt", "README.md", "README.txt", "LICENSE")
+
+
+def default_cache_dir() -> Path:
+    """Where prepared corpora are cached: ``$COMPOSER_CACHE_DIR``, else the XDG cache folder."""
+    if os.environ.get("COMPOSER_CACHE_DIR"):
+        return Path(os.environ["COMPOSER_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "composer" / "corpora"
+
+
+def prepare_file(path: str, config_dict: dict, min_notes: int) -> tuple[str, np.ndarray | None, str]:
+    """Read, prepare and encode one file (the unit of work of a preparation process).
+
+    Returns:
+        (sha256 of the file's bytes, token ids or None, reason it is unusable or "").
+    """
+    vocab = _vocabulary(tuple(sorted(config_dict.items())))
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as error:
+        return "", None, error.strerror or str(error)
+    try:
+        piece = prepare(read_midi(path), vocab.config)
+    except MidiReadError as error:
+        return digest, None, error.reason
+    if len(piece.notes) < min_notes:
+        return digest, None, f"{len(piece.notes)} usable notes, fewer than {min_notes}"
+    return digest, encode(piece, vocab), ""
+
+
+@functools.lru_cache(maxsize=4)
+def _vocabulary(config_items: tuple) -> Vocabulary:
+    return Vocabulary(EncodingConfig(**dict(config_items)))
+
+
+def _prepare_many(paths: list[Path], vocab: Vocabulary, min_notes: int, workers: int) -> list[tuple]:
+    """:func:`prepare_file` over many files, in ``workers`` processes when there are enough files."""
+    config = vocab.config.to_dict()
+    if workers <= 1 or len(paths) < 64:
+        return [prepare_file(str(p), config, min_notes) for p in paths]
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
+    try:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            return list(pool.map(prepare_file, [str(p) for p in paths], [config] * len(paths),
+                                 [min_notes] * len(paths),
+                                 chunksize=max(1, min(64, len(paths) // (4 * workers)))))
+    except (concurrent.futures.process.BrokenProcessPool, RuntimeError, OSError):
+        # workers could not start (e.g. a calling script without a __main__ guard): do it here
+        return [prepare_file(str(p), config, min_notes) for p in paths]
+
+
 def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1, test_fraction: float = 0.05,
-                min_notes: int = 8) -> Corpus:
+                min_notes: int = 8, workers: int = 0, cache_dir: str | Path | None = None,
+                use_cache: bool = True) -> Corpus:
     """Read, prepare and encode every MIDI file under ``root``.
 
     Files that cannot be read, have fewer than ``min_notes`` notes after preparation, or are not MIDI
-    at all are listed in ``Corpus.skipped`` with the reason; they never stop the run.
+    at all are listed in ``Corpus.skipped`` with the reason; they never stop the run. Files are prepared
+    in parallel worker processes, and the result is cached per corpus folder and encoding: a second run
+    re-reads only files whose size or modification time changed.
 
     Args:
         root: corpus folder (searched recursively).
         vocab: the encoding to use.
         valid_fraction, test_fraction: share of files held out, decided per file by hash.
         min_notes: shortest usable piece.
+        workers: preparation processes (0: one per CPU core; 1: none, work in this process).
+        cache_dir: where to keep the cache (default :func:`default_cache_dir`).
+        use_cache: False ignores and leaves any cache alone.
 
     Returns:
-        The corpus.
+        The corpus; ``Corpus.stats`` says how many files were prepared, cached, and how fast.
 
     Raises:
         FileNotFoundError: ``root`` is not a folder.
     """
+    started = time.perf_counter()
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"not a folder: {root}")
     corpus = Corpus(root)
-    hasher = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    all_files = sorted(p for p in root.rglob("*") if p.is_file())
+    midi_files = [p for p in all_files if p.suffix.lower() in MIDI_SUFFIXES]
+    cache_path = _cache_path(root, vocab, min_notes, cache_dir) if use_cache else None
+    cached = _read_cache(cache_path) if cache_path else {}
+    entries, todo = {}, []
+    for path in midi_files:
         relative = path.relative_to(root).as_posix()
-        if path.suffix.lower() not in MIDI_SUFFIXES:
-            if not path.name.startswith(".") and path.name not in ("PROVENANCE.txt", "README.md", "LICENSE"):
+        stat = path.stat()
+        hit = cached.get(relative)
+        if hit is not None and hit["size"] == stat.st_size and hit["mtime_ns"] == stat.st_mtime_ns:
+            entries[relative] = hit
+        else:
+            todo.append((relative, path, stat))
+    workers = workers or os.cpu_count() or 1
+    for (relative, _, stat), (digest, ids, reason) in zip(todo, _prepare_many([t[1] for t in todo], vocab,
+                                                                                min_notes, workers)):
+        entries[relative] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest,
+                             "reason": reason, "ids": ids}
+    if cache_path and todo:
+        _write_cache(cache_path, entries)
+
+    hasher = hashlib.sha256()
+    for path in all_files:
+        relative = path.relative_to(root).as_posix()
+        entry = entries.get(relative)
+        if entry is None:
+            if not path.name.startswith(".") and path.name not in _NOT_DATA:
                 corpus.skipped.append((relative, "not a MIDI file (by its extension)"))
             continue
-        try:
-            piece = prepare(read_midi(path), vocab.config)
-        except MidiReadError as error:
-            corpus.skipped.append((relative, error.reason))
-            continue
-        if len(piece.notes) < min_notes:
-            corpus.skipped.append((relative, f"{len(piece.notes)} usable notes, fewer than {min_notes}"))
+        if entry["ids"] is None:
+            corpus.skipped.append((relative, entry["reason"]))
             continue
         split = split_of(relative, valid_fraction, test_fraction)
-        corpus.sequences[split].append(encode(piece, vocab))
+        corpus.sequences[split].append(entry["ids"])
         corpus.files[split].append(relative)
-        hasher.update(relative.encode("utf-8") + b"\0" + path.read_bytes())
+        hasher.update(f"{relative}\0{entry['sha256']}\n".encode("utf-8"))
     corpus.fingerprint = hasher.hexdigest()
+    seconds = time.perf_counter() - started
+    corpus.stats = {"files": len(midi_files), "prepared": len(todo), "cached": len(midi_files) - len(todo),
+                    "workers": workers if len(todo) >= 64 else 1, "seconds": seconds,
+                    "files_per_s": len(midi_files) / seconds if seconds > 0 else 0.0}
     return corpus
+
+
+def _cache_path(root: Path, vocab: Vocabulary, min_notes: int, cache_dir) -> Path:
+    """One cache file per (corpus folder, encoding, minimum length, cache version)."""
+    key = json.dumps([str(root.resolve()), vocab.config.to_dict(), min_notes, CACHE_VERSION], sort_keys=True)
+    name = f"{root.resolve().name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    return Path(cache_dir or default_cache_dir()) / name
+
+
+def _read_cache(path: Path) -> dict:
+    """Entries of a cache file; an unreadable or foreign file counts as no cache."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            tokens, offsets = data["tokens"], data["offsets"]
+    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+        return {}
+    entries = {}
+    for item, (start, end) in zip(meta, zip(offsets[:-1], offsets[1:])):
+        ids = tokens[start:end].astype(np.int64) if item["ok"] else None
+        entries[item["file"]] = {"size": item["size"], "mtime_ns": item["mtime_ns"], "sha256": item["sha256"],
+                                 "reason": item["reason"], "ids": ids}
+    return entries
+
+
+def _write_cache(path: Path, entries: dict) -> None:
+    """Save entries as plain arrays plus JSON (never pickle), atomically; a failure only costs speed."""
+    meta, chunks_, offsets = [], [], [0]
+    for relative, entry in sorted(entries.items()):
+        ids = entry["ids"] if entry["ids"] is not None else np.zeros(0, dtype=np.int64)
+        meta.append({"file": relative, "size": entry["size"], "mtime_ns": entry["mtime_ns"],
+                     "sha256": entry["sha256"], "reason": entry["reason"], "ok": entry["ids"] is not None})
+        chunks_.append(ids)
+        offsets.append(offsets[-1] + len(ids))
+    tokens = np.concatenate(chunks_).astype(np.int32) if chunks_ else np.zeros(0, dtype=np.int32)
+    try:
+        write_atomically(path, lambda handle: np.savez(handle, tokens=tokens, offsets=np.asarray(offsets),
+                                                        meta=np.asarray(json.dumps(meta))))
+    except OSError:
+        pass
 
 
 def transpose_randomly(sequences: list[np.ndarray], vocab: Vocabulary, semitones: tuple[int, int],

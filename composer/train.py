@@ -336,7 +336,7 @@ class TrainingRun:
 
 def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: TrainConfig = TrainConfig(),
           resume: bool = False, progress: ProgressCallback | None = None,
-          should_stop: Callable[[], bool] | None = None) -> dict:
+          should_stop: Callable[[], bool] | None = None, workers: int = 0, use_cache: bool = True) -> dict:
     """Train a model on a folder of MIDI files and write the model file.
 
     The model file is rewritten after every epoch (best weights for generation, plus the last epoch's
@@ -349,6 +349,8 @@ def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: Trai
         resume: continue the run saved in ``out_path``.
         progress: called with event dicts: ``{"event": "data"|"step"|"epoch"|"done"|"interrupted", ...}``.
         should_stop: polled between steps; True interrupts training after saving.
+        workers: corpus preparation processes (0: one per core); see :func:`composer.data.load_corpus`.
+        use_cache: reuse and update the prepared-corpus cache.
 
     Returns:
         The final checkpoint dict.
@@ -365,7 +367,7 @@ def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: Trai
     seed_everything(config.seed)
     device = pick_device(config.device)
     vocab = Vocabulary(config.encoding())
-    corpus = _load_training_corpus(data_dir, vocab, config, out_path, emit)
+    corpus = _load_training_corpus(data_dir, vocab, config, out_path, emit, workers, use_cache)
     run = TrainingRun(config, corpus, vocab, out_path, device, data_dir)
     if previous is not None:
         if previous["recipe"]["data_fingerprint"] != corpus.fingerprint:
@@ -402,13 +404,13 @@ def _load_for_resume(out_path: Path) -> dict:
 
 
 def _load_training_corpus(data_dir, vocab: Vocabulary, config: TrainConfig, out_path: Path,
-                          emit: ProgressCallback) -> Corpus:
+                          emit: ProgressCallback, workers: int, use_cache: bool) -> Corpus:
     """Read and split the corpus, report it, and check there is enough to train on."""
-    started = time.time()
-    corpus = load_corpus(data_dir, vocab, config.valid_fraction, config.test_fraction)
+    corpus = load_corpus(data_dir, vocab, config.valid_fraction, config.test_fraction, workers=workers,
+                         use_cache=use_cache)
     _ensure_validation(corpus)
     emit({"event": "data", "summary": corpus.summary(), "skipped": corpus.skipped,
-          "seconds": time.time() - started})
+          "seconds": corpus.stats["seconds"], "stats": corpus.stats})
     _write_data_report(out_path, corpus)
     if not corpus.sequences["train"]:
         raise TrainingError(f"no usable MIDI files in {data_dir} ({len(corpus.skipped)} skipped)")

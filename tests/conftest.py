@@ -7,6 +7,7 @@ message saying what to put where, rather than silently skipping.
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -19,6 +20,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MIDI_DATA = REPO_ROOT / "midi_data"
 CHORALE_DIR = MIDI_DATA / "bach_chorales_satb"
 FOLK_DIR = MIDI_DATA / "folk_melodies"
+
+@pytest.fixture(autouse=True, scope="session")
+def private_corpus_cache(tmp_path_factory):
+    """Keep the prepared-corpus cache of the tests out of the user's ~/.cache (child processes too)."""
+    os.environ["COMPOSER_CACHE_DIR"] = str(tmp_path_factory.mktemp("corpus-cache"))
+
 
 # Sizes of the corpora as shipped; a much smaller count means a broken or partial copy.
 MIN_CHORALES = 300
