@@ -26,7 +26,9 @@ from torch import nn
 
 import composer
 from composer import checkpoint as ckpt
+from composer import distributed
 from composer.data import SPLITS, Corpus, batchify, chunks, load_corpus, transpose_randomly
+from composer.distributed import SINGLE, Shard
 from composer.encoding import PAD, EncodingConfig, Vocabulary, dataclass_from_dict
 from composer.model import ComposerLM, ModelConfig, detach_state
 
@@ -151,7 +153,7 @@ def pick_device(name: str) -> torch.device:
 
 @torch.no_grad()
 def evaluate(model: ComposerLM, sequences: list[np.ndarray], device: torch.device,
-             batch_size: int = 32) -> Metrics:
+             batch_size: int = 32, shard: Shard = SINGLE) -> Metrics:
     """Mean next-token loss (nats) and accuracy over whole pieces, each from a fresh state.
 
     Args:
@@ -159,8 +161,10 @@ def evaluate(model: ComposerLM, sequences: list[np.ndarray], device: torch.devic
         sequences: token arrays, each BOS ... EOS.
         device: where to run.
         batch_size: pieces per forward pass (padded to the longest; padding is not scored).
+        shard: with several ranks, each scores every world-th piece and the sums are shared.
     """
     model.eval()
+    sequences = sequences[shard.rank::shard.world]
     total_loss, correct, count = 0.0, 0, 0
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     for start in range(0, len(order), batch_size):
@@ -177,9 +181,10 @@ def evaluate(model: ComposerLM, sequences: list[np.ndarray], device: torch.devic
         total_loss += float(losses[mask].sum())
         correct += int((logits.argmax(-1) == targets)[mask].sum())
         count += int(mask.sum())
+    total_loss, correct, count = distributed.all_reduce_sum([total_loss, correct, count], shard)
     if count == 0:
         return Metrics(float("nan"), float("nan"), 0)
-    return Metrics(total_loss / count, correct / count, count)
+    return Metrics(total_loss / count, correct / count, int(count))
 
 
 def make_optimizer(model: ComposerLM, config: TrainConfig) -> torch.optim.Optimizer:
@@ -230,10 +235,12 @@ class TrainingRun:
     """
 
     def __init__(self, config: TrainConfig, corpus: Corpus, vocab: Vocabulary, out_path: Path,
-                 device: torch.device, data_dir: str | os.PathLike) -> None:
+                 device: torch.device, data_dir: str | os.PathLike, shard: Shard = SINGLE) -> None:
         self.config, self.corpus, self.vocab, self.out_path, self.device = config, corpus, vocab, out_path, device
+        self.shard = shard
         self.rng = np.random.default_rng(config.seed)
         self.model = ComposerLM(config.model(len(vocab))).to(device)
+        self.trainable = distributed.wrap(self.model, shard, device)  # what the epoch loop calls
         self.optimizer = make_optimizer(self.model, config)
         steps_per_epoch = math.ceil((corpus.num_tokens("train") // config.batch_size - 1) / config.bptt)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -247,7 +254,7 @@ class TrainingRun:
             "config": config.to_dict(), "data_dir": str(Path(data_dir).resolve()),
             "data_fingerprint": corpus.fingerprint, "data": corpus.summary(),
             "composer_version": composer.__version__, "torch_version": str(torch.__version__),
-            "python": platform.python_version(), "device": str(device),
+            "python": platform.python_version(), "device": str(device), "processes": shard.world,
             "parameters": self.model.num_parameters(),
         }
 
@@ -272,12 +279,12 @@ class TrainingRun:
             The learning-curve row, or None when ``should_stop`` interrupted the epoch.
         """
         config = self.config
-        train_metrics, interrupted = train_epoch(self.model, self.optimizer, self.scheduler, self.corpus,
+        train_metrics, interrupted = train_epoch(self.trainable, self.optimizer, self.scheduler, self.corpus,
                                                  self.vocab, config, self.rng, self.device, epoch, self.counters,
-                                                 emit, should_stop)
+                                                 emit, should_stop, self.shard)
         if interrupted:
             return None
-        valid = evaluate(self.model, self.corpus.sequences["valid"], self.device, config.batch_size)
+        valid = evaluate(self.model, self.corpus.sequences["valid"], self.device, config.batch_size, self.shard)
         improved = valid.loss < self.best_loss
         if improved:
             self.best_loss, self.best_state, self.bad_epochs = valid.loss, _cpu_state(self.model), 0
@@ -291,7 +298,8 @@ class TrainingRun:
         self.history.append(row)
         self.counters["completed"] = epoch + 1
         self.save()
-        _write_curves(self.out_path, self.history)
+        if self.shard.is_main:
+            _write_curves(self.out_path, self.history)
         emit({"event": "epoch", **row, "improved": improved})
         return row
 
@@ -299,7 +307,8 @@ class TrainingRun:
         """Why training should end now (early stop or time budget), or None to go on."""
         if self.bad_epochs >= self.config.patience:
             return f"early stop: no better validation loss in {self.config.patience} epochs"
-        if self.config.max_minutes and time.time() - self.started > self.config.max_minutes * 60:
+        out_of_time = bool(self.config.max_minutes) and time.time() - self.started > self.config.max_minutes * 60
+        if distributed.main_decides(out_of_time, self.shard):  # every rank stops at the same epoch
             return f"time budget of {self.config.max_minutes} minutes reached"
         return None
 
@@ -317,8 +326,10 @@ class TrainingRun:
         }
 
     def save(self) -> dict:
+        """Write the model file (rank 0 only) and return its dict."""
         checkpoint = self.checkpoint()
-        ckpt.save_checkpoint(checkpoint, self.out_path)
+        if self.shard.is_main:
+            ckpt.save_checkpoint(checkpoint, self.out_path)
         return checkpoint
 
     def finish(self, stop_reason: str) -> dict:
@@ -326,7 +337,8 @@ class TrainingRun:
         if self.best_state is not None and self.corpus.sequences["test"]:
             last = _cpu_state(self.model)
             self.model.load_state_dict(self.best_state)
-            test = evaluate(self.model, self.corpus.sequences["test"], self.device, self.config.batch_size)
+            test = evaluate(self.model, self.corpus.sequences["test"], self.device, self.config.batch_size,
+                            self.shard)
             self.metrics = {**self.metrics, "test": test.to_dict()}
             self.model.load_state_dict(last)
         self.recipe["stop_reason"] = stop_reason
@@ -360,15 +372,31 @@ def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: Trai
         KeyboardInterrupt: after saving, when interrupted with Ctrl-C.
     """
     out_path = Path(out_path)
-    emit = progress or (lambda event: None)
     previous = _load_for_resume(out_path) if resume else None
     if previous is not None:
         config = TrainConfig.from_dict(previous["recipe"]["config"])
+    shard, device = distributed.init_from_environment(config.device)
+    try:
+        return _train(data_dir, out_path, config, previous, progress, should_stop, workers, use_cache,
+                      shard, device or pick_device(config.device))
+    finally:
+        distributed.shutdown(shard)
+
+
+def _train(data_dir, out_path: Path, config: TrainConfig, previous: dict | None, progress, should_stop,
+           workers: int, use_cache: bool, shard: Shard, device: torch.device) -> dict:
+    """The body of :func:`train`, in one process of ``shard.world``."""
+    emit = (progress or (lambda event: None)) if shard.is_main else (lambda event: None)
+    if config.batch_size % shard.world:
+        raise TrainingError(f"batch_size {config.batch_size} must divide evenly among {shard.world} processes")
     seed_everything(config.seed)
-    device = pick_device(config.device)
     vocab = Vocabulary(config.encoding())
-    corpus = _load_training_corpus(data_dir, vocab, config, out_path, emit, workers, use_cache)
-    run = TrainingRun(config, corpus, vocab, out_path, device, data_dir)
+    if not shard.is_main:
+        distributed.barrier(shard)  # let rank 0 prepare (and cache) the corpus first
+    corpus = _load_training_corpus(data_dir, vocab, config, out_path, emit, workers, use_cache, shard)
+    if shard.is_main:
+        distributed.barrier(shard)
+    run = TrainingRun(config, corpus, vocab, out_path, device, data_dir, shard)
     if previous is not None:
         if previous["recipe"]["data_fingerprint"] != corpus.fingerprint:
             emit({"event": "warning", "message": "the data folder changed since this run started"})
@@ -404,14 +432,15 @@ def _load_for_resume(out_path: Path) -> dict:
 
 
 def _load_training_corpus(data_dir, vocab: Vocabulary, config: TrainConfig, out_path: Path,
-                          emit: ProgressCallback, workers: int, use_cache: bool) -> Corpus:
+                          emit: ProgressCallback, workers: int, use_cache: bool, shard: Shard = SINGLE) -> Corpus:
     """Read and split the corpus, report it, and check there is enough to train on."""
     corpus = load_corpus(data_dir, vocab, config.valid_fraction, config.test_fraction, workers=workers,
                          use_cache=use_cache)
     _ensure_validation(corpus)
     emit({"event": "data", "summary": corpus.summary(), "skipped": corpus.skipped,
           "seconds": corpus.stats["seconds"], "stats": corpus.stats})
-    _write_data_report(out_path, corpus)
+    if shard.is_main:
+        _write_data_report(out_path, corpus)
     if not corpus.sequences["train"]:
         raise TrainingError(f"no usable MIDI files in {data_dir} ({len(corpus.skipped)} skipped)")
     if corpus.num_tokens("train") // config.batch_size < 2:
@@ -421,16 +450,20 @@ def _load_training_corpus(data_dir, vocab: Vocabulary, config: TrainConfig, out_
 
 
 def train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng, device, epoch, counters, emit,
-                 should_stop) -> tuple[Metrics, bool]:
+                 should_stop, shard: Shard = SINGLE) -> tuple[Metrics, bool]:
     """One pass over the training split, counting optimizer steps in ``counters["step"]``.
 
+    With several ranks, every rank builds the same stream and trains on its block of the columns.
+
     Returns:
-        (metrics of the pass, whether ``should_stop`` interrupted it).
+        (metrics of the pass over all ranks, whether ``should_stop`` interrupted it).
     """
     model.train()
     order = rng.permutation(len(corpus.sequences["train"]))
     pieces = transpose_randomly([corpus.sequences["train"][i] for i in order], vocab, config.transpose, rng)
-    stream = batchify(pieces, config.batch_size).to(device)     # [B, N]
+    stream = batchify(pieces, config.batch_size)                # [B, N]
+    per_rank = config.batch_size // shard.world
+    stream = stream[shard.rank * per_rank:(shard.rank + 1) * per_rank].to(device)  # [B / world, N]
     total_steps = math.ceil((stream.size(1) - 1) / config.bptt)
     state = None
     loss_sum, correct, count = 0.0, 0, 0
@@ -460,7 +493,8 @@ def train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng, device,
             window_start, window_tokens = time.time(), 0
         if should_stop is not None and should_stop():
             return Metrics(loss_sum / max(count, 1), correct / max(count, 1), count), True
-    return Metrics(loss_sum / max(count, 1), correct / max(count, 1), count), False
+    loss_sum, correct, count = distributed.all_reduce_sum([loss_sum, correct, count], shard)
+    return Metrics(loss_sum / max(count, 1), correct / max(count, 1), int(count)), False
 
 
 def _cpu_state(model: nn.Module) -> dict:
