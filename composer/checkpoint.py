@@ -62,13 +62,19 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(path, "no such file")
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"PK\x03\x04":  # torch.save writes a zip archive
+            raise ModelFileError(path, "not a model file (Composer model files are PyTorch zip archives)")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        text = str(error).splitlines()[0] if str(error) else type(error).__name__
-        if "weights_only" in str(error) or "Unsupported global" in str(error):
-            text = "it holds objects other than plain data (refused without running them)"
-        raise ModelFileError(path, text) from None
+        text = str(error)
+        if "Unsupported global" in text or "Unsupported operand" in text or "GLOBAL" in text:
+            reason = "it holds objects other than plain data (refused without running them)"
+        else:
+            lines = [line for line in text.splitlines() if line.strip()]
+            reason = f"corrupt or unreadable ({lines[-1].strip() if lines else type(error).__name__})"
+        raise ModelFileError(path, reason) from None
     if not isinstance(checkpoint, dict) or checkpoint.get("kind") != KIND:
         raise ModelFileError(path, "not a Composer model file")
     version = checkpoint.get("format_version")

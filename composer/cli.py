@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,14 @@ def key_name(text: str) -> str:
         parse_key(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def file_prefix(text: str) -> str:
+    """argparse type: a prefix for file names, with no path in it."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", text) or text.startswith("."):
+        raise argparse.ArgumentTypeError(f"must be 1-64 letters, digits, '-', '_' or '.' (not first), "
+                                         f"got {text!r}")
     return text
 
 
@@ -123,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tempo", type=float_range(20, 400), default=None, help="tempo in QPM (default: primer's or 120)")
     g.add_argument("--beam", type=int_range(1, 256), default=0,
                    help="beam search with this width instead of sampling (returns the COUNT best beams)")
-    g.add_argument("--prefix", default="variation", help="file name prefix (default: variation)")
+    g.add_argument("--prefix", type=file_prefix, default="variation",
+                   help="file name prefix: letters, digits, '-', '_', '.' (default: variation)")
 
     i = commands.add_parser("info", help="show a model file's recipe and scores")
     i.add_argument("model", type=existing_file, metavar="MODEL")
@@ -259,6 +269,8 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     from composer.generate import GenerationRequest, generate_to_folder
     from composer.midi_io import MidiReadError
 
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"argument --out: {args.out} is a file; give a folder (it is created if missing)")
     model_path = args.model or DEFAULT_MELODY_MODEL
     if not model_path.is_file():
         parser.error(f"argument --model: the default model {model_path} is missing; train one with "
