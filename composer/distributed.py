@@ -93,5 +93,10 @@ def wrap(model: torch.nn.Module, shard: Shard, device: torch.device) -> torch.nn
 
 
 def shutdown(shard: Shard) -> None:
+    """Leave the process group once every rank is done (gloo aborts if a peer leaves while another
+    is still saving)."""
     if shard.active and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()

@@ -184,7 +184,8 @@ def piece_to_mido(piece: Piece, end_tick: int | None = None) -> mido.MidiFile:
     channels = _channels(piece.voices)
     for index, voice in enumerate(piece.voices):
         channel = channels[index]
-        events = [(0, 0, mido.MetaMessage("track_name", name=voice.name or f"Voice {index + 1}"))]
+        name = (voice.name or f"Voice {index + 1}").encode("latin-1", "replace").decode("latin-1")  # MIDI text
+        events = [(0, 0, mido.MetaMessage("track_name", name=name))]
         if not voice.is_drum:
             events.append((0, 0, mido.Message("program_change", channel=channel, program=voice.program)))
         for n in piece.notes:

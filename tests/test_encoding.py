@@ -165,6 +165,8 @@ def test_velocity_bins_are_consistent():
             velocity = vocab.bin_velocity(b)
             assert 1 <= velocity <= 127, (bins, b)
             assert vocab.velocity_bin(velocity) == b, (bins, b)  # a bin's velocity falls back into the bin
+            members = [v for v in range(1, 128) if assigned[v - 1] == b]
+            assert velocity == (members[0] + members[-1]) // 2, (bins, b)  # the middle of the bin's range
 
 
 def test_127_velocity_bins_are_exact():

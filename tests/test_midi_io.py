@@ -620,3 +620,14 @@ def test_real_files_through_write_midi_and_read_midi(chorale_pieces, folk_pieces
         assert quantize(back, 12) == coarse, path.name
         assert_pretty_midi_agrees(back, out)
     assert sorted(os.listdir(tmp_path)) == sorted({p.name for p, _ in chorale_pieces[::20] + folk_pieces[::30]})
+
+
+def test_voice_names_outside_latin1_are_written_with_replacements(tmp_path):
+    """MIDI text is Latin-1: a name like 'Sopran ♪' must not make the file unwritable."""
+    from composer.notes import Note, Piece, Voice
+
+    piece = Piece(notes=(Note(0, 4, 60),), ticks_per_beat=4, voices=(Voice("Sopran ♪"),))
+    midi_io.write_midi(piece, tmp_path / "named.mid")
+    back = midi_io.read_midi(tmp_path / "named.mid")
+    assert back.voices[0].name == "Sopran ?"
+    assert [(n.pitch, n.start, n.end) for n in back.notes] == [(60, 0, 480)]
