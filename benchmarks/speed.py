@@ -1,7 +1,7 @@
 """Speed benchmark: training throughput and sampling latency, ours beside a plain PyTorch baseline.
 
-Prints one table, every figure a median of repeated runs in the same process, so the side-by-side
-ratios hold even on a noisy shared machine.
+Prints one table, every figure a median of repeated runs in the same process; the two sides of each
+comparison run alternately, so the ratios hold even on a noisy shared machine.
 
     python benchmarks/speed.py [--model FILE] [--data DIR] [--files N] [--repeats R] [--threads T]
 
@@ -60,8 +60,10 @@ def bench_training(model_config: ModelConfig, vocab: Vocabulary, data: Path, fil
     model = ComposerLM(model_config)
     optimizer = make_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(config, 10_000))
-    ours = median_time(lambda: train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng,
-                                            torch.device("cpu"), 0, {"step": 0}, lambda e: None, None), repeats)
+
+    def our_epoch() -> None:
+        train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng, torch.device("cpu"), 0,
+                    {"step": 0}, lambda e: None, None)
 
     embedding = nn.Embedding(model_config.vocab_size, model_config.embedding_size)
     lstm = nn.LSTM(model_config.embedding_size, model_config.hidden_size, model_config.num_layers,
@@ -86,8 +88,19 @@ def bench_training(model_config: ModelConfig, vocab: Vocabulary, data: Path, fil
             nn.utils.clip_grad_norm_(params, 1.0)
             plain_optimizer.step()
 
-    plain = median_time(plain_epoch, repeats)
+    ours, plain = interleaved_medians(our_epoch, plain_epoch, repeats)
     return {"tokens": tokens, "ours_tps": tokens / ours, "plain_tps": tokens / plain}
+
+
+def interleaved_medians(first, second, repeats: int) -> tuple[float, float]:
+    """Median times of two functions run alternately, so a change in machine load hits both alike."""
+    times = ([], [])
+    for _ in range(repeats):
+        for function, bucket in zip((first, second), times):
+            start = time.perf_counter()
+            function()
+            bucket.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def _encoding_fields(vocab: Vocabulary) -> dict:
@@ -122,9 +135,9 @@ def bench_sampling(model: ComposerLM, vocab: Vocabulary, repeats: int) -> dict:
 
     steps = 500
     sampler = Sampler(model, vocab)
-    ours = median_time(lambda: sampler.sample(np.array([BOS]), 1, 10**9, SamplingOptions(seed=1),
-                                              max_steps=steps), repeats)
-    plain = median_time(lambda: plain_step_loop(model, steps), max(1, repeats // 2))
+    ours, plain = interleaved_medians(
+        lambda: sampler.sample(np.array([BOS]), 1, 10**9, SamplingOptions(seed=1), max_steps=steps),
+        lambda: plain_step_loop(model, steps), repeats)
     return {"eight_by_sixteen_s": total, "notes_per_variation": notes,
             "first_note_ms": 1000 * statistics.median(first_note),
             "ours_steps_per_s": steps / ours, "plain_steps_per_s": steps / plain}

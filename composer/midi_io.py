@@ -4,13 +4,18 @@ Reading turns any standard MIDI file (format 0 or 1) into a :class:`~composer.no
 own resolution: one voice per (track, channel) that plays notes, drums (channel 10) dropped unless asked
 for, tempo and time-signature changes from every track, the first key signature. Anything that cannot be
 read raises :class:`MidiReadError` naming the file and the reason.
+
+Files are parsed here, byte by byte, with hard bounds (variable-length numbers of at most 4 bytes as the
+standard says, at most :data:`MAX_EVENTS` events and :data:`MAX_NOTES` notes, notes within
+:data:`MAX_BEATS` beats), so that no file, however corrupt or hostile, can make reading hang or exhaust
+memory. Writing goes through mido.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections import defaultdict
+from collections import defaultdict, deque
 from pathlib import Path
 
 import mido
@@ -20,7 +25,15 @@ from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice, clean
 
 DRUM_CHANNEL = 9
 MAX_FILE_BYTES = 32 * 1024 * 1024  # no real song is this large; a bigger file is refused unread
+MAX_EVENTS = 1_000_000  # events of all tracks together, far beyond any real piece (reading them takes ~1 s)
+MAX_NOTES = 250_000  # notes of all tracks together
+MAX_BEATS = 100_000  # a note ending later (14 hours at 120 QPM) comes from a corrupt delta time
 WRITE_TICKS_PER_BEAT = 480  # what DAWs expect; coarse grids are scaled up to a multiple of it
+
+# Data bytes after system common and real-time status bytes (not standard in files, but harmless).
+_SYSTEM_DATA_BYTES = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF8: 0, 0xFA: 0, 0xFB: 0, 0xFC: 0, 0xFE: 0}
+_MAJOR_KEYS = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
+_MINOR_KEYS = ("Abm", "Ebm", "Bbm", "Fm", "Cm", "Gm", "Dm", "Am", "Em", "Bm", "F#m", "C#m", "G#m", "D#m", "A#m")
 
 
 class MidiReadError(Exception):
@@ -44,7 +57,8 @@ def read_midi(path: str | os.PathLike, include_drums: bool = False) -> Piece:
         A file without notes gives a piece without notes.
 
     Raises:
-        MidiReadError: the file is missing, too large, not MIDI, corrupt, or of an unsupported kind.
+        MidiReadError: the file is missing, too large, not MIDI, corrupt, of an unsupported kind, or
+            beyond the bounds above (too many events or notes, notes too late).
     """
     path = Path(path)
     try:
@@ -54,14 +68,26 @@ def read_midi(path: str | os.PathLike, include_drums: bool = False) -> Piece:
     if size > MAX_FILE_BYTES:
         raise MidiReadError(path, f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit")
     try:
-        midi = mido.MidiFile(path)
-    except Exception as error:  # mido raises many types on corrupt data; all mean the same here
-        raise MidiReadError(path, _describe(error)) from None
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise MidiReadError(path, error.strerror or str(error)) from None
+    if len(data) > MAX_FILE_BYTES:  # it grew since stat
+        raise MidiReadError(path, f"file is over the {MAX_FILE_BYTES} byte limit")
+    return piece_from_bytes(data, path, include_drums)
+
+
+def piece_from_bytes(data: bytes, path: str | os.PathLike = "", include_drums: bool = False) -> Piece:
+    """Parse the bytes of a standard MIDI file (see :func:`read_midi`; ``path`` only names it).
+
+    Raises:
+        MidiReadError: see :func:`read_midi`.
+    """
     try:
-        return piece_from_mido(midi, path, include_drums)
+        return _parse_file(bytes(data), path, include_drums)
     except MidiReadError:
         raise
-    except Exception as error:  # nonsense values that parse (a message type mido made up, ...)
+    except Exception as error:  # never seen in fuzzing; should it happen, the caller still learns which file
         raise MidiReadError(path, f"unusable content: {_describe(error)}") from None
 
 
@@ -70,11 +96,237 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def _parse_file(data: bytes, path, include_drums: bool) -> Piece:
+    """Header, then each track chunk in turn (bytes after the last track are ignored)."""
+    if len(data) < 4 or data[:4] != b"MThd":
+        raise MidiReadError(path, "not a MIDI file (it does not start with MThd)" if data else "the file is empty")
+    if len(data) < 14:
+        raise MidiReadError(path, f"the file ends inside its header ({len(data)} bytes)")
+    header_length = int.from_bytes(data[4:8], "big")
+    if header_length < 6:
+        raise MidiReadError(path, f"header chunk of {header_length} bytes is too short (6 are needed)")
+    if 8 + header_length > len(data):
+        raise MidiReadError(path, f"header chunk says {header_length} bytes, but the file has only "
+                                  f"{len(data) - 8} after it")
+    midi_format = int.from_bytes(data[8:10], "big")
+    track_count = int.from_bytes(data[10:12], "big")
+    division = int.from_bytes(data[12:14], "big")
+    if midi_format == 2:
+        raise MidiReadError(path, "format 2 (independent sequences) is not supported")
+    if midi_format > 2:
+        raise MidiReadError(path, f"format {midi_format} is not a MIDI file format (0, 1 or 2)")
+    if track_count == 0:
+        raise MidiReadError(path, "the file has no tracks")
+    if division & 0x8000 or division == 0:
+        raise MidiReadError(path, f"time division {division:#06x} is SMPTE or invalid; only ticks per beat is "
+                                  f"supported")
+    builder = _PieceBuilder(path, division, include_drums)
+    pos = 8 + header_length
+    events = 0
+    for index in range(track_count):
+        if pos + 8 > len(data):
+            raise MidiReadError(path, f"the file ends after {index} of its {track_count} tracks")
+        kind, length = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "big")
+        if kind != b"MTrk":
+            raise MidiReadError(path, f"track {index + 1} of {track_count} does not start with MTrk "
+                                      f"(found {bytes(kind)!r} at byte {pos})")
+        start = pos + 8
+        if start + length > len(data):
+            raise MidiReadError(path, f"track {index + 1} is cut short: its header says {length} bytes, "
+                                      f"{len(data) - start} remain")
+        builder.start_track(index)
+        events = _parse_track(data, start, start + length, index, builder, events)
+        pos = start + length
+    return builder.piece()
+
+
+def _parse_track(data: bytes, pos: int, end: int, index: int, builder: _PieceBuilder, events: int) -> int:
+    """Feed one track's events to ``builder``; returns the number of events read so far in the file."""
+    path = builder.path
+    tick, running = 0, 0  # running status: the last channel status byte, 0 when none is in force
+
+    def fail(reason: str, at: int):
+        raise MidiReadError(path, f"track {index + 1}, byte {at}: {reason}")
+
+    def number(at: int) -> tuple[int, int]:
+        """A variable-length quantity (at most 4 bytes, as the standard says) and the position after it."""
+        value = 0
+        for i in range(at, min(at + 4, end)):
+            byte = data[i]
+            value = (value << 7) | (byte & 0x7F)
+            if byte < 0x80:
+                return value, i + 1
+        if at + 4 <= end:
+            fail("variable-length number longer than 4 bytes", at)
+        fail("the track ends inside a variable-length number", at)
+
+    while pos < end:
+        events += 1
+        if events > MAX_EVENTS:
+            raise MidiReadError(path, f"more than {MAX_EVENTS} events: too large to be a piece of music")
+        event_at = pos
+        delta, pos = number(pos)
+        tick += delta
+        if pos >= end:
+            fail("the track ends after a delta time, without an event", event_at)
+        status = data[pos]
+        if status >= 0x80:
+            pos += 1
+        elif running:
+            status = running  # running status: this byte is the first data byte
+        else:
+            fail(f"data byte {status:#04x} without a status byte (no running status in force)", pos)
+        if status < 0xF0:  # a channel message
+            size = 1 if 0xC0 <= status < 0xE0 else 2
+            if pos + size > end:
+                fail("the track ends inside a channel message", event_at)
+            first = data[pos]
+            second = data[pos + 1] if size == 2 else 0
+            if first > 0x7F or second > 0x7F:
+                fail(f"data byte over 127 in channel message {status:#04x}", pos)
+            pos += size
+            running = status
+            kind, channel = status & 0xF0, status & 0x0F
+            if kind == 0x90 and second:
+                builder.note_on(tick, channel, first, second)
+            elif kind == 0x80 or kind == 0x90:
+                builder.note_off(tick, channel, first)
+            elif kind == 0xC0:
+                builder.programs[channel] = first
+        elif status == 0xFF:  # a meta event (running status stays in force, as most readers do)
+            if pos >= end:
+                fail("the track ends inside a meta event", event_at)
+            meta_type = data[pos]
+            length, pos = number(pos + 1)
+            if pos + length > end:
+                fail(f"meta event of {length} bytes runs past the end of the track", event_at)
+            if meta_type == 0x03:
+                builder.name_track(data[pos:pos + length].decode("latin-1"))
+            elif meta_type in (0x51, 0x58, 0x59):
+                builder.meta(tick, meta_type, data[pos:pos + length], event_at)
+            pos += length
+        elif status == 0xF0 or status == 0xF7:  # sysex (or escape): skipped, and it cancels running status
+            length, pos = number(pos)
+            if pos + length > end:
+                fail(f"sysex event of {length} bytes runs past the end of the track", event_at)
+            pos += length
+            running = 0
+        elif status in _SYSTEM_DATA_BYTES:
+            pos += _SYSTEM_DATA_BYTES[status]
+            if pos > end:
+                fail(f"the track ends inside system message {status:#04x}", event_at)
+            running = 0
+        else:
+            fail(f"undefined status byte {status:#04x}", pos - 1)
+    builder.end_track(tick)
+    return events
+
+
+class _PieceBuilder:
+    """Collects what a file's events say, track by track, and assembles the piece."""
+
+    def __init__(self, path, ticks_per_beat: int, include_drums: bool) -> None:
+        self.path, self.tpb, self.include_drums = path, ticks_per_beat, include_drums
+        self.tempos: list[TempoChange] = []
+        self.signatures: list[TimeSignature] = []
+        self.keys: list[tuple[int, str]] = []
+        self.voice_notes: dict[tuple[int, int], list[tuple[int, int, int, int]]] = defaultdict(list)
+        self.voice_info: dict[tuple[int, int], Voice] = {}
+        self.note_count = 0
+        self.start_track(0)
+
+    def start_track(self, index: int) -> None:
+        self.track, self.track_name = index, ""
+        self.programs: dict[int, int] = defaultdict(int)
+        self.sounding: dict[tuple[int, int], deque] = defaultdict(deque)  # (channel, pitch) -> (tick, velocity)
+
+    def note_on(self, tick: int, channel: int, pitch: int, velocity: int) -> None:
+        if channel == DRUM_CHANNEL and not self.include_drums:
+            return
+        self.sounding[(channel, pitch)].append((tick, velocity))
+        ident = (self.track, channel)
+        if ident not in self.voice_info:
+            self.voice_info[ident] = Voice(self.track_name, self.programs[channel], channel == DRUM_CHANNEL)
+
+    def note_off(self, tick: int, channel: int, pitch: int) -> None:
+        starts = self.sounding.get((channel, pitch))
+        if starts:
+            start, velocity = starts.popleft()  # first in, first out
+            self._add(channel, start, tick, pitch, velocity)
+
+    def _add(self, channel: int, start: int, end: int, pitch: int, velocity: int) -> None:
+        self.note_count += 1
+        if self.note_count > MAX_NOTES:
+            raise MidiReadError(self.path, f"more than {MAX_NOTES} notes: too large to be a piece of music")
+        if end > MAX_BEATS * self.tpb:
+            raise MidiReadError(self.path, f"a note ends at beat {end // self.tpb}, past the limit of {MAX_BEATS} "
+                                           f"beats (a corrupt delta time?)")
+        self.voice_notes[(self.track, channel)].append((start, end, pitch, velocity))
+
+    def end_track(self, tick: int) -> None:
+        """Notes never released end with the track."""
+        for (channel, pitch), starts in self.sounding.items():
+            for start, velocity in starts:
+                self._add(channel, start, max(tick, start), pitch, velocity)
+        self.sounding = defaultdict(deque)
+
+    def name_track(self, name: str) -> None:
+        """The first track-name event names the track."""
+        if not self.track_name:
+            self.track_name = name.strip()
+
+    def meta(self, tick: int, meta_type: int, data: bytes, at: int) -> None:
+        """Tempo, time signature or key signature, from the raw bytes of a meta event at byte ``at``."""
+        where = f"track {self.track + 1}, byte {at}"
+        if meta_type == 0x51:
+            if len(data) < 3:
+                raise MidiReadError(self.path, f"{where}: tempo event of {len(data)} bytes (3 are needed)")
+            self.tempo(tick, int.from_bytes(data[:3], "big"))
+        elif meta_type == 0x58:
+            if len(data) < 2:
+                raise MidiReadError(self.path, f"{where}: time signature of {len(data)} bytes (at least 2 are needed)")
+            if data[0] == 0 or data[1] > 7:
+                raise MidiReadError(self.path, f"{where}: time signature {data[0]}/2^{data[1]} is not a metre")
+            self.signatures.append(TimeSignature(tick, data[0], 2 ** data[1]))
+        elif meta_type == 0x59:
+            if len(data) < 2:
+                raise MidiReadError(self.path, f"{where}: key signature of {len(data)} bytes (at least 2 are needed)")
+            sharps = data[0] - 256 if data[0] > 127 else data[0]
+            if not -7 <= sharps <= 7 or data[1] > 1:
+                raise MidiReadError(self.path, f"{where}: key signature with {sharps} sharps and mode {data[1]} "
+                                               f"is not a key")
+            self.keys.append((tick, (_MINOR_KEYS if data[1] else _MAJOR_KEYS)[sharps + 7]))
+
+    def tempo(self, tick: int, microseconds_per_beat: int) -> None:
+        if microseconds_per_beat <= 0:
+            raise MidiReadError(self.path, f"tempo of 0 microseconds per beat at tick {tick}")
+        self.tempos.append(TempoChange(tick, round(mido.tempo2bpm(microseconds_per_beat), 6)))
+
+    def piece(self) -> Piece:
+        """Number the voices in (track, channel) order and build the piece."""
+        idents = sorted(i for i in self.voice_info if self.voice_notes.get(i))
+        voices, notes = [], []
+        for index, ident in enumerate(idents):
+            info = self.voice_info[ident]
+            name = info.name if info.name and sum(1 for t, _ in idents if t == ident[0]) == 1 else \
+                (f"{info.name} ch{ident[1] + 1}" if info.name else f"Track {ident[0]} ch{ident[1] + 1}")
+            voices.append(Voice(name, info.program, info.is_drum))
+            notes.extend(Note(start, end, pitch, velocity, index)
+                         for start, end, pitch, velocity in self.voice_notes[ident])
+        tempos = _first_at_zero(sorted(self.tempos, key=lambda t: t.tick), TempoChange(0, 120.0))
+        signatures = _first_at_zero(sorted(self.signatures, key=lambda s: s.tick), TimeSignature(0, 4, 4))
+        key = min(self.keys)[1] if self.keys else None
+        path = self.path
+        piece = Piece(notes=tuple(notes), ticks_per_beat=self.tpb, voices=tuple(voices) or (Voice(),),
+                      tempos=tempos, time_signatures=signatures, key=key, name=Path(path).stem if path else "")
+        return clean(piece)
+
+
 def piece_from_mido(midi: mido.MidiFile, path: str | os.PathLike = "", include_drums: bool = False) -> Piece:
     """Convert a parsed :class:`mido.MidiFile` to a piece (see :func:`read_midi`).
 
     Raises:
-        MidiReadError: the file uses SMPTE time, is format 2, or has no tracks.
+        MidiReadError: the file uses SMPTE time, is format 2, has no tracks, or breaks the bounds above.
     """
     if midi.type == 2:
         raise MidiReadError(path, "format 2 (independent sequences) is not supported")
@@ -83,65 +335,29 @@ def piece_from_mido(midi: mido.MidiFile, path: str | os.PathLike = "", include_d
     tpb = midi.ticks_per_beat
     if not 0 < tpb < 0x8000:
         raise MidiReadError(path, f"time division {tpb} is SMPTE or invalid; only ticks per beat is supported")
-
-    tempos, signatures, keys = [], [], []
-    voice_notes: dict[tuple[int, int], list[Note]] = defaultdict(list)
-    voice_info: dict[tuple[int, int], Voice] = {}
+    builder = _PieceBuilder(path, tpb, include_drums)
     for track_index, track in enumerate(midi.tracks):
-        track_name = ""
-        programs = defaultdict(int)
-        sounding: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)  # (ch, pitch) -> [(tick, vel)]
+        builder.start_track(track_index)
         tick = 0
         for message in track:
             tick += message.time
             kind = message.type
-            if kind == "track_name" and not track_name:
-                track_name = message.name.strip()
+            if kind == "track_name":
+                builder.name_track(message.name)
             elif kind == "set_tempo":
-                if message.tempo <= 0:
-                    raise MidiReadError(path, f"tempo of 0 microseconds per beat at tick {tick}")
-                tempos.append(TempoChange(tick, round(mido.tempo2bpm(message.tempo), 6)))
+                builder.tempo(tick, message.tempo)
             elif kind == "time_signature":
-                signatures.append(TimeSignature(tick, message.numerator, message.denominator))
+                builder.signatures.append(TimeSignature(tick, message.numerator, message.denominator))
             elif kind == "key_signature":
-                keys.append((tick, message.key))
+                builder.keys.append((tick, message.key))
             elif kind == "program_change":
-                programs[message.channel] = message.program
+                builder.programs[message.channel] = message.program
             elif kind == "note_on" and message.velocity > 0:
-                if message.channel == DRUM_CHANNEL and not include_drums:
-                    continue
-                sounding[(message.channel, message.note)].append((tick, message.velocity))
-                ident = (track_index, message.channel)
-                if ident not in voice_info:
-                    voice_info[ident] = Voice(track_name, programs[message.channel], message.channel == DRUM_CHANNEL)
+                builder.note_on(tick, message.channel, message.note, message.velocity)
             elif kind in ("note_off", "note_on"):
-                starts = sounding.get((message.channel, message.note))
-                if starts:
-                    start, velocity = starts.pop(0)  # first in, first out
-                    voice_notes[(track_index, message.channel)].append(
-                        Note(start, tick, message.note, velocity, 0))
-        for (channel, pitch), starts in sounding.items():  # notes never released end with the track
-            for start, velocity in starts:
-                voice_notes[(track_index, channel)].append(Note(start, max(tick, start), pitch, velocity, 0))
-    return _assemble(path, tpb, voice_notes, voice_info, tempos, signatures, keys)
-
-
-def _assemble(path, tpb, voice_notes, voice_info, tempos, signatures, keys) -> Piece:
-    """Number the voices in (track, channel) order and build the piece."""
-    idents = sorted(i for i in voice_info if voice_notes.get(i))
-    voices, notes = [], []
-    for index, ident in enumerate(idents):
-        info = voice_info[ident]
-        name = info.name if info.name and sum(1 for t, _ in idents if t == ident[0]) == 1 else \
-            (f"{info.name} ch{ident[1] + 1}" if info.name else f"Track {ident[0]} ch{ident[1] + 1}")
-        voices.append(Voice(name, info.program, info.is_drum))
-        notes.extend(Note(n.start, n.end, n.pitch, n.velocity, index) for n in voice_notes[ident])
-    tempos = _first_at_zero(sorted(tempos, key=lambda t: t.tick), TempoChange(0, 120.0))
-    signatures = _first_at_zero(sorted(signatures, key=lambda s: s.tick), TimeSignature(0, 4, 4))
-    key = min(keys)[1] if keys else None
-    piece = Piece(notes=tuple(notes), ticks_per_beat=tpb, voices=tuple(voices) or (Voice(),),
-                  tempos=tempos, time_signatures=signatures, key=key, name=Path(path).stem if path else "")
-    return clean(piece)
+                builder.note_off(tick, message.channel, message.note)
+        builder.end_track(tick)
+    return builder.piece()
 
 
 def _first_at_zero(events: list, default) -> tuple:
