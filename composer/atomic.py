@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -19,6 +20,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None])
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -33,3 +35,19 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None])
         if os.path.exists(temp_name):
             os.unlink(temp_name)
         raise
+
+
+STALE_SECONDS = 60.0  # a temporary file untouched this long belongs to a write that was killed
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete temporary files left beside ``path`` by writes that died (a kill, a power cut).
+
+    A temporary file still being written by another process is fresh, and is left alone.
+    """
+    for temp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if time.time() - temp.stat().st_mtime > STALE_SECONDS:
+                temp.unlink()
+        except OSError:
+            pass
