@@ -22,7 +22,7 @@ from composer.encoding import BOS, Vocabulary, decode, encode, prepare
 from composer.keys import parse_key
 from composer.midi_io import read_midi, write_midi
 from composer.model import ComposerLM
-from composer.notes import Piece, Voice, crop, to_monophonic
+from composer.notes import Piece, TimeSignature, Voice, crop, to_monophonic
 from composer.sample import Sampler, SamplingOptions
 
 
@@ -110,7 +110,7 @@ def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, p
         primer_end = prepared.end
     elif config.key_tokens and request.key:
         prompt = np.array([BOS, vocab.key(request.key)], dtype=np.int64)  # ask for the key
-    bar_ticks = config.ticks_per_beat * 4 * time_signature[0] // time_signature[1]
+    bar_ticks = TimeSignature(0, *time_signature).ticks_per_bar(config.ticks_per_beat)
     start = math.ceil(primer_end / bar_ticks) * bar_ticks
     until = start + request.bars * bar_ticks
     qpm = request.qpm or qpm

@@ -52,8 +52,8 @@ class TimeSignature:
     denominator: int
 
     def ticks_per_bar(self, ticks_per_beat: int) -> int:
-        """Length of one bar in ticks (a beat is a quarter note)."""
-        return ticks_per_beat * 4 * self.numerator // self.denominator
+        """Length of one bar in ticks (a beat is a quarter note); at least one tick on coarse grids."""
+        return max(1, ticks_per_beat * 4 * self.numerator // self.denominator)
 
 
 @dataclass(frozen=True)

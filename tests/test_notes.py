@@ -446,3 +446,10 @@ def test_transforms_return_new_pieces_and_leave_input_alone(name):
     assert result is not piece
     assert result != piece  # every transform above changes something about this piece
     assert snapshot(piece) == before
+
+
+def test_a_bar_is_at_least_one_tick_on_a_coarse_grid():
+    from composer.notes import TimeSignature
+
+    assert TimeSignature(0, 1, 8).ticks_per_bar(1) == 1
+    assert TimeSignature(0, 6, 8).ticks_per_bar(12) == 36
