@@ -21,7 +21,7 @@ import torch
 
 from composer.atomic import write_atomically
 from composer.encoding import EncodingConfig, Vocabulary, encode, pitch_span, prepare, transpose_ids
-from composer.midi_io import MidiReadError, read_midi
+from composer.midi_io import MidiReadError, piece_from_bytes, read_midi_bytes
 
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 SPLITS = ("train", "valid", "test")
@@ -101,11 +101,12 @@ def prepare_file(path: str, config_dict: dict, min_notes: int) -> tuple[str, np.
     """
     vocab = _vocabulary(tuple(sorted(config_dict.items())))
     try:
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError as error:
-        return "", None, error.strerror or str(error)
+        data = read_midi_bytes(path)  # read once: hashed here, parsed below
+    except MidiReadError as error:
+        return "", None, error.reason
+    digest = hashlib.sha256(data).hexdigest()
     try:
-        piece = prepare(read_midi(path), vocab.config)
+        piece = prepare(piece_from_bytes(data, path), vocab.config)
     except MidiReadError as error:
         return digest, None, error.reason
     if len(piece.notes) < min_notes:

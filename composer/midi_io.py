@@ -60,6 +60,15 @@ def read_midi(path: str | os.PathLike, include_drums: bool = False) -> Piece:
         MidiReadError: the file is missing, too large, not MIDI, corrupt, of an unsupported kind, or
             beyond the bounds above (too many events or notes, notes too late).
     """
+    return piece_from_bytes(read_midi_bytes(path), path, include_drums)
+
+
+def read_midi_bytes(path: str | os.PathLike) -> bytes:
+    """The raw bytes of a MIDI file, refusing files over :data:`MAX_FILE_BYTES` unread.
+
+    Raises:
+        MidiReadError: the file is missing, unreadable, or too large.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -74,7 +83,7 @@ def read_midi(path: str | os.PathLike, include_drums: bool = False) -> Piece:
         raise MidiReadError(path, error.strerror or str(error)) from None
     if len(data) > MAX_FILE_BYTES:  # it grew since stat
         raise MidiReadError(path, f"file is over the {MAX_FILE_BYTES} byte limit")
-    return piece_from_bytes(data, path, include_drums)
+    return data
 
 
 def piece_from_bytes(data: bytes, path: str | os.PathLike = "", include_drums: bool = False) -> Piece:

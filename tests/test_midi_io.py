@@ -578,8 +578,7 @@ def through_midi(piece: Piece, file_name: str) -> Piece:
     """
     buffer = io.BytesIO()
     midi_io.piece_to_mido(piece).save(file=buffer)
-    buffer.seek(0)
-    return midi_io.piece_from_mido(mido.MidiFile(file=buffer), file_name)
+    return midi_io.piece_from_bytes(buffer.getvalue(), file_name)  # our reader, as read_midi uses it
 
 
 def round_trip_failures(pieces, ticks_per_beat=12):
