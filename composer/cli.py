@@ -142,13 +142,24 @@ def build_parser() -> argparse.ArgumentParser:
     s = commands.add_parser("strip", help="drop a model file's resume state (optimizer) for shipping")
     s.add_argument("model", type=existing_file, metavar="MODEL")
     s.add_argument("--out", required=True, type=Path)
+    for module in _command_modules():
+        module.add_commands(commands)
     return parser
+
+
+def _command_modules() -> list:
+    """Modules that add their own subcommands: each has ``add_commands(subparsers)``, and each parser it
+    adds sets ``handler=run_function`` with ``set_defaults``; a handler takes ``(args, parser)``."""
+    from composer import cli_benchmark, cli_harmony
+
+    return [cli_harmony, cli_benchmark]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = {"train": run_train, "generate": run_generate, "info": run_info, "strip": run_strip}[args.command]
+    handlers = {"train": run_train, "generate": run_generate, "info": run_info, "strip": run_strip}
+    handler = handlers.get(args.command) or args.handler
     try:
         return handler(args, parser)
     except KeyboardInterrupt:
