@@ -30,6 +30,13 @@ from composer.model import ComposerLM, ModelConfig
 
 FORMAT_VERSION = 1
 KIND = "composer-model"
+# Every kind of Composer model file, and what to call it in messages. Each kind has its own loader;
+# they all read files through load_checkpoint.
+KIND_NAMES = {
+    KIND: "event-model file (melodies)",
+    "composer-harmony-model": "4-part harmony model file",
+    "composer-polyphonic-model": "polyphonic benchmark model file",
+}
 
 
 class ModelFileError(Exception):
@@ -51,8 +58,12 @@ def save_checkpoint(checkpoint: dict, path: str | os.PathLike) -> None:
     write_atomically(path, lambda handle: torch.save(checkpoint, handle))
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
+def load_checkpoint(path: str | os.PathLike, kinds: tuple[str, ...] = (KIND,)) -> dict:
     """Read a model file safely.
+
+    Args:
+        path: the model file.
+        kinds: the kinds of model file the caller can use (see ``KIND_NAMES``).
 
     Raises:
         ModelFileError: missing or unreadable file, content that is not plain data (a pickle that
@@ -75,8 +86,12 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
             lines = [line for line in text.splitlines() if line.strip()]
             reason = f"corrupt or unreadable ({lines[-1].strip() if lines else type(error).__name__})"
         raise ModelFileError(path, reason) from None
-    if not isinstance(checkpoint, dict) or checkpoint.get("kind") != KIND:
+    kind = checkpoint.get("kind") if isinstance(checkpoint, dict) else None
+    if kind not in KIND_NAMES:
         raise ModelFileError(path, "not a Composer model file")
+    if kind not in kinds:
+        wanted = " or ".join(KIND_NAMES[k] for k in kinds)
+        raise ModelFileError(path, f"it is a {KIND_NAMES[kind]}; this needs a {wanted}")
     version = checkpoint.get("format_version")
     if version != FORMAT_VERSION:
         hint = "newer Composer" if isinstance(version, int) and version > FORMAT_VERSION else "older Composer"
