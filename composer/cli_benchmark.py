@@ -1,9 +1,161 @@
-"""Command-line subcommands: benchmark (published polyphonic benchmarks: JSB Chorales, Nottingham)."""
+"""Command-line subcommands: benchmark (published polyphonic benchmarks: JSB Chorales, Nottingham).
+
+    composer benchmark polyphonic --data FILE.json --split valid|test [--model FILE] [--json]
+    composer benchmark train-polyphonic --data FILE.json --out MODEL.pt [--config RECIPE.json] [--epochs N] ...
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from composer.polyphonic import SPLITS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODELS = REPO_ROOT / "midi_data" / "models"
+# benchmark file name -> the shipped model for it
+SHIPPED_MODELS = {"jsb_chorales_quarter.json": MODELS / "jsb.pt", "nottingham.json": MODELS / "nottingham.pt"}
+
+# PolyTrainConfig fields settable from the command line (model fields go into the "model" dict)
+_TRAIN_FLAGS = ("epochs", "batch_size", "bptt", "lr", "patience", "transpose", "max_minutes", "seed", "threads")
+_MODEL_FLAGS = ("order", "hidden_size", "embedding_size", "num_layers", "dropout", "skip_kernel")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add this module's subcommands to the ``composer`` parser."""
+    from composer.cli import existing_file, float_range, int_range
+
+    bench = commands.add_parser("benchmark", help="published polyphonic benchmarks (JSB Chorales, Nottingham)")
+    sub = bench.add_subparsers(dest="benchmark_command", required=True, metavar="BENCHMARK")
+
+    score = sub.add_parser("polyphonic", help="frame-level NLL of a polyphonic model on a benchmark split")
+    score.add_argument("--data", required=True, type=existing_file, metavar="FILE.json",
+                       help='benchmark file {"train"|"valid"|"test": [piece: [frame: [MIDI pitches]]]}')
+    score.add_argument("--split", required=True, choices=SPLITS)
+    score.add_argument("--model", type=existing_file, metavar="FILE",
+                       help="model file (default: the shipped model for a shipped benchmark file)")
+    score.add_argument("--json", action="store_true", help="print the result as JSON")
+    score.set_defaults(handler=run_score)
+
+    train = sub.add_parser("train-polyphonic", help="train on the file's train split, early-stop on valid")
+    train.add_argument("--data", required=True, type=existing_file, metavar="FILE.json")
+    train.add_argument("--out", required=True, type=Path, metavar="MODEL.pt")
+    train.add_argument("--config", type=existing_file, metavar="RECIPE.json",
+                       help="training settings (PolyTrainConfig fields; the model's under \"model\")")
+    train.add_argument("--resume", action="store_true", help="continue the unfinished run in --out")
+    train.add_argument("--ship", type=Path, metavar="FILE.pt",
+                       help="also write the best model without optimizer state to this file at the end")
+    train.add_argument("--epochs", type=int_range(1))
+    train.add_argument("--batch-size", type=int_range(1))
+    train.add_argument("--bptt", type=int_range(1))
+    train.add_argument("--lr", type=float_range(0.0, 1.0, low_open=True))
+    train.add_argument("--patience", type=int_range(1))
+    train.add_argument("--transpose", type=int_range(0, 24))
+    train.add_argument("--max-minutes", type=float_range(0.0, 1e6))
+    train.add_argument("--seed", type=int_range(0))
+    train.add_argument("--threads", type=int_range(1, 256))
+    train.add_argument("--order", choices=("ascending", "descending"))
+    train.add_argument("--hidden-size", type=int_range(1))
+    train.add_argument("--embedding-size", type=int_range(1))
+    train.add_argument("--num-layers", type=int_range(1))
+    train.add_argument("--dropout", type=float_range(0.0, 0.99))
+    train.add_argument("--skip-kernel", type=int_range(0, 255))
+    train.set_defaults(handler=run_train_polyphonic)
+
+
+def _default_model(data: Path, parser: argparse.ArgumentParser) -> Path:
+    model = SHIPPED_MODELS.get(data.name)
+    if model is None:
+        parser.error(f"argument --model: required for {data.name} (shipped models exist for "
+                     f"{', '.join(SHIPPED_MODELS)})")
+    return model
+
+
+def run_score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``composer benchmark polyphonic``: print the split's NLL per frame and per token."""
+    import torch
+
+    from composer.checkpoint import ModelFileError
+    from composer.polyphonic import BenchmarkDataError, load_benchmark, score_split
+    from composer.polyphonic_train import load_polyphonic_model
+
+    torch.set_num_threads(1)
+    model_path = args.model or _default_model(args.data, parser)
+    try:
+        splits = load_benchmark(args.data)
+    except BenchmarkDataError as error:
+        print(f"composer benchmark: {error}", file=sys.stderr)
+        return 1
+    if args.split not in splits:
+        print(f"composer benchmark: {args.data} has no {args.split!r} split (it has {', '.join(splits)})",
+              file=sys.stderr)
+        return 1
+    try:
+        model, checkpoint = load_polyphonic_model(model_path)
+    except ModelFileError as error:
+        print(f"composer benchmark: {error}", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    try:
+        score = score_split(model, splits[args.split])
+    except ValueError as error:
+        print(f"composer benchmark: {error}", file=sys.stderr)
+        return 1
+    result = {"data": str(args.data), "split": args.split, "model": str(model_path), **score.to_dict(),
+              "parameters": model.num_parameters(), "seconds": time.perf_counter() - started}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{args.data.name} {args.split}: {score.frame_nll:.4f} nats/frame, {score.token_nll:.4f} nats/token "
+              f"({score.pieces} pieces, {score.frames:,} frames, {score.tokens:,} tokens; model {model_path.name}, "
+              f"{model.num_parameters():,} parameters)")
+    return 0
+
+
+def run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``composer benchmark train-polyphonic``: train, early-stop on valid, write the model file."""
+    from composer.checkpoint import ModelFileError
+    from composer.polyphonic import BenchmarkDataError
+    from composer.polyphonic_train import PolyTrainConfig, PolyTrainingError, ship, train_polyphonic
+
+    settings: dict = {}
+    if args.config:
+        try:
+            settings = json.loads(args.config.read_text())
+        except json.JSONDecodeError as error:
+            parser.error(f"argument --config: {args.config} is not valid JSON ({error})")
+        if not isinstance(settings, dict):
+            parser.error(f"argument --config: {args.config} must hold a JSON object")
+    settings.update({k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None})
+    model = dict(settings.get("model", {}))
+    model.update({k: getattr(args, k) for k in _MODEL_FLAGS if getattr(args, k) is not None})
+    settings["model"] = model
+    try:
+        config = PolyTrainConfig.from_dict(settings)
+    except (ValueError, TypeError) as error:
+        parser.error(str(error))
+    if args.resume and not args.out.is_file():
+        parser.error(f"argument --resume: {args.out} does not exist yet")
+    if not args.resume and args.out.exists():
+        parser.error(f"argument --out: {args.out} exists; pass --resume to continue it or choose a new file")
+    try:
+        checkpoint = train_polyphonic(args.data, args.out, config, resume=args.resume)
+    except (PolyTrainingError, BenchmarkDataError, ModelFileError) as error:
+        print(f"composer benchmark: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the last finished epoch is saved in {args.out}; continue with --resume",
+              file=sys.stderr)
+        return 130
+    valid = checkpoint["metrics"].get("valid")
+    if valid is None:
+        print("composer benchmark: no epoch finished", file=sys.stderr)
+        return 1
+    print(f"best valid: {valid['frame_nll']:.4f} nats/frame, {valid['token_nll']:.4f} nats/token "
+          f"(epoch {checkpoint['metrics']['epoch']}) -> {args.out}", file=sys.stderr)
+    if args.ship:
+        ship(args.out, args.ship)
+    return 0
