@@ -1,0 +1,212 @@
+"""Playback (gui/playback.py): no audio device, the playhead clock, looping, and the audio the device gets.
+
+The machines that run these tests usually have no sound card (and often no libpulse, so Qt Multimedia
+cannot even load): the real Player is tested there for a clear message and no crash. The audio path
+itself is driven through a recording output that stands in for the missing sound card.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QIODevice  # noqa: E402
+
+from composer.notes import Note, Piece, TempoChange, TimeSignature  # noqa: E402
+from gui import synth  # noqa: E402
+from gui.playback import PcmSource, Player, loop_end_tick, playhead_tick  # noqa: E402
+
+RATE = synth.SAMPLE_RATE
+
+
+def tune(qpm: float = 120.0, tpb: int = 4) -> Piece:
+    """Three notes over 3 beats (1.5 s at 120 qpm) in a 4/4 bar."""
+    notes = (Note(0, 4, 60), Note(4, 8, 64), Note(8, 12, 67))
+    return Piece(notes, tpb, tempos=(TempoChange(0, qpm),), time_signatures=(TimeSignature(0, 4, 4),))
+
+
+class FakeClock:
+    """Seconds that move only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class NoDeviceOutput:
+    """What QtAudioOutput reports on a machine with Qt Multimedia but no audio output."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    def available(self) -> tuple[bool, str]:
+        return False, "No audio output device: playback is off."
+
+    def start(self, source, sample_rate):  # pragma: no cover - must never be reached
+        self.started += 1
+        return None
+
+    def stop(self) -> None:
+        pass
+
+
+class RecordingOutput:
+    """Stands in for a sound card: accepts the PCM source; the test reads from it as a device would."""
+
+    def __init__(self) -> None:
+        self.source: QIODevice | None = None
+        self.sample_rate = 0
+        self.stops = 0
+
+    def available(self) -> tuple[bool, str]:
+        return True, ""
+
+    def start(self, source: QIODevice, sample_rate: int) -> str | None:
+        self.source, self.sample_rate = source, sample_rate
+        return None
+
+    def stop(self) -> None:
+        self.stops += 1
+
+
+def record_signals(player: Player) -> dict[str, list]:
+    seen: dict[str, list] = {"state": [], "message": [], "position": []}
+    player.stateChanged.connect(seen["state"].append)
+    player.message.connect(seen["message"].append)
+    player.positionChanged.connect(seen["position"].append)
+    return seen
+
+
+# -- this machine, as it is --------------------------------------------------------------------------
+def test_the_real_player_without_audio_says_why_and_does_not_crash(qtbot):
+    player = Player()
+    ok, reason = player.available()
+    if ok:
+        pytest.skip("this machine has an audio output; the no-device path is covered with NoDeviceOutput")
+    assert "libpulse0" in reason or "No audio output device" in reason
+    seen = record_signals(player)
+    player.play(tune())
+    assert seen["message"] == [reason] and seen["state"] == [False]
+    assert not player.is_playing()
+    player.stop()
+    player.stop()
+    assert seen["state"] == [False]  # stopping a stopped player emits nothing
+
+
+def test_no_audio_device_gives_a_message_and_a_consistent_state(qtbot):
+    output = NoDeviceOutput()
+    player = Player(output=output)
+    seen = record_signals(player)
+    with qtbot.waitSignal(player.message, timeout=1000):
+        player.play(tune(), start_tick=4, loop=True, tempo_factor=1.5)
+    assert seen["state"] == [False] and not player.is_playing() and output.started == 0
+    assert player.available() == (False, "No audio output device: playback is off.")
+    player.stop()
+    assert seen["state"] == [False]
+
+
+def test_nothing_to_play_and_bad_tempo_are_messages(qtbot):
+    player = Player(output=RecordingOutput())
+    seen = record_signals(player)
+    player.play(Piece((), 4))
+    player.play(tune(), tempo_factor=0.0)
+    assert len(seen["message"]) == 2 and "no notes" in seen["message"][0] and "tempo" in seen["message"][1]
+    assert seen["state"] == [False, False] and not player.is_playing()
+
+
+# -- the playhead clock --------------------------------------------------------------------------------
+def test_playhead_follows_start_tick_tempo_factor_and_tempo_changes():
+    piece = tune()  # tpb 4 at 120 qpm: a tick is 0.125 s
+    assert playhead_tick(piece, 0.0) == 0
+    assert playhead_tick(piece, 0.5) == 4
+    assert playhead_tick(piece, 0.5, start_tick=4) == 8
+    assert playhead_tick(piece, 0.5, tempo_factor=2.0) == 8
+    assert playhead_tick(piece, 60.0) == piece.end  # clamped at the end when not looping
+    slower = piece.replace(tempos=(TempoChange(0, 120.0), TempoChange(4, 60.0)))
+    assert playhead_tick(slower, 0.5 + 0.25) == 5  # 4 ticks in 0.5 s, then 0.25 s per tick
+
+
+def test_looping_wraps_at_the_bar_line_after_the_last_note():
+    piece = tune()  # ends at tick 12, inside the first 16-tick bar
+    assert loop_end_tick(piece) == 16
+    # one loop is 16 ticks = 2 s; start at tick 8 (1 s in)
+    assert playhead_tick(piece, 0.9, start_tick=8, loop_end=16) == 15
+    assert playhead_tick(piece, 1.0, start_tick=8, loop_end=16) == 0
+    assert playhead_tick(piece, 1.5, start_tick=8, loop_end=16) == 4
+    assert playhead_tick(piece, 5.5, start_tick=8, loop_end=16) == 4  # two more loops later
+    assert playhead_tick(piece, 0.5, start_tick=8, tempo_factor=2.0, loop_end=16) == 0
+
+
+def test_silent_visual_playback_moves_the_playhead_and_stops_at_the_end(qtbot):
+    clock = FakeClock()
+    player = Player(output=NoDeviceOutput(), clock=clock, visual_fallback=True)
+    seen = record_signals(player)
+    player.play(tune(), start_tick=4)
+    assert seen["message"] and seen["state"] == [True] and player.is_playing() and not player.is_audible()
+    clock.now += 0.5
+    player.update_position()
+    clock.now += 0.49
+    player.update_position()
+    assert seen["position"] == [4, 8, 11] and player.is_playing()
+    clock.now += 0.02  # 1.01 s after the start: past the end (tick 12)
+    player.update_position()
+    assert seen["position"][-1] == 12 and seen["state"] == [True, False] and not player.is_playing()
+
+
+def test_the_timer_drives_the_playhead_at_about_30_hz(qtbot):
+    player = Player(output=NoDeviceOutput(), visual_fallback=True)
+    seen = record_signals(player)
+    with qtbot.waitSignal(player.stateChanged, timeout=5000, check_params_cb=lambda playing: not playing):
+        player.play(tune(), tempo_factor=3.0)  # 1.5 s / 3 = 0.5 s of playing
+    assert seen["position"] == sorted(seen["position"]) and seen["position"][-1] == 12
+    assert len(seen["position"]) >= 6  # ~16 at 30 Hz; a busy machine may drop some
+
+
+# -- the audio a device would get ------------------------------------------------------------------------
+def test_the_device_gets_the_rendered_piece_from_the_start_tick(qtbot):
+    output = RecordingOutput()
+    clock = FakeClock()
+    player = Player(output=output, clock=clock)
+    seen = record_signals(player)
+    piece = tune()
+    player.play(piece, start_tick=4, tempo_factor=2.0)
+    assert seen["state"] == [True] and player.is_audible() and output.sample_rate == RATE
+    expected = synth.to_pcm16(synth.render(piece, RATE, tempo_factor=2.0))
+    offset = int(round(0.25 * RATE)) * 4  # tick 4 at double speed: 0.25 s in, 4 bytes a frame
+    pulled = bytes(output.source.read(len(expected)))
+    assert pulled == expected[offset:]
+    assert bytes(output.source.read(4096)) == b""  # the end of the stream
+    clock.now += (len(expected) - offset) / 4 / RATE  # the audio (with its release tail) is over
+    player.update_position()
+    assert seen["state"] == [True, False] and output.stops == 1
+    player.stop()
+    assert output.stops == 1
+
+
+def test_looping_audio_wraps_to_the_start_at_the_bar_line(qtbot):
+    output = RecordingOutput()
+    player = Player(output=output)
+    piece = tune()
+    player.play(piece, start_tick=8, loop=True)
+    bar_bytes = 2 * RATE * 4  # one 4/4 bar at 120 qpm = 2 s
+    first_pass = bytes(output.source.read(bar_bytes // 2))  # from tick 8 (1 s) to the bar line
+    second_pass = bytes(output.source.read(bar_bytes))
+    rendered = synth.to_pcm16(synth.render(piece, RATE)).ljust(bar_bytes, b"\0")  # 1.9 s, then silence
+    assert first_pass == rendered[bar_bytes // 2:bar_bytes]
+    assert second_pass == rendered[:bar_bytes]
+    assert player.is_playing()
+    player.stop()
+    assert not player.is_playing() and output.stops == 1
+
+
+def test_pcm_source_serves_frames_and_wraps():
+    source = PcmSource(bytes(range(16)), start_byte=8, loop_end_byte=12)
+    source.open(QIODevice.OpenModeFlag.ReadOnly)
+    assert bytes(source.read(12)) == bytes([8, 9, 10, 11, 0, 1, 2, 3, 4, 5, 6, 7])
+    once = PcmSource(bytes(range(16)), start_byte=12)
+    once.open(QIODevice.OpenModeFlag.ReadOnly)
+    assert bytes(once.read(100)) == bytes([12, 13, 14, 15]) and bytes(once.read(100)) == b""
