@@ -1,0 +1,96 @@
+"""``composer-gui``: open Composer's window, or, on a machine without a screen, say so and do the main job
+with the command line instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrdisplay")
+CLI_OUT = "generated"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="composer-gui", description="Composer's desktop app.")
+    parser.add_argument("midi_file", nargs="?", help="a MIDI file to open")
+    parser.add_argument("--settings", help="keep settings in this INI file instead of the user's settings")
+    parser.add_argument("--autosave-dir", help="folder for autosaves (default: the app-data folder)")
+    parser.add_argument("--model", action="append", default=[], help="another model file to offer (repeatable)")
+    parser.add_argument("--no-restore", action="store_true", help="do not offer to restore an autosave")
+    return parser.parse_args(argv)
+
+
+def has_display() -> tuple[bool, str]:
+    """Whether a window can be shown here, and why not.
+
+    On Linux a window needs an X11 or Wayland display, unless ``QT_QPA_PLATFORM`` names a platform that
+    needs none (offscreen, vnc...). macOS and Windows always have one.
+    """
+    if not sys.platform.startswith("linux"):
+        return True, ""
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower()
+    if platform in HEADLESS_PLATFORMS:
+        return True, ""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return True, ""
+    return False, "there is no display here (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+
+
+def run_without_display(reason: str) -> int:
+    """Explain that no window can open, then generate melodies with the command line instead."""
+    from composer.cli import main as cli_main
+
+    print(f"composer-gui: cannot open the window: {reason}.\n"
+          "Composer's command line does the same work without a screen. Doing its main job now:\n"
+          f"  composer generate --out {CLI_OUT} --count 8 --bars 16\n", flush=True)
+    code = cli_main(["generate", "--out", CLI_OUT, "--count", "8", "--bars", "16"])
+    if code not in (0, None):
+        return int(code)
+    print(f"\nThe melodies are in {Path(CLI_OUT).resolve()} (variation_01.mid ... and manifest.json).\n"
+          "More with the command line:\n"
+          "  composer generate --help        all the generation options (key, temperature, primer, seed...)\n"
+          "  composer train FOLDER --out my_model.pt    train on your own MIDI files\n"
+          "  composer info MODEL.pt          a model's recipe and scores\n"
+          "To use the desktop app, run composer-gui on a machine with a screen (or over X forwarding, or\n"
+          "under Xvfb: xvfb-run composer-gui).")
+    return 0
+
+
+def build_window(args: argparse.Namespace):
+    """The main window for ``args`` (a QApplication must exist)."""
+    from gui.main_window import MainWindow
+    from gui.settings import settings_at
+
+    settings = settings_at(args.settings) if args.settings else None
+    window = MainWindow(settings=settings, autosave_dir=args.autosave_dir)
+    for model in args.model:
+        window.add_model(model)
+    if args.midi_file:
+        window.open_file(args.midi_file, "ask")
+    return window
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``composer-gui``."""
+    args = parse_args(argv)
+    ok, reason = has_display()
+    if not ok:
+        return run_without_display(reason)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Composer")
+    app.setOrganizationName("Composer")
+    window = build_window(args)
+    window.show()
+    if not args.no_restore:
+        QTimer.singleShot(0, window.offer_restore)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

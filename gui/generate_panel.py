@@ -1,0 +1,355 @@
+"""The Generate panel: model and sampling choices, the variations list, and the harmony actions.
+
+The panel only collects choices and shows results; :class:`~gui.main_window.MainWindow` runs the work.
+Each result in the list is a :class:`Variation`. Items can be dragged out of the list as ``.mid`` files
+(into a DAW or a file manager).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl, Signal
+from PySide6.QtGui import QDrag
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from composer.generate import GenerationRequest
+from composer.midi_io import write_midi
+from composer.notes import Piece
+
+ANY_KEY = "Any key"
+KEYS = (ANY_KEY, "C", "G", "D", "A", "E", "B", "F#", "Db", "Ab", "Eb", "Bb", "F",
+        "Am", "Em", "Bm", "F#m", "C#m", "G#m", "Ebm", "Bbm", "Fm", "Cm", "Gm", "Dm",
+        "D dorian", "A dorian", "E dorian", "G mixolydian", "D mixolydian", "A mixolydian")
+ADD_MODEL = "__add_model__"
+VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
+
+
+@dataclass(frozen=True)
+class Variation:
+    """One result: a piece, how it came to be, and where its file should end."""
+
+    piece: Piece
+    label: str
+    end_tick: int
+    seed: int | None = None
+
+
+def safe_file_name(text: str) -> str:
+    """A file name made of ``text`` (letters, digits, - and _ only)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "variation"
+
+
+class VariationList(QListWidget):
+    """The results. Dragging an item out gives the receiver a .mid file of it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragOnly)
+        self.setToolTip("Results: click to preview in the piano roll, double-click to use it,\n"
+                        "drag one out of the window to get it as a .mid file")
+        self._drag_dir = Path(tempfile.mkdtemp(prefix="composer-drag-"))
+
+    def add_variation(self, variation: Variation) -> QListWidgetItem:
+        notes = len(variation.piece.notes)
+        item = QListWidgetItem(f"{variation.label}  ({notes} notes)")
+        item.setData(Qt.UserRole, variation)
+        item.setToolTip(f"{variation.label}: {notes} notes, {len(variation.piece.voices)} voice(s)"
+                        + (f", seed {variation.seed}" if variation.seed is not None else ""))
+        self.addItem(item)
+        return item
+
+    def variation(self, row: int) -> Variation | None:
+        item = self.item(row)
+        return item.data(Qt.UserRole) if item is not None else None
+
+    def current_variation(self) -> Variation | None:
+        return self.variation(self.currentRow()) if self.currentRow() >= 0 else None
+
+    def variations(self) -> list[Variation]:
+        return [self.variation(row) for row in range(self.count())]
+
+    def write_midi_file(self, row: int) -> Path:
+        """Write the variation in ``row`` to a temporary .mid file (for dragging) and return its path."""
+        variation = self.variation(row)
+        path = self._drag_dir / f"{safe_file_name(variation.label)}.mid"
+        write_midi(variation.piece, path, end_tick=max(variation.end_tick, variation.piece.end))
+        return path
+
+    def mimeData(self, items) -> QMimeData:
+        data = QMimeData()
+        urls = [QUrl.fromLocalFile(str(self.write_midi_file(self.row(item)))) for item in items]
+        data.setUrls(urls)
+        return data
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def startDrag(self, actions) -> None:
+        items = self.selectedItems()
+        if not items:
+            return
+        drag = QDrag(self)
+        drag.setMimeData(self.mimeData(items))
+        drag.exec(Qt.CopyAction)
+
+
+class GeneratePanel(QWidget):
+    """Choices for generation and harmonization, and the list of results.
+
+    Signals:
+        generateRequested(): the Generate button.
+        cancelRequested(): the Cancel button.
+        harmonizeRequested(), regenerateRequested(): the harmony buttons.
+        useRequested(): "Use this one" (or a double-click on a result).
+        auditionRequested(): play the selected result.
+        previewChanged(object): a Variation to preview, or None to show the document again.
+        addModelRequested(): "Add model file..." was picked in the model list.
+    """
+
+    generateRequested = Signal()
+    cancelRequested = Signal()
+    harmonizeRequested = Signal()
+    regenerateRequested = Signal()
+    useRequested = Signal()
+    auditionRequested = Signal()
+    previewChanged = Signal(object)
+    addModelRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._build_generate_box())
+        layout.addWidget(self._build_harmony_box())
+        layout.addWidget(self._build_results_box(), 1)
+        self.set_busy(False)
+
+    # -- construction ----------------------------------------------------------------------------
+    def _build_generate_box(self) -> QGroupBox:
+        box = QGroupBox("Generate melodies")
+        form = QFormLayout(box)
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("The melody model that writes the variations (shipped, added or trained)")
+        self.model_combo.activated.connect(self._model_activated)
+        form.addRow("Model", self.model_combo)
+        self.count_spin = self._spin(1, 16, 8, "How many variations to write at once (1-16)")
+        form.addRow("Variations", self.count_spin)
+        self.bars_spin = self._spin(1, 64, 8, "Length of the new music, in bars (1-64)")
+        form.addRow("Bars", self.bars_spin)
+        self.temperature_spin = self._double(0.1, 2.0, 1.0, 0.05,
+                                             "Temperature: below 1 is safer and more repetitive, above 1 wilder")
+        form.addRow("Temperature", self.temperature_spin)
+        self.top_p_spin = self._double(0.05, 1.0, 0.95, 0.05,
+                                       "Top-p (nucleus): sample only from the most likely notes adding up to p")
+        form.addRow("Top-p", self.top_p_spin)
+        self.key_combo = QComboBox()
+        self.key_combo.addItems(KEYS)
+        self.key_combo.setToolTip("Keep the melody in this key (notes outside the scale are never drawn)")
+        form.addRow("Key", self.key_combo)
+        seed_row = QHBoxLayout()
+        self.random_seed_check = QCheckBox("Random")
+        self.random_seed_check.setChecked(True)
+        self.random_seed_check.setToolTip("A new seed every time; untick to repeat a result with a fixed seed")
+        self.seed_spin = self._spin(0, 2**31 - 1, 1, "The seed: the same seed and settings give the same music")
+        self.seed_spin.setEnabled(False)
+        self.random_seed_check.toggled.connect(lambda random: self.seed_spin.setEnabled(not random))
+        seed_row.addWidget(self.random_seed_check)
+        seed_row.addWidget(self.seed_spin, 1)
+        form.addRow("Seed", seed_row)
+        self.chords_edit = QLineEdit()
+        self.chords_edit.setPlaceholderText("e.g. C G Am F (one chord per bar)")
+        self.chords_edit.setToolTip("Chords to follow, one per bar (only for models trained with chords)")
+        self.chords_label = QLabel("Chords")
+        form.addRow(self.chords_label, self.chords_edit)
+        self.set_chords_supported(False)
+        self.continue_check = QCheckBox("Continue from the current piece")
+        self.continue_check.setToolTip("Use the piece in the piano roll as the start (primer) of every variation;\n"
+                                       "untick to start from scratch")
+        form.addRow(self.continue_check)
+        buttons = QHBoxLayout()
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setToolTip("Write the variations (Ctrl+G)")
+        self.generate_button.clicked.connect(self.generateRequested)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running job (Esc)")
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        buttons.addWidget(self.generate_button, 1)
+        buttons.addWidget(self.cancel_button)
+        form.addRow(buttons)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setToolTip("Progress of the running job")
+        self.progress_bar.setTextVisible(True)
+        form.addRow(self.progress_bar)
+        return box
+
+    def _build_harmony_box(self) -> QGroupBox:
+        box = QGroupBox("Harmony (4 parts)")
+        layout = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.harmonize_button = QPushButton("Harmonize melody")
+        self.harmonize_button.setToolTip("Write alto, tenor and bass under the current melody (Ctrl+H)")
+        self.harmonize_button.clicked.connect(self.harmonizeRequested)
+        self.regenerate_button = QPushButton("Regenerate selection")
+        self.regenerate_button.setToolTip("Write the selected bars again in the ticked voices\n"
+                                          "(select notes with shift+drag; their voices are ticked for you)")
+        self.regenerate_button.clicked.connect(self.regenerateRequested)
+        row.addWidget(self.harmonize_button)
+        row.addWidget(self.regenerate_button)
+        layout.addLayout(row)
+        voices = QHBoxLayout()
+        self.voice_checks: list[QCheckBox] = []
+        for index, name in enumerate(VOICE_NAMES):
+            check = QCheckBox(name)
+            check.setToolTip(f"Regenerate the {name.lower()} in the selected region")
+            check.setChecked(index > 0)
+            self.voice_checks.append(check)
+            voices.addWidget(check)
+        layout.addLayout(voices)
+        self.harmony_status = QLabel("")
+        self.harmony_status.setWordWrap(True)
+        layout.addWidget(self.harmony_status)
+        return box
+
+    def _build_results_box(self) -> QGroupBox:
+        box = QGroupBox("Results")
+        layout = QVBoxLayout(box)
+        self.results = VariationList()
+        self.results.currentRowChanged.connect(self._result_selected)
+        self.results.itemDoubleClicked.connect(lambda _item: self.useRequested.emit())
+        layout.addWidget(self.results, 1)
+        row = QHBoxLayout()
+        self.audition_button = QPushButton("Audition")
+        self.audition_button.setToolTip("Play the selected result")
+        self.audition_button.clicked.connect(self.auditionRequested)
+        self.use_button = QPushButton("Use this one")
+        self.use_button.setToolTip("Make the selected result the piece you edit (undoable)")
+        self.use_button.clicked.connect(self.useRequested)
+        self.back_button = QPushButton("Back to my piece")
+        self.back_button.setToolTip("Stop previewing and show the piece you are editing")
+        self.back_button.clicked.connect(self.clear_preview)
+        for button in (self.audition_button, self.use_button, self.back_button):
+            row.addWidget(button)
+        layout.addLayout(row)
+        self._result_selected(-1)
+        return box
+
+    @staticmethod
+    def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setValue(value)
+        spin.setToolTip(tip)
+        return spin
+
+    @staticmethod
+    def _double(low: float, high: float, value: float, step: float, tip: str) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setRange(low, high)
+        spin.setSingleStep(step)
+        spin.setDecimals(2)
+        spin.setValue(value)
+        spin.setToolTip(tip)
+        return spin
+
+    # -- models ----------------------------------------------------------------------------------
+    def set_models(self, models: list[tuple[str, str]], current: str | None = None) -> None:
+        """Fill the model list with (label, path) pairs, then "Add model file...".
+
+        Args:
+            models: the melody models that can be used.
+            current: path to select, when present.
+        """
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for label, path in models:
+            self.model_combo.addItem(label, path)
+            self.model_combo.setItemData(self.model_combo.count() - 1, path, Qt.ToolTipRole)
+        self.model_combo.addItem("Add model file...", ADD_MODEL)
+        index = self.model_combo.findData(current) if current else -1
+        self.model_combo.setCurrentIndex(index if index >= 0 else 0)
+        self.model_combo.blockSignals(False)
+
+    def model_path(self) -> str | None:
+        data = self.model_combo.currentData()
+        return None if data in (None, ADD_MODEL) else str(data)
+
+    def _model_activated(self, index: int) -> None:
+        if self.model_combo.itemData(index) == ADD_MODEL:
+            self.model_combo.setCurrentIndex(0)
+            self.addModelRequested.emit()
+
+    def set_chords_supported(self, supported: bool) -> None:
+        self.chords_edit.setVisible(supported)
+        self.chords_label.setVisible(supported)
+
+    # -- the request -----------------------------------------------------------------------------
+    def key(self) -> str | None:
+        text = self.key_combo.currentText()
+        return None if text == ANY_KEY else text
+
+    def request(self) -> GenerationRequest:
+        """The choices as a generation request (raises ValueError naming a bad choice)."""
+        values = dict(count=self.count_spin.value(), bars=self.bars_spin.value(),
+                      temperature=self.temperature_spin.value(), top_p=self.top_p_spin.value(), key=self.key(),
+                      seed=None if self.random_seed_check.isChecked() else self.seed_spin.value())
+        chords = self.chords_edit.text().split()
+        if self.chords_edit.isVisible() and chords:
+            if "chords" not in {f.name for f in dataclasses.fields(GenerationRequest)}:
+                raise ValueError("this version of Composer cannot follow chords")
+            values["chords"] = tuple(chords)
+        return GenerationRequest(**values)
+
+    def selected_voices(self) -> list[int]:
+        return [i for i, check in enumerate(self.voice_checks) if check.isChecked()]
+
+    def set_selected_voices(self, voices: list[int]) -> None:
+        for index, check in enumerate(self.voice_checks):
+            check.setChecked(index in voices)
+
+    # -- state -----------------------------------------------------------------------------------
+    def set_busy(self, busy: bool, text: str = "") -> None:
+        """Enable Cancel (and disable starting more work) while a job runs."""
+        for button in (self.generate_button, self.harmonize_button, self.regenerate_button):
+            button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        if busy:
+            self.progress_bar.setRange(0, 0)
+            self.progress_bar.setFormat(text)
+        else:
+            self.progress_bar.setRange(0, 100)
+            self.progress_bar.setValue(0)
+            self.progress_bar.setFormat(text or "Ready")
+
+    def set_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.progress_bar.setRange(0, 1000)
+            self.progress_bar.setValue(round(1000 * done / total))
+
+    def show_results(self, variations: list[Variation], replace: bool = True) -> None:
+        """List ``variations`` (replacing the old ones) and select the first."""
+        if replace:
+            self.results.clear()
+        first = self.results.count()
+        for variation in variations:
+            self.results.add_variation(variation)
+        if variations:
+            self.results.setCurrentRow(first)
+
+    def clear_preview(self) -> None:
+        self.results.setCurrentRow(-1)
+        self.results.clearSelection()
+        self.previewChanged.emit(None)
+
+    def _result_selected(self, row: int) -> None:
+        has = row >= 0
+        for button in (self.audition_button, self.use_button, self.back_button):
+            button.setEnabled(has)
+        self.previewChanged.emit(self.results.variation(row) if has else None)

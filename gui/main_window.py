@@ -1,0 +1,930 @@
+"""The main window: piano roll, Generate panel, menus and toolbar; it runs the jobs and files.
+
+All dialogs are thin wrappers around methods that do the work without asking (``open_file``,
+``save_to``, ``export_wav_to``, ``generate``, ``harmonize``, ``use_variation``, ``restore_autosave``...),
+so tests drive the real window without modal dialogs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSpinBox,
+                               QToolBar, QVBoxLayout, QWidget)
+
+from composer.checkpoint import KIND
+from composer.midi_io import MidiReadError, read_midi, write_midi
+from composer.notes import Piece, select_voices
+from gui import settings as settings_module
+from gui.about import AboutDialog
+from gui.autosave import Autosaver, default_autosave_dir
+from gui.commands import with_notes_added
+from gui.document import Document, empty_piece
+from gui.generate_panel import GeneratePanel, Variation
+from gui.models import HARMONY_KIND, SHIPPED_MODELS_DIR, ModelEntry, ModelStore, discover_models
+from gui.piano_roll import SNAP_CHOICES, PianoRoll, Tool
+from gui.settings import AppSettings
+from gui.track_dialog import TrackDialog
+from gui.workers import Worker, generation_job
+
+MIDI_FILTER = "MIDI files (*.mid *.midi);;All files (*)"
+BUILT_IN_SYNTH = "Built-in synth"
+ASK = "ask"
+
+
+def _optional(module: str, name: str):
+    """A class from the audio/devices modules, or None while they are missing (the window still works)."""
+    try:
+        return getattr(__import__(f"gui.{module}", fromlist=[name]), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+class MainWindow(QMainWindow):
+    """Composer's window.
+
+    Args:
+        settings: where settings are kept (tests pass an INI file); default the user's settings.
+        autosave_dir: private autosave folder; default the platform's app-data folder.
+        model_folders: folders searched for ``*.pt`` models; default the shipped ``midi_data/models``.
+        user_models_dir: where the training dialog writes new models.
+        player, midi_out, recorder: playback/recording objects (tests pass fakes for missing hardware);
+            default the real ones from gui.playback and gui.midi_ports.
+        autosave_delay_ms: quiet time before an autosave.
+        preload: load the default melody model in the background at start-up.
+
+    Signals:
+        jobFinished(str): a job ended: "succeeded", "failed" or "cancelled".
+    """
+
+    jobFinished = Signal(str)
+
+    def __init__(self, settings: QSettings | None = None, autosave_dir: str | os.PathLike | None = None,
+                 model_folders: list[Path] | None = None, user_models_dir: str | os.PathLike | None = None,
+                 player=None, midi_out=None, recorder=None, autosave_delay_ms: int = 1500,
+                 preload: bool = True) -> None:
+        super().__init__()
+        self.settings = AppSettings(settings)
+        self.document = Document(self)
+        self.store = ModelStore()
+        self.model_folders = list(model_folders) if model_folders is not None else [SHIPPED_MODELS_DIR]
+        self.user_models_dir = Path(user_models_dir) if user_models_dir else self._default_user_models_dir()
+        self.worker: Worker | None = None
+        self.last_message = ""
+        self.ask_before_closing = True
+        self._recorded: list = []
+        self.autosaver = Autosaver(autosave_dir or default_autosave_dir(), autosave_delay_ms, self)
+        self.pending_restore = self.autosaver.recoverable()
+        self.autosaver.start_session()
+        self._build_audio(player, midi_out, recorder)
+        self._build_widgets()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._connect_document()
+        self.refresh_models()
+        self._restore_settings()
+        self._update_title()
+        self.setAcceptDrops(True)
+        if preload:
+            self._preload_default_model()
+
+    # == construction ===============================================================================
+    @staticmethod
+    def _default_user_models_dir() -> Path:
+        base = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or str(Path.home() / ".composer")
+        return Path(base) / "models"
+
+    def _build_audio(self, player, midi_out, recorder) -> None:
+        player_class = _optional("playback", "Player")
+        out_class = _optional("midi_ports", "MidiOutPlayer")
+        recorder_class = _optional("midi_ports", "MidiRecorder")
+        self.player = player if player is not None else (player_class(self) if player_class else None)
+        self.midi_out = midi_out if midi_out is not None else (out_class(self) if out_class else None)
+        self.recorder = recorder if recorder is not None else (recorder_class(self) if recorder_class else None)
+        for source in (self.player, self.midi_out):
+            if source is None:
+                continue
+            source.positionChanged.connect(self._playhead_moved)
+            source.stateChanged.connect(self._playing_changed)
+            source.message.connect(self.show_message)
+        if self.recorder is not None:
+            self.recorder.noteRecorded.connect(self._note_recorded)
+            self.recorder.message.connect(self.show_message)
+
+    def _build_widgets(self) -> None:
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.preview_banner = QLabel()
+        self.preview_banner.setStyleSheet("background:#3d3520; color:#ffd54f; padding:4px 8px;")
+        self.preview_banner.setVisible(False)
+        layout.addWidget(self.preview_banner)
+        self.piano_roll = PianoRoll(self.document)
+        self.canvas = self.piano_roll.canvas
+        layout.addWidget(self.piano_roll, 1)
+        self.setCentralWidget(central)
+        self.panel = GeneratePanel()
+        dock = QDockWidget("Compose", self)
+        dock.setObjectName("compose_dock")
+        dock.setWidget(self.panel)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+        self.panel.generateRequested.connect(self.generate)
+        self.panel.cancelRequested.connect(self.cancel_job)
+        self.panel.harmonizeRequested.connect(self.harmonize)
+        self.panel.regenerateRequested.connect(self.regenerate_selection)
+        self.panel.useRequested.connect(self.use_selected_variation)
+        self.panel.auditionRequested.connect(self.audition)
+        self.panel.previewChanged.connect(self._preview_changed)
+        self.panel.addModelRequested.connect(self.add_model_dialog)
+        self.panel.model_combo.currentIndexChanged.connect(self._model_changed)
+        self.canvas.hoverChanged.connect(self.status_label.setText)
+        self.canvas.selectionChanged.connect(self._selection_changed)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        action.setToolTip(tip or text)
+        action.setStatusTip(tip or text)
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        stack = self.document.undo_stack
+        self.new_action = self._action("&New", self.new_piece_dialog, QKeySequence.New, "Start an empty piece")
+        self.open_action = self._action("&Open MIDI...", self.open_dialog, QKeySequence.Open, "Open a MIDI file (Ctrl+O)")
+        self.save_action = self._action("&Save", self.save_dialog, QKeySequence.Save, "Save the piece as MIDI (Ctrl+S)")
+        self.save_as_action = self._action("Save &As...", self.save_as_dialog, "Ctrl+Shift+S",
+                                           "Save the piece as a new MIDI file (Ctrl+Shift+S)")
+        self.export_wav_action = self._action("&Export WAV...", self.export_wav_dialog, "Ctrl+E",
+                                              "Render the piece with the built-in synth to a WAV file (Ctrl+E)")
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit, "Quit Composer")
+        self.undo_action = stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts([QKeySequence.Undo])
+        self.undo_action.setToolTip("Undo the last edit (Ctrl+Z)")
+        self.redo_action = stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.redo_action.setToolTip("Redo (Ctrl+Shift+Z or Ctrl+Y)")
+        self.addActions([self.undo_action, self.redo_action])
+        self.delete_action = self._action("&Delete notes", self.delete_selection, QKeySequence.Delete,
+                                          "Delete the selected notes (Delete)")
+        self.select_all_action = self._action("Select &all", self.canvas.select_all, QKeySequence.SelectAll,
+                                              "Select every note (Ctrl+A)")
+        self.zoom_in_action = self._action("Zoom &in", self.piano_roll.zoom_in, ["Ctrl+=", "Ctrl++"],
+                                           "Zoom in on time (Ctrl+=, or Ctrl+wheel)")
+        self.zoom_out_action = self._action("Zoom &out", self.piano_roll.zoom_out, "Ctrl+-",
+                                            "Zoom out (Ctrl+-, or Ctrl+wheel)")
+        self.generate_action = self._action("&Generate", self.generate, "Ctrl+G", "Generate variations (Ctrl+G)")
+        self.cancel_action = self._action("&Cancel job", self.cancel_job, "Esc", "Stop the running job (Esc)")
+        self.harmonize_action = self._action("&Harmonize melody", self.harmonize, "Ctrl+H",
+                                             "Write a 4-part harmony under the melody (Ctrl+H)")
+        self.regenerate_action = self._action("&Regenerate selection", self.regenerate_selection, "Ctrl+R",
+                                              "Write the selected region again in the ticked voices (Ctrl+R)")
+        self.use_action = self._action("&Use selected result", self.use_selected_variation, "Ctrl+Return",
+                                       "Make the selected result the piece (Ctrl+Enter)")
+        self.add_model_action = self._action("Add &model file...", self.add_model_dialog, None,
+                                             "Add a trained model file to the model list")
+        self.train_action = self._action("&Train a model...", self.train_dialog, "Ctrl+T",
+                                         "Train a model on a folder of MIDI files (Ctrl+T)")
+        self.play_action = self._action("&Play", self.set_playing, "Space", "Play or stop (Space)", checkable=True)
+        self.loop_action = self._action("&Loop", lambda _on: None, "Ctrl+L", "Loop playback (Ctrl+L)", checkable=True)
+        self.record_action = self._action("&Record from keyboard", self.set_recording, "Ctrl+Shift+R",
+                                          "Record notes from a MIDI keyboard into the piece", checkable=True)
+        self.about_action = self._action("&About Composer", self.about_dialog, None, "Version and model recipe")
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.new_action, self.open_action])
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.setToolTipsVisible(True)
+        file_menu.addActions([self.save_action, self.save_as_action, self.export_wav_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([self.undo_action, self.redo_action, self.delete_action, self.select_all_action])
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions([self.zoom_in_action, self.zoom_out_action])
+        compose_menu = bar.addMenu("&Compose")
+        compose_menu.addActions([self.generate_action, self.cancel_action, self.use_action, self.harmonize_action,
+                                 self.regenerate_action])
+        compose_menu.addSeparator()
+        compose_menu.addActions([self.add_model_action, self.train_action])
+        play_menu = bar.addMenu("&Play")
+        play_menu.addActions([self.play_action, self.loop_action, self.record_action])
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        self._rebuild_recent_menu()
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main")
+        bar.setObjectName("main_toolbar")
+        self.addToolBar(bar)
+        bar.addActions([self.open_action, self.save_action])
+        bar.addSeparator()
+        bar.addActions([self.undo_action, self.redo_action])
+        bar.addSeparator()
+        self.tool_combo = self._combo([t.value for t in Tool], "Draw: click to add notes. Select: drag a box "
+                                      "to select (shift+drag also selects in Draw)")
+        self.tool_combo.currentTextChanged.connect(lambda text: setattr(self.canvas, "tool", Tool(text)))
+        self.snap_combo = self._combo(list(SNAP_CHOICES), "Grid that new, moved and resized notes snap to")
+        self.snap_combo.setCurrentText("1/16")
+        self.snap_combo.currentTextChanged.connect(self._snap_changed)
+        self.voice_combo = self._combo([], "The voice new notes are drawn in")
+        self.voice_combo.currentIndexChanged.connect(lambda i: setattr(self.canvas, "current_voice", max(0, i)))
+        for label, widget in (("Tool", self.tool_combo), ("Snap", self.snap_combo), ("Voice", self.voice_combo)):
+            bar.addWidget(QLabel(f" {label} "))
+            bar.addWidget(widget)
+        bar.addActions([self.zoom_out_action, self.zoom_in_action])
+        bar.addSeparator()
+        bar.addActions([self.play_action, self.loop_action])
+        self.tempo_spin = QSpinBox()
+        self.tempo_spin.setRange(25, 400)
+        self.tempo_spin.setSuffix(" %")
+        self.tempo_spin.setValue(100)
+        self.tempo_spin.setToolTip("Playback tempo, as a percentage of the piece's tempo")
+        bar.addWidget(QLabel(" Tempo "))
+        bar.addWidget(self.tempo_spin)
+        self.output_combo = self._combo([BUILT_IN_SYNTH], "Play through the built-in synth, or send MIDI to "
+                                        "an external synth or DAW port")
+        bar.addWidget(QLabel(" Output "))
+        bar.addWidget(self.output_combo)
+        self.refresh_ports()
+        bar.addAction(self.record_action)
+
+    @staticmethod
+    def _combo(items: list[str], tip: str) -> QComboBox:
+        combo = QComboBox()
+        combo.addItems(items)
+        combo.setToolTip(tip)
+        return combo
+
+    def _connect_document(self) -> None:
+        self.document.pieceChanged.connect(self._piece_changed)
+        self.document.pathChanged.connect(lambda _path: self._update_title())
+        self.document.dirtyChanged.connect(lambda _dirty: self._update_title())
+        self.autosaver.saved.connect(lambda path: self.statusBar().showMessage("Autosaved", 1500))
+        self._piece_changed(self.document.piece)
+
+    # == settings ===================================================================================
+    def _restore_settings(self) -> None:
+        s, panel = self.settings, self.panel
+        panel.count_spin.setValue(s.value("generate/count", 8, int))
+        panel.bars_spin.setValue(s.value("generate/bars", 8, int))
+        panel.temperature_spin.setValue(s.value("generate/temperature", 1.0, float))
+        panel.top_p_spin.setValue(s.value("generate/top_p", 0.95, float))
+        panel.key_combo.setCurrentText(s.value("generate/key", panel.key_combo.itemText(0), str))
+        panel.continue_check.setChecked(s.value("generate/continue", False, bool))
+        self.snap_combo.setCurrentText(s.value("view/snap", "1/16", str))
+        self.tempo_spin.setValue(s.value("play/tempo_percent", 100, int))
+        self.loop_action.setChecked(s.value("play/loop", False, bool))
+        geometry = s.store.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        state = s.store.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+
+    def save_settings(self) -> None:
+        s, panel = self.settings, self.panel
+        s.set_value("generate/count", panel.count_spin.value())
+        s.set_value("generate/bars", panel.bars_spin.value())
+        s.set_value("generate/temperature", panel.temperature_spin.value())
+        s.set_value("generate/top_p", panel.top_p_spin.value())
+        s.set_value("generate/key", panel.key_combo.currentText())
+        s.set_value("generate/continue", panel.continue_check.isChecked())
+        s.set_value("view/snap", self.snap_combo.currentText())
+        s.set_value("play/tempo_percent", self.tempo_spin.value())
+        s.set_value("play/loop", self.loop_action.isChecked())
+        s.set_value("window/geometry", self.saveGeometry())
+        s.set_value("window/state", self.saveState())
+        if self.panel.model_path():
+            s.set_last_model(self.panel.model_path())
+        s.sync()
+
+    # == messages ===================================================================================
+    def show_message(self, text: str) -> None:
+        """A problem or fact for the user, in the status bar (no dialog)."""
+        self.last_message = text
+        self.statusBar().showMessage(text, 10000)
+
+    def show_error(self, title: str, text: str) -> None:
+        """An error in a window-modal box that does not block the caller (tests keep running)."""
+        self.last_message = text
+        self.statusBar().showMessage(text, 10000)
+        box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+        self.error_box = box
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.document.title}{' *' if self.document.dirty else ''} - Composer")
+        self.setWindowModified(self.document.dirty)
+
+    # == document ===================================================================================
+    def _piece_changed(self, piece: Piece) -> None:
+        names = [v.name or f"Voice {i + 1}" for i, v in enumerate(piece.voices)]
+        current = self.voice_combo.currentIndex() if hasattr(self, "voice_combo") else 0
+        if hasattr(self, "voice_combo"):
+            self.voice_combo.blockSignals(True)
+            self.voice_combo.clear()
+            self.voice_combo.addItems(names + (["New voice"] if len(names) < 16 else []))
+            self.voice_combo.setCurrentIndex(min(max(current, 0), len(names) - 1))
+            self.voice_combo.blockSignals(False)
+            self.canvas.current_voice = max(0, self.voice_combo.currentIndex())
+        if self.document.dirty:
+            self.autosaver.schedule(piece, str(self.document.path) if self.document.path else None)
+
+    def _selection_changed(self, count: int) -> None:
+        region = self.canvas.selected_region()
+        if region is not None:
+            self.panel.set_selected_voices(region[2])
+        self.status_label.setText(f"{count} note(s) selected" if count else "")
+
+    def _snap_changed(self, text: str) -> None:
+        self.canvas.snap_beats = SNAP_CHOICES.get(text, 0.25)
+
+    def delete_selection(self) -> None:
+        self.canvas.delete_notes(sorted(self.canvas.selection))
+
+    def new_piece(self) -> None:
+        self.document.reset(empty_piece())
+        self.piano_roll.show_pitch_range(self.document.piece)
+
+    # == files ======================================================================================
+    def open_file(self, path: str | os.PathLike, voices: list[int] | None | str = None) -> bool:
+        """Open a MIDI file as the document.
+
+        Args:
+            path: the file.
+            voices: voices (tracks) to keep; None keeps all; ``"ask"`` shows the track dialog when the
+                file has several.
+
+        Returns:
+            True when opened; False after a bad file (the error is shown, nothing changes) or a cancel.
+        """
+        try:
+            piece = read_midi(path)
+        except MidiReadError as error:
+            self.show_error("Cannot open MIDI file", str(error))
+            return False
+        if voices == ASK:
+            voices = self._ask_tracks(piece, Path(path).name) if len(piece.voices) > 1 else None
+            if voices == []:
+                return False
+        if voices is not None:
+            piece = select_voices(piece, list(voices))
+        self.document.reset(piece.replace(name=piece.name or Path(path).stem), path)
+        self.canvas.set_preview(None)
+        self.piano_roll.show_pitch_range(piece)
+        self.settings.add_recent_file(path)
+        self._rebuild_recent_menu()
+        self.show_message(f"Opened {Path(path).name}: {len(piece.notes)} notes, {len(piece.voices)} voice(s)")
+        return True
+
+    def _ask_tracks(self, piece: Piece, name: str) -> list[int]:
+        dialog = TrackDialog(piece, name, self)
+        if dialog.exec() != TrackDialog.Accepted:
+            return []
+        return dialog.chosen() or []
+
+    def save_to(self, path: str | os.PathLike) -> bool:
+        """Write the piece as MIDI to ``path`` (atomically); it becomes the document's file."""
+        path = Path(path)
+        if path.suffix.lower() not in (".mid", ".midi"):
+            path = path.with_suffix(".mid")
+        try:
+            write_midi(self.document.piece, path)
+        except OSError as error:
+            self.show_error("Cannot save", f"cannot write {path}: {error.strerror or error}")
+            return False
+        self.document.mark_saved(path)
+        self.autosaver.discard()
+        self.settings.add_recent_file(path)
+        self._rebuild_recent_menu()
+        self.show_message(f"Saved {path}")
+        return True
+
+    def export_wav_to(self, path: str | os.PathLike) -> bool:
+        """Render the shown piece with the built-in synth into a WAV file."""
+        try:
+            from gui.synth import export_wav
+        except ImportError as error:
+            self.show_error("Cannot export WAV", f"the synthesizer is not available: {error}")
+            return False
+        piece = self.canvas.piece
+        if not piece.notes:
+            self.show_error("Cannot export WAV", "the piece has no notes")
+            return False
+        try:
+            export_wav(piece, path)
+        except (OSError, ValueError) as error:
+            self.show_error("Cannot export WAV", f"cannot write {path}: {error}")
+            return False
+        self.show_message(f"Exported {path}")
+        return True
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files()
+        for path in files:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self._open_checked(p))
+        self.recent_menu.setEnabled(bool(files))
+
+    # -- dialogs (thin) ----------------------------------------------------------------------------
+    def maybe_save(self) -> bool:
+        """Ask whether to save unsaved changes. Returns False when the user cancels."""
+        if not self.document.dirty or not self.ask_before_closing:
+            return True
+        answer = QMessageBox.question(self, "Unsaved changes", f"Save changes to {self.document.title}?",
+                                      QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel)
+        if answer == QMessageBox.Save:
+            return self.save_dialog()
+        return answer == QMessageBox.Discard
+
+    def _open_checked(self, path: str) -> None:
+        if self.maybe_save():
+            self.open_file(path, ASK)
+
+    def new_piece_dialog(self) -> None:
+        if self.maybe_save():
+            self.new_piece()
+
+    def _last_folder(self) -> str:
+        return self.settings.value("files/last_folder", str(Path.home()), str)
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open MIDI file", self._last_folder(), MIDI_FILTER)
+        if path:
+            self.settings.set_value("files/last_folder", str(Path(path).parent))
+            self.open_file(path, ASK)
+
+    def save_dialog(self) -> bool:
+        if self.document.path is None:
+            return self.save_as_dialog()
+        return self.save_to(self.document.path)
+
+    def save_as_dialog(self) -> bool:
+        start = str(self.document.path or Path(self._last_folder()) / f"{self.document.title}.mid")
+        path, _ = QFileDialog.getSaveFileName(self, "Save MIDI file", start, MIDI_FILTER)
+        return self.save_to(path) if path else False
+
+    def export_wav_dialog(self) -> None:
+        start = str((self.document.path or Path(self._last_folder()) / self.document.title).with_suffix(".wav"))
+        path, _ = QFileDialog.getSaveFileName(self, "Export WAV", start, "WAV audio (*.wav)")
+        if path:
+            self.export_wav_to(path)
+
+    # -- drag and drop -----------------------------------------------------------------------------
+    @staticmethod
+    def _dropped_midi(event) -> str | None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile() and url.toLocalFile().lower().endswith((".mid", ".midi")):
+                return url.toLocalFile()
+        return None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_midi(event) and event.source() is None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = self._dropped_midi(event)
+        if path:
+            event.acceptProposedAction()
+            QTimer.singleShot(0, lambda: self._open_checked(path))  # after the drop returns (dialogs may show)
+
+    # == models =====================================================================================
+    def refresh_models(self, select: str | None = None) -> list[ModelEntry]:
+        """Find the shipped, added and trained models; fill the model picker with the melody models."""
+        entries = discover_models(self.store, self.model_folders + [self.user_models_dir],
+                                  self.settings.extra_models())
+        self.melody_models = [e for e in entries if e.kind == KIND]
+        self.harmony_models = [e for e in entries if e.kind == HARMONY_KIND]
+        current = select or self.panel.model_path() or self.settings.last_model()
+        default = next((e.path for e in self.melody_models if e.label == "melody"), None)
+        self.panel.set_models([(e.label, e.path) for e in self.melody_models], current or default)
+        self._model_changed()
+        return entries
+
+    def add_model(self, path: str | os.PathLike) -> bool:
+        """Add a model file to the pickers (remembered); melody models become the selected one."""
+        try:
+            kind = self.store.kind(path)
+        except Exception as error:  # ModelFileError: the message says why
+            self.show_error("Cannot use this model", str(error))
+            return False
+        self.settings.add_model(path)
+        self.refresh_models(select=str(Path(path).resolve()) if kind == KIND else None)
+        self.show_message(f"Added model {Path(path).name}")
+        return True
+
+    def add_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Add model file", str(self.user_models_dir),
+                                              "Composer models (*.pt);;All files (*)")
+        if path:
+            self.add_model(path)
+
+    def harmony_model_path(self) -> str | None:
+        return self.harmony_models[0].path if self.harmony_models else None
+
+    def _model_changed(self, _index: int = -1) -> None:
+        path = self.panel.model_path()
+        supported = False
+        if path:
+            try:
+                config = self.store.checkpoint(path)["vocabulary"].get("config", {})
+                supported = any("chord" in key and bool(value) for key, value in config.items())
+            except Exception:
+                supported = False
+        self.panel.set_chords_supported(supported)
+
+    def _preload_default_model(self) -> None:
+        path = self.panel.model_path()
+        if path:
+            threading.Thread(target=self._quiet_load, args=(path,), daemon=True).start()
+
+    def _quiet_load(self, path: str) -> None:
+        try:
+            self.store.melody(path)
+        except Exception:
+            pass  # reported when the user generates
+
+    # == jobs =======================================================================================
+    def _start(self, job, label: str, on_success) -> bool:
+        """Run ``job`` on a worker; ``on_success(result)`` runs on the GUI thread when it returns."""
+        if self.worker is not None:
+            self.show_message("Another job is still running; cancel it first")
+            return False
+        worker = Worker(job, label, self)
+        worker.progress.connect(self.panel.set_progress)
+        worker.succeeded.connect(lambda result: self._job_done(worker, result, on_success))
+        worker.failed.connect(lambda message: self._job_failed(worker, label, message))
+        self.worker = worker
+        self.panel.set_busy(True, f"{label}...")
+        self.generate_action.setEnabled(False)
+        worker.start()
+        return True
+
+    def _finish_worker(self, worker: Worker) -> None:
+        worker.wait()
+        worker.deleteLater()
+        self.worker = None
+        self.generate_action.setEnabled(True)
+
+    def _job_done(self, worker: Worker, result, on_success) -> None:
+        cancelled = worker.cancel_requested
+        self._finish_worker(worker)
+        self.panel.set_busy(False, "Cancelled" if cancelled else "Done")
+        if cancelled:
+            self.show_message(f"{worker.label} cancelled")
+            self.jobFinished.emit("cancelled")
+            return
+        on_success(result)
+        self.jobFinished.emit("succeeded")
+
+    def _job_failed(self, worker: Worker, label: str, message: str) -> None:
+        self._finish_worker(worker)
+        self.panel.set_busy(False, "Failed")
+        self.show_error(f"{label} failed", message)
+        self.jobFinished.emit("failed")
+
+    def cancel_job(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.panel.progress_bar.setFormat("Cancelling...")
+
+    def generate(self) -> bool:
+        """Generate variations with the panel's settings (in a worker). Returns False when it cannot start."""
+        path = self.panel.model_path()
+        if not path:
+            self.show_error("Cannot generate", "no melody model: add a model file or train one")
+            return False
+        try:
+            request = self.panel.request()
+        except ValueError as error:
+            self.show_error("Cannot generate", str(error))
+            return False
+        primer = self.document.piece if self.panel.continue_check.isChecked() else None
+        if primer is not None and not primer.notes:
+            primer = None
+        store = self.store
+
+        def job(progress):
+            model, vocab, _checkpoint = store.melody(path)
+            return generation_job(model, vocab, request, primer)(progress)
+
+        return self._start(job, "Generation", lambda result: self._show_generated(result, Path(path).stem))
+
+    def _show_generated(self, result, model_name: str) -> None:
+        variations = [Variation(piece, f"Variation {i + 1}", result.length_ticks, result.seed)
+                      for i, piece in enumerate(result.pieces)]
+        self.panel.show_results(variations)
+        self.show_message(f"{len(variations)} variations from {model_name} in {result.seconds:.1f} s "
+                          f"(seed {result.seed})")
+
+    def _melody_for_harmony(self) -> Piece:
+        piece = self.document.piece
+        return select_voices(piece, [0]) if len(piece.voices) > 1 else piece
+
+    def harmonize(self) -> bool:
+        """Harmonize the melody (voice 0) in four parts; the results go to the results list."""
+        try:
+            from composer.harmony import harmonize
+        except ImportError:
+            self.show_error("Cannot harmonize", "4-part harmonization is not available in this version")
+            return False
+        melody = self._melody_for_harmony()
+        if not melody.notes:
+            self.show_error("Cannot harmonize", "there is no melody: open a file, draw notes or use a variation")
+            return False
+        count, temperature, seed = self._harmony_choices()
+        store, path = self.store, self.harmony_model_path()
+
+        def job(progress):
+            return harmonize(store.harmony(path), melody, count=count, temperature=temperature, seed=seed,
+                             on_step=progress)
+
+        return self._start(job, "Harmonization", lambda result: self._show_harmony(result, "Harmonization"))
+
+    def regenerate_selection(self) -> bool:
+        """Regenerate the selected time range in the ticked voices (a 4-part piece)."""
+        try:
+            from composer.harmony import regenerate_region
+        except ImportError:
+            self.show_error("Cannot regenerate", "4-part regeneration is not available in this version")
+            return False
+        region = self.canvas.selected_region()
+        voices = self.panel.selected_voices()
+        if region is None or not voices:
+            self.show_error("Cannot regenerate", "select the notes of a region first (shift+drag) and tick "
+                                                 "the voices to write again")
+            return False
+        start, end, _ = region
+        piece = self.document.piece
+        count, temperature, seed = self._harmony_choices()
+        store, path = self.store, self.harmony_model_path()
+
+        def job(progress):
+            return regenerate_region(store.harmony(path), piece, start, end, voices, count=count,
+                                     temperature=temperature, seed=seed, on_step=progress)
+
+        bars = f"bars {start // piece.ticks_per_bar + 1}-{(end - 1) // piece.ticks_per_bar + 1}"
+        return self._start(job, "Regeneration", lambda result: self._show_harmony(result, f"Regenerated {bars}"))
+
+    def _harmony_choices(self) -> tuple[int, float, int | None]:
+        panel = self.panel
+        seed = None if panel.random_seed_check.isChecked() else panel.seed_spin.value()
+        return panel.count_spin.value(), panel.temperature_spin.value(), seed
+
+    def _show_harmony(self, result, label: str) -> None:
+        variations = [Variation(piece, f"{label} {i + 1}", piece.end, result.seed)
+                      for i, piece in enumerate(result.pieces)]
+        self.panel.show_results(variations)
+        self.show_message(f"{label}: {len(variations)} result(s) in {result.seconds:.1f} s (seed {result.seed})")
+
+    # == results ====================================================================================
+    def _preview_changed(self, variation: Variation | None) -> None:
+        self.canvas.set_preview(variation.piece if variation else None)
+        if variation is not None:
+            self.preview_banner.setText(f"Previewing {variation.label} (read-only). \"Use this one\" "
+                                        "makes it your piece; \"Back to my piece\" returns.")
+            self.piano_roll.show_pitch_range(variation.piece)
+        self.preview_banner.setVisible(variation is not None)
+
+    def use_variation(self, row: int) -> bool:
+        """Make result ``row`` the document's piece (one undoable step)."""
+        variation = self.panel.results.variation(row)
+        if variation is None:
+            return False
+        self.document.apply(variation.piece, f"Use {variation.label}")
+        self.panel.clear_preview()
+        self.show_message(f"Now editing {variation.label}")
+        return True
+
+    def use_selected_variation(self) -> bool:
+        return self.use_variation(self.panel.results.currentRow())
+
+    # == playback ===================================================================================
+    def refresh_ports(self) -> None:
+        names: list[str] = []
+        output_names = _optional("midi_ports", "output_names")
+        if output_names is not None:
+            try:
+                names, _reason = output_names()
+            except Exception:
+                names = []
+        current = self.output_combo.currentText()
+        self.output_combo.clear()
+        self.output_combo.addItems([BUILT_IN_SYNTH] + list(names))
+        self.output_combo.setCurrentText(current if current in names else BUILT_IN_SYNTH)
+
+    def set_output_port(self, name: str) -> None:
+        """Send playback to MIDI output ``name`` (or BUILT_IN_SYNTH)."""
+        if self.output_combo.findText(name) < 0:
+            self.output_combo.addItem(name)
+        self.output_combo.setCurrentText(name)
+
+    def _active_player(self):
+        return self.player if self.output_combo.currentText() == BUILT_IN_SYNTH else self.midi_out
+
+    def play(self, piece: Piece | None = None) -> None:
+        """Play ``piece`` (default: what the piano roll shows) through the chosen output."""
+        piece = piece or self.canvas.piece
+        player = self._active_player()
+        if player is None:
+            self.show_message("Playback is not available in this build")
+            self._set_play_checked(False)
+            return
+        if not piece.notes:
+            self.show_message("Nothing to play: the piece has no notes")
+            self._set_play_checked(False)
+            return
+        self._set_play_checked(True)
+        tempo = self.tempo_spin.value() / 100
+        loop = self.loop_action.isChecked()
+        if player is self.player:
+            player.play(piece, 0, loop, tempo)
+        else:
+            player.play(piece, self.output_combo.currentText(), 0, loop, tempo)
+
+    def stop(self) -> None:
+        for player in (self.player, self.midi_out):
+            if player is not None and player.is_playing():
+                player.stop()
+        self._set_play_checked(False)
+        self.canvas.set_playhead(None)
+
+    def set_playing(self, on: bool) -> None:
+        if on:
+            self.play()
+        else:
+            self.stop()
+
+    def audition(self) -> None:
+        variation = self.panel.results.current_variation()
+        if variation is not None:
+            self.stop()
+            self.play(variation.piece)
+
+    def _set_play_checked(self, on: bool) -> None:
+        self.play_action.blockSignals(True)
+        self.play_action.setChecked(on)
+        self.play_action.blockSignals(False)
+
+    def _playhead_moved(self, tick: int) -> None:
+        self.canvas.set_playhead(tick)
+        self.piano_roll.follow(tick)
+
+    def _playing_changed(self, playing: bool) -> None:
+        self._set_play_checked(playing)
+        if not playing:
+            self.canvas.set_playhead(None)
+
+    # == recording ==================================================================================
+    def set_recording(self, on: bool) -> None:
+        if on:
+            self.start_recording()
+        else:
+            self.stop_recording()
+
+    def start_recording(self, port_name: str | None = None) -> bool:
+        """Record from a MIDI keyboard (the first input port unless named); says so when there is none."""
+        input_names = _optional("midi_ports", "input_names")
+        if self.recorder is None or input_names is None:
+            return self._recording_refused("Recording is not available in this build")
+        if port_name is None:
+            names, reason = input_names()
+            if not names:
+                return self._recording_refused(f"No MIDI keyboard found: {reason or 'no input ports'}. "
+                                               "You can draw notes with the mouse instead.")
+            port_name = names[0]
+        piece = self.document.piece
+        self._recorded = []
+        start = -(-piece.end // piece.ticks_per_bar) * piece.ticks_per_bar if piece.notes else 0
+        if not self.recorder.start(port_name, piece.ticks_per_beat, piece.qpm, start):
+            return self._recording_refused(self.last_message or f"cannot open {port_name}")
+        self._set_record_checked(True)
+        self.show_message(f"Recording from {port_name}... (press Record again to stop)")
+        return True
+
+    def _recording_refused(self, text: str) -> bool:
+        self.show_message(text)
+        self._set_record_checked(False)
+        return False
+
+    def stop_recording(self) -> int:
+        """Stop recording; the recorded notes join the piece as one undoable step. Returns how many."""
+        if self.recorder is None or not self.recorder.is_recording():
+            self._set_record_checked(False)
+            return 0
+        notes = self.recorder.stop()
+        self._set_record_checked(False)
+        if notes:
+            self.document.apply(with_notes_added(self.document.piece, notes), "Record from keyboard")
+        self.show_message(f"Recorded {len(notes)} notes")
+        return len(notes)
+
+    def _note_recorded(self, note) -> None:
+        self._recorded.append(note)
+        self.status_label.setText(f"Recorded {len(self._recorded)} notes")
+
+    def _set_record_checked(self, on: bool) -> None:
+        self.record_action.blockSignals(True)
+        self.record_action.setChecked(on)
+        self.record_action.blockSignals(False)
+
+    # == training, about ============================================================================
+    def train_dialog(self):
+        """Open the training dialog; a finished model joins the model picker."""
+        dialog_class = _optional("train_dialog", "TrainDialog")
+        if dialog_class is None:
+            self.show_error("Cannot train", "the training dialog is not available in this build")
+            return None
+        self.user_models_dir.mkdir(parents=True, exist_ok=True)
+        dialog = dialog_class(self, default_folder=self.settings.value("train/folder", None, str),
+                              models_dir=str(self.user_models_dir))
+        dialog.modelTrained.connect(self.add_model)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.show()
+        self.train_window = dialog
+        return dialog
+
+    def loaded_models(self) -> list[tuple[str, dict]]:
+        """(name, checkpoint) of the selected melody model and the harmony model, for the About box."""
+        models = []
+        for path in (self.panel.model_path(), self.harmony_model_path()):
+            if path:
+                try:
+                    models.append((Path(path).name, self.store.checkpoint(path)))
+                except Exception:
+                    continue
+        return models
+
+    def about_dialog(self) -> AboutDialog:
+        dialog = AboutDialog(self.loaded_models(), self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    # == autosave and closing =======================================================================
+    def restore_autosave(self) -> bool:
+        """Load the piece a crashed session left (``pending_restore``); it stays unsaved."""
+        record, self.pending_restore = self.pending_restore, None
+        if record is None:
+            return False
+        self.document.reset(record["piece"], record["source"], dirty=True)
+        self.piano_roll.show_pitch_range(record["piece"])
+        self.autosaver.schedule(record["piece"], record["source"])
+        self.show_message("Restored the autosaved piece")
+        return True
+
+    def decline_restore(self) -> None:
+        self.pending_restore = None
+        self.autosaver.discard()
+
+    def offer_restore(self) -> None:
+        """Ask whether to restore the autosave of a session that ended without saving."""
+        if self.pending_restore is None:
+            return
+        source = self.pending_restore["source"]
+        text = ("Composer did not close normally last time. Restore the piece you were working on"
+                + (f" ({Path(source).name})" if source else "") + "?")
+        answer = QMessageBox.question(self, "Restore unsaved work", text, QMessageBox.Yes | QMessageBox.No)
+        if answer == QMessageBox.Yes:
+            self.restore_autosave()
+        else:
+            self.decline_restore()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker.wait(10000)
+        self.stop()
+        if self.recorder is not None and self.recorder.is_recording():
+            self.recorder.stop()
+        self.save_settings()
+        self.autosaver.end_session()
+        event.accept()

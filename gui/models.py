@@ -1,0 +1,102 @@
+"""Finding and loading model files for the GUI (thread-safe cache; loading may happen in a worker)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from composer.checkpoint import KIND, KIND_NAMES, ModelFileError, build_model, load_checkpoint
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_MODELS_DIR = REPO_ROOT / "midi_data" / "models"
+HARMONY_KIND = "composer-harmony-model"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model file the app can offer."""
+
+    label: str
+    path: str
+    kind: str      # a key of composer.checkpoint.KIND_NAMES
+
+
+class ModelStore:
+    """Loads each model file once and keeps it. Safe to call from worker threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._checkpoints: dict[str, dict] = {}
+        self._melody: dict[str, tuple] = {}
+        self._harmony: dict[str, object] = {}
+
+    def checkpoint(self, path: str | os.PathLike) -> dict:
+        """The checkpoint dict of any kind of Composer model file.
+
+        Raises:
+            ModelFileError: not a usable model file.
+        """
+        key = str(Path(path).resolve())
+        with self._lock:
+            if key not in self._checkpoints:
+                self._checkpoints[key] = load_checkpoint(key, kinds=tuple(KIND_NAMES))
+            return self._checkpoints[key]
+
+    def kind(self, path: str | os.PathLike) -> str:
+        return self.checkpoint(path)["kind"]
+
+    def melody(self, path: str | os.PathLike) -> tuple:
+        """(model, vocab, checkpoint) of a melody model file.
+
+        Raises:
+            ModelFileError: not a melody model file, or broken.
+        """
+        key = str(Path(path).resolve())
+        checkpoint = self.checkpoint(key)
+        if checkpoint["kind"] != KIND:
+            raise ModelFileError(key, f"it is a {KIND_NAMES[checkpoint['kind']]}; generating melodies needs "
+                                      f"a {KIND_NAMES[KIND]}")
+        with self._lock:
+            if key not in self._melody:
+                try:
+                    model, vocab = build_model(checkpoint)
+                except (KeyError, ValueError, RuntimeError) as error:
+                    raise ModelFileError(key, f"inconsistent contents: {error}") from None
+                self._melody[key] = (model, vocab, checkpoint)
+            return self._melody[key]
+
+    def harmony(self, path: str | os.PathLike | None):
+        """The harmony model (composer.harmony.load_harmony_model) at ``path``; None: the shipped one."""
+        from composer.harmony import load_harmony_model
+
+        key = str(Path(path).resolve()) if path else ""
+        with self._lock:
+            if key not in self._harmony:
+                self._harmony[key] = load_harmony_model(key or None)
+            return self._harmony[key]
+
+
+def discover_models(store: ModelStore, folders: list[Path], extra: list[str]) -> list[ModelEntry]:
+    """Every loadable model file in ``folders`` (``*.pt``) and in ``extra``, with its kind.
+
+    Files that do not load are left out (the app cannot use them).
+    """
+    paths: list[Path] = []
+    for folder in folders:
+        if folder.is_dir():
+            paths.extend(sorted(folder.glob("*.pt")))
+    paths.extend(Path(p) for p in extra)
+    entries, seen = [], set()
+    for path in paths:
+        key = str(path.resolve())
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            kind = store.kind(path)
+        except ModelFileError:
+            continue
+        entries.append(ModelEntry(path.stem, key, kind))
+    return entries
