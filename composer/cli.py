@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-cache", action="store_true",
                    help="prepare every file again instead of using the prepared-corpus cache")
     t.add_argument("--quiet", action="store_true", help="print only epoch summaries")
+    t.add_argument("--task", choices=["events", "harmony"], default=None,
+                   help="events (default): a melody/event model; harmony: a 4-part SATB harmony model "
+                   "(also chosen by \"task\": \"harmony\" in --config)")
 
     g = commands.add_parser("generate", help="sample new melodies as MIDI files",
                             description="Sample COUNT variations as one batch and write each as a MIDI file, "
@@ -183,6 +186,11 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.error(f"argument --config: {args.config} is not valid JSON ({error})")
         if not isinstance(settings, dict):
             parser.error(f"argument --config: {args.config} must hold a JSON object")
+    if (args.task or settings.get("task")) == "harmony":
+        from composer.cli_harmony import run_train_harmony
+
+        return run_train_harmony(args, parser, settings)
+    settings.pop("task", None)
     settings.update({k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None})
     try:
         config = TrainConfig.from_dict(settings)
@@ -286,6 +294,10 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     if not model_path.is_file():
         parser.error(f"argument --model: the default model {model_path} is missing; train one with "
                      f"'composer train' or pass --model")
+    if _model_kind(model_path) == "composer-harmony-model":   # a 4-part model writes whole chorales
+        from composer.cli_harmony import run_generate_chorales
+
+        return run_generate_chorales(args, parser, model_path)
     request = GenerationRequest(count=args.count, bars=args.bars, temperature=args.temperature, top_k=args.top_k,
                                 top_p=args.top_p, key=args.key, seed=args.seed, qpm=args.tempo, beam=args.beam,
                                 keep_primer=not args.continuation_only)
@@ -305,6 +317,16 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     print(f"{len(manifest['files'])} file(s) and manifest.json in {args.out} "
           f"(seed {manifest['parameters']['seed']}, {manifest['generation_seconds']:.2f}s)")
     return 0
+
+
+def _model_kind(path: Path) -> str | None:
+    """The kind of model file at ``path``, or None when it cannot be read (the caller reports why)."""
+    from composer.checkpoint import KIND_NAMES, ModelFileError, load_checkpoint
+
+    try:
+        return load_checkpoint(path, kinds=tuple(KIND_NAMES))["kind"]
+    except ModelFileError:
+        return None
 
 
 # -- info, strip ------------------------------------------------------------------------------------

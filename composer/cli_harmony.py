@@ -3,7 +3,296 @@
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from composer.cli import REPO_ROOT, existing_dir, existing_file, float_range, int_range
+
+DEFAULT_HARMONY_MODEL = REPO_ROOT / "midi_data" / "models" / "chorale.pt"
+VOICE_WORDS = {"s": 0, "soprano": 0, "a": 1, "alto": 1, "t": 2, "tenor": 2, "b": 3, "bass": 3}
+
+_HARMONY_FLAGS = ("epochs", "batch_size", "lr", "hidden_size", "embedding_size", "num_layers", "dropout",
+                  "patience", "max_minutes", "seed", "device")
+_EVENT_ONLY_FLAGS = ("bptt", "cell")
+
+
+def bar_range(text: str) -> tuple[int, int]:
+    """argparse type: bars ``A-B`` (1-based, inclusive) or a single bar ``A``."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", text)
+    if not match or int(match.group(1)) < 1 or int(match.group(2) or match.group(1)) < int(match.group(1)):
+        raise argparse.ArgumentTypeError(f"must be a bar number or a range like 3-4 (bars count from 1), "
+                                         f"got {text!r}")
+    return int(match.group(1)), int(match.group(2) or match.group(1))
+
+
+def voice_list(text: str) -> list[int]:
+    """argparse type: voices as names or letters, e.g. ``alto,tenor`` or ``AT``."""
+    words = [w for w in re.split(r"[,\s]+", text.strip().lower()) if w]
+    if len(words) == 1 and words[0] not in VOICE_WORDS and set(words[0]) <= set("satb"):
+        words = list(words[0])
+    try:
+        voices = sorted({VOICE_WORDS[w] for w in words})
+    except KeyError as error:
+        raise argparse.ArgumentTypeError(f"unknown voice {error.args[0]!r}: use soprano, alto, tenor, bass "
+                                         f"(or S, A, T, B), e.g. 'alto,tenor' or 'AT'") from None
+    if not voices:
+        raise argparse.ArgumentTypeError("name at least one voice: soprano, alto, tenor or bass")
+    return voices
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add this module's subcommands to the ``composer`` parser."""
+    model_help = f"harmony model file (default: the shipped {DEFAULT_HARMONY_MODEL.relative_to(REPO_ROOT)})"
+    h = commands.add_parser("harmonize", help="write alto, tenor and bass under a melody (4-part SATB)",
+                            description="The melody becomes the soprano, unchanged; the harmony model writes "
+                            "alto, tenor and bass. Writes a MIDI file with 4 tracks Soprano/Alto/Tenor/Bass "
+                            "(with --count N: OUT_1.mid .. OUT_N.mid).")
+    h.add_argument("melody", type=existing_file, metavar="MELODY.mid")
+    h.add_argument("--out", required=True, type=Path, help="MIDI file to write")
+    h.add_argument("--model", type=existing_file, help=model_help)
+    h.add_argument("--track", type=int_range(1, 1024), help="which track of MELODY.mid is the melody "
+                   "(counting tracks with notes from 1; default: the first)")
+    _sampling_arguments(h)
+    h.set_defaults(handler=run_harmonize)
+
+    r = commands.add_parser("regenerate", help="rewrite some voices of a 4-part piece over some bars",
+                            description="Resample only the chosen voices within the chosen bars; the "
+                            "new music fits what comes before and after it, and everything outside the "
+                            "region is kept exactly.")
+    r.add_argument("piece", type=existing_file, metavar="PIECE.mid")
+    r.add_argument("--out", required=True, type=Path, help="MIDI file to write")
+    r.add_argument("--bars", required=True, type=bar_range, help="bars to rewrite, e.g. 3-4 (from 1)")
+    r.add_argument("--voices", required=True, type=voice_list, help="voices to rewrite, e.g. alto,tenor or AT")
+    r.add_argument("--model", type=existing_file, help=model_help)
+    _sampling_arguments(r)
+    r.set_defaults(handler=run_regenerate)
+
+    e = commands.add_parser("evaluate-harmony", help="score a harmony model on real 4-part pieces",
+                            description="Harmonize each piece's soprano and compare with the original: "
+                            "alto/tenor/bass accuracy per 16th-note frame, NLL of the true lower voices "
+                            "given the soprano, and voice-leading faults per 100 frames for both.")
+    e.add_argument("--model", type=existing_file, help=model_help)
+    e.add_argument("--data", type=existing_dir, default=REPO_ROOT / "midi_data" / "bach_chorales_satb",
+                   help="folder of 4-part MIDI files (default: the bundled chorales)")
+    e.add_argument("--split", choices=["all", "train", "valid", "test"], default="valid",
+                   help="which files, by the same path hash as training (default: valid)")
+    e.add_argument("--temperature", type=float_range(0, 5), default=0.0,
+                   help="harmonization temperature (default 0: the likeliest notes)")
+    e.add_argument("--seed", type=int_range(0, 2**31 - 1), default=0)
+    e.add_argument("--json", type=Path, metavar="FILE", help="also write every number as JSON to FILE")
+    e.add_argument("--threads", type=int_range(1, 1024), default=None, help="CPU threads for PyTorch")
+    e.set_defaults(handler=run_evaluate)
+
+
+def _sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--count", type=int_range(1, 64), default=1, help="versions to write (1..64, default 1)")
+    parser.add_argument("--temperature", type=float_range(0, 5), default=DEFAULT_TEMPERATURE,
+                        help=f"randomness in [0, 5] (0: the likeliest notes; default {DEFAULT_TEMPERATURE})")
+    parser.add_argument("--seed", type=int_range(0, 2**31 - 1), default=None, help="random seed")
+
+
+DEFAULT_TEMPERATURE = 0.7
+
+
+def _load(args: argparse.Namespace, command: str):
+    from composer.checkpoint import ModelFileError
+    from composer.harmony import load_harmony_model
+
+    path = args.model or DEFAULT_HARMONY_MODEL
+    try:
+        return load_harmony_model(path)
+    except ModelFileError as error:
+        hint = " (train one with 'composer train DIR --task harmony')" if not Path(path).exists() else ""
+        print(f"composer {command}: {error}{hint}", file=sys.stderr)
+        return None
+
+
+def _outputs(out: Path, count: int) -> list[Path]:
+    if count == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}_{i}{out.suffix or '.mid'}") for i in range(1, count + 1)]
+
+
+def _read(path: Path, command: str):
+    from composer.midi_io import MidiReadError, read_midi
+
+    try:
+        return read_midi(path)
+    except MidiReadError as error:
+        print(f"composer {command}: {error}", file=sys.stderr)
+        return None
+
+
+def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from composer.harmony import HarmonyError, harmonize
+    from composer.midi_io import write_midi
+    from composer.notes import select_voices
+
+    if args.out.is_dir():
+        parser.error(f"argument --out: {args.out} is a folder; give a .mid file name")
+    piece = _read(args.melody, "harmonize")
+    model = _load(args, "harmonize") if piece is not None else None
+    if model is None:
+        return 1
+    tracks = sorted({n.voice for n in piece.notes})
+    if not tracks:
+        print(f"composer harmonize: {args.melody} has no notes", file=sys.stderr)
+        return 1
+    if args.track is not None and args.track > len(tracks):
+        parser.error(f"argument --track: {args.melody} has {len(tracks)} track(s) with notes, got {args.track}")
+    melody = select_voices(piece, [tracks[(args.track or 1) - 1]])
+    try:
+        result = harmonize(model, melody, count=args.count, temperature=args.temperature, seed=args.seed)
+    except HarmonyError as error:
+        print(f"composer harmonize: {args.melody}: {error}", file=sys.stderr)
+        return 1
+    for path, harmonized in zip(_outputs(args.out, args.count), result.pieces):
+        write_midi(harmonized, path)
+        print(f"{path}: {len(harmonized.notes)} notes in 4 parts")
+    moved = f", melody moved {result.transposed:+d} semitones for the model and back" if result.transposed else ""
+    print(f"harmonized in {result.seconds:.2f}s (seed {result.seed}{moved})")
+    return 0
+
+
+def run_regenerate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from composer.harmony import HarmonyError, regenerate_region
+    from composer.midi_io import write_midi
+
+    if args.out.is_dir():
+        parser.error(f"argument --out: {args.out} is a folder; give a .mid file name")
+    piece = _read(args.piece, "regenerate")
+    model = _load(args, "regenerate") if piece is not None else None
+    if model is None:
+        return 1
+    first, last = args.bars
+    bar = piece.ticks_per_bar
+    bars = max(1, -(-piece.end // bar))
+    if last > bars:
+        parser.error(f"argument --bars: {args.piece} has {bars} bar(s), got {first}-{last}")
+    try:
+        result = regenerate_region(model, piece, (first - 1) * bar, last * bar, args.voices, count=args.count,
+                                   temperature=args.temperature, seed=args.seed)
+    except HarmonyError as error:
+        print(f"composer regenerate: {args.piece}: {error}", file=sys.stderr)
+        return 1
+    for path, new in zip(_outputs(args.out, args.count), result.pieces):
+        write_midi(new, path)
+        print(f"{path}: bars {first}-{last} rewritten")
+    print(f"regenerated in {result.seconds:.2f}s (seed {result.seed})")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from composer.harmony_eval import LOWER_VOICES, VOICE_LEADING, evaluate_harmony
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    model = _load(args, "evaluate-harmony")
+    if model is None:
+        return 1
+    report = evaluate_harmony(model, args.data, args.split, args.temperature, args.seed)
+    totals = report.totals()
+    if not totals["pieces"]:
+        print(f"composer evaluate-harmony: no four-part pieces in {args.data} (split {args.split}); "
+              f"{len(report.skipped)} file(s) skipped", file=sys.stderr)
+        return 1
+    print(f"{totals['pieces']} pieces, {totals['frames']} frames (16th notes), split {args.split}, "
+          f"temperature {args.temperature:g}")
+    print(f"{'':24}" + "".join(f"{v:>10}" for v in LOWER_VOICES) + f"{'mean':>10}")
+    for key, label in (("token_accuracy", "token accuracy"), ("pitch_accuracy", "pitch accuracy")):
+        row = totals[key]
+        print(f"{label:24}" + "".join(f"{100 * row[v]:9.1f}%" for v in (*LOWER_VOICES, "mean")))
+    nll = totals["nll_per_token"]
+    print(f"{'NLL given S (nats)':24}" + "".join(f"{nll[v]:10.3f}" for v in LOWER_VOICES)
+          + f"   {totals['nll_per_frame']:.3f} per frame")
+    print(f"\n{'per 100 frames':24}{'original':>10}{'model':>10}{'ratio':>10}")
+    for key in VOICE_LEADING:
+        original, ours = totals["original"][key], totals["model"][key]
+        ratio = f"{ours / original:9.2f}x" if original else ("      --" if not ours else "     inf")
+        print(f"{key.replace('_', ' '):24}{original:10.2f}{ours:10.2f}{ratio:>10}")
+    if report.skipped:
+        print(f"skipped {len(report.skipped)} file(s): " + "; ".join(f"{p}: {r}" for p, r in report.skipped[:5]))
+    if args.json:
+        args.json.write_text(json.dumps({"totals": totals, "pieces": report.pieces, "skipped": report.skipped,
+                                         "model": str(args.model or DEFAULT_HARMONY_MODEL),
+                                         "split": args.split, "temperature": args.temperature}, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_train_harmony(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: dict) -> int:
+    """``composer train --task harmony``: train a 4-part harmony model (see composer.harmony_train)."""
+    from composer.cli import TrainPrinter
+    from composer.harmony_train import HarmonyTrainConfig, train_harmony
+    from composer.train import TrainingError
+
+    for name in _EVENT_ONLY_FLAGS:
+        if getattr(args, name) is not None:
+            parser.error(f"argument --{name.replace('_', '-')}: not a setting of harmony models")
+    settings = dict(settings)
+    settings.pop("task", None)
+    settings.update({k: getattr(args, k) for k in _HARMONY_FLAGS if getattr(args, k) is not None})
+    try:
+        config = HarmonyTrainConfig.from_dict(settings)
+    except (ValueError, TypeError) as error:
+        parser.error(str(error))
+    if args.resume and not args.out.is_file():
+        parser.error(f"argument --resume: {args.out} does not exist yet")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    printer = TrainPrinter(quiet=args.quiet)
+    try:
+        checkpoint = train_harmony(args.data_dir, args.out, config, resume=args.resume, progress=printer)
+    except TrainingError as error:
+        print(f"composer train: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: progress saved in {args.out}; continue with --resume", file=sys.stderr)
+        return 130
+    return 0 if "valid" in checkpoint["metrics"] else 1
+
+
+def run_generate_chorales(args: argparse.Namespace, parser: argparse.ArgumentParser, model_path: Path) -> int:
+    """``composer generate --model CHORALE_MODEL``: write whole four-part pieces from nothing."""
+    import time
+
+    from composer.harmony import generate_chorale
+    from composer.midi_io import write_midi
+
+    unsupported = {"--primer": args.primer, "--key": args.key, "--beam": args.beam, "--top-k": args.top_k,
+                   "--chords": getattr(args, "chords", None)}
+    for flag, value in unsupported.items():
+        if value:
+            parser.error(f"argument {flag}: not supported with a 4-part harmony model ({model_path}); "
+                         f"to harmonize a melody use 'composer harmonize'")
+    if args.top_p != 1.0:
+        parser.error("argument --top-p: not supported with a 4-part harmony model; use --temperature")
+    args.model = model_path
+    model = _load(args, "generate")
+    if model is None:
+        return 1
+    started = time.perf_counter()
+    result = generate_chorale(model, args.bars, count=args.count, temperature=args.temperature, seed=args.seed,
+                              qpm=args.tempo or 80.0)
+    args.out.mkdir(parents=True, exist_ok=True)
+    digits = max(2, len(str(args.count)))
+    files = []
+    for index, piece in enumerate(result.pieces, start=1):
+        name = f"{args.prefix}_{index:0{digits}d}.mid"
+        write_midi(piece, args.out / name, end_tick=args.bars * piece.ticks_per_bar)
+        files.append({"file": name, "notes": len(piece.notes), "bars": args.bars, "voices": 4})
+        print(f"{name}: {len(piece.notes)} notes in 4 parts, {args.bars} bars")
+    manifest = {"parameters": {"count": args.count, "bars": args.bars, "temperature": args.temperature,
+                               "seed": result.seed, "tempo": args.tempo or 80.0},
+                "model": {"path": str(model_path), "kind": "composer-harmony-model",
+                          "metrics": model.checkpoint.get("metrics", {})},
+                "generation_seconds": time.perf_counter() - started, "files": files}
+    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float))
+    print(f"{len(files)} file(s) and manifest.json in {args.out} (seed {result.seed}, {result.seconds:.2f}s)")
+    return 0

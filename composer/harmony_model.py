@@ -1,0 +1,170 @@
+"""The harmony model: a bidirectional LSTM reads the given parts, a stacked LSTM writes the missing ones.
+
+One network serves harmonization (soprano given), regeneration of any region (everything outside it
+given) and free 4-part generation (nothing given)::
+
+    given [B, T, 4] (MASK where unknown) + bar position
+        -> voice-specific embeddings, summed per frame           [B, T, E]
+        -> bidirectional LSTM                                     [B, T, 2*Ce]   sees past AND future
+    previous frame's tokens [B, T, 4] -> summed embeddings        [B, T, E]
+        ++ encoder output -> stacked LSTM decoder                 [B, T, H]      causal over frames
+        -> for voice v = S, A, T, B in turn:
+           z_v = tanh(W_v h_t + sum_{u<v} F_vu[token_u,t])        [B, T, Z]
+           logits_v = z_v U_v + b_v                               [B, T, V]
+
+so each frame's voices are drawn one after another (soprano first, as BachBot), each seeing the voices
+already decided in the frame, the whole past through the decoder, and every given note, past and
+future, through the encoder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from composer.satb import MASK, MAX_POSITIONS, NUM_VOICES, VOCAB_SIZE
+
+
+@dataclass(frozen=True)
+class HarmonyConfig:
+    """Shape of a :class:`HarmonyNet`; saved in every harmony model file.
+
+    Attributes:
+        embedding_size: width of the token and position embeddings.
+        encoder_size: width of each direction of the bidirectional encoder.
+        encoder_layers: layers of the encoder.
+        hidden_size: width of each decoder layer.
+        num_layers: decoder layers.
+        head_size: width of each voice's output layer.
+        dropout: dropout on embeddings, between layers and before the heads.
+    """
+
+    embedding_size: int = 96
+    encoder_size: int = 128
+    encoder_layers: int = 1
+    hidden_size: int = 256
+    num_layers: int = 2
+    head_size: int = 128
+    dropout: float = 0.3
+    vocab_size: int = VOCAB_SIZE
+    num_voices: int = NUM_VOICES
+    num_positions: int = MAX_POSITIONS
+
+    def __post_init__(self) -> None:
+        for name in ("embedding_size", "encoder_size", "encoder_layers", "hidden_size", "num_layers",
+                     "head_size", "vocab_size", "num_voices", "num_positions"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> HarmonyConfig:
+        from composer.encoding import dataclass_from_dict
+
+        return dataclass_from_dict(cls, values, "harmony model settings")
+
+
+class HarmonyNet(nn.Module):
+    """Encoder over the given parts, causal decoder over frames, one output head per voice."""
+
+    def __init__(self, config: HarmonyConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, voices, vocab = config, config.num_voices, config.vocab_size
+        self.given_embedding = nn.Embedding(voices * vocab, c.embedding_size)
+        self.position_embedding = nn.Embedding(c.num_positions, c.embedding_size)
+        self.encoder = nn.LSTM(c.embedding_size, c.encoder_size, c.encoder_layers, batch_first=True,
+                               bidirectional=True, dropout=c.dropout if c.encoder_layers > 1 else 0.0)
+        self.previous_embedding = nn.Embedding(voices * vocab, c.embedding_size)
+        self.decoder = nn.LSTM(c.embedding_size + 2 * c.encoder_size, c.hidden_size, c.num_layers,
+                               batch_first=True, dropout=c.dropout if c.num_layers > 1 else 0.0)
+        self.head_in = nn.Linear(c.hidden_size, voices * c.head_size)
+        self.within_frame = nn.Embedding(voices * voices * vocab, c.head_size)   # F_vu[token]
+        self.head_out = nn.Parameter(torch.randn(voices, c.head_size, vocab) * c.head_size ** -0.5)
+        self.head_bias = nn.Parameter(torch.zeros(voices, vocab))
+        self.drop = nn.Dropout(c.dropout)
+        self.register_buffer("voice_offsets", torch.arange(voices) * vocab, persistent=False)
+        nn.init.normal_(self.within_frame.weight, std=0.02)
+        for lstm in (self.encoder, self.decoder):       # forget-gate bias 1
+            for name, param in lstm.named_parameters():
+                if name.startswith("bias_ih"):
+                    size = param.shape[0] // 4
+                    with torch.no_grad():
+                        param[size:2 * size].fill_(1.0)
+
+    # -- pieces of the forward pass, shared by training and sampling -----------------------------------
+    def encode(self, given: torch.Tensor, positions: torch.Tensor, lengths: torch.Tensor | None = None,
+               ) -> torch.Tensor:
+        """Read the given parts in both directions.
+
+        Args:
+            given: int64 [B, T, 4], MASK where a part is to be written.
+            positions: int64 [B, T], frame position in the bar.
+            lengths: int64 [B] true lengths when rows are padded at the end (None: all full).
+
+        Returns:
+            [B, T, 2 * encoder_size]
+        """
+        x = self.given_embedding(given + self.voice_offsets).sum(2) + self.position_embedding(positions)
+        x = self.drop(x)                                                   # [B, T, E]
+        if lengths is not None and bool((lengths < given.shape[1]).any()):
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out, _ = self.encoder(packed)
+            out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=given.shape[1])
+        else:
+            out, _ = self.encoder(x)
+        return self.drop(out)                                              # [B, T, 2Ce]
+
+    def decoder_input(self, previous: torch.Tensor, encoded: torch.Tensor) -> torch.Tensor:
+        """[B, T, E + 2Ce] from the previous frames' tokens [B, T, 4] and the encoder output."""
+        x = self.previous_embedding(previous + self.voice_offsets).sum(2)   # [B, T, E]
+        return torch.cat([self.drop(x), encoded], dim=-1)
+
+    def head_logits(self, hidden: torch.Tensor, voice: int, decided: torch.Tensor | None) -> torch.Tensor:
+        """Logits of ``voice`` given the decoder output and the frame's earlier voices.
+
+        Args:
+            hidden: decoder output [..., H].
+            voice: 0..3.
+            decided: int64 [..., voice] tokens of voices 0..voice-1 in this frame (None when voice is 0).
+
+        Returns:
+            [..., V]
+        """
+        c = self.config
+        z = self.head_in(hidden)[..., voice * c.head_size:(voice + 1) * c.head_size]   # [..., Z]
+        if voice > 0:
+            index = (voice * c.num_voices + torch.arange(voice, device=hidden.device)) * c.vocab_size
+            z = z + self.within_frame(decided + index).sum(-2)
+        return torch.tanh(z) @ self.head_out[voice] + self.head_bias[voice]
+
+    def forward(self, given: torch.Tensor, target: torch.Tensor, positions: torch.Tensor,
+                lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced logits for every voice of every frame.
+
+        Args:
+            given: int64 [B, T, 4] with MASK where unknown.
+            target: int64 [B, T, 4] the true tokens (also fed back as the previous frame).
+            positions: int64 [B, T].
+            lengths: int64 [B] or None.
+
+        Returns:
+            [B, T, 4, V]
+        """
+        encoded = self.encode(given, positions, lengths)
+        previous = torch.cat([torch.full_like(target[:, :1], MASK), target[:, :-1]], dim=1)   # [B, T, 4]
+        hidden, _ = self.decoder(self.decoder_input(previous, encoded))                      # [B, T, H]
+        hidden = self.drop(hidden)
+        logits = [self.head_logits(hidden, v, target[..., :v] if v else None)
+                  for v in range(self.config.num_voices)]
+        return torch.stack(logits, dim=2)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
