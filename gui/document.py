@@ -43,7 +43,7 @@ class Document(QObject):
         self._path: Path | None = None
         self._unsaved_start = False
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.dirtyChanged.emit(self.dirty))
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
 
     # -- state -----------------------------------------------------------------------------------
     @property
@@ -92,6 +92,9 @@ class Document(QObject):
         self.undo_stack.setClean()
         self.pathChanged.emit(str(self._path))
         self.dirtyChanged.emit(False)
+
+    def _clean_changed(self, clean: bool) -> None:
+        self.dirtyChanged.emit(self._unsaved_start or not clean)
 
     def _set_piece(self, piece: Piece) -> None:
         """Set the piece and notify views (called by commands; use :meth:`apply` to edit)."""

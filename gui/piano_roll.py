@@ -251,8 +251,8 @@ class RollCanvas(QWidget):
             self._gesture = _Gesture("band", tick, pitch, point, current=point)
         else:
             start = self.snap(tick)
-            new = Note(start, start + self.snap_ticks * (1 if self.snap_beats >= 0.25 else 2), pitch,
-                       voice=self.current_voice)
+            length = self.snap_ticks if self.snap_beats else max(1, self.piece.ticks_per_beat // 4)
+            new = Note(start, start + length, pitch, voice=self.current_voice)
             self._gesture = _Gesture("draw", start, pitch, point, (new,))
         self.update()
 
@@ -272,7 +272,11 @@ class RollCanvas(QWidget):
             low = min(n.pitch for n in gesture.notes)
             high = max(n.pitch for n in gesture.notes)
             gesture.pitch_delta = max(-low, min(127 - high, pitch - gesture.origin_pitch))
-        elif gesture.kind in ("resize", "draw"):
+        elif gesture.kind == "draw":
+            note = gesture.notes[0]
+            end = -(-max(tick, note.start + 1) // step) * step        # the grid line at or after the mouse
+            gesture.tick_delta = max(step, end - note.start) - note.duration
+        elif gesture.kind == "resize":
             shortest = min(n.duration for n in gesture.notes)
             gesture.tick_delta = max(1 - shortest, snapped_delta)
         elif gesture.kind == "band":

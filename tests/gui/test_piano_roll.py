@@ -1,0 +1,154 @@
+"""The piano roll edits the document with the mouse: draw, move, resize, delete, select; all undoable."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from composer.notes import Note, Piece, TimeSignature, Voice
+from gui.document import Document
+from gui.piano_roll import PianoRoll, Tool, bar_lines, pitch_name
+from tests.gui.mouse import click, drag
+
+
+@pytest.fixture
+def roll(qtbot):
+    document = Document()
+    roll = PianoRoll(document)
+    roll.resize(900, 600)
+    qtbot.addWidget(roll)
+    roll.show()
+    roll.show_pitch_range(document.piece)  # middle C in view
+    return roll
+
+
+def _put(roll, *notes: Note) -> None:
+    document = roll.canvas.document
+    document.reset(document.piece.replace(notes=notes))
+
+
+def test_click_draws_a_snapped_sixteenth_and_undo_removes_it(roll):
+    canvas, document = roll.canvas, roll.canvas.document
+    tpb = document.piece.ticks_per_beat
+    click(canvas, canvas.point_at(tpb + tpb // 4 + 30, 60))          # a bit after the 2nd sixteenth of beat 2
+    assert document.piece.notes == (Note(tpb + tpb // 4, tpb + tpb // 2, 60),)
+    assert document.undo_stack.undoText() == "Draw note"
+    document.undo_stack.undo()
+    assert document.piece.notes == ()
+    document.undo_stack.redo()
+    assert len(document.piece.notes) == 1
+
+
+def test_drawing_with_a_drag_sets_the_length(roll):
+    canvas, document = roll.canvas, roll.canvas.document
+    tpb = document.piece.ticks_per_beat
+    drag(canvas, canvas.point_at(10, 62), canvas.point_at(2 * tpb - 10, 62))
+    assert document.piece.notes == (Note(0, 2 * tpb, 62),)
+
+
+def test_drag_moves_a_note_in_time_and_pitch(roll):
+    canvas, document = roll.canvas, roll.canvas.document
+    tpb = document.piece.ticks_per_beat
+    _put(roll, Note(0, tpb, 60), Note(2 * tpb, 3 * tpb, 64))
+    drag(canvas, canvas.point_at(tpb // 2, 60), canvas.point_at(tpb // 2 + tpb, 63))
+    assert document.piece.notes == (Note(tpb, 2 * tpb, 63), Note(2 * tpb, 3 * tpb, 64))
+    assert document.undo_stack.undoText() == "Move note"
+    document.undo_stack.undo()
+    assert document.piece.notes == (Note(0, tpb, 60), Note(2 * tpb, 3 * tpb, 64))
+
+
+def test_drag_right_edge_resizes(roll):
+    canvas, document = roll.canvas, roll.canvas.document
+    tpb = document.piece.ticks_per_beat
+    _put(roll, Note(0, tpb, 60))
+    edge = canvas.point_at(tpb, 60) - QPoint(2, 0)
+    drag(canvas, edge, edge + QPoint(round(canvas.tick_to_x(tpb) - canvas.tick_to_x(0)), 0))
+    assert document.piece.notes == (Note(0, 2 * tpb, 60),)
+    assert document.undo_stack.undoText() == "Resize note"
+
+
+def test_right_click_and_delete_key_remove_notes(roll, qtbot):
+    canvas, document = roll.canvas, roll.canvas.document
+    tpb = document.piece.ticks_per_beat
+    _put(roll, Note(0, tpb, 60), Note(tpb, 2 * tpb, 62), Note(2 * tpb, 3 * tpb, 64))
+    click(canvas, canvas.point_at(tpb // 2, 60), Qt.RightButton)
+    assert [n.pitch for n in document.piece.notes] == [62, 64]
+    click(canvas, canvas.point_at(tpb + tpb // 2, 62))                # select the second note
+    assert canvas.selection == {Note(tpb, 2 * tpb, 62)}
+    qtbot.keyClick(canvas, Qt.Key_Delete)
+    assert [n.pitch for n in document.piece.notes] == [64]
+    document.undo_stack.undo()
+    document.undo_stack.undo()
+    assert [n.pitch for n in document.piece.notes] == [60, 62, 64]
+
+
+def test_rubber_band_selects_and_region_reports_time_and_voices(roll):
+    canvas, document = roll.canvas, roll.canvas.document
+    tpb = document.piece.ticks_per_beat
+    notes = (Note(0, tpb, 60, voice=0), Note(tpb, 2 * tpb, 55, voice=1), Note(4 * tpb, 5 * tpb, 60, voice=0))
+    document.reset(document.piece.replace(notes=notes, voices=(Voice("S"), Voice("A"))))
+    drag(canvas, canvas.point_at(tpb // 4, 62), canvas.point_at(2 * tpb - tpb // 4, 54), Qt.ShiftModifier)
+    assert canvas.selection == set(notes[:2])
+    assert canvas.selected_region() == (0, 2 * tpb, [0, 1])
+    assert document.undo_stack.count() == 0                           # selecting is not an edit
+    canvas.tool = Tool.SELECT
+    drag(canvas, canvas.point_at(3 * tpb, 61), canvas.point_at(6 * tpb, 59))
+    assert canvas.selection == {notes[2]}
+
+
+def test_moving_a_selection_moves_all_selected_notes_as_one_step(roll):
+    canvas, document = roll.canvas, roll.canvas.document
+    tpb = document.piece.ticks_per_beat
+    _put(roll, Note(0, tpb, 60), Note(tpb, 2 * tpb, 62))
+    canvas.select_all()
+    drag(canvas, canvas.point_at(tpb // 2, 60), canvas.point_at(tpb // 2 + 2 * tpb, 62))
+    assert document.piece.notes == (Note(2 * tpb, 3 * tpb, 62), Note(3 * tpb, 4 * tpb, 64))
+    assert document.undo_stack.count() == 1
+
+
+def test_preview_is_read_only(roll):
+    canvas, document = roll.canvas, roll.canvas.document
+    preview = Piece(notes=(Note(0, 12, 70),), ticks_per_beat=12)
+    canvas.set_preview(preview)
+    assert canvas.piece is preview
+    click(canvas, canvas.point_at(24, 60))
+    assert document.piece.notes == () and canvas.piece is preview
+    canvas.set_preview(None)
+    assert canvas.piece is document.piece
+
+
+def test_ctrl_wheel_zooms_and_canvas_grows(roll):
+    canvas = roll.canvas
+    width, zoom = canvas.width(), canvas.zoom_x
+    point = QPointF(canvas.point_at(0, 60))
+    event = QWheelEvent(point, canvas.mapToGlobal(point), QPoint(0, 0), QPoint(0, 120), Qt.NoButton,
+                        Qt.ControlModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(canvas, event)
+    assert canvas.zoom_x > zoom and canvas.width() > width
+    roll.zoom_out()
+    roll.zoom_out()
+    assert canvas.zoom_x < zoom
+
+
+def test_bar_lines_follow_time_signature_changes():
+    piece = Piece(notes=(), ticks_per_beat=4,
+                  time_signatures=(TimeSignature(0, 3, 4), TimeSignature(24, 2, 4)))
+    bars = [(tick, number) for tick, is_bar, number in bar_lines(piece, 32) if is_bar]
+    assert bars == [(0, 1), (12, 2), (24, 3)]
+    beats = [tick for tick, is_bar, _ in bar_lines(piece, 32) if not is_bar]
+    assert beats == [4, 8, 16, 20, 28]
+    assert pitch_name(60) == "C4" and pitch_name(61) == "C#4"
+
+
+def test_playhead_is_painted(roll):
+    canvas = roll.canvas
+    canvas.set_playhead(480)
+    image = roll.grab().toImage()
+    x = round(canvas.tick_to_x(480))
+    colour = image.pixelColor(x, 200)
+    assert (colour.red(), colour.green()) == (255, 213)
