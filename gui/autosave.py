@@ -96,6 +96,10 @@ class Autosaver(QObject):
         self._timer.setInterval(delay_ms)
         self._timer.timeout.connect(self.flush)
 
+    def set_delay(self, delay_ms: int) -> None:
+        """Change the quiet time before an autosave is written."""
+        self._timer.setInterval(delay_ms)
+
     @property
     def path(self) -> Path:
         return self.folder / AUTOSAVE_NAME

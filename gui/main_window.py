@@ -275,6 +275,7 @@ class MainWindow(QMainWindow):
         self.document.pieceChanged.connect(self._piece_changed)
         self.document.pathChanged.connect(lambda _path: self._update_title())
         self.document.dirtyChanged.connect(lambda _dirty: self._update_title())
+        self.document.undo_stack.indexChanged.connect(self._autosave_soon)
         self.autosaver.saved.connect(lambda path: self.statusBar().showMessage("Autosaved", 1500))
         self._piece_changed(self.document.piece)
 
@@ -332,7 +333,7 @@ class MainWindow(QMainWindow):
         self.error_box = box
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"{self.document.title}{' *' if self.document.dirty else ''} - Composer")
+        self.setWindowTitle(f"{self.document.title}[*] - Composer")
         self.setWindowModified(self.document.dirty)
 
     # == document ===================================================================================
@@ -346,8 +347,13 @@ class MainWindow(QMainWindow):
             self.voice_combo.setCurrentIndex(min(max(current, 0), len(names) - 1))
             self.voice_combo.blockSignals(False)
             self.canvas.current_voice = max(0, self.voice_combo.currentIndex())
+
+    def _autosave_soon(self, _index: int = 0) -> None:
+        """After an edit (or undo/redo), autosave the piece soon; back at the saved state, drop the autosave."""
         if self.document.dirty:
-            self.autosaver.schedule(piece, str(self.document.path) if self.document.path else None)
+            self.autosaver.schedule(self.document.piece, str(self.document.path) if self.document.path else None)
+        else:
+            self.autosaver.discard()
 
     def _selection_changed(self, count: int) -> None:
         region = self.canvas.selected_region()
@@ -561,7 +567,8 @@ class MainWindow(QMainWindow):
     def _preload_default_model(self) -> None:
         path = self.panel.model_path()
         if path:
-            threading.Thread(target=self._quiet_load, args=(path,), daemon=True).start()
+            # not a daemon: interpreter exit waits for it rather than killing torch mid-load (which aborts)
+            threading.Thread(target=self._quiet_load, args=(path,), daemon=False).start()
 
     def _quiet_load(self, path: str) -> None:
         try:
@@ -821,7 +828,7 @@ class MainWindow(QMainWindow):
         piece = self.document.piece
         self._recorded = []
         start = -(-piece.end // piece.ticks_per_bar) * piece.ticks_per_bar if piece.notes else 0
-        if not self.recorder.start(port_name, piece.ticks_per_beat, piece.qpm, start):
+        if not self.recorder.start(port_name, piece.ticks_per_beat, piece.qpm, start, voice=self.canvas.current_voice):
             return self._recording_refused(self.last_message or f"cannot open {port_name}")
         self._set_record_checked(True)
         self.show_message(f"Recording from {port_name}... (press Record again to stop)")
@@ -864,6 +871,8 @@ class MainWindow(QMainWindow):
         dialog = dialog_class(self, default_folder=self.settings.value("train/folder", None, str),
                               models_dir=str(self.user_models_dir))
         dialog.modelTrained.connect(self.add_model)
+        if hasattr(dialog, "folderChosen"):
+            dialog.folderChosen.connect(lambda folder: self.settings.set_value("train/folder", folder))
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.show()
         self.train_window = dialog

@@ -1,0 +1,73 @@
+"""Reliability: the open piece survives a SIGKILL of the app.
+
+A subprocess runs the real app (offscreen, private settings and autosave folder) and keeps editing a
+real MIDI file through the undo stack, autosaving after every edit. It is killed with SIGKILL in the
+middle of that stream of edits and atomic autosave writes. A second run of the app with the same folders
+must offer the restore, and the restored piece must be exactly one of the edited states, no older than
+the last autosave reported before the kill.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from gui.autosave import piece_from_dict
+
+DRIVER = Path(__file__).with_name("autosave_driver.py")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _environment(tmp_path: Path) -> dict:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO), OMP_NUM_THREADS="1",
+               XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    return env
+
+
+@pytest.mark.parametrize("saves_before_kill", [3])
+def test_autosave_survives_sigkill(tmp_path, folk_file, saves_before_kill):
+    settings, autosave = str(tmp_path / "settings.ini"), str(tmp_path / "autosave")
+    env = _environment(tmp_path)
+    editor = subprocess.Popen([sys.executable, str(DRIVER), "edit", settings, autosave, str(folk_file)],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO)
+    states: dict[int, dict] = {}
+    last_saved = -1
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            line = editor.stdout.readline()
+            assert line, "the app exited before it was killed"
+            word, index, *rest = line.split(" ", 2)
+            if word == "STATE":
+                states[int(index)] = json.loads(rest[0])
+            elif word == "SAVED":
+                last_saved = int(index)
+                if last_saved + 1 >= saves_before_kill:
+                    break
+        assert last_saved + 1 >= saves_before_kill, "no autosave within a minute"
+    finally:
+        editor.send_signal(signal.SIGKILL)  # edits and autosave writes are still going on
+        editor.wait(10)
+    assert editor.returncode == -signal.SIGKILL
+    assert (Path(autosave) / "session.lock").is_file()        # the killed app could not clean up
+
+    result = subprocess.run([sys.executable, str(DRIVER), "restore", settings, autosave], capture_output=True,
+                            text=True, env=env, cwd=REPO, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
+    assert lines["OFFERED"] == "1"
+    restored = piece_from_dict(json.loads(lines["RESTORED"]))
+    matches = [i for i, state in states.items() if piece_from_dict(state) == restored]
+    assert matches, "the restored piece is none of the edited states"
+    assert matches[0] >= last_saved
+    assert lines["DIRTY"] == "1"
+    assert not (Path(autosave) / "autosave.json").exists()     # the clean exit cleared it

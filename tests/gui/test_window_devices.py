@@ -1,0 +1,132 @@
+"""The window with its devices: MIDI out to a recording fake port, a fake MIDI keyboard, and the
+training dialog doing a real tiny run whose model lands in the model picker.
+
+Fakes stand in only for missing hardware (MIDI ports); the players, recorder and trainer are real.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+midi_ports = pytest.importorskip("gui.midi_ports")
+
+import mido
+
+from composer.checkpoint import load_model
+from composer.notes import Note
+
+TRAIN_TIMEOUT_MS = 90_000
+
+
+class RecordingPort:
+    """A MIDI output that keeps what it is sent."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.sent, self.closed = name, [], False
+
+    def send(self, message: mido.Message) -> None:
+        self.sent.append(message)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeKeyboard:
+    """A MIDI input whose callback fires from a thread of its own, as rtmidi's does."""
+
+    def __init__(self, name: str, callback) -> None:
+        self.name, self.callback, self.closed = name, callback, False
+
+    def press(self, message: mido.Message) -> None:
+        thread = threading.Thread(target=self.callback, args=(message,))
+        thread.start()
+        thread.join()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _short_piece(window):
+    piece = window.document.piece
+    tpb = piece.ticks_per_beat
+    notes = tuple(Note(i * tpb // 2, (i + 1) * tpb // 2, pitch) for i, pitch in enumerate((60, 64, 67, 72)))
+    window.document.apply(piece.replace(notes=notes), "Draw notes")
+    return notes
+
+
+def test_playback_goes_to_a_midi_output_port(window_factory, qtbot):
+    ports: list[RecordingPort] = []
+    player = midi_ports.MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
+    window = window_factory(midi_out=player)
+    window.set_output_port("Fake synth")
+    notes = _short_piece(window)
+    window.tempo_spin.setValue(400)
+    positions = []
+    player.positionChanged.connect(positions.append)
+    with qtbot.waitSignal(player.stateChanged, timeout=10_000, check_params_cb=lambda playing: not playing):
+        window.play_action.trigger()
+        assert window.play_action.isChecked()
+    assert [p.name for p in ports] == ["Fake synth"] and ports[0].closed
+    played = [m.note for m in ports[0].sent if m.type == "note_on" and m.velocity > 0]
+    assert played == [n.pitch for n in notes]
+    assert positions and not window.play_action.isChecked() and window.canvas.playhead is None
+
+
+def test_stop_silences_the_port(window_factory, qtbot):
+    ports: list[RecordingPort] = []
+    player = midi_ports.MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
+    window = window_factory(midi_out=player)
+    window.set_output_port("Fake synth")
+    _short_piece(window)
+    window.tempo_spin.setValue(25)
+    window.play_action.trigger()
+    qtbot.waitUntil(lambda: any(m.type == "note_on" for m in ports[0].sent), timeout=5000)
+    window.play_action.trigger()                           # Space again: stop
+    assert not player.is_playing() and ports[0].closed
+    ons = sum(1 for m in ports[0].sent if m.type == "note_on" and m.velocity > 0)
+    offs = sum(1 for m in ports[0].sent if m.type == "note_off" or (m.type == "note_on" and m.velocity == 0))
+    assert offs >= ons or any(m.type == "control_change" and m.control == 123 for m in ports[0].sent)
+
+
+def test_recording_from_a_keyboard_adds_the_notes_as_one_undoable_step(window_factory, monkeypatch, qtbot):
+    keyboards: list[FakeKeyboard] = []
+    recorder = midi_ports.MidiRecorder(
+        open_port=lambda name, callback: keyboards.append(FakeKeyboard(name, callback)) or keyboards[-1])
+    monkeypatch.setattr(midi_ports, "input_names", lambda: (["Fake keys"], None))
+    window = window_factory(recorder=recorder)
+    window.record_action.trigger()
+    assert window.record_action.isChecked() and keyboards[0].name == "Fake keys"
+    for pitch in (62, 65):
+        keyboards[0].press(mido.Message("note_on", note=pitch, velocity=80))
+        qtbot.wait(30)
+        keyboards[0].press(mido.Message("note_off", note=pitch))
+    qtbot.waitUntil(lambda: len(window._recorded) == 2, timeout=3000)
+    window.record_action.trigger()                         # stop
+    assert not window.record_action.isChecked()
+    assert [n.pitch for n in window.document.piece.notes] == [62, 65]
+    assert window.document.undo_stack.undoText() == "Record from keyboard"
+    window.undo_action.trigger()
+    assert window.document.piece.notes == ()
+
+
+def test_training_dialog_trains_on_a_folder_and_the_model_joins_the_picker(window, gui_corpus, qtbot):
+    train_dialog = pytest.importorskip("gui.train_dialog")
+    dialog = window.train_dialog()
+    assert dialog.isVisible()
+    dialog.set_folder(gui_corpus)
+    dialog.preset_combo.setCurrentIndex(list(train_dialog.PRESETS).index("Tiny (a quick test, seconds)"))
+    dialog.epochs_spin.setValue(1)
+    with qtbot.waitSignal(dialog.modelTrained, timeout=TRAIN_TIMEOUT_MS) as trained:
+        assert dialog.start()
+    qtbot.waitUntil(lambda: not dialog.is_running(), timeout=TRAIN_TIMEOUT_MS)
+    path = trained.args[0]
+    load_model(path)                                        # a real, loadable melody model
+    assert window.panel.model_path() == str(Path(path).resolve())
+    labels = [window.panel.model_combo.itemText(i) for i in range(window.panel.model_combo.count())]
+    assert "tiny_melody" in labels and labels[-1] == "Add model file..."
+    assert window.settings.value("train/folder", "", str) == str(gui_corpus)
+    dialog.close()
