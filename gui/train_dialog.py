@@ -1,0 +1,460 @@
+"""The "Train a model" dialog: train on a folder of MIDI files with the library's trainer, live.
+
+Use in the main window::
+
+    dialog = TrainDialog(self, default_folder=last_folder, models_dir=user_models_dir)
+    dialog.modelTrained.connect(self.add_model)      # path of the finished model file
+    dialog.folderChosen.connect(remember_folder)     # optional: the folder of the last run
+    dialog.show()
+
+The user picks a MIDI folder, the model file to write, a recipe (Tiny for a quick test, Small, or
+Default, the shipped melody recipe ``midi_data/models/melody.json``), the number of epochs, a time limit
+and the CPU threads (1 by default, so the app stays responsive). Start runs
+:func:`composer.train.train` in a :class:`TrainWorker` thread, which only emits signals; the dialog shows
+the corpus report, a live :class:`~gui.loss_plot.LossPlot`, a progress bar and the perplexity. Cancel
+asks the trainer to stop after the current step: the model file is then saved with its resume state,
+and "Resume" (enabled whenever the model file holds resume state) continues the run with the file's
+own recipe. Problems (no usable MIDI files, a missing folder, a model file that cannot be resumed) are
+shown in the dialog; nothing here raises to the event loop. Closing the dialog during a run stops the
+run first, then closes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QThread, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from composer.train import TrainConfig
+from gui.loss_plot import LossPlot, perplexity
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RECIPE = REPO_ROOT / "midi_data" / "models" / "melody.json"
+PROGRESS_STEPS = 1000
+
+TINY = TrainConfig(embedding_size=16, hidden_size=16, num_layers=1, dropout=0.0, epochs=2, batch_size=4, bptt=32,
+                   lr=1e-2, warmup_steps=5, patience=5, transpose=(-1, 1), key_tokens=True, device="cpu")
+SMALL = TrainConfig(embedding_size=64, hidden_size=128, num_layers=2, dropout=0.1, epochs=20, batch_size=16,
+                    bptt=64, lr=3e-3, warmup_steps=50, patience=4, key_tokens=True)
+
+
+def default_recipe() -> TrainConfig:
+    """The shipped melody recipe (``midi_data/models/melody.json``); the library defaults if it is missing."""
+    try:
+        return TrainConfig.from_dict(json.loads(DEFAULT_RECIPE.read_text()))
+    except (OSError, ValueError):
+        return TrainConfig(key_tokens=True)
+
+
+# label -> recipe maker, in the order of the picker
+PRESETS = {
+    "Tiny (a quick test, seconds)": lambda: TINY,
+    "Small (minutes)": lambda: SMALL,
+    "Default (the shipped melody recipe)": default_recipe,
+}
+
+
+def resume_state(path: str | os.PathLike) -> dict | None:
+    """``{"epoch": done, "epochs": planned}`` when ``path`` is a melody model file with resume state, else None."""
+    from composer.checkpoint import ModelFileError, load_checkpoint
+
+    if not Path(path).is_file():
+        return None
+    try:
+        checkpoint = load_checkpoint(path)
+    except (ModelFileError, OSError):
+        return None
+    if "resume" not in checkpoint:
+        return None
+    planned = checkpoint.get("recipe", {}).get("config", {}).get("epochs", 0)
+    return {"epoch": int(checkpoint.get("epoch", 0)), "epochs": int(planned), "history": checkpoint.get("history", [])}
+
+
+class TrainWorker(QThread):
+    """Runs :func:`composer.train.train` off the GUI thread. It only emits signals.
+
+    Args:
+        data_dir: the MIDI folder.
+        out_path: the model file.
+        config: the recipe (ignored by the trainer when resuming: the file's own is used).
+        resume: continue the run saved in ``out_path``.
+        threads: torch CPU threads during the run (and corpus preparation processes).
+        parent: Qt parent.
+    """
+
+    event = Signal(object)  # a progress dict from composer.train: {"event": "data"|"step"|"epoch"|...}
+    failed = Signal(str)    # a user-facing reason the run could not start or go on
+
+    def __init__(self, data_dir: str, out_path: str, config: TrainConfig, resume: bool, threads: int,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.data_dir, self.out_path, self.config = data_dir, out_path, config
+        self.resume, self.threads = resume, threads
+        self._stop = threading.Event()
+
+    def request_stop(self) -> None:
+        """Ask the trainer to stop after the current step (it saves a resumable model file)."""
+        self._stop.set()
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> None:
+        import torch
+
+        from composer.checkpoint import ModelFileError
+        from composer.train import TrainingError, train
+
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            train(self.data_dir, self.out_path, self.config, resume=self.resume, progress=self.event.emit,
+                  should_stop=self._stop.is_set, workers=self.threads)
+        except (TrainingError, ModelFileError) as error:
+            self.failed.emit(str(error))
+        except FileNotFoundError as error:
+            self.failed.emit(f"Not found: {error.filename or error}")
+        except (OSError, ValueError) as error:
+            self.failed.emit(f"Training stopped: {error}")
+        except Exception as error:  # the dialog must survive anything the trainer throws
+            self.failed.emit(f"Training failed unexpectedly: {type(error).__name__}: {error}")
+        finally:
+            torch.set_num_threads(previous_threads)
+
+
+class TrainDialog(QDialog):
+    """Train a model on a chosen MIDI folder; see the module docstring for its use.
+
+    Args:
+        parent: Qt parent (the main window).
+        default_folder: the MIDI folder to offer first.
+        models_dir: where new model files go by default.
+    """
+
+    modelTrained = Signal(str)  # noqa: N815 (Qt naming) the finished model file
+    folderChosen = Signal(str)  # noqa: N815 the MIDI folder of a run that started
+
+    def __init__(self, parent: QWidget | None = None, default_folder: str | None = None,
+                 models_dir: str | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Train a model")
+        self.models_dir = Path(models_dir) if models_dir else Path.home()
+        self._worker: TrainWorker | None = None
+        self._close_when_stopped = False
+        self._output_edited = False
+        self.last_error = ""
+        self._resume_timer = QTimer(self)
+        self._resume_timer.setSingleShot(True)
+        self._resume_timer.setInterval(300)
+        self._resume_timer.timeout.connect(self.refresh_resume)
+        self._build()
+        if default_folder:
+            self.set_folder(default_folder)
+
+    # -- construction ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.folder_edit = QLineEdit()
+        self.folder_edit.setPlaceholderText("a folder of .mid files (sub-folders too)")
+        self.folder_edit.textEdited.connect(self._folder_typed)
+        self.output_edit = QLineEdit()
+        self.output_edit.setPlaceholderText("the model file to write, e.g. my_model.pt")
+        self.output_edit.textEdited.connect(self._output_typed)
+        self.output_edit.textChanged.connect(lambda _text: self._resume_timer.start())
+        self.preset_combo = QComboBox()
+        self.preset_combo.addItems(list(PRESETS))
+        self.preset_combo.currentIndexChanged.connect(self._preset_changed)
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 10_000)
+        self.minutes_spin = QDoubleSpinBox()
+        self.minutes_spin.setRange(0.0, 100_000.0)
+        self.minutes_spin.setDecimals(1)
+        self.minutes_spin.setSpecialValueText("no limit")
+        self.minutes_spin.setToolTip("Stop at the end of the epoch in which this much time has passed")
+        self.threads_spin = QSpinBox()
+        self.threads_spin.setRange(1, max(1, os.cpu_count() or 1))
+        self.threads_spin.setValue(1)
+        self.threads_spin.setToolTip("CPU threads for training; 1 keeps the rest of the machine responsive")
+        self.resume_check = QCheckBox("Resume the run saved in the model file")
+        self.resume_check.toggled.connect(self._resume_toggled)
+        self.plot = LossPlot()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, PROGRESS_STEPS)
+        self.status_label = QLabel("Choose a folder of MIDI files and press Start.")
+        self.status_label.setWordWrap(True)
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(2000)
+        self.log_view.setFixedHeight(90)
+        self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop after the current step; the model is saved and can be resumed")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.close)
+        self._lay_out()
+        self._preset_changed()
+        self._set_running(False)
+
+    def _lay_out(self) -> None:
+        form = QFormLayout()
+        form.addRow("MIDI folder:", self._with_browse(self.folder_edit, self._browse_folder))
+        form.addRow("Model file:", self._with_browse(self.output_edit, self._browse_output))
+        form.addRow("Recipe:", self.preset_combo)
+        form.addRow("Epochs:", self.epochs_spin)
+        form.addRow("Time limit (minutes):", self.minutes_spin)
+        form.addRow("CPU threads:", self.threads_spin)
+        form.addRow("", self.resume_check)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for button in (self.start_button, self.cancel_button, self.close_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.log_view)
+        layout.addLayout(buttons)
+        self.resize(640, 640)
+
+    @staticmethod
+    def _with_browse(edit: QLineEdit, browse) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(edit, 1)
+        button = QPushButton("Browse...")
+        button.clicked.connect(browse)
+        layout.addWidget(button)
+        return row
+
+    # -- choices -----------------------------------------------------------------------------------
+    def set_folder(self, folder: str | os.PathLike) -> None:
+        """Choose the MIDI folder; the model file follows its name unless the user typed one."""
+        self.folder_edit.setText(str(folder))
+        self._folder_typed(str(folder))
+
+    def set_output(self, path: str | os.PathLike) -> None:
+        """Choose the model file to write (or to resume)."""
+        self._output_edited = True
+        self.output_edit.setText(str(path))
+        self.refresh_resume()
+
+    def config(self) -> TrainConfig:
+        """The recipe the Start button would use: the preset with the epochs and time limit set here.
+
+        Raises:
+            ValueError: a setting the trainer refuses.
+        """
+        recipe = list(PRESETS.values())[self.preset_combo.currentIndex()]()
+        return dataclasses.replace(recipe, epochs=self.epochs_spin.value(), max_minutes=self.minutes_spin.value())
+
+    def _folder_typed(self, text: str) -> None:
+        if not self._output_edited and text.strip():
+            name = Path(text.strip()).name or "model"
+            self.output_edit.setText(str(self.models_dir / f"{name}.pt"))
+
+    def _output_typed(self, _text: str) -> None:
+        self._output_edited = True
+
+    def _browse_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of MIDI files", self.folder_edit.text())
+        if folder:
+            self.set_folder(folder)
+
+    def _browse_output(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Model file", self.output_edit.text() or str(self.models_dir),
+                                              "Composer models (*.pt)",
+                                              options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.set_output(path if path.endswith(".pt") else path + ".pt")
+
+    def _preset_changed(self, _index: int = 0) -> None:
+        recipe = list(PRESETS.values())[self.preset_combo.currentIndex()]()
+        self.epochs_spin.setValue(recipe.epochs)
+        self.minutes_spin.setValue(recipe.max_minutes)
+
+    def refresh_resume(self) -> None:
+        """Enable Resume when the model file holds a run's resume state."""
+        path = self.output_edit.text().strip()
+        state = resume_state(path) if path else None
+        self.resume_check.setEnabled(state is not None and not self.is_running())
+        if state is None:
+            self.resume_check.setChecked(False)
+            self.resume_check.setText("Resume the run saved in the model file")
+        else:
+            self.resume_check.setText(f"Resume the run saved in the model file ({state['epoch']} of "
+                                      f"{state['epochs']} epochs done)")
+
+    def _resume_toggled(self, on: bool) -> None:
+        for widget in (self.preset_combo, self.epochs_spin, self.minutes_spin):
+            widget.setEnabled(not on and not self.is_running())
+        if on:
+            self.status_label.setText("Resume continues with the recipe saved in the model file.")
+
+    # -- running -----------------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self._worker is not None
+
+    def start(self) -> bool:
+        """Start training with the dialog's choices; False (with the reason shown) when it cannot."""
+        if self.is_running():
+            return False
+        folder, output = self.folder_edit.text().strip(), self.output_edit.text().strip()
+        resume = self.resume_check.isChecked() and self.resume_check.isEnabled()
+        problem = self._check_choices(folder, output)
+        config = None
+        if problem is None:
+            try:
+                config = self.config()
+            except ValueError as error:
+                problem = f"This recipe cannot be used: {error}"
+        if problem is None and Path(output).exists() and not resume and not self._confirm_replace(output):
+            problem = "Choose another model file, or tick Resume."
+        if problem is not None:
+            self.show_error(problem)
+            return False
+        self.last_error = ""
+        self.plot.clear()
+        if resume:
+            state = resume_state(output)
+            self.plot.load_history(state["history"] if state else [])
+        self.progress_bar.setValue(0)
+        self.log_view.clear()
+        self.status_label.setStyleSheet("")
+        self.status_label.setText("Reading the MIDI files...")
+        self._worker = TrainWorker(folder, output, config, resume, self.threads_spin.value(), self)
+        self._worker.event.connect(self._on_event)
+        self._worker.failed.connect(self.show_error)
+        self._worker.finished.connect(self._on_finished)
+        self._set_running(True)
+        self.folderChosen.emit(folder)
+        self._worker.start()
+        return True
+
+    def cancel(self) -> None:
+        """Ask the run to stop after the current step (the model file is saved, resumable)."""
+        if self._worker is not None:
+            self._worker.request_stop()
+            self.cancel_button.setEnabled(False)
+            self.status_label.setText("Stopping after the current step...")
+
+    def show_error(self, text: str) -> None:
+        """Show a problem in the dialog (in red); also kept in ``last_error``."""
+        self.last_error = text
+        self.status_label.setStyleSheet("color: #c62828;")
+        self.status_label.setText(text)
+        self.log_view.appendPlainText(f"error: {text}")
+
+    def _check_choices(self, folder: str, output: str) -> str | None:
+        if not folder:
+            return "Choose a folder of MIDI files first."
+        if not Path(folder).is_dir():
+            return f"{folder} is not a folder."
+        if not output:
+            return "Choose the model file to write."
+        if Path(output).is_dir():
+            return f"{output} is a folder; the model file needs a file name (e.g. my_model.pt)."
+        return None
+
+    def _confirm_replace(self, path: str) -> bool:
+        answer = QMessageBox.question(self, "Replace model file?",
+                                      f"{path} exists and will be replaced by the new model. Continue?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _set_running(self, running: bool) -> None:
+        for widget in (self.folder_edit, self.output_edit, self.threads_spin, self.start_button):
+            widget.setEnabled(not running)
+        for widget in (self.preset_combo, self.epochs_spin, self.minutes_spin):
+            widget.setEnabled(not running and not self.resume_check.isChecked())
+        self.cancel_button.setEnabled(running)
+        if running:
+            self.resume_check.setEnabled(False)
+        else:
+            self.refresh_resume()
+
+    def _on_event(self, event: dict) -> None:
+        """A progress event from the trainer (on the GUI thread)."""
+        kind = event.get("event")
+        if kind == "data":
+            self._show_data(event)
+        elif kind == "step":
+            self._show_step(event)
+        elif kind == "epoch":
+            self.plot.add_epoch(event["epoch"], event["train_loss"], event["valid_loss"])
+            mark = " (best)" if event.get("improved") else ""
+            self.log_view.appendPlainText(
+                f"epoch {event['epoch']}: train loss {event['train_loss']:.4f}, valid loss {event['valid_loss']:.4f} "
+                f"(ppl {event['valid_perplexity']:.2f}, accuracy {100 * event['valid_accuracy']:.1f}%){mark}")
+        elif kind == "warning":
+            self.log_view.appendPlainText(f"warning: {event['message']}")
+        elif kind == "interrupted":
+            self.status_label.setText(f"Stopped after {event['epoch']} finished epochs. The model is saved in "
+                                      f"{event['path']}; tick Resume and press Start to continue.")
+        elif kind == "done":
+            self._show_done(event)
+
+    def _show_data(self, event: dict) -> None:
+        files, tokens = event["summary"]["files"], event["summary"]["tokens"]
+        skipped = event.get("skipped", [])
+        self.log_view.appendPlainText(
+            f"{sum(files.values())} files ({files['train']} train, {files['valid']} validation, {files['test']} test), "
+            f"{tokens['train']:,} training tokens; {len(skipped)} skipped")
+        for name, reason in skipped[:50]:
+            self.log_view.appendPlainText(f"  skipped {name}: {reason}")
+        self.status_label.setText("Training...")
+
+    def _show_step(self, event: dict) -> None:
+        epoch, epochs, batch, batches = event["epoch"], event["epochs"], event["batch"], event["batches"]
+        self.plot.add_step(epoch, batch, batches, event["loss"])
+        done = (epoch - 1 + batch / max(1, batches)) / max(1, epochs)
+        self.progress_bar.setValue(int(round(done * PROGRESS_STEPS)))
+        if not self._worker or not self._worker.stop_requested():
+            self.status_label.setText(f"Epoch {epoch} of {epochs}, batch {batch} of {batches}: loss "
+                                      f"{event['loss']:.3f} (perplexity {perplexity(event['loss']):.2f}), "
+                                      f"{event.get('tokens_per_s', 0):,.0f} tokens/s")
+
+    def _show_done(self, event: dict) -> None:
+        valid = event.get("metrics", {}).get("valid", {})
+        self.progress_bar.setValue(PROGRESS_STEPS)
+        score = f"best validation loss {valid['loss']:.4f} (perplexity {valid['perplexity']:.2f}). " if valid else ""
+        self.status_label.setStyleSheet("")
+        self.status_label.setText(f"Done ({event['stop_reason']}): {score}The model is in {event['path']} and "
+                                  f"in the model picker.")
+        self.modelTrained.emit(str(event["path"]))
+
+    def _on_finished(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.deleteLater()
+        self._set_running(False)
+        if self._close_when_stopped:
+            self.close()
+
+    # -- closing -----------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        """Closing during a run stops it first (the model is saved), then the dialog closes."""
+        if self.is_running():
+            self._close_when_stopped = True
+            self.cancel()
+            event.ignore()
+            return
+        super().closeEvent(event)
+
+    def reject(self) -> None:
+        """Escape: like closing."""
+        if self.is_running():
+            self._close_when_stopped = True
+            self.cancel()
+            return
+        super().reject()
