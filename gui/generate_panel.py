@@ -108,7 +108,7 @@ class GeneratePanel(QWidget):
     Signals:
         generateRequested(): the Generate button.
         cancelRequested(): the Cancel button.
-        harmonizeRequested(), regenerateRequested(): the harmony buttons.
+        harmonizeRequested(), regenerateRequested(), choraleRequested(): the harmony buttons.
         useRequested(): "Use this one" (or a double-click on a result).
         auditionRequested(): play the selected result.
         previewChanged(object): a Variation to preview, or None to show the document again.
@@ -119,6 +119,7 @@ class GeneratePanel(QWidget):
     cancelRequested = Signal()
     harmonizeRequested = Signal()
     regenerateRequested = Signal()
+    choraleRequested = Signal()
     useRequested = Signal()
     auditionRequested = Signal()
     previewChanged = Signal(object)
@@ -193,6 +194,12 @@ class GeneratePanel(QWidget):
     def _build_harmony_box(self) -> QGroupBox:
         box = QGroupBox("Harmony (4 parts)")
         layout = QVBoxLayout(box)
+        model_row = QHBoxLayout()
+        model_row.addWidget(QLabel("Model"))
+        self.harmony_combo = QComboBox()
+        self.harmony_combo.setToolTip("The 4-part harmony model (trained on Bach chorales)")
+        model_row.addWidget(self.harmony_combo, 1)
+        layout.addLayout(model_row)
         row = QHBoxLayout()
         self.harmonize_button = QPushButton("Harmonize melody")
         self.harmonize_button.setToolTip("Write alto, tenor and bass under the current melody (Ctrl+H)")
@@ -201,8 +208,12 @@ class GeneratePanel(QWidget):
         self.regenerate_button.setToolTip("Write the selected bars again in the ticked voices\n"
                                           "(select notes with shift+drag; their voices are ticked for you)")
         self.regenerate_button.clicked.connect(self.regenerateRequested)
+        self.chorale_button = QPushButton("New chorale")
+        self.chorale_button.setToolTip("Write a 4-part chorale from scratch, as many bars as Bars says")
+        self.chorale_button.clicked.connect(self.choraleRequested)
         row.addWidget(self.harmonize_button)
         row.addWidget(self.regenerate_button)
+        row.addWidget(self.chorale_button)
         layout.addLayout(row)
         voices = QHBoxLayout()
         self.voice_checks: list[QCheckBox] = []
@@ -277,6 +288,22 @@ class GeneratePanel(QWidget):
         self.model_combo.setCurrentIndex(index if index >= 0 else 0)
         self.model_combo.blockSignals(False)
 
+    def set_harmony_models(self, models: list[tuple[str, str]]) -> None:
+        """Fill the harmony model list with (label, path) pairs; without any, the harmony buttons are off."""
+        current = self.harmony_combo.currentData()
+        self.harmony_combo.clear()
+        for label, path in models:
+            self.harmony_combo.addItem(label, path)
+        index = self.harmony_combo.findData(current)
+        self.harmony_combo.setCurrentIndex(max(index, 0))
+        if not models:
+            self.harmony_combo.setPlaceholderText("no harmony model found")
+        self._update_buttons()
+
+    def harmony_model_path(self) -> str | None:
+        data = self.harmony_combo.currentData()
+        return str(data) if data else None
+
     def model_path(self) -> str | None:
         data = self.model_combo.currentData()
         return None if data in (None, ADD_MODEL) else str(data)
@@ -317,9 +344,8 @@ class GeneratePanel(QWidget):
     # -- state -----------------------------------------------------------------------------------
     def set_busy(self, busy: bool, text: str = "") -> None:
         """Enable Cancel (and disable starting more work) while a job runs."""
-        for button in (self.generate_button, self.harmonize_button, self.regenerate_button):
-            button.setEnabled(not busy)
-        self.cancel_button.setEnabled(busy)
+        self._busy = busy
+        self._update_buttons()
         if busy:
             self.progress_bar.setRange(0, 0)
             self.progress_bar.setFormat(text)
@@ -327,6 +353,14 @@ class GeneratePanel(QWidget):
             self.progress_bar.setRange(0, 100)
             self.progress_bar.setValue(0)
             self.progress_bar.setFormat(text or "Ready")
+
+    def _update_buttons(self) -> None:
+        busy = getattr(self, "_busy", False)
+        harmony = self.harmony_combo.count() > 0
+        self.generate_button.setEnabled(not busy)
+        for button in (self.harmonize_button, self.regenerate_button, self.chorale_button):
+            button.setEnabled(not busy and harmony)
+        self.cancel_button.setEnabled(busy)
 
     def set_progress(self, done: int, total: int) -> None:
         if total > 0:

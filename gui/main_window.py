@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.panel.cancelRequested.connect(self.cancel_job)
         self.panel.harmonizeRequested.connect(self.harmonize)
         self.panel.regenerateRequested.connect(self.regenerate_selection)
+        self.panel.choraleRequested.connect(self.new_chorale)
         self.panel.useRequested.connect(self.use_selected_variation)
         self.panel.auditionRequested.connect(self.audition)
         self.panel.previewChanged.connect(self._preview_changed)
@@ -529,6 +530,7 @@ class MainWindow(QMainWindow):
         current = select or self.panel.model_path() or self.settings.last_model()
         default = next((e.path for e in self.melody_models if e.label == "melody"), None)
         self.panel.set_models([(e.label, e.path) for e in self.melody_models], current or default)
+        self.panel.set_harmony_models([(e.label, e.path) for e in self.harmony_models])
         self._model_changed()
         return entries
 
@@ -551,7 +553,7 @@ class MainWindow(QMainWindow):
             self.add_model(path)
 
     def harmony_model_path(self) -> str | None:
-        return self.harmony_models[0].path if self.harmony_models else None
+        return self.panel.harmony_model_path()
 
     def _model_changed(self, _index: int = -1) -> None:
         path = self.panel.model_path()
@@ -666,6 +668,8 @@ class MainWindow(QMainWindow):
             return False
         count, temperature, seed = self._harmony_choices()
         store, path = self.store, self.harmony_model_path()
+        if path is None:
+            return self._no_harmony_model("harmonize")
 
         def job(progress):
             return harmonize(store.harmony(path), melody, count=count, temperature=temperature, seed=seed,
@@ -690,6 +694,8 @@ class MainWindow(QMainWindow):
         piece = self.document.piece
         count, temperature, seed = self._harmony_choices()
         store, path = self.store, self.harmony_model_path()
+        if path is None:
+            return self._no_harmony_model("regenerate")
 
         def job(progress):
             return regenerate_region(store.harmony(path), piece, start, end, voices, count=count,
@@ -698,12 +704,37 @@ class MainWindow(QMainWindow):
         bars = f"bars {start // piece.ticks_per_bar + 1}-{(end - 1) // piece.ticks_per_bar + 1}"
         return self._start(job, "Regeneration", lambda result: self._show_harmony(result, f"Regenerated {bars}"))
 
+    def new_chorale(self) -> bool:
+        """Write 4-part chorales from scratch (as many bars as the panel says); results go to the list."""
+        try:
+            from composer.harmony import generate_chorale
+        except ImportError:
+            self.show_error("Cannot write a chorale", "4-part writing is not available in this version")
+            return False
+        count, temperature, seed = self._harmony_choices()
+        store, path, bars = self.store, self.harmony_model_path(), self.panel.bars_spin.value()
+        if path is None:
+            return self._no_harmony_model("write a chorale")
+
+        def job(progress):
+            return generate_chorale(store.harmony(path), bars, count=count, temperature=temperature, seed=seed,
+                                    on_step=progress)
+
+        return self._start(job, "Chorale", lambda result: self._show_harmony(result, "Chorale"))
+
+    def _no_harmony_model(self, what: str) -> bool:
+        self.show_error(f"Cannot {what}", "no 4-part harmony model was found (midi_data/models/chorale.pt, "
+                                          "or train one with: composer train --task harmony)")
+        return False
+
     def _harmony_choices(self) -> tuple[int, float, int | None]:
         panel = self.panel
         seed = None if panel.random_seed_check.isChecked() else panel.seed_spin.value()
         return panel.count_spin.value(), panel.temperature_spin.value(), seed
 
     def _show_harmony(self, result, label: str) -> None:
+        if result is None:  # cancelled inside the library
+            return
         variations = [Variation(piece, f"{label} {i + 1}", piece.end, result.seed)
                       for i, piece in enumerate(result.pieces)]
         self.panel.show_results(variations)

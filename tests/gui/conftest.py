@@ -129,3 +129,26 @@ def window_factory(qtbot, tmp_path, tiny_melody_model):
 def window(window_factory):
     """A MainWindow with the tiny model as its only melody model."""
     return window_factory()
+
+
+@pytest.fixture(scope="session")
+def tiny_harmony_model(tmp_path_factory) -> Path:
+    """A tiny 4-part harmony model really trained (2 epochs) on 8 real Bach chorales, once per session."""
+    from composer.harmony_train import HarmonyTrainConfig, train_harmony
+
+    chorales = tmp_path_factory.mktemp("gui_chorales")
+    files = sorted(CHORALES.glob("*.mid"))
+    for source in files[:: len(files) // 8][:8]:
+        shutil.copyfile(source, chorales / source.name)
+    config = HarmonyTrainConfig(embedding_size=16, encoder_size=16, hidden_size=32, num_layers=1, head_size=16,
+                                dropout=0.0, epochs=2, batch_size=4, lr=1e-2, warmup_steps=5, patience=5,
+                                transpose=(-2, 2), seed=5, device="cpu")
+    path = tmp_path_factory.mktemp("gui_harmony") / "tiny_chorale.pt"
+    train_harmony(chorales, path, config)
+    return path
+
+
+@pytest.fixture
+def harmony_window(window_factory, tiny_melody_model, tiny_harmony_model):
+    """A window with the tiny melody model and the tiny harmony model."""
+    return window_factory(model_folders=[tiny_melody_model.folder, tiny_harmony_model.parent])
