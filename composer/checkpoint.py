@@ -33,7 +33,7 @@ KIND = "composer-model"
 # Every kind of Composer model file, and what to call it in messages. Each kind has its own loader;
 # they all read files through load_checkpoint.
 KIND_NAMES = {
-    KIND: "event-model file (melodies)",
+    KIND: "melody (event) model file",
     "composer-harmony-model": "4-part harmony model file",
     "composer-polyphonic-model": "polyphonic benchmark model file",
 }

@@ -56,6 +56,17 @@ def key_name(text: str) -> str:
     return text
 
 
+def chord_progression(text: str) -> tuple[str, ...]:
+    """argparse type: chord symbols, one per bar or ``SYMBOL:BEATS`` (see composer.chords)."""
+    from composer.chords import parse_progression
+
+    try:
+        parse_progression(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return tuple(text.replace("|", " ").split())
+
+
 def file_prefix(text: str) -> str:
     """argparse type: a prefix for file names, with no path in it."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", text) or text.startswith("."):
@@ -135,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tempo", type=float_range(20, 400), default=None, help="tempo in QPM (default: primer's or 120)")
     g.add_argument("--beam", type=int_range(1, 256), default=0,
                    help="beam search with this width instead of sampling (returns the COUNT best beams)")
+    g.add_argument("--chords", type=chord_progression, default=None,
+                   help="chords for a chord model, one per bar, repeated to fill --bars: \"C G Am F\"; "
+                   "SYMBOL:BEATS for other lengths (\"C:2 G:2 Am F\"); N is no chord")
     g.add_argument("--prefix", type=file_prefix, default="variation",
                    help="file name prefix: letters, digits, '-', '_', '.' (default: variation)")
 
@@ -186,7 +200,8 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.error(f"argument --config: {args.config} is not valid JSON ({error})")
         if not isinstance(settings, dict):
             parser.error(f"argument --config: {args.config} must hold a JSON object")
-    if (args.task or settings.get("task")) == "harmony":
+    resuming_harmony = args.resume and args.out.is_file() and _model_kind(args.out) == "composer-harmony-model"
+    if (args.task or settings.get("task")) == "harmony" or resuming_harmony:
         from composer.cli_harmony import run_train_harmony
 
         return run_train_harmony(args, parser, settings)
@@ -300,6 +315,7 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         return run_generate_chorales(args, parser, model_path)
     request = GenerationRequest(count=args.count, bars=args.bars, temperature=args.temperature, top_k=args.top_k,
                                 top_p=args.top_p, key=args.key, seed=args.seed, qpm=args.tempo, beam=args.beam,
+                                chords=args.chords,
                                 keep_primer=not args.continuation_only)
     try:
         manifest = generate_to_folder(model_path, args.out, request, primer=args.primer, prefix=args.prefix)

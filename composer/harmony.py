@@ -225,6 +225,10 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     shift = soprano_shift([n.pitch for n in line], model.voice_limits[0])
     tpb = melody.ticks_per_beat
     moved = [Note(n.start, n.end, n.pitch + shift, n.velocity, 0) for n in line]
+    lowest = min(model.voice_limits[3][0], model.voice_limits[2][0]) - shift
+    if lowest < 0 or max(lim[1] for lim in model.voice_limits) - shift > 127:
+        raise HarmonyError(f"the melody is too {'low' if lowest < 0 else 'high'} to harmonize in its own "
+                           f"register (the bass would leave the MIDI range); transpose it by an octave")
     length = num_frames(Piece(tuple(moved), tpb))
     given = np.full((length, NUM_VOICES), MASK, dtype=np.int64)
     given[:, 0] = voice_frames(moved, tpb, length)

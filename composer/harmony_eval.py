@@ -24,7 +24,7 @@ from torch import nn
 from composer.data import find_midi_files, split_of
 from composer.harmony import HarmonyModel, harmonize
 from composer.midi_io import MidiReadError, read_midi
-from composer.notes import select_voices
+from composer.notes import select_voices, to_monophonic
 from composer.satb import (MASK, NUM_VOICES, PITCH_OFFSET, VOICE_RANGES, Chorale, HarmonyError,
                            chorale_from_piece, piece_to_frames, sounding_pitches, token_pitch)
 
@@ -101,7 +101,8 @@ class HarmonyReport:
 
 def score_piece(model: HarmonyModel, chorale: Chorale, piece, temperature: float, seed: int) -> dict:
     """Harmonize one piece's soprano and compare with its real lower voices."""
-    result = harmonize(model, select_voices(piece, [0]), temperature=temperature, seed=seed)
+    soprano = to_monophonic(select_voices(piece, [0]))   # a few files hold two soprano notes at once
+    result = harmonize(model, soprano, temperature=temperature, seed=seed)
     written = piece_to_frames(result.pieces[0], len(chorale.frames))
     original, ours = chorale.frames, written
     nll = lower_voice_nll(model, chorale)                                # [T, 3]

@@ -1,0 +1,209 @@
+"""Harmonize, regenerate a region and write chorales with a real (tiny) trained harmony model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from composer.checkpoint import ModelFileError
+from composer.harmony import (HarmonyError, generate_chorale, harmonize, load_harmony_model, regenerate_region,
+                              soprano_shift)
+from composer.midi_io import read_midi
+from composer.notes import Note, Piece, TimeSignature, quantize, select_voices, transpose
+from composer.satb import HOLD, PITCH_OFFSET, piece_to_frames, sounding_pitches, to_frame
+from tests.harmony.conftest import REPO, chorale_paths
+
+FOLK = REPO / "midi_data" / "folk_melodies"
+
+
+def soprano_of(path) -> Piece:
+    return select_voices(read_midi(path), [0])
+
+
+def notes_of(piece: Piece, voice: int) -> list[tuple]:
+    return sorted((n.start, n.end, n.pitch, n.velocity) for n in piece.notes if n.voice == voice)
+
+
+def check_four_parts_in_limits(piece: Piece, model, shift: int = 0) -> None:
+    assert [v.name for v in piece.voices] == ["Soprano", "Alto", "Tenor", "Bass"]
+    for voice in (1, 2, 3):
+        low, high = model.voice_limits[voice]
+        pitches = [n.pitch + shift for n in piece.notes if n.voice == voice]
+        assert pitches, f"voice {voice} is empty"
+        assert low <= min(pitches) and max(pitches) <= high
+
+
+@pytest.mark.parametrize("offset", [1, 7, 33])
+def test_harmonizing_a_chorale_soprano_keeps_it_exactly(tiny_harmony, offset):
+    path = chorale_paths(40, offset)[0]
+    melody = soprano_of(path)
+    result = harmonize(tiny_harmony, melody, count=2, temperature=1.0, seed=offset)
+    assert len(result.pieces) == 2 and result.transposed == 0
+    for piece in result.pieces:
+        assert notes_of(piece, 0) == notes_of(melody, 0)
+        assert piece.ticks_per_beat == melody.ticks_per_beat
+        assert piece.time_signatures == melody.time_signatures and piece.tempos == melody.tempos
+        check_four_parts_in_limits(piece, tiny_harmony)
+        assert max(n.end for n in piece.notes) <= melody.end + melody.ticks_per_beat // 4
+
+
+def test_a_folk_tune_with_triplets_and_pickup_keeps_every_note(tiny_harmony):
+    """Folk tunes sit on a 12-per-beat grid (triplets); the model hears 16ths, the soprano stays as written."""
+    for path in sorted(FOLK.glob("*/*.mid"))[:40]:
+        melody = read_midi(path)
+        if any(n.start % 3 for n in melody.notes):       # has notes off the 16th grid
+            break
+    else:
+        pytest.fail("no folk tune with off-grid notes among the first 40")
+    result = harmonize(tiny_harmony, melody, seed=1)
+    piece = result.pieces[0]
+    expected = notes_of(melody.replace(notes=tuple(Note(n.start, n.end, n.pitch + 0, n.velocity, 0)
+                                                   for n in melody.notes)), 0)
+    assert notes_of(piece, 0) == expected
+
+
+def test_a_melody_outside_the_soprano_range_is_moved_in_and_back(tiny_harmony):
+    melody = soprano_of(chorale_paths(10, 3)[0])
+    low_melody = transpose(melody, -24)                  # two octaves down: far below any soprano
+    result = harmonize(tiny_harmony, low_melody, seed=4)
+    assert result.transposed == 24
+    piece = result.pieces[0]
+    assert notes_of(piece, 0) == notes_of(low_melody, 0)
+    check_four_parts_in_limits(piece, tiny_harmony, shift=24)   # lower voices moved back down with it
+
+
+def test_a_harmony_that_would_leave_the_midi_range_is_refused(tiny_harmony):
+    melody = Piece((Note(0, 12, 2), Note(12, 24, 5)), 12)   # so low that the bass would fall below MIDI 0
+    with pytest.raises(HarmonyError, match="too low"):
+        harmonize(tiny_harmony, melody)
+
+
+def test_a_melody_too_wide_for_a_soprano_is_refused(tiny_harmony):
+    wide = Piece((Note(0, 12, 40), Note(12, 24, 90)), 12)
+    with pytest.raises(HarmonyError, match="spans 50 semitones"):
+        harmonize(tiny_harmony, wide)
+
+
+def test_soprano_shift_prefers_octaves():
+    assert soprano_shift([60, 72], [55, 83]) == 0
+    assert soprano_shift([36, 48], [55, 83]) == 24
+    assert soprano_shift([50, 75], [55, 83]) == 5        # no octave fits a 25-semitone line here
+
+
+@pytest.mark.parametrize("melody, message", [
+    (Piece((), 12), "no notes"),
+    (Piece((Note(0, 24, 60), Note(12, 36, 64)), 12), "two notes sound together at bar 1, beat 2"),
+    (Piece((Note(0, 24, 60, voice=0), Note(24, 36, 64, voice=1)), 12, voices=(None, None)), "2 parts"),
+])
+def test_bad_melodies_get_clear_errors(tiny_harmony, melody, message):
+    if melody.voices == (None, None):
+        from composer.notes import Voice
+        melody = melody.replace(voices=(Voice("a"), Voice("b")))
+    with pytest.raises(HarmonyError, match=message):
+        harmonize(tiny_harmony, melody)
+
+
+def test_legato_overlaps_are_not_polyphony(tiny_harmony):
+    melody = Piece((Note(0, 13, 67), Note(12, 24, 69), Note(24, 48, 71)), 12)
+    piece = harmonize(tiny_harmony, melody, seed=2).pieces[0]
+    assert [(n.start, n.end, n.pitch) for n in piece.notes if n.voice == 0] == [(0, 12, 67), (12, 24, 69),
+                                                                              (24, 48, 71)]
+
+
+def test_any_length_one_note_and_very_long(tiny_harmony):
+    one = harmonize(tiny_harmony, Piece((Note(0, 3, 72),), 12), seed=0).pieces[0]
+    assert notes_of(one, 0) == [(0, 3, 72, 90)]
+    long_line = Piece(tuple(Note(6 * i, 6 * i + 6, 60 + (i * 7) % 12) for i in range(2000)), 12,
+                      time_signatures=(TimeSignature(0, 3, 4),))   # 250 bars of 3/4 eighth notes
+    piece = harmonize(tiny_harmony, long_line, seed=0).pieces[0]
+    assert len(notes_of(piece, 0)) == 2000
+
+
+def test_same_seed_same_harmony_and_count_rows_differ(tiny_harmony):
+    melody = soprano_of(chorale_paths(10, 5)[0])
+    first = harmonize(tiny_harmony, melody, count=3, temperature=1.0, seed=11)
+    again = harmonize(tiny_harmony, melody, count=3, temperature=1.0, seed=11)
+    assert [p.notes for p in first.pieces] == [p.notes for p in again.pieces]
+    assert len({p.notes for p in first.pieces}) > 1
+
+
+def test_cancelling_returns_none(tiny_harmony):
+    melody = soprano_of(chorale_paths(10, 6)[0])
+    calls = []
+    assert harmonize(tiny_harmony, melody, on_step=lambda done, total: calls.append((done, total)) or done >= 5) \
+        is None
+    assert calls[-1][0] == 5 and calls[-1][1] > 5
+
+
+def outside_is_untouched(before: Piece, after: Piece, start: int, end: int, voices: list[int]) -> None:
+    """Every note of other voices identical; chosen voices sound exactly the same outside [start, end)."""
+    for voice in range(4):
+        if voice not in voices:
+            assert notes_of(after, voice) == notes_of(before, voice)
+    grid_before = sounding_pitches(piece_to_frames(before))
+    grid_after = sounding_pitches(piece_to_frames(after, len(grid_before)))
+    first, last = to_frame(start, before.ticks_per_beat), to_frame(end, before.ticks_per_beat)
+    outside = np.ones(len(grid_before), dtype=bool)
+    outside[first:last] = False
+    assert (grid_after[outside] == grid_before[outside]).all()
+    for note in after.notes:                       # no new note reaches out of the region
+        if note.voice in voices and note not in before.notes:
+            assert (start <= note.start and note.end <= end) or note.start < start or note.end > end
+
+
+@pytest.mark.parametrize("bars, voices", [((2, 4), [1, 2]), ((0, 1), [3]), ((3, 5), [0, 1, 2, 3])])
+def test_regenerating_a_region_leaves_everything_outside_it_untouched(tiny_harmony, bars, voices):
+    piece = read_midi(chorale_paths(10, 2)[0])
+    bar = piece.ticks_per_bar
+    start, end = bars[0] * bar + piece.ticks_per_beat // 2, bars[1] * bar   # a start inside a note
+    results = regenerate_region(tiny_harmony, piece, start, end, voices, count=4, temperature=1.0, seed=3)
+    changed = 0
+    for after in results.pieces:
+        outside_is_untouched(piece, after, start, end, voices)
+        changed += after.notes != piece.notes
+    assert changed >= 1
+    inside = [n for n in results.pieces[0].notes if n.voice in voices and start <= n.start < end]
+    assert inside, "the region was left empty"
+
+
+def test_regeneration_never_extends_a_note_held_into_the_region(tiny_harmony):
+    piece = read_midi(chorale_paths(10, 4)[0])
+    start = piece.ticks_per_beat * 4 + piece.ticks_per_beat // 4
+    grids = [piece_to_frames(p) for p in regenerate_region(tiny_harmony, piece, start, start * 2, [1, 2],
+                                                          count=8, seed=9).pieces]
+    first = to_frame(start, piece.ticks_per_beat)
+    assert all(grid[first, v] != HOLD for grid in grids for v in (1, 2))
+
+
+def test_bad_regions_and_voices(tiny_harmony):
+    piece = read_midi(chorale_paths(10, 4)[0])
+    with pytest.raises(HarmonyError, match="shorter than a 16th"):
+        regenerate_region(tiny_harmony, piece, 100, 101, [1])
+    with pytest.raises(HarmonyError, match="choose voices"):
+        regenerate_region(tiny_harmony, piece, 0, 10080, [])
+    with pytest.raises(HarmonyError, match="four-part"):
+        regenerate_region(tiny_harmony, select_voices(piece, [0]).replace(voices=piece.voices[:1]), 0, 10080, [0])
+
+
+def test_free_chorales_have_four_voices_and_the_asked_length(tiny_harmony):
+    result = generate_chorale(tiny_harmony, bars=4, count=2, seed=1)
+    for piece in result.pieces:
+        assert piece.end <= 4 * piece.ticks_per_bar
+        assert {n.voice for n in piece.notes} <= {0, 1, 2, 3}
+        for voice, (low, high) in enumerate(tiny_harmony.voice_limits):
+            assert all(low <= n.pitch <= high for n in piece.notes if n.voice == voice)
+
+
+def test_a_melody_model_file_is_not_a_harmony_model():
+    with pytest.raises(ModelFileError, match="melody .event. model file; this needs a 4-part harmony model file"):
+        load_harmony_model(REPO / "midi_data" / "models" / "melody.pt")
+
+
+def test_harmony_file_is_plain_data_and_keeps_limits(tiny_harmony_path):
+    import torch
+
+    checkpoint = torch.load(tiny_harmony_path, weights_only=True)
+    assert checkpoint["kind"] == "composer-harmony-model" and checkpoint["format_version"] == 1
+    assert len(checkpoint["satb"]["voice_limits"]) == 4
+    assert "valid" in checkpoint["metrics"] and "resume" in checkpoint
+    assert PITCH_OFFSET == 3

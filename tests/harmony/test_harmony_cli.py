@@ -1,0 +1,188 @@
+"""The harmony commands end to end, on real files, read back by independent MIDI parsers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import mido
+import numpy as np
+import pretty_midi
+import pytest
+
+from composer.cli import main
+from composer.harmony_eval import voice_leading_counts
+from composer.midi_io import read_midi, write_midi
+from composer.notes import select_voices
+from composer.satb import HOLD, REST, pitch_token
+from tests.harmony.conftest import REPO, chorale_paths
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exit_:
+        code = exit_.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_harmonize_writes_four_named_tracks_with_the_melody_unchanged(tmp_path, capsys, tiny_harmony_path):
+    melody_path = tmp_path / "melody.mid"
+    melody = select_voices(read_midi(chorale_paths(10, 8)[0]), [0])
+    write_midi(melody, melody_path)
+    code, out, err = run(capsys, "harmonize", melody_path, "--out", tmp_path / "satb.mid", "--model",
+                         tiny_harmony_path, "--count", 2, "--seed", 3)
+    assert code == 0, err
+    for name in ("satb_1.mid", "satb_2.mid"):
+        midi = mido.MidiFile(tmp_path / name)
+        names = [m.name for t in midi.tracks for m in t if m.type == "track_name"]
+        assert [n for n in names if n in ("Soprano", "Alto", "Tenor", "Bass")] == ["Soprano", "Alto", "Tenor", "Bass"]
+        pm = pretty_midi.PrettyMIDI(str(tmp_path / name))
+        sung = [i for i in pm.instruments if i.notes]
+        assert len(sung) == 4
+        back = read_midi(tmp_path / name)
+        assert sorted((n.start, n.end, n.pitch) for n in back.notes if n.voice == 0) == \
+            sorted((n.start, n.end, n.pitch) for n in melody.notes)
+    assert "seed 3" in out
+
+
+def test_harmonize_picks_a_track_and_rejects_bad_input(tmp_path, capsys, tiny_harmony_path):
+    chorale = chorale_paths(10, 9)[0]
+    code, out, err = run(capsys, "harmonize", chorale, "--track", 2, "--out", tmp_path / "alto.mid", "--model",
+                         tiny_harmony_path, "--seed", 1)
+    assert code == 0, err
+    alto = read_midi(chorale)
+    back = read_midi(tmp_path / "alto.mid")
+    assert sorted((n.start, n.pitch) for n in back.notes if n.voice == 0) == \
+        sorted((n.start, n.pitch) for n in alto.notes if n.voice == 1)
+    code, _, err = run(capsys, "harmonize", chorale, "--track", 9, "--out", tmp_path / "x.mid", "--model",
+                       tiny_harmony_path)
+    assert code == 2 and "--track: " in err and "4 track(s)" in err
+    empty = tmp_path / "empty.mid"
+    empty.write_bytes(b"")
+    code, _, err = run(capsys, "harmonize", empty, "--out", tmp_path / "x.mid", "--model", tiny_harmony_path)
+    assert code == 1 and "empty.mid" in err
+    chords = tmp_path / "chords.mid"
+    write_midi(read_midi(chorale).replace(notes=tuple(n.__class__(n.start, n.end, n.pitch, n.velocity, 0)
+                                                      for n in read_midi(chorale).notes)), chords)
+    code, _, err = run(capsys, "harmonize", chords, "--out", tmp_path / "x.mid", "--model", tiny_harmony_path)
+    assert code == 1 and "not a single line" in err
+    code, _, err = run(capsys, "harmonize", chorale, "--out", tmp_path / "x.mid", "--model",
+                       REPO / "midi_data" / "models" / "melody.pt")
+    assert code == 1 and "needs a 4-part harmony model file" in err
+    code, _, err = run(capsys, "harmonize", chorale, "--out", tmp_path / "x.mid", "--temperature", "-1")
+    assert code == 2 and "--temperature" in err
+
+
+def test_regenerate_command_rewrites_only_the_chosen_bars_and_voices(tmp_path, capsys, tiny_harmony_path):
+    chorale = chorale_paths(10, 1)[0]
+    code, out, err = run(capsys, "regenerate", chorale, "--bars", "2-3", "--voices", "alto,bass", "--out",
+                         tmp_path / "new.mid", "--model", tiny_harmony_path, "--seed", 5)
+    assert code == 0, err
+    before, after = read_midi(chorale), read_midi(tmp_path / "new.mid")
+    bar = before.ticks_per_bar
+    for voice in (0, 2):
+        assert sorted((n.start, n.end, n.pitch) for n in after.notes if n.voice == voice) == \
+            sorted((n.start, n.end, n.pitch) for n in before.notes if n.voice == voice)
+    for voice in (1, 3):
+        keep = lambda piece: sorted((n.start, n.end, n.pitch) for n in piece.notes      # noqa: E731
+                                    if n.voice == voice and (n.end <= bar or n.start >= 3 * bar))
+        assert keep(after) == keep(before)
+    code, _, err = run(capsys, "regenerate", chorale, "--bars", "3-2", "--voices", "A", "--out", tmp_path / "x.mid")
+    assert code == 2 and "--bars" in err
+    code, _, err = run(capsys, "regenerate", chorale, "--bars", "1", "--voices", "piano", "--out", tmp_path / "x.mid")
+    assert code == 2 and "unknown voice 'piano'" in err
+    code, _, err = run(capsys, "regenerate", chorale, "--bars", "900-901", "--voices", "S", "--out",
+                       tmp_path / "x.mid", "--model", tiny_harmony_path)
+    assert code == 2 and "bar(s)" in err
+
+
+def test_generate_with_a_harmony_model_writes_four_part_pieces(tmp_path, capsys, tiny_harmony_path):
+    code, out, err = run(capsys, "generate", "--model", tiny_harmony_path, "--out", tmp_path / "gen", "--count", 2,
+                         "--bars", 4, "--seed", 2)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "gen" / "manifest.json").read_text())
+    assert len(manifest["files"]) == 2
+    for item in manifest["files"]:
+        piece = read_midi(tmp_path / "gen" / item["file"])
+        assert len(piece.voices) == 4 and piece.end <= 4 * piece.ticks_per_bar
+    code, _, err = run(capsys, "generate", "--model", tiny_harmony_path, "--out", tmp_path / "g2", "--key", "C")
+    assert code == 2 and "--key" in err
+
+
+def test_train_task_harmony_rejects_event_model_settings(tmp_path, capsys, chorale_dir):
+    code, _, err = run(capsys, "train", chorale_dir, "--out", tmp_path / "m.pt", "--task", "harmony", "--bptt", 64)
+    assert code == 2 and "--bptt: not a setting of harmony models" in err
+
+
+def test_train_task_harmony_trains_and_resumes(tmp_path, capsys, chorale_dir):
+    out = tmp_path / "h.pt"
+    config = tmp_path / "h.json"
+    config.write_text(json.dumps({"task": "harmony", "embedding_size": 8, "encoder_size": 8, "hidden_size": 16,
+                                  "num_layers": 1, "head_size": 8, "batch_size": 8, "device": "cpu"}))
+    code, _, err = run(capsys, "train", chorale_dir, "--out", out, "--config", config, "--epochs", 1, "--quiet",
+                       "--threads", 1)
+    assert code == 0, err
+    assert "epoch   1" in err and (tmp_path / "h.curve.csv").exists()
+    import torch
+    first = torch.load(out, weights_only=True)
+    first["recipe"]["config"]["epochs"] = 2               # ask the saved run for one more epoch
+    torch.save(first, out)
+    code, _, err = run(capsys, "train", chorale_dir, "--out", out, "--resume", "--quiet")
+    assert code == 0, err
+    resumed = torch.load(out, weights_only=True)
+    assert resumed["epoch"] == 2 and [r["epoch"] for r in resumed["history"]] == [1, 2]
+
+
+def test_evaluate_harmony_prints_a_table_and_writes_json(tmp_path, capsys, tiny_harmony_path, chorale_dir):
+    code, out, err = run(capsys, "evaluate-harmony", "--model", tiny_harmony_path, "--data", chorale_dir,
+                         "--split", "all", "--json", tmp_path / "e.json")
+    assert code == 0, err
+    assert "token accuracy" in out and "parallel fifths" in out
+    report = json.loads((tmp_path / "e.json").read_text())
+    totals = report["totals"]
+    assert totals["pieces"] == 16 and len(report["pieces"]) == 16
+    for voice in ("alto", "tenor", "bass"):
+        assert 0 <= totals["token_accuracy"][voice] <= 1 and totals["nll_per_token"][voice] > 0
+    assert totals["original"]["parallel_fifths"] < 1.0       # Bach hardly ever writes them
+    empty = tmp_path / "none"
+    empty.mkdir()
+    code, _, err = run(capsys, "evaluate-harmony", "--model", tiny_harmony_path, "--data", empty, "--split", "all")
+    assert code == 1 and "no four-part pieces" in err
+
+
+def grid(*columns) -> np.ndarray:
+    """Frames [T, 4] from four lists of MIDI pitches (None: rest, '-': hold)."""
+    frames = np.full((len(columns[0]), 4), REST)
+    for voice, column in enumerate(columns):
+        for t, value in enumerate(column):
+            frames[t, voice] = REST if value is None else HOLD if value == "-" else pitch_token(value)
+    return frames
+
+
+def test_voice_leading_counts_find_each_fault_and_spare_good_writing():
+    # S/B in parallel fifths C->D over G->A? no: soprano 67->69, bass 60->62: fifths moving up together.
+    parallel = grid([67, 69], [64, 65], [60, 60], [60, 62])
+    counts = voice_leading_counts(parallel)
+    assert counts["parallel_fifths"] == 1 and counts["parallel_octaves"] == 0
+    contrary = grid([67, 65], [64, 64], [60, 60], [48, 50])   # fifth->... in contrary motion
+    assert voice_leading_counts(contrary)["parallel_fifths"] == 0
+    octaves = grid([72, 74], [67, 67], [64, 64], [48, 50])
+    assert voice_leading_counts(octaves)["parallel_octaves"] == 1
+    held = grid([67, "-"], [64, 64], [60, 60], [60, "-"])
+    assert voice_leading_counts(held)["parallel_fifths"] == 0
+    crossing = grid([67], [69], [60], [48])
+    assert voice_leading_counts(crossing)["crossings"] == 1
+    spaced = grid([79], [64], [60], [48])                      # 15 semitones between S and A
+    assert voice_leading_counts(spaced)["spacing"] == 1
+    low = grid([67], [64], [60], [30])                        # a bass below E2
+    assert voice_leading_counts(low)["out_of_range"] == 1
+
+
+def test_a_bach_chorale_has_few_faults():
+    chorale = read_midi(chorale_paths(10, 0)[0])
+    from composer.satb import piece_to_frames
+    counts = voice_leading_counts(piece_to_frames(chorale))
+    frames = len(piece_to_frames(chorale))
+    assert counts["parallel_fifths"] + counts["parallel_octaves"] <= 0.01 * frames
