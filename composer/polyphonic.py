@@ -225,8 +225,10 @@ class PolyConfig:
         dropout: dropout on the input, between layers and before the head.
         beat_period: the frame index modulo this is an input feature (1 turns it off).
         frame_features: feed the previous frame and the pitches emitted so far as multi-hot vectors.
-        skip_kernel: width of a translation-equivariant linear skip from those two multi-hot vectors straight to
-            the pitch logits (a 1-D convolution over pitch; 0 turns it off).
+        skip_kernel: width of a translation-equivariant skip from the four feature channels straight to the
+            pitch logits (a 1-D convolution over pitch; 0 turns it off).
+        relative_head: the skip's kernel is computed from the LSTM output at every step (a linear map of it),
+            instead of being one fixed kernel.
         tie_weights: share the pitch rows of the token embedding with the output head.
     """
 
@@ -238,6 +240,7 @@ class PolyConfig:
     beat_period: int = 4
     frame_features: bool = True
     skip_kernel: int = 25
+    relative_head: bool = False
     tie_weights: bool = False
 
     def __post_init__(self) -> None:
@@ -261,16 +264,24 @@ class PolyConfig:
         return dataclass_from_dict(cls, values, "polyphonic model settings")
 
 
+CHANNELS = 4  # previous frame, emitted so far, previous frame's note of the same rank, last emitted pitch
+
+
 @dataclass
 class StepBatch:
-    """A [B, T] block of steps (padding: target -1) with the features the model reads."""
+    """A [B, T] block of steps (padding: target -1) with the features the model reads.
+
+    ``channels`` holds four multi-hot vectors over the 128 pitches at every step, all functions of the tokens
+    read so far: the previous frame; the current frame's pitches emitted so far; the previous frame's pitch of the
+    same rank as the next note (its k-th pitch in the frame order when k notes are out: "the same voice"); the
+    pitch just emitted (empty after ``BOS``/``EOF``).
+    """
 
     inputs: torch.Tensor      # int64 [B, T]
     targets: torch.Tensor     # int64 [B, T], -1 on padding
-    previous: torch.Tensor    # float [B, T, 128] previous frame
-    emitted: torch.Tensor     # float [B, T, 128] current frame's pitches so far
-    position: torch.Tensor    # int64 [B, T]
-    beat: torch.Tensor        # int64 [B, T]
+    channels: torch.Tensor    # float [B, T, 4, 128]
+    position: torch.Tensor    # int64 [B, T] notes of the current frame emitted so far
+    beat: torch.Tensor        # int64 [B, T] index of the current frame in the piece
 
 
 def step_batch(encoded: EncodedPieces, rows: list[np.ndarray], order: str, device: torch.device) -> StepBatch:
@@ -290,6 +301,7 @@ def step_batch(encoded: EncodedPieces, rows: list[np.ndarray], order: str, devic
         valid[b, :len(r)] = True
     inputs = np.where(valid, encoded.inputs[index], EOF)
     targets = np.where(valid, encoded.targets[index], -1)
+    position = np.where(valid, encoded.position[index], 0)
     previous = encoded.rolls[np.where(valid, encoded.prev_index[index], 0)]       # [B, T, 128]
     current = encoded.rolls[np.where(valid, encoded.frame_index[index], 0)]       # [B, T, 128]
     pitches = np.arange(NUM_PITCHES)
@@ -297,10 +309,14 @@ def step_batch(encoded: EncodedPieces, rows: list[np.ndarray], order: str, devic
     is_pitch = last < NUM_PITCHES
     so_far = (pitches <= last) if order == "ascending" else (pitches >= last)
     emitted = current & so_far & is_pitch
+    ranks = np.cumsum(previous, axis=-1) if order == "ascending" else np.cumsum(previous[..., ::-1], -1)[..., ::-1]
+    same_rank = previous & (ranks == position[..., None] + 1)                     # [B, T, 128]
+    just_emitted = (pitches == last) & is_pitch
+    channels = np.stack([previous, emitted, same_rank, just_emitted], axis=2)     # [B, T, 4, 128]
     as_tensor = lambda a, dtype: torch.as_tensor(a, dtype=dtype, device=device)  # noqa: E731
     return StepBatch(as_tensor(inputs, torch.int64), as_tensor(targets, torch.int64),
-                     as_tensor(previous, torch.float32), as_tensor(emitted, torch.float32),
-                     as_tensor(np.where(valid, np.minimum(encoded.position[index], MAX_POSITION), 0), torch.int64),
+                     as_tensor(channels, torch.float32),
+                     as_tensor(np.minimum(position, MAX_POSITION), torch.int64),
                      as_tensor(np.where(valid, encoded.beat[index], 0), torch.int64))
 
 
@@ -335,7 +351,8 @@ class PolyphonicLM(nn.Module):
         self.embedding = nn.Embedding(INPUT_SIZE, size)
         self.position = nn.Embedding(MAX_POSITION + 1, size)
         self.beat = nn.Embedding(config.beat_period, size)
-        self.frame_projection = nn.Linear(2 * NUM_PITCHES, size, bias=False) if config.frame_features else None
+        self.frame_projection = (nn.Linear(CHANNELS * NUM_PITCHES, size, bias=False) if config.frame_features
+                                 else None)
         self.rnn = nn.LSTM(size, config.hidden_size, config.num_layers, batch_first=True,
                            dropout=config.dropout if config.num_layers > 1 else 0.0)
         self.drop = nn.Dropout(config.dropout)
@@ -345,9 +362,13 @@ class PolyphonicLM(nn.Module):
             self.projection = nn.Linear(config.hidden_size, size)
             head_in = size
         self.head = nn.Linear(head_in, OUTPUT_SIZE)
-        self.skip = None
-        if config.skip_kernel:
-            self.skip = nn.Conv1d(2, 1, config.skip_kernel, padding=config.skip_kernel // 2)
+        self.skip = self.kernels = None
+        if config.skip_kernel and config.relative_head:
+            self.kernels = nn.Linear(config.hidden_size, CHANNELS * config.skip_kernel)
+            nn.init.zeros_(self.kernels.weight)
+            nn.init.zeros_(self.kernels.bias)
+        elif config.skip_kernel:
+            self.skip = nn.Conv1d(CHANNELS, 1, config.skip_kernel, padding=config.skip_kernel // 2)
             nn.init.zeros_(self.skip.weight)
             nn.init.zeros_(self.skip.bias)
         nn.init.normal_(self.embedding.weight, std=0.05)
@@ -365,22 +386,47 @@ class PolyphonicLM(nn.Module):
         """
         x = self.embedding(batch.inputs) + self.position(batch.position)             # [B, T, E]
         x = x + self.beat(batch.beat % self.config.beat_period)
-        frames = torch.cat([batch.previous, batch.emitted], dim=-1)                  # [B, T, 256]
+        b, t = batch.inputs.shape
         if self.frame_projection is not None:
-            x = x + self.frame_projection(frames)
+            x = x + self.frame_projection(batch.channels.reshape(b, t, CHANNELS * NUM_PITCHES))
         out, state = self.rnn(self.drop(x), state)                                   # [B, T, H]
         out = self.drop(out)
         if self.projection is not None:
             logits = self.projection(out) @ self.embedding.weight[:OUTPUT_SIZE].t() + self.head.bias
         else:
             logits = self.head(out)                                                  # [B, T, 130]
+        pitch_bias = None
         if self.skip is not None:
-            b, t, _ = frames.shape
-            channels = frames.reshape(b * t, 2, NUM_PITCHES)                         # [BT, 2, 128]
+            channels = batch.channels.reshape(b * t, CHANNELS, NUM_PITCHES)          # [BT, 4, 128]
             pitch_bias = self.skip(channels).reshape(b, t, NUM_PITCHES)              # [B, T, 128]
+        elif self.kernels is not None:
+            pitch_bias = self._relative_bias(out, batch.channels)
+        if pitch_bias is not None:
             logits = logits + torch.cat([pitch_bias, pitch_bias.new_zeros(b, t, OUTPUT_SIZE - NUM_PITCHES)], -1)
         mask = valid_next_mask(batch.inputs, self.config.order)
         return logits.masked_fill(~mask, float("-inf")), state
+
+    def _relative_bias(self, out: torch.Tensor, channels: torch.Tensor) -> torch.Tensor:
+        """Pitch logits from a per-step kernel over the feature channels (equivariant under transposition).
+
+        Args:
+            out: [B, T, H] LSTM output.
+            channels: [B, T, 4, 128].
+
+        Returns:
+            [B, T, 128]: for pitch p, sum over channel c and offset k of kernel[c, k] * channels[c, p + k - K//2].
+        """
+        b, t, width = out.shape[0], out.shape[1], self.config.skip_kernel
+        half, span = width // 2, NUM_PITCHES + width - 1
+        kernel = self.kernels(out).reshape(b * t, CHANNELS, width)                          # [BT, 4, K]
+        # the channels are sparse: add each active pitch q's kernel around q instead of convolving
+        step, flat = channels.reshape(b * t, CHANNELS * NUM_PITCHES).nonzero(as_tuple=True)  # [A], [A]
+        channel, pitch = flat // NUM_PITCHES, flat % NUM_PITCHES
+        offsets = torch.arange(width, device=out.device)
+        slots = pitch[:, None] - offsets[None, :] + 2 * half                                 # [A, K] in 0..span-1
+        index = (step[:, None] * span + slots).flatten()
+        bias = out.new_zeros(b * t * span).index_add(0, index, kernel[step, channel].flatten())
+        return bias.reshape(b, t, span)[..., half:half + NUM_PITCHES]                        # [B, T, 128]
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

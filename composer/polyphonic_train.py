@@ -46,10 +46,11 @@ class PolyTrainConfig:
         epochs: most passes over the train split.
         batch_size: pieces per batch.
         bptt: steps per truncated-backpropagation chunk (the state carries over between chunks of a piece).
-        lr: Adam learning rate; halved after each epoch that does not improve the valid NLL.
+        lr: AdamW learning rate; halved after every ``lr_decay_after`` epochs in a row without a better valid NLL.
         weight_decay: AdamW weight decay on weight matrices.
         clip: gradient-norm clip.
-        patience: stop after this many epochs without a better valid NLL.
+        patience: stop after this many epochs in a row without a better valid NLL.
+        lr_decay_after: see ``lr``.
         transpose: each train piece moves by a random number of semitones in [-transpose, transpose] every epoch,
             kept within the train split's pitch range (0: no augmentation).
         max_minutes: stop after the epoch that passes this wall-clock budget (0: no limit).
@@ -65,6 +66,7 @@ class PolyTrainConfig:
     weight_decay: float = 0.01
     clip: float = 1.0
     patience: int = 6
+    lr_decay_after: int = 2
     transpose: int = 6
     max_minutes: float = 0.0
     seed: int = 1
@@ -72,7 +74,7 @@ class PolyTrainConfig:
 
     def __post_init__(self) -> None:
         PolyConfig.from_dict(self.model)  # checks the model fields
-        for name in ("epochs", "batch_size", "bptt", "patience", "threads"):
+        for name in ("epochs", "batch_size", "bptt", "patience", "lr_decay_after", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0 <= self.transpose <= 24:
@@ -205,7 +207,8 @@ def train_polyphonic(data_path: str | os.PathLike, out_path: str | os.PathLike, 
         data_path: benchmark JSON with ``train`` and ``valid``.
         out_path: model file, rewritten atomically after every epoch.
         config: the recipe.
-        resume: continue from ``out_path`` (its recipe must match ``config``).
+        resume: continue from ``out_path`` (its recipe must match ``config`` except the stopping criteria:
+            ``epochs``, ``patience``, ``max_minutes``; ``max_minutes`` counts the time of earlier sessions too).
         progress: called with each epoch's history row.
         device: torch device name.
 
@@ -259,7 +262,8 @@ def train_polyphonic(data_path: str | os.PathLike, out_path: str | os.PathLike, 
             checkpoint["metrics"] = {"valid": score.to_dict(), "epoch": checkpoint["epoch"]}
         else:
             state["bad_epochs"] += 1
-            state["lr"] *= 0.5
+            if state["bad_epochs"] % config.lr_decay_after == 0:
+                state["lr"] *= 0.5
         checkpoint["resume"] = {"model_state": _cpu_state(model), "optimizer": optimizer.state_dict(),
                                 "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
                                 **state}
@@ -272,6 +276,9 @@ def _cpu_state(model: torch.nn.Module) -> dict:
     return {name: tensor.detach().cpu().clone() for name, tensor in model.state_dict().items()}
 
 
+STOPPING = ("epochs", "patience", "max_minutes")  # settings a resumed run may change
+
+
 def _restore(out_path: Path, config: PolyTrainConfig, recipe: dict, model: PolyphonicLM,
              optimizer: torch.optim.Optimizer, rng: np.random.Generator) -> tuple[dict, dict]:
     """Load the last epoch's weights, optimizer and RNG from an unfinished model file."""
@@ -281,8 +288,13 @@ def _restore(out_path: Path, config: PolyTrainConfig, recipe: dict, model: Polyp
         raise PolyTrainingError(str(error)) from None
     if "resume" not in checkpoint:
         raise PolyTrainingError(f"{out_path} has no resume state (it was stripped); train to a new file")
-    if checkpoint["recipe"]["train"] != recipe["train"] or checkpoint["recipe"]["data_sha256"] != recipe["data_sha256"]:
-        raise PolyTrainingError(f"{out_path} was trained with other settings or data; resume needs the same ones")
+    saved = {k: v for k, v in checkpoint["recipe"]["train"].items() if k not in STOPPING}
+    wanted = {k: v for k, v in recipe["train"].items() if k not in STOPPING}
+    if saved != wanted or checkpoint["recipe"]["data_sha256"] != recipe["data_sha256"]:
+        changed = sorted(k for k in wanted if saved.get(k) != wanted[k]) or ["the data file"]
+        raise PolyTrainingError(f"{out_path} was trained with other settings or data ({', '.join(changed)}); "
+                                f"resuming needs the same ones (only {', '.join(STOPPING)} may change)")
+    checkpoint["recipe"]["train"] = recipe["train"]  # the new stopping criteria
     resume = checkpoint["resume"]
     model.load_state_dict(resume["model_state"])
     optimizer.load_state_dict(resume["optimizer"])
