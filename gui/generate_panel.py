@@ -39,6 +39,7 @@ class Variation:
     label: str
     end_tick: int
     seed: int | None = None
+    new_from: int = 0      # where the new music starts (after a primer); 0 when all of it is new
 
 
 def safe_file_name(text: str) -> str:

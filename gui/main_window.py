@@ -235,7 +235,14 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
         bar.addActions([self.open_action, self.save_action])
         bar.addSeparator()
-        bar.addActions([self.undo_action, self.redo_action])
+        # The menu's undo/redo actions name the step ("Undo Move note"); the toolbar keeps short labels.
+        stack = self.document.undo_stack
+        for text, tip, slot, signal in (("Undo", "Undo the last edit (Ctrl+Z)", stack.undo, stack.canUndoChanged),
+                                        ("Redo", "Redo (Ctrl+Shift+Z)", stack.redo, stack.canRedoChanged)):
+            action = bar.addAction(text, slot)
+            action.setToolTip(tip)
+            action.setEnabled(False)
+            signal.connect(action.setEnabled)
         bar.addSeparator()
         self.tool_combo = self._combo([t.value for t in Tool], "Draw: click to add notes. Select: drag a box "
                                       "to select (shift+drag also selects in Draw)")
@@ -398,6 +405,7 @@ class MainWindow(QMainWindow):
         self.document.reset(piece.replace(name=piece.name or Path(path).stem), path)
         self.canvas.set_preview(None)
         self.piano_roll.show_pitch_range(piece)
+        self.piano_roll.fit_width(piece.end)
         self.settings.add_recent_file(path)
         self._rebuild_recent_menu()
         self.show_message(f"Opened {Path(path).name}: {len(piece.notes)} notes, {len(piece.voices)} voice(s)")
@@ -603,7 +611,7 @@ class MainWindow(QMainWindow):
     def _job_done(self, worker: Worker, result, on_success) -> None:
         cancelled = worker.cancel_requested
         self._finish_worker(worker)
-        self.panel.set_busy(False, "Cancelled" if cancelled else "Done")
+        self.panel.set_busy(False, "Cancelled" if cancelled else f"{worker.label} done")
         if cancelled:
             self.show_message(f"{worker.label} cancelled")
             self.jobFinished.emit("cancelled")
@@ -645,7 +653,7 @@ class MainWindow(QMainWindow):
         return self._start(job, "Generation", lambda result: self._show_generated(result, Path(path).stem))
 
     def _show_generated(self, result, model_name: str) -> None:
-        variations = [Variation(piece, f"Variation {i + 1}", result.length_ticks, result.seed)
+        variations = [Variation(piece, f"Variation {i + 1}", result.length_ticks, result.seed, result.primer_ticks)
                       for i, piece in enumerate(result.pieces)]
         self.panel.show_results(variations)
         self.show_message(f"{len(variations)} variations from {model_name} in {result.seconds:.1f} s "
@@ -742,11 +750,12 @@ class MainWindow(QMainWindow):
 
     # == results ====================================================================================
     def _preview_changed(self, variation: Variation | None) -> None:
-        self.canvas.set_preview(variation.piece if variation else None)
+        self.canvas.set_preview(variation.piece if variation else None, variation.new_from if variation else 0)
         if variation is not None:
             self.preview_banner.setText(f"Previewing {variation.label} (read-only). \"Use this one\" "
                                         "makes it your piece; \"Back to my piece\" returns.")
             self.piano_roll.show_pitch_range(variation.piece)
+            self.piano_roll.fit_width(max(variation.end_tick, variation.piece.end))
         self.preview_banner.setVisible(variation is not None)
 
     def use_variation(self, row: int) -> bool:

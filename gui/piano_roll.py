@@ -32,7 +32,7 @@ KEY_WIDTH = 58        # px, the piano keys on the left
 RULER_HEIGHT = 22     # px, the bar numbers on top
 EDGE_GRAB = 6         # px near a note's right edge that resize instead of move
 BASE_BEAT_WIDTH = 40  # px per beat at zoom 1
-BASE_ROW_HEIGHT = 11  # px per pitch at zoom 1
+BASE_ROW_HEIGHT = 13  # px per pitch at zoom 1
 MIN_ZOOM, MAX_ZOOM = 0.125, 8.0
 
 VOICE_COLOURS = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#edc948", "#9c755f")
@@ -114,6 +114,7 @@ class RollCanvas(QWidget):
         super().__init__(parent)
         self.document = document
         self.preview: Piece | None = None   # a read-only piece shown instead of the document's
+        self.preview_new_from = 0           # the tick where the preview's new music starts
         self.zoom_x = 1.0
         self.zoom_y = 1.0
         self.snap_beats = SNAP_CHOICES["1/16"]
@@ -138,9 +139,15 @@ class RollCanvas(QWidget):
     def read_only(self) -> bool:
         return self.preview is not None
 
-    def set_preview(self, piece: Piece | None) -> None:
-        """Show ``piece`` read-only instead of the document (None: back to the document)."""
+    def set_preview(self, piece: Piece | None, new_from: int = 0) -> None:
+        """Show ``piece`` read-only instead of the document (None: back to the document).
+
+        Args:
+            piece: the piece to show.
+            new_from: where its new music starts (the part before, a primer, is shaded).
+        """
         self.preview = piece
+        self.preview_new_from = new_from if piece is not None else 0
         self.selection.clear()
         self.selectionChanged.emit(0)
         self._resize_to_content()
@@ -377,6 +384,7 @@ class RollCanvas(QWidget):
         if visible.isEmpty():
             visible = self.rect()
         self._paint_rows(painter, visible)
+        self._paint_primer(painter, visible)
         self._paint_grid(painter, visible)
         self._paint_notes(painter, visible)
         self._paint_gesture(painter)
@@ -402,6 +410,15 @@ class RollCanvas(QWidget):
                 painter.setPen(QColor("#44474d"))
                 painter.drawLine(QPointF(visible.left(), y + self.row_height), QPointF(visible.right(), y + self.row_height))
 
+    def _paint_primer(self, painter: QPainter, visible: QRect) -> None:
+        """Shade the primer of a previewed continuation and mark where the new music starts."""
+        if not self.read_only or self.preview_new_from <= 0:
+            return
+        x = self.tick_to_x(self.preview_new_from)
+        painter.fillRect(QRectF(KEY_WIDTH, visible.top(), x - KEY_WIDTH, visible.height()), QColor(0, 0, 0, 70))
+        painter.setPen(QPen(QColor("#8fd18f"), 2, Qt.DashLine))
+        painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
+
     def _paint_grid(self, painter: QPainter, visible: QRect) -> None:
         first, last = self.x_to_tick(visible.left()), self.x_to_tick(visible.right()) + 1
         beat_pixels = self.pixels_per_tick * self.piece.ticks_per_beat
@@ -421,13 +438,14 @@ class RollCanvas(QWidget):
             rect = self.note_rect(note)
             if not rect.intersects(region):
                 continue
-            self._paint_note(painter, note, rect, selected=note in self.selection, ghost=note in hidden)
+            primer = self.read_only and note.start < self.preview_new_from
+            self._paint_note(painter, note, rect, selected=note in self.selection, ghost=note in hidden or primer)
 
     def _paint_note(self, painter: QPainter, note: Note, rect: QRectF, selected: bool, ghost: bool = False) -> None:
         colour = voice_colour(note.voice)
         fill = QColor(colour)
         if ghost:
-            fill.setAlpha(70)
+            fill.setAlpha(90)
         elif selected:
             fill = colour.lighter(150)
         painter.setPen(QPen(QColor("#ffffff") if selected else colour.darker(160), 1.5 if selected else 1))
@@ -529,6 +547,16 @@ class PianoRoll(QScrollArea):
         width = self.viewport().width()
         if not bar.value() + KEY_WIDTH <= x <= bar.value() + width - 20:
             bar.setValue(max(0, x - KEY_WIDTH - width // 8))
+
+    def fit_width(self, end_tick: int) -> None:
+        """Zoom time so that ticks 0..``end_tick`` fill the visible width (within the zoom limits)."""
+        width = self.viewport().width() - KEY_WIDTH - 16
+        if end_tick <= 0 or width <= 50:
+            return
+        canvas = self.canvas
+        beats = end_tick / canvas.piece.ticks_per_beat
+        canvas.set_zoom(zoom_x=width / (beats * BASE_BEAT_WIDTH))
+        self.horizontalScrollBar().setValue(0)
 
     def zoom_in(self) -> None:
         self.canvas.set_zoom(zoom_x=self.canvas.zoom_x * 1.25)

@@ -1,0 +1,63 @@
+"""``composer-gui`` (gui.app): with a display it opens the window; without one it explains and runs the
+command-line equivalent of the main job."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from gui import app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, False),
+    ({"DISPLAY": ":0"}, True),
+    ({"WAYLAND_DISPLAY": "wayland-0"}, True),
+    ({"QT_QPA_PLATFORM": "offscreen"}, True),
+    ({"QT_QPA_PLATFORM": "xcb"}, False),
+])
+def test_display_detection(monkeypatch, env, expected):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "platform", "linux")
+    ok, reason = app.has_display()
+    assert ok is expected
+    assert bool(reason) is not expected
+
+
+def test_without_a_display_it_explains_and_generates_with_the_cli(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, "-c", "import sys; from gui.app import main; sys.exit(main())"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "cannot open the window" in result.stdout and "no display" in result.stdout
+    assert "composer generate --out generated --count 8 --bars 16" in result.stdout
+    assert str(tmp_path / "generated") in result.stdout and "composer generate --help" in result.stdout
+    manifest = json.loads((tmp_path / "generated" / "manifest.json").read_text())
+    assert len(manifest["files"]) == 8
+    assert all((tmp_path / "generated" / f["file"]).is_file() for f in manifest["files"])
+
+
+def test_build_window_opens_the_file_and_uses_the_given_settings(qtbot, tmp_path, folk_file):
+    args = app.parse_args(["--settings", str(tmp_path / "s.ini"), "--autosave-dir", str(tmp_path / "auto"),
+                           str(folk_file)])
+    window = app.build_window(args)
+    window.ask_before_closing = False
+    qtbot.addWidget(window)
+    assert window.document.path == folk_file
+    assert window.settings.store.fileName() == str(tmp_path / "s.ini")
+    assert window.panel.model_path().endswith("melody.pt")            # the shipped default model
+    window.close()
+    assert (tmp_path / "s.ini").is_file()
