@@ -38,6 +38,8 @@ class Corpus:
         skipped: (relative path, reason) for every file that was not used.
         fingerprint: sha256 over the relative paths and content hashes of the files used.
         stats: how the corpus was prepared: files, prepared, cached, workers, seconds, files_per_s.
+        chords: split name -> int64 chord-code arrays parallel to ``sequences`` (one code per token,
+            see :func:`composer.chords.token_chord_codes`); empty lists when chords were not labelled.
     """
 
     root: Path
@@ -46,6 +48,7 @@ class Corpus:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     fingerprint: str = ""
     stats: dict = field(default_factory=dict)
+    chords: dict[str, list[np.ndarray]] = field(default_factory=lambda: {s: [] for s in SPLITS})
 
     def num_tokens(self, split: str) -> int:
         return int(sum(len(s) for s in self.sequences[split]))
@@ -93,12 +96,19 @@ def default_cache_dir() -> Path:
     return Path(base) / "composer" / "corpora"
 
 
-def prepare_file(path: str, config_dict: dict, min_notes: int) -> tuple[str, np.ndarray | None, str]:
+def prepare_file(path: str, config_dict: dict, min_notes: int,
+                 chord_labels: str = "") -> tuple[str, np.ndarray | None, str] | tuple:
     """Read, prepare and encode one file (the unit of work of a preparation process).
 
+    Args:
+        chord_labels: "" for none, else a labelling method of :func:`composer.chords.label_piece`;
+            the result then has a fourth item, the chord code of every token (or None).
+
     Returns:
-        (sha256 of the file's bytes, token ids or None, reason it is unusable or "").
+        (sha256 of the file's bytes, token ids or None, reason it is unusable or "")[, chord codes].
     """
+    if chord_labels:
+        return _prepare_file_with_chords(path, config_dict, min_notes, chord_labels)
     vocab = _vocabulary(tuple(sorted(config_dict.items())))
     try:
         data = read_midi_bytes(path)  # read once: hashed here, parsed below
@@ -114,30 +124,53 @@ def prepare_file(path: str, config_dict: dict, min_notes: int) -> tuple[str, np.
     return digest, encode(piece, vocab), ""
 
 
+def _prepare_file_with_chords(path: str, config_dict: dict, min_notes: int, method: str) -> tuple:
+    """:func:`prepare_file` plus per-token chord codes, labelled from the whole piece by ``method``."""
+    from composer.chords import label_piece, token_chord_codes
+
+    vocab = _vocabulary(tuple(sorted(config_dict.items())))
+    try:
+        data = read_midi_bytes(path)
+    except MidiReadError as error:
+        return "", None, error.reason, None
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        original = piece_from_bytes(data, path)
+        piece = prepare(original, vocab.config)
+    except MidiReadError as error:
+        return digest, None, error.reason, None
+    if len(piece.notes) < min_notes:
+        return digest, None, f"{len(piece.notes)} usable notes, fewer than {min_notes}", None
+    ids = encode(piece, vocab)
+    spans = label_piece(original, piece, method)
+    return digest, ids, "", token_chord_codes(ids, vocab.shift_steps, spans)
+
+
 @functools.lru_cache(maxsize=4)
 def _vocabulary(config_items: tuple) -> Vocabulary:
     return Vocabulary(EncodingConfig(**dict(config_items)))
 
 
-def _prepare_many(paths: list[Path], vocab: Vocabulary, min_notes: int, workers: int) -> list[tuple]:
+def _prepare_many(paths: list[Path], vocab: Vocabulary, min_notes: int, workers: int,
+                  chord_labels: str = "") -> list[tuple]:
     """:func:`prepare_file` over many files, in ``workers`` processes when there are enough files."""
     config = vocab.config.to_dict()
     if workers <= 1 or len(paths) < 64:
-        return [prepare_file(str(p), config, min_notes) for p in paths]
+        return [prepare_file(str(p), config, min_notes, chord_labels) for p in paths]
     context = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
     try:
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
             return list(pool.map(prepare_file, [str(p) for p in paths], [config] * len(paths),
-                                 [min_notes] * len(paths),
+                                 [min_notes] * len(paths), [chord_labels] * len(paths),
                                  chunksize=max(1, min(64, len(paths) // (4 * workers)))))
     except (concurrent.futures.process.BrokenProcessPool, RuntimeError, OSError):
         # workers could not start (e.g. a calling script without a __main__ guard): do it here
-        return [prepare_file(str(p), config, min_notes) for p in paths]
+        return [prepare_file(str(p), config, min_notes, chord_labels) for p in paths]
 
 
 def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1, test_fraction: float = 0.05,
                 min_notes: int = 8, workers: int = 0, cache_dir: str | Path | None = None,
-                use_cache: bool = True) -> Corpus:
+                use_cache: bool = True, chord_labels: str = "") -> Corpus:
     """Read, prepare and encode every MIDI file under ``root``.
 
     Files that cannot be read, have fewer than ``min_notes`` notes after preparation, or are not MIDI
@@ -153,6 +186,8 @@ def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1
         workers: preparation processes (0: one per CPU core; 1: none, work in this process).
         cache_dir: where to keep the cache (default :func:`default_cache_dir`).
         use_cache: False ignores and leaves any cache alone.
+        chord_labels: "" for none, else how to label chords (see :func:`composer.chords.label_piece`);
+            the codes go to ``Corpus.chords``.
 
     Returns:
         The corpus; ``Corpus.stats`` says how many files were prepared, cached, and how fast.
@@ -167,7 +202,7 @@ def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1
     corpus = Corpus(root)
     all_files = sorted(p for p in root.rglob("*") if p.is_file())
     midi_files = [p for p in all_files if p.suffix.lower() in MIDI_SUFFIXES]
-    cache_path = _cache_path(root, vocab, min_notes, cache_dir) if use_cache else None
+    cache_path = _cache_path(root, vocab, min_notes, cache_dir, chord_labels) if use_cache else None
     cached = _read_cache(cache_path) if cache_path else {}
     entries, todo = {}, []
     for path in midi_files:
@@ -179,10 +214,10 @@ def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1
         else:
             todo.append((relative, path, stat))
     workers = workers or os.cpu_count() or 1
-    for (relative, _, stat), (digest, ids, reason) in zip(todo, _prepare_many([t[1] for t in todo], vocab,
-                                                                                min_notes, workers)):
+    for (relative, _, stat), (digest, ids, reason, *chords) in zip(
+            todo, _prepare_many([t[1] for t in todo], vocab, min_notes, workers, chord_labels)):
         entries[relative] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest,
-                             "reason": reason, "ids": ids}
+                             "reason": reason, "ids": ids, "chords": chords[0] if chords else None}
     if cache_path and todo:
         _write_cache(cache_path, entries)
 
@@ -200,6 +235,8 @@ def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1
         split = split_of(relative, valid_fraction, test_fraction)
         corpus.sequences[split].append(entry["ids"])
         corpus.files[split].append(relative)
+        if chord_labels:
+            corpus.chords[split].append(entry["chords"])
         hasher.update(f"{relative}\0{entry['sha256']}\n".encode("utf-8"))
     corpus.fingerprint = hasher.hexdigest()
     seconds = time.perf_counter() - started
@@ -209,9 +246,14 @@ def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1
     return corpus
 
 
-def _cache_path(root: Path, vocab: Vocabulary, min_notes: int, cache_dir) -> Path:
-    """One cache file per (corpus folder, encoding, minimum length, cache version)."""
-    key = json.dumps([str(root.resolve()), vocab.config.to_dict(), min_notes, CACHE_VERSION], sort_keys=True)
+def _cache_path(root: Path, vocab: Vocabulary, min_notes: int, cache_dir, chord_labels: str = "") -> Path:
+    """One cache file per (corpus folder, encoding, minimum length, cache version[, chord labels])."""
+    parts = [str(root.resolve()), vocab.config.to_dict(), min_notes, CACHE_VERSION]
+    if chord_labels:  # a separate cache that also holds chord codes; plain caches keep their names
+        from composer.chords import LABELS_VERSION
+
+        parts.append(f"chords:{chord_labels}:{LABELS_VERSION}")
+    key = json.dumps(parts, sort_keys=True)
     name = f"{root.resolve().name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     return Path(cache_dir or default_cache_dir()) / name
 
@@ -222,29 +264,36 @@ def _read_cache(path: Path) -> dict:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             tokens, offsets = data["tokens"], data["offsets"]
+            chords = data["chords"] if "chords" in data.files else None
     except (OSError, ValueError, KeyError, json.JSONDecodeError):
         return {}
     entries = {}
     for item, (start, end) in zip(meta, zip(offsets[:-1], offsets[1:])):
         ids = tokens[start:end].astype(np.int64) if item["ok"] else None
+        codes = chords[start:end].astype(np.int64) if item["ok"] and chords is not None else None
         entries[item["file"]] = {"size": item["size"], "mtime_ns": item["mtime_ns"], "sha256": item["sha256"],
-                                 "reason": item["reason"], "ids": ids}
+                                 "reason": item["reason"], "ids": ids, "chords": codes}
     return entries
 
 
 def _write_cache(path: Path, entries: dict) -> None:
     """Save entries as plain arrays plus JSON (never pickle), atomically; a failure only costs speed."""
-    meta, chunks_, offsets = [], [], [0]
+    meta, chunks_, offsets, chord_chunks = [], [], [0], []
     for relative, entry in sorted(entries.items()):
         ids = entry["ids"] if entry["ids"] is not None else np.zeros(0, dtype=np.int64)
+        if entry.get("chords") is not None:
+            chord_chunks.append(entry["chords"])
         meta.append({"file": relative, "size": entry["size"], "mtime_ns": entry["mtime_ns"],
                      "sha256": entry["sha256"], "reason": entry["reason"], "ok": entry["ids"] is not None})
         chunks_.append(ids)
         offsets.append(offsets[-1] + len(ids))
     tokens = np.concatenate(chunks_).astype(np.int32) if chunks_ else np.zeros(0, dtype=np.int32)
+    arrays = {"tokens": tokens, "offsets": np.asarray(offsets), "meta": np.asarray(json.dumps(meta))}
+    usable = [e for e in entries.values() if e["ids"] is not None]
+    if usable and all(e.get("chords") is not None for e in usable):
+        arrays["chords"] = np.concatenate(chord_chunks).astype(np.int32)
     try:
-        write_atomically(path, lambda handle: np.savez(handle, tokens=tokens, offsets=np.asarray(offsets),
-                                                        meta=np.asarray(json.dumps(meta))))
+        write_atomically(path, lambda handle: np.savez(handle, **arrays))
     except OSError:
         pass
 
@@ -255,19 +304,25 @@ def transpose_randomly(sequences: list[np.ndarray], vocab: Vocabulary, semitones
 
     A piece too wide for part of the interval range is moved only within what fits.
     """
+    shifts = random_shifts(sequences, vocab, semitones, rng)
+    return [transpose_ids(ids, shift, vocab) if shift else ids for ids, shift in zip(sequences, shifts)]
+
+
+def random_shifts(sequences: list[np.ndarray], vocab: Vocabulary, semitones: tuple[int, int],
+                  rng: np.random.Generator) -> list[int]:
+    """The intervals :func:`transpose_randomly` moves each sequence by (so chord labels can follow)."""
     low, high = semitones
     config = vocab.config
-    out = []
+    shifts = []
     for ids in sequences:
         span = pitch_span(ids, vocab)
         if span is None or (low == 0 and high == 0):
-            out.append(ids)
+            shifts.append(0)
             continue
         lo = max(low, config.min_pitch - span[0])
         hi = min(high, config.max_pitch - span[1])
-        shift = int(rng.integers(lo, hi + 1)) if lo <= hi else 0
-        out.append(transpose_ids(ids, shift, vocab) if shift else ids)
-    return out
+        shifts.append(int(rng.integers(lo, hi + 1)) if lo <= hi else 0)
+    return shifts
 
 
 def batchify(sequences: list[np.ndarray], batch_size: int) -> torch.Tensor:

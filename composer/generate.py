@@ -10,13 +10,16 @@ import os
 import random
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 
 from composer.analysis import estimate_key
+from composer.chords import (ChordSpan, chord_tone_fraction, codes_per_tick, condition_vectors, infer_key,
+                             parse_progression, progression_spans)
 from composer.checkpoint import load_model
 from composer.encoding import BOS, Vocabulary, decode, encode, prepare
 from composer.keys import parse_key
@@ -38,6 +41,9 @@ class GenerationRequest:
         qpm: tempo of the output; None keeps the primer's, or 120.
         beam: beam width; 0 samples instead.
         keep_primer: put the primer at the start of each output.
+        chords: chord symbols for a chord-conditioned model (see :mod:`composer.chords`): each lasts one
+            bar, or ``SYMBOL:BEATS``; the progression repeats to fill ``bars``, starting with the first
+            new bar. None: no chords (a chord model then plays as if over "no chord").
     """
 
     count: int = 8
@@ -50,6 +56,7 @@ class GenerationRequest:
     qpm: float | None = None
     beam: int = 0
     keep_primer: bool = True
+    chords: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.count < 1:
@@ -63,6 +70,10 @@ class GenerationRequest:
         if self.key is not None:
             parse_key(self.key)
         SamplingOptions(self.temperature, self.top_k, self.top_p, self.key, 0)  # validates the rest
+        if self.chords is not None:
+            if isinstance(self.chords, str):
+                object.__setattr__(self, "chords", tuple(self.chords.split()))
+            parse_progression(self.chords)  # names a bad symbol
 
 
 @dataclass
@@ -74,6 +85,8 @@ class GenerationResult:
     primer_ticks: int   # where new music starts in each piece (0 without primer or with continuation only)
     length_ticks: int   # length of each piece: the bar line where generation stopped
     seconds: float
+    chord_spans: list[ChordSpan] = field(default_factory=list)  # the chords asked for, in output ticks
+    prompt_key: str | None = None  # the KEY token given to the model (asked for, or inferred from chords)
 
 
 def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, primer: Piece | None = None,
@@ -91,8 +104,12 @@ def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, p
         The pieces, at the model's grid, each cut at the requested length.
 
     Raises:
-        ValueError: the primer has no notes the model can use.
+        ValueError: the primer has no notes the model can use; chords for a model without chord
+            conditioning.
     """
+    if request.chords and not model.config.condition_size:
+        raise ValueError("chords were given, but this model was trained without chord conditioning; "
+                         "use a chord model such as midi_data/models/melody_chords.pt")
     started = time.perf_counter()
     seed = request.seed if request.seed is not None else random.randrange(2**31)
     config = vocab.config
@@ -108,18 +125,22 @@ def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, p
         key = key or prepared.key
         prompt = encode(prepared, vocab)[:-1]                          # drop EOS: the music goes on
         primer_end = prepared.end
-    elif config.key_tokens and request.key:
-        prompt = np.array([BOS, vocab.key(request.key)], dtype=np.int64)  # ask for the key
+    elif config.key_tokens and (request.key or request.chords):
+        prompt_key = request.key or infer_key([c for c, _ in parse_progression(request.chords)])
+        if prompt_key:
+            prompt = np.array([BOS, vocab.key(prompt_key)], dtype=np.int64)  # ask for the key
     bar_ticks = TimeSignature(0, *time_signature).ticks_per_bar(config.ticks_per_beat)
     start = math.ceil(primer_end / bar_ticks) * bar_ticks
     until = start + request.bars * bar_ticks
     qpm = request.qpm or qpm
+    spans, condition = _chord_condition(model, request, start, until, bar_ticks, config.ticks_per_beat)
     sampler = Sampler(model, vocab)
     if request.beam:
-        rows = sampler.beam_search(prompt, request.beam, until, key=request.key, count=request.count)
+        rows = sampler.beam_search(prompt, request.beam, until, key=request.key, count=request.count,
+                                   condition=condition)
     else:
         options = SamplingOptions(request.temperature, request.top_k, request.top_p, request.key, seed)
-        rows = sampler.sample(prompt, request.count, until, options, on_step=on_step)
+        rows = sampler.sample(prompt, request.count, until, options, on_step=on_step, condition=condition)
     primer_notes = prepared.notes if primer is not None else ()
     pieces = []
     for index, ids in enumerate(rows):
@@ -130,7 +151,25 @@ def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, p
         pieces.append(piece.replace(voices=piece.voices if voices else (Voice("Melody"),)))
     primer_ticks = start if request.keep_primer else 0
     length = until if request.keep_primer else until - start
-    return GenerationResult(pieces, seed, primer_ticks, length, time.perf_counter() - started)
+    offset = 0 if request.keep_primer else start
+    spans = [ChordSpan(s.start - offset, s.end - offset, s.chord) for s in spans]
+    key_token = vocab.key_of(int(prompt[1])) if len(prompt) > 1 else None
+    return GenerationResult(pieces, seed, primer_ticks, length, time.perf_counter() - started, spans, key_token)
+
+
+def _chord_condition(model: ComposerLM, request: GenerationRequest, start: int, until: int, bar_ticks: int,
+                     ticks_per_beat: int) -> tuple[list[ChordSpan], torch.Tensor | None]:
+    """The chord spans asked for and the per-tick condition vectors ([until + 1, 25]) of a chord model.
+
+    The primer's ticks, and every tick when no chords are given, are "no chord".
+    """
+    if not model.config.condition_size:
+        return [], None
+    spans = []
+    if request.chords:
+        spans = progression_spans(parse_progression(request.chords), start, until, bar_ticks, ticks_per_beat)
+    codes = codes_per_tick(spans, until + 1)                                  # [until + 1]
+    return spans, condition_vectors(torch.from_numpy(codes))                  # [until + 1, 25]
 
 
 def _keep_primer_intact(piece: Piece, primer_notes: tuple, monophonic: bool) -> Piece:
@@ -177,7 +216,8 @@ def generate_to_folder(model_path: str | os.PathLike, out_dir: str | os.PathLike
     digits = max(2, len(str(len(result.pieces))))
     for index, piece in enumerate(result.pieces, start=1):
         name = f"{prefix}_{index:0{digits}d}.mid"
-        write_midi(piece, out_dir / name, end_tick=result.length_ticks)
+        markers = tuple((span.start, span.chord.name) for span in result.chord_spans)
+        write_midi(piece, out_dir / name, end_tick=result.length_ticks, markers=markers)
         length = result.length_ticks
         estimate = estimate_key(piece)
         files.append({"estimated_key": estimate.key if estimate else None,
@@ -185,11 +225,16 @@ def generate_to_folder(model_path: str | os.PathLike, out_dir: str | os.PathLike
                       "beats": length / piece.ticks_per_beat, "seconds": piece.seconds(length),
                       "pitch_range": [min((n.pitch for n in piece.notes), default=0),
                                       max((n.pitch for n in piece.notes), default=0)]})
+        if result.chord_spans:
+            files[-1]["chord_tone_fraction"] = round(chord_tone_fraction(piece, result.chord_spans), 4)
     manifest = {
         "parameters": {**asdict(request), "seed": result.seed, "primer": str(primer) if primer else None},
         "model": {"path": str(model_path), "sha256": _sha256(model_path),
                   "metrics": checkpoint.get("metrics", {}), "epoch": checkpoint.get("epoch")},
         "primer_ticks": result.primer_ticks,
+        "key_token": result.prompt_key,
+        "chords": [{"chord": s.chord.name, "start_beat": s.start / vocab.config.ticks_per_beat,
+                    "beats": (s.end - s.start) / vocab.config.ticks_per_beat} for s in result.chord_spans],
         "ticks_per_beat": vocab.config.ticks_per_beat,
         "generation_seconds": result.seconds,
         "files": files,

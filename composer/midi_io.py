@@ -381,7 +381,8 @@ def _first_at_zero(events: list, default) -> tuple:
 
 
 # -- writing -------------------------------------------------------------------------------------------
-def write_midi(piece: Piece, path: str | os.PathLike, end_tick: int | None = None) -> None:
+def write_midi(piece: Piece, path: str | os.PathLike, end_tick: int | None = None,
+               markers: tuple[tuple[int, str], ...] = ()) -> None:
     """Write a piece as a format-1 MIDI file, atomically (a crash never leaves half a file).
 
     Track 0 holds tempo, metre and key; then one track per voice, named after it, on its own channel
@@ -391,12 +392,14 @@ def write_midi(piece: Piece, path: str | os.PathLike, end_tick: int | None = Non
         piece: the piece to write.
         path: destination; its folder must exist.
         end_tick: where the file ends (e.g. the bar line after a closing rest); default the last note.
+        markers: (tick, text) marker meta events for track 0, e.g. chord symbols.
     """
-    midi = piece_to_mido(piece, end_tick)
+    midi = piece_to_mido(piece, end_tick, markers)
     write_atomically(path, lambda handle: midi.save(file=handle))
 
 
-def piece_to_mido(piece: Piece, end_tick: int | None = None) -> mido.MidiFile:
+def piece_to_mido(piece: Piece, end_tick: int | None = None,
+                  markers: tuple[tuple[int, str], ...] = ()) -> mido.MidiFile:
     """Convert a piece to a :class:`mido.MidiFile` (see :func:`write_midi`)."""
     scale = 1 if piece.ticks_per_beat >= 96 else math.ceil(WRITE_TICKS_PER_BEAT / piece.ticks_per_beat)
     midi = mido.MidiFile(type=1, ticks_per_beat=piece.ticks_per_beat * scale)
@@ -405,6 +408,8 @@ def piece_to_mido(piece: Piece, end_tick: int | None = None) -> mido.MidiFile:
                                                         denominator=s.denominator)) for s in piece.time_signatures]
     if piece.key:
         conductor.append((0, 0, mido.MetaMessage("key_signature", key=_mido_key(piece.key))))
+    conductor += [(tick * scale, 1, mido.MetaMessage("marker", text=text.encode("latin-1", "replace")
+                                                      .decode("latin-1"))) for tick, text in markers]
     midi.tracks.append(_to_track(conductor, (end_tick or 0) * scale))
     channels = _channels(piece.voices)
     for index, voice in enumerate(piece.voices):

@@ -26,6 +26,9 @@ class ModelConfig:
         cell: ``lstm``, ``gru`` or ``rnn`` (tanh).
         tie_weights: share the embedding matrix with the output head (a projection maps the hidden
             state to the embedding width when the two differ).
+        condition_size: width of an optional conditioning vector given with every token (e.g. the
+            sounding chord, :mod:`composer.chords`); it is projected to the embedding width and added
+            to the token embedding. 0: no conditioning (model files without this field load as 0).
     """
 
     vocab_size: int
@@ -35,6 +38,7 @@ class ModelConfig:
     dropout: float = 0.2
     cell: str = "lstm"
     tie_weights: bool = False
+    condition_size: int = 0
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -42,6 +46,8 @@ class ModelConfig:
         for name in ("vocab_size", "embedding_size", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.condition_size < 0:
+            raise ValueError(f"condition_size must be 0 (off) or positive, got {self.condition_size}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -56,12 +62,15 @@ class ModelConfig:
 
 
 class ComposerLM(nn.Module):
-    """Embedding -> N stacked recurrent layers -> (projection) -> linear head over the vocabulary."""
+    """Embedding (+ projected condition) -> N stacked recurrent layers -> (projection) -> linear head."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        self.condition = None
+        if config.condition_size:
+            self.condition = nn.Linear(config.condition_size, config.embedding_size)
         rnn_class = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[config.cell]
         self.rnn = rnn_class(config.embedding_size, config.hidden_size, config.num_layers,
                              dropout=config.dropout if config.num_layers > 1 else 0.0, batch_first=True)
@@ -85,18 +94,35 @@ class ComposerLM(nn.Module):
                 if name.startswith("bias_ih"):
                     with torch.no_grad():
                         param[hidden:2 * hidden].fill_(1.0)
+        if self.condition is not None:  # starts as "no effect": an unconditioned model plus a zero input
+            nn.init.zeros_(self.condition.weight)
+            nn.init.zeros_(self.condition.bias)
 
-    def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+    def forward(self, ids: torch.Tensor, state: State | None = None,
+                condition: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
         """Next-token logits.
 
         Args:
             ids: int64 [B, T] token ids.
             state: recurrent state from the previous chunk, or None for zeros.
+            condition: float [B, T, condition_size], the conditioning vector at each position; required
+                when the model has ``condition_size``, refused when it has not.
 
         Returns:
             logits [B, T, V] and the state after the last step.
+
+        Raises:
+            ValueError: a condition missing, unexpected, or of the wrong width.
         """
-        x = self.drop(self.embedding(ids))           # [B, T, E]
+        x = self.embedding(ids)                       # [B, T, E]
+        if self.condition is not None:
+            if condition is None or condition.shape[-1] != self.config.condition_size:
+                raise ValueError(f"this model needs a condition vector of width {self.config.condition_size} "
+                                 f"at every position")
+            x = x + self.condition(condition)         # [B, T, E]
+        elif condition is not None:
+            raise ValueError("this model was built without conditioning; it takes no condition vectors")
+        x = self.drop(x)
         out, state = self.rnn(x, state)               # [B, T, H]
         out = self.drop(out)
         if self.projection is not None:

@@ -4,6 +4,11 @@ The recurrent state is carried one step at a time (the prefix is read once, neve
 goes through :class:`Stepper`, which calls PyTorch's fused cell kernels directly instead of the
 ``nn.LSTM`` module, because at batch sizes of 1..16 the module's per-call overhead is most of the cost.
 
+A chord-conditioned model (``ModelConfig.condition_size``) gets a condition vector with every step:
+the caller gives one per grid tick, and each row reads the one at its own time cursor. Their input
+contributions (the condition projection) are computed once per tick before sampling, so a step costs one
+extra row lookup and addition.
+
 Every step is constrained by masks: the encoding's grammar (so every sample decodes in full), the key's
 scale if one is given, and EOS until the requested length is reached.
 """
@@ -68,6 +73,22 @@ class Stepper:
         if model.projection is not None:
             self.projection = (model.projection.weight.detach(), model.projection.bias.detach())
         self.head = (model.head.weight.detach(), model.head.bias.detach())  # [V, H], [V]
+        self.condition = None
+        if model.condition is not None:
+            self.condition = (model.condition.weight.detach(), model.condition.bias.detach())  # [E, C], [E]
+
+    def condition_inputs(self, vectors: torch.Tensor) -> torch.Tensor:
+        """The input contribution of each condition vector: float [N, C] -> [N, E], to pass as ``extra``.
+
+        Raises:
+            ValueError: the model takes no condition, or the vectors have the wrong width.
+        """
+        if self.condition is None:
+            raise ValueError("this model was trained without conditioning (chords); it takes no condition")
+        if vectors.dim() != 2 or vectors.size(1) != self.config.condition_size:
+            raise ValueError(f"condition vectors must be [N, {self.config.condition_size}], "
+                             f"got {list(vectors.shape)}")
+        return torch.nn.functional.linear(vectors.float(), *self.condition)
 
     def initial_state(self, batch: int) -> list:
         zeros = lambda: torch.zeros(batch, self.config.hidden_size)  # noqa: E731
@@ -82,17 +103,21 @@ class Stepper:
             return [(h[i], c[i]) for i in range(self.config.num_layers)]
         return [state[i] for i in range(self.config.num_layers)]
 
-    def __call__(self, tokens: torch.Tensor, state: list) -> tuple[torch.Tensor, list]:
+    def __call__(self, tokens: torch.Tensor, state: list,
+                 extra: torch.Tensor | None = None) -> tuple[torch.Tensor, list]:
         """Logits of the next token.
 
         Args:
             tokens: int64 [B], the current token of each row.
             state: per-layer state (see the class docstring).
+            extra: float [B, E] added to the embeddings: rows of :meth:`condition_inputs`.
 
         Returns:
             logits [B, V] and the new state.
         """
         x = self.embedding[tokens]                                       # [B, E]
+        if extra is not None:
+            x = x + extra
         new_state = []
         for layer, weights in zip(state, self.layers):
             layer = self.cell(x, layer, *weights)
@@ -160,9 +185,29 @@ class Sampler:
                     bias[token] = NEG_INF
         return bias
 
+    def check_condition(self, condition: torch.Tensor | None) -> None:
+        """Refuse a condition the model cannot take, or a missing one it needs.
+
+        Raises:
+            ValueError: naming the mismatch.
+        """
+        size = self.model.config.condition_size
+        if condition is None and size:
+            raise ValueError("this model is chord-conditioned: give a condition (chords) for every tick")
+        if condition is not None and not size:
+            raise ValueError("this model was trained without chord conditioning; it cannot follow chords "
+                             "(use a chord model such as midi_data/models/melody_chords.pt)")
+        if condition is not None and (condition.dim() != 2 or condition.size(1) != size or len(condition) == 0):
+            raise ValueError(f"condition must be [ticks, {size}], got {list(condition.shape)}")
+
     @torch.no_grad()
-    def prime(self, prompt: np.ndarray, batch: int) -> tuple[list, torch.Tensor, int]:
-        """Read the prompt once; return (state for ``batch`` rows, last token [batch], cursor ticks)."""
+    def prime(self, prompt: np.ndarray, batch: int,
+              condition: torch.Tensor | None = None) -> tuple[list, torch.Tensor, int]:
+        """Read the prompt once; return (state for ``batch`` rows, last token [batch], cursor ticks).
+
+        Args:
+            condition: float [ticks, C] per-tick condition vectors, for a conditioned model.
+        """
         prompt = np.asarray(prompt, dtype=np.int64)
         if len(prompt) == 0 or prompt[0] != BOS:
             raise ValueError("a prompt must start with BOS")
@@ -170,7 +215,11 @@ class Sampler:
             raise ValueError("a prompt must not contain EOS")
         state = self.stepper.initial_state(1)
         if len(prompt) > 1:
-            _, module_state = self.model(torch.from_numpy(prompt[None, :-1]))
+            prompt_condition = None
+            if condition is not None:  # each token gets the condition at the cursor after it
+                cursors = np.cumsum(self.vocab.shift_steps[prompt[:-1]]).clip(max=len(condition) - 1)
+                prompt_condition = condition[torch.from_numpy(cursors)].unsqueeze(0)  # [1, T-1, C]
+            _, module_state = self.model(torch.from_numpy(prompt[None, :-1]), condition=prompt_condition)
             state = self.stepper.from_module_state(module_state)
         rows = torch.zeros(batch, dtype=torch.long)
         state = Stepper.select(state, rows)
@@ -182,7 +231,7 @@ class Sampler:
     @torch.no_grad()
     def sample(self, prompt: np.ndarray, count: int, until_tick: int, options: SamplingOptions,
                max_steps: int | None = None, on_step: Callable[[int, torch.Tensor], bool] | None = None,
-               ) -> list[np.ndarray]:
+               condition: torch.Tensor | None = None) -> list[np.ndarray]:
         """Sample ``count`` continuations of ``prompt`` until each reaches ``until_tick``.
 
         A row is finished when its time cursor reaches ``until_tick`` (the note that would start there
@@ -195,12 +244,19 @@ class Sampler:
             options: temperature, top-k, top-p, key and seed.
             max_steps: safety cap on steps (default: generous for the length asked).
             on_step: called after each step with (step, tokens [count]); returning True cancels.
+            condition: float [ticks, C], the condition vector at each grid tick (ticks past the end use
+                the last row); required by a conditioned model, refused by others.
 
         Returns:
             One int64 array per row: the prompt followed by that row's tokens (no EOS, no padding).
+
+        Raises:
+            ValueError: a bad prompt, or a condition that does not fit the model.
         """
+        self.check_condition(condition)
         generator = torch.Generator().manual_seed(options.seed)
-        state, last, cursor = self.prime(prompt, count)
+        state, last, cursor = self.prime(prompt, count, condition)
+        inputs = self.stepper.condition_inputs(condition) if condition is not None else None  # [ticks, E]
         cursor = torch.full((count,), cursor, dtype=torch.long)
         if max_steps is None:
             max_steps = 64 + 8 * max(0, until_tick - int(cursor[0]))
@@ -210,7 +266,8 @@ class Sampler:
         for step in range(max_steps):
             if bool(done.all()):
                 break
-            logits, state = self.stepper(last, state)                   # [B, V]
+            extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]  # [B, E]
+            logits, state = self.stepper(last, state, extra)             # [B, V]
             bias = self.grammar_bias.index_select(0, last) + fixed_bias  # [B, V]
             bias[:, EOS] = torch.where(cursor < until_tick, NEG_INF, bias[:, EOS])  # no EOS before the end
             token = self._draw(logits + bias, options, generator)        # [B]
@@ -244,17 +301,23 @@ class Sampler:
     @_one_thread
     @torch.no_grad()
     def beam_search(self, prompt: np.ndarray, width: int, until_tick: int, key: str | None = None,
-                    count: int = 1, max_steps: int | None = None) -> list[np.ndarray]:
+                    count: int = 1, max_steps: int | None = None,
+                    condition: torch.Tensor | None = None) -> list[np.ndarray]:
         """The ``count`` likeliest continuations found by beam search of ``width`` beams.
 
         Beams are ranked by mean log-probability per token, so short and long ways of filling the same
         length compete fairly. Deterministic.
 
+        Args:
+            condition: per-tick condition vectors, as for :meth:`sample`.
+
         Returns:
             Up to ``count`` arrays (prompt + tokens), best first.
         """
+        self.check_condition(condition)
         width = max(width, count)
-        state, last, start_cursor = self.prime(prompt, 1)
+        state, last, start_cursor = self.prime(prompt, 1, condition)
+        inputs = self.stepper.condition_inputs(condition) if condition is not None else None  # [ticks, E]
         cursor = torch.full((1,), start_cursor, dtype=torch.long)
         scores = torch.zeros(1)
         lengths = torch.zeros(1)
@@ -267,7 +330,8 @@ class Sampler:
         for _ in range(max_steps):
             if bool(done.all()):
                 break
-            logits, state = self.stepper(last, state)
+            extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]  # [beams, E]
+            logits, state = self.stepper(last, state, extra)
             bias = self.grammar_bias.index_select(0, last) + fixed_bias
             bias[:, EOS] = torch.where(cursor < until_tick, NEG_INF, bias[:, EOS])
             logp = torch.log_softmax(logits + bias, -1)                      # [beams, V]

@@ -27,9 +27,10 @@ from torch import nn
 import composer
 from composer import checkpoint as ckpt
 from composer import distributed
-from composer.data import SPLITS, Corpus, batchify, chunks, load_corpus, transpose_randomly
+from composer.data import SPLITS, Corpus, batchify, chunks, load_corpus, random_shifts
 from composer.distributed import SINGLE, Shard
-from composer.encoding import PAD, EncodingConfig, Vocabulary, dataclass_from_dict
+from composer.encoding import PAD, EncodingConfig, Vocabulary, dataclass_from_dict, transpose_ids
+from composer.chords import CONDITION_SIZE, LABEL_METHODS, NO_CHORD, condition_vectors, transpose_codes
 from composer.model import ComposerLM, ModelConfig, detach_state
 
 
@@ -48,6 +49,11 @@ class TrainConfig:
     clipped to norm ``clip``; early stop after ``patience`` epochs without a better validation loss;
     ``max_minutes`` stops after that much time (0: no limit).
     Data: ``transpose`` = (lowest, highest) random transposition in semitones; held-out fractions.
+    Chords: ``chord_labels`` = "" (no conditioning), ``melody`` or ``harmony`` (how the corpus is
+    labelled, see :func:`composer.chords.label_piece`) makes a chord-conditioned model; each epoch a
+    ``chord_dropout`` share of the pieces is shown with "no chord" throughout, so the model also
+    works without chords. ``init_from`` = a model file with the same vocabulary whose weights start
+    the run (the chord projection starts at zero): fine-tuning instead of training from scratch.
     """
 
     embedding_size: int = 128
@@ -80,6 +86,9 @@ class TrainConfig:
     test_fraction: float = 0.05
     seed: int = 1234
     device: str = "auto"
+    chord_labels: str = ""
+    chord_dropout: float = 0.1
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "bptt", "lr")
@@ -93,6 +102,11 @@ class TrainConfig:
             raise ValueError("valid_fraction and test_fraction must be >= 0 and sum to less than 1")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        if self.chord_labels and self.chord_labels not in LABEL_METHODS:
+            raise ValueError(f"chord_labels must be empty (off) or one of {', '.join(LABEL_METHODS)}, "
+                             f"got {self.chord_labels!r}")
+        if not 0 <= self.chord_dropout <= 1:
+            raise ValueError(f"chord_dropout must be in [0, 1], got {self.chord_dropout}")
         self.encoding()  # validates the encoding fields
         self.model(1)    # and the model fields
 
@@ -105,7 +119,8 @@ class TrainConfig:
     def model(self, vocab_size: int) -> ModelConfig:
         return ModelConfig(vocab_size=vocab_size, embedding_size=self.embedding_size,
                            hidden_size=self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
-                           cell=self.cell, tie_weights=self.tie_weights)
+                           cell=self.cell, tie_weights=self.tie_weights,
+                           condition_size=CONDITION_SIZE if self.chord_labels else 0)
 
     def to_dict(self) -> dict:
         values = dataclasses.asdict(self)
@@ -153,7 +168,7 @@ def pick_device(name: str) -> torch.device:
 
 @torch.no_grad()
 def evaluate(model: ComposerLM, sequences: list[np.ndarray], device: torch.device,
-             batch_size: int = 32, shard: Shard = SINGLE) -> Metrics:
+             batch_size: int = 32, shard: Shard = SINGLE, chords: list[np.ndarray] | None = None) -> Metrics:
     """Mean next-token loss (nats) and accuracy over whole pieces, each from a fresh state.
 
     Args:
@@ -162,9 +177,11 @@ def evaluate(model: ComposerLM, sequences: list[np.ndarray], device: torch.devic
         device: where to run.
         batch_size: pieces per forward pass (padded to the longest; padding is not scored).
         shard: with several ranks, each scores every world-th piece and the sums are shared.
+        chords: chord codes parallel to ``sequences``, for a chord-conditioned model.
     """
     model.eval()
     sequences = sequences[shard.rank::shard.world]
+    chords = chords[shard.rank::shard.world] if chords else None
     total_loss, correct, count = 0.0, 0, 0
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     for start in range(0, len(order), batch_size):
@@ -174,7 +191,13 @@ def evaluate(model: ComposerLM, sequences: list[np.ndarray], device: torch.devic
         for row, seq in enumerate(group):
             batch[row, : len(seq)] = seq
         ids = torch.from_numpy(batch).to(device)
-        logits, _ = model(ids[:, :-1])                                # [B, T-1, V]
+        condition = None
+        if chords:
+            codes = np.full((len(group), width), NO_CHORD, dtype=np.int64)
+            for row, index in enumerate(order[start:start + batch_size]):
+                codes[row, : len(chords[index])] = chords[index]
+            condition = condition_vectors(torch.from_numpy(codes[:, :-1])).to(device)  # [B, T-1, C]
+        logits, _ = model(ids[:, :-1], condition=condition)           # [B, T-1, V]
         targets = ids[:, 1:]                                          # [B, T-1]
         mask = targets != PAD
         losses = nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
@@ -215,6 +238,8 @@ def _ensure_validation(corpus: Corpus) -> None:
         return
     corpus.sequences["valid"].append(corpus.sequences["train"].pop())
     corpus.files["valid"].append(corpus.files["train"].pop())
+    if corpus.chords["train"]:
+        corpus.chords["valid"].append(corpus.chords["train"].pop())
 
 
 def _rng_state(rng: np.random.Generator) -> dict:
@@ -258,6 +283,29 @@ class TrainingRun:
             "parameters": self.model.num_parameters(),
         }
 
+    def start_from(self, path: str) -> None:
+        """Load the weights of another model file with the same vocabulary (fine-tuning).
+
+        The layers that file lacks (the chord projection of a model trained without chords) keep
+        their initial values (zeros for the chord projection).
+
+        Raises:
+            TrainingError: the file cannot be loaded, or its vocabulary or layer shapes differ.
+        """
+        try:
+            source = ckpt.load_checkpoint(path)
+        except ckpt.ModelFileError as error:
+            raise TrainingError(f"init_from: {error}") from None
+        if Vocabulary.from_dict(source["vocabulary"]).names != self.vocab.names:
+            raise TrainingError(f"init_from: {path} has another vocabulary (encoding settings) than this run")
+        try:
+            missing, unexpected = self.model.load_state_dict(source["model_state"], strict=False)
+        except RuntimeError as error:
+            raise TrainingError(f"init_from: {path} has layers of other shapes: {error}") from None
+        if unexpected or any(not name.startswith("condition.") for name in missing):
+            raise TrainingError(f"init_from: {path} does not fit this model (missing {missing}, "
+                                f"unexpected {unexpected})")
+
     def restore(self, previous: dict) -> None:
         """Continue from a saved model file: last weights, optimizer, schedule, RNG, curve."""
         state = previous["resume"]
@@ -284,7 +332,8 @@ class TrainingRun:
                                                  emit, should_stop, self.shard)
         if interrupted:
             return None
-        valid = evaluate(self.model, self.corpus.sequences["valid"], self.device, config.batch_size, self.shard)
+        valid = evaluate(self.model, self.corpus.sequences["valid"], self.device, config.batch_size, self.shard,
+                         self.corpus.chords["valid"])
         improved = valid.loss < self.best_loss
         if improved:
             self.best_loss, self.best_state, self.bad_epochs = valid.loss, _cpu_state(self.model), 0
@@ -338,7 +387,7 @@ class TrainingRun:
             last = _cpu_state(self.model)
             self.model.load_state_dict(self.best_state)
             test = evaluate(self.model, self.corpus.sequences["test"], self.device, self.config.batch_size,
-                            self.shard)
+                            self.shard, self.corpus.chords["test"])
             self.metrics = {**self.metrics, "test": test.to_dict()}
             self.model.load_state_dict(last)
         self.recipe["stop_reason"] = stop_reason
@@ -401,6 +450,8 @@ def _train(data_dir, out_path: Path, config: TrainConfig, previous: dict | None,
         if previous["recipe"]["data_fingerprint"] != corpus.fingerprint:
             emit({"event": "warning", "message": "the data folder changed since this run started"})
         run.restore(previous)
+    elif config.init_from:
+        run.start_from(config.init_from)
     stop_reason = "finished all epochs"
     try:
         for epoch in range(run.counters["completed"], config.epochs):
@@ -435,7 +486,7 @@ def _load_training_corpus(data_dir, vocab: Vocabulary, config: TrainConfig, out_
                           emit: ProgressCallback, workers: int, use_cache: bool, shard: Shard = SINGLE) -> Corpus:
     """Read and split the corpus, report it, and check there is enough to train on."""
     corpus = load_corpus(data_dir, vocab, config.valid_fraction, config.test_fraction, workers=workers,
-                         use_cache=use_cache)
+                         use_cache=use_cache, chord_labels=config.chord_labels)
     _ensure_validation(corpus)
     emit({"event": "data", "summary": corpus.summary(), "skipped": corpus.skipped,
           "seconds": corpus.stats["seconds"], "stats": corpus.stats})
@@ -460,16 +511,28 @@ def train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng, device,
     """
     model.train()
     order = rng.permutation(len(corpus.sequences["train"]))
-    pieces = transpose_randomly([corpus.sequences["train"][i] for i in order], vocab, config.transpose, rng)
+    pieces = [corpus.sequences["train"][i] for i in order]
+    shifts = random_shifts(pieces, vocab, config.transpose, rng)
+    pieces = [transpose_ids(ids, shift, vocab) if shift else ids for ids, shift in zip(pieces, shifts)]
     stream = batchify(pieces, config.batch_size)                # [B, N]
     per_rank = config.batch_size // shard.world
     stream = stream[shard.rank * per_rank:(shard.rank + 1) * per_rank].to(device)  # [B / world, N]
+    chord_chunks = None
+    if corpus.chords["train"]:
+        codes = [transpose_codes(corpus.chords["train"][i], shift) for i, shift in zip(order, shifts)]
+        dropped = rng.random(len(codes)) < config.chord_dropout  # shown with "no chord" this epoch
+        codes = [np.full_like(c, NO_CHORD) if drop else c for c, drop in zip(codes, dropped)]
+        chord_stream = batchify(codes, config.batch_size)[shard.rank * per_rank:(shard.rank + 1) * per_rank]
+        chord_chunks = (inputs for inputs, _ in chunks(chord_stream, config.bptt))  # [B / world, t] each
     total_steps = math.ceil((stream.size(1) - 1) / config.bptt)
     state = None
     loss_sum, correct, count = 0.0, 0, 0
     window_start, window_tokens = time.time(), 0
     for index, (inputs, targets) in enumerate(chunks(stream, config.bptt)):
-        logits, state = model(inputs, state)                      # [B, t, V]
+        condition = None
+        if chord_chunks is not None:
+            condition = condition_vectors(next(chord_chunks)).to(device)  # [B, t, 25]
+        logits, state = model(inputs, state, condition=condition)  # [B, t, V]
         state = detach_state(state)
         loss = nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1),
                                            ignore_index=PAD)
