@@ -7,7 +7,6 @@ Each result in the list is a :class:`Variation`. Items can be dragged out of the
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import tempfile
 from dataclasses import dataclass
@@ -315,6 +314,8 @@ class GeneratePanel(QWidget):
             self.addModelRequested.emit()
 
     def set_chords_supported(self, supported: bool) -> None:
+        """Show the chords field only for a model trained with chords."""
+        self.chords_supported = supported
         self.chords_edit.setVisible(supported)
         self.chords_label.setVisible(supported)
 
@@ -329,9 +330,7 @@ class GeneratePanel(QWidget):
                       temperature=self.temperature_spin.value(), top_p=self.top_p_spin.value(), key=self.key(),
                       seed=None if self.random_seed_check.isChecked() else self.seed_spin.value())
         chords = self.chords_edit.text().split()
-        if self.chords_edit.isVisible() and chords:
-            if "chords" not in {f.name for f in dataclasses.fields(GenerationRequest)}:
-                raise ValueError("this version of Composer cannot follow chords")
+        if self.chords_supported and chords:
             values["chords"] = tuple(chords)
         return GenerationRequest(**values)
 

@@ -568,9 +568,8 @@ class MainWindow(QMainWindow):
         supported = False
         if path:
             try:
-                config = self.store.checkpoint(path)["vocabulary"].get("config", {})
-                supported = any("chord" in key and bool(value) for key, value in config.items())
-            except Exception:
+                supported = self.store.checkpoint(path)["model_config"].get("condition_size", 0) > 0
+            except Exception:  # an unreadable file: generation will say why
                 supported = False
         self.panel.set_chords_supported(supported)
 

@@ -152,3 +152,15 @@ def tiny_harmony_model(tmp_path_factory) -> Path:
 def harmony_window(window_factory, tiny_melody_model, tiny_harmony_model):
     """A window with the tiny melody model and the tiny harmony model."""
     return window_factory(model_folders=[tiny_melody_model.folder, tiny_harmony_model.parent])
+
+
+@pytest.fixture(scope="session")
+def tiny_chord_model(tmp_path_factory, gui_corpus) -> Path:
+    """A tiny chord-conditioned melody model really trained on the same 12 folk tunes (melody-implied chords)."""
+    import dataclasses
+
+    folder = tmp_path_factory.mktemp("gui_chord_model")
+    path = folder / "tiny_chords.pt"
+    config = dataclasses.replace(GUI_TINY_CONFIG, key_tokens=False, chord_labels="melody", chord_dropout=0.0)
+    train(gui_corpus, path, config, workers=1)
+    return path

@@ -278,3 +278,23 @@ def test_recording_without_a_keyboard_says_so(window, monkeypatch):
     window.record_action.trigger()
     assert not window.record_action.isChecked()
     assert "No MIDI keyboard" in window.last_message
+
+
+def test_chord_models_get_a_chords_field_that_reaches_the_generator(window_factory, tiny_chord_model, qtbot):
+    window = window_factory(model_folders=[tiny_chord_model.parent])
+    panel = window.panel
+    assert panel.chords_supported and not panel.chords_edit.isHidden()
+    panel.chords_edit.setText("C G Am F")
+    assert panel.request().chords == ("C", "G", "Am", "F")
+    assert _generate(qtbot, window, count=2, bars=4) == "succeeded"
+    assert window.panel.results.count() == 2
+    panel.chords_edit.setText("C Hmaj9")
+    assert not window.generate()
+    assert "Hmaj9" in window.last_message
+    window.error_box.close()
+
+
+def test_melody_models_without_chords_hide_the_field(window):
+    assert not window.panel.chords_supported and window.panel.chords_edit.isHidden()
+    window.panel.chords_edit.setText("C G")
+    assert window.panel.request().chords is None
