@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,6 +24,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _headless_platform() -> bool:
+    """QT_QPA_PLATFORM names a platform that needs no screen (offscreen, vnc...)."""
+    return os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower() in HEADLESS_PLATFORMS
+
+
 def has_display() -> tuple[bool, str]:
     """Whether a window can be shown here, and why not.
 
@@ -31,12 +37,34 @@ def has_display() -> tuple[bool, str]:
     """
     if not sys.platform.startswith("linux"):
         return True, ""
-    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower()
-    if platform in HEADLESS_PLATFORMS:
+    if _headless_platform():
         return True, ""
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         return True, ""
     return False, "there is no display here (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+
+
+def qt_can_open_windows() -> tuple[bool, str]:
+    """Try to start Qt's window system in a child process (a failing platform plugin aborts the process).
+
+    On Linux, a display may be set while Qt still cannot use it: the X server is gone, or libraries the
+    xcb plugin needs (libxcb-cursor0, libxcb-icccm4, ...) are not installed. Qt then aborts, which no
+    Python code can catch, so the check runs in a child.
+
+    Returns:
+        (True, "") when a QApplication starts; else (False, Qt's own explanation).
+    """
+    code = "import sys\nfrom PySide6.QtWidgets import QApplication\nQApplication(sys.argv[:1])\n"
+    try:
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return True, ""  # cannot tell: let the real start say
+    if result.returncode == 0:
+        return True, ""
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip() and "Traceback" not in line]
+    useful = [line for line in lines if "plugin" in line.lower() or "display" in line.lower()
+              or "needed" in line.lower() or "error" in line.lower()] or lines
+    return False, "Qt cannot open a window on this display (" + " ".join(useful[:4])[:600] + ")"
 
 
 def run_without_display(reason: str) -> int:
@@ -46,6 +74,9 @@ def run_without_display(reason: str) -> int:
     print(f"composer-gui: cannot open the window: {reason}.\n"
           "Composer's command line does the same work without a screen. Doing its main job now:\n"
           f"  composer generate --out {CLI_OUT} --count 8 --bars 16\n", flush=True)
+    if "xcb" in reason:
+        print("(On Debian or Ubuntu, Qt's X11 support needs: sudo apt-get install libxcb-cursor0 libxcb-icccm4 "
+              "libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0)\n", flush=True)
     code = cli_main(["generate", "--out", CLI_OUT, "--count", "8", "--bars", "16"])
     if code not in (0, None):
         return int(code)
@@ -77,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``composer-gui``."""
     args = parse_args(argv)
     ok, reason = has_display()
+    if ok and sys.platform.startswith("linux") and not _headless_platform():
+        ok, reason = qt_can_open_windows()
     if not ok:
         return run_without_display(reason)
     from PySide6.QtCore import QTimer

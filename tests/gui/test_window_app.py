@@ -61,3 +61,15 @@ def test_build_window_opens_the_file_and_uses_the_given_settings(qtbot, tmp_path
     assert window.panel.model_path().endswith("melody.pt")            # the shipped default model
     window.close()
     assert (tmp_path / "s.ini").is_file()
+
+
+def test_a_display_qt_cannot_use_also_falls_back_to_the_cli(tmp_path):
+    """DISPLAY names an X server that is not there (or Qt's X11 libraries are missing): Qt would abort,
+    so composer-gui checks in a child process first, explains, and does the CLI job."""
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", DISPLAY=":417")
+    result = subprocess.run([sys.executable, "-c", "import sys; from gui.app import main; sys.exit(main())"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "cannot open the window: Qt cannot open a window on this display" in result.stdout
+    assert (tmp_path / "generated" / "manifest.json").is_file()
