@@ -12,14 +12,13 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSpinBox,
                                QToolBar, QVBoxLayout, QWidget)
 
 from composer.checkpoint import KIND
 from composer.midi_io import MidiReadError, read_midi, write_midi
 from composer.notes import Piece, select_voices
-from gui import settings as settings_module
 from gui.about import AboutDialog
 from gui.autosave import Autosaver, default_autosave_dir
 from gui.commands import with_notes_added

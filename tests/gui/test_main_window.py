@@ -18,12 +18,11 @@ import mido
 import pretty_midi
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
 
 from composer.midi_io import read_midi
-from composer.notes import Note, quantize
+from composer.notes import quantize
 from gui.generate_panel import KEYS
-from tests.gui.mouse import click, drag
+from tests.gui.mouse import click
 
 JOB_TIMEOUT_MS = 60_000
 
