@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("PySide6")
@@ -152,3 +154,24 @@ def test_playhead_is_painted(roll):
     x = round(canvas.tick_to_x(480))
     colour = image.pixelColor(x, 200)
     assert (colour.red(), colour.green()) == (255, 213)
+
+
+def test_voices_are_painted_in_their_own_colours(roll):
+    from composer.midi_io import read_midi
+    from gui.piano_roll import voice_colour
+
+    chorale = read_midi(Path(__file__).resolve().parents[2] / "midi_data" / "bach_chorales_satb" / "bwv250.mid")
+    roll.canvas.document.reset(chorale)
+    roll.show_pitch_range(chorale)
+    roll.fit_width(chorale.ticks_per_bar * 2)
+    image = roll.canvas.grab().toImage()
+    seen = {}
+    for voice in range(4):
+        note = next(n for n in chorale.voice_notes(voice) if n.duration >= chorale.ticks_per_beat // 2)
+        rect = roll.canvas.note_rect(note)
+        if roll.canvas.visibleRegion().boundingRect().contains(rect.center().toPoint()):
+            seen[voice] = image.pixelColor(rect.center().toPoint()).name()
+    assert len(seen) >= 3
+    for voice, colour in seen.items():
+        assert colour == voice_colour(voice).name()
+    assert len(set(seen.values())) == len(seen)
