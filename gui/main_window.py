@@ -807,10 +807,11 @@ class MainWindow(QMainWindow):
         self._set_play_checked(True)
         tempo = self.tempo_spin.value() / 100
         loop = self.loop_action.isChecked()
+        start = self.canvas.play_start if self.canvas.play_start < piece.end else 0
         if player is self.player:
-            player.play(piece, 0, loop, tempo)
+            player.play(piece, start, loop, tempo)
         else:
-            player.play(piece, self.output_combo.currentText(), 0, loop, tempo)
+            player.play(piece, self.output_combo.currentText(), start, loop, tempo)
 
     def stop(self) -> None:
         for player in (self.player, self.midi_out):

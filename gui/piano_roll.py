@@ -6,6 +6,7 @@ notes coloured by voice, a rubber band and the playhead. Every mouse edit become
 the :class:`~gui.document.Document`; while a gesture is in progress only a preview is drawn.
 
 Mouse:
+    click on the bar ruler     sets where playback starts
     left click on empty grid   draws a note (drag to set its length), snapped to the grid
     shift+drag on empty grid   rubber-band selection (or any drag with the Select tool)
     drag a note                moves the selected notes (time and pitch)
@@ -105,10 +106,12 @@ class RollCanvas(QWidget):
     Signals:
         selectionChanged(int): number of selected notes.
         hoverChanged(str): a description of what is under the mouse, for the status bar.
+        playStartChanged(int): the tick playback starts from (click on the ruler).
     """
 
     selectionChanged = Signal(int)
     hoverChanged = Signal(str)
+    playStartChanged = Signal(int)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -121,6 +124,7 @@ class RollCanvas(QWidget):
         self.tool = Tool.DRAW
         self.current_voice = 0
         self.playhead: int | None = None
+        self.play_start = 0
         self.selection: set[Note] = set()
         self._gesture: _Gesture | None = None
         self.setMouseTracking(True)
@@ -215,6 +219,12 @@ class RollCanvas(QWidget):
         self._resize_to_content()
         self.update()
 
+    def set_play_start(self, tick: int) -> None:
+        """Where playback starts (a click on the ruler sets it)."""
+        self.play_start = max(0, tick)
+        self.playStartChanged.emit(self.play_start)
+        self.update()
+
     def set_playhead(self, tick: int | None) -> None:
         self.playhead = tick
         self.update()
@@ -236,7 +246,12 @@ class RollCanvas(QWidget):
         self.setFocus()
         point = event.position().toPoint()
         offset = self._scroll_offset()
-        if point.x() < KEY_WIDTH + offset.x() or point.y() < RULER_HEIGHT + offset.y() or self.read_only:
+        if point.x() < KEY_WIDTH + offset.x():
+            return
+        if point.y() < RULER_HEIGHT + offset.y():
+            self.set_play_start(self.snap(self.x_to_tick(point.x())))
+            return
+        if self.read_only:
             return
         note = self.note_at(point)
         tick, pitch = self.x_to_tick(point.x()), self.y_to_pitch(point.y())
@@ -494,6 +509,11 @@ class RollCanvas(QWidget):
             x = self.tick_to_x(self.playhead)
             painter.setPen(QPen(QColor("#ffd54f"), 2))
             painter.drawLine(QPointF(x, ruler.top()), QPointF(x, ruler.bottom()))
+        x = self.tick_to_x(self.play_start)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(QColor("#ffd54f"))
+        painter.drawPolygon([QPointF(x - 5, ruler.bottom() - 7), QPointF(x + 5, ruler.bottom() - 7),
+                             QPointF(x, ruler.bottom())])
 
     def _paint_keys(self, painter: QPainter, visible: QRect) -> None:
         left = visible.left()

@@ -130,3 +130,24 @@ def test_training_dialog_trains_on_a_folder_and_the_model_joins_the_picker(windo
     assert "tiny_melody" in labels and labels[-1] == "Add model file..."
     assert window.settings.value("train/folder", "", str) == str(gui_corpus)
     dialog.close()
+
+
+def test_a_click_on_the_ruler_sets_where_playback_starts(window_factory, qtbot):
+    from tests.gui.mouse import click
+
+    ports: list[RecordingPort] = []
+    player = midi_ports.MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
+    window = window_factory(midi_out=player)
+    window.set_output_port("Fake synth")
+    notes = _short_piece(window)
+    window.tempo_spin.setValue(400)
+    canvas = window.canvas
+    tpb = window.document.piece.ticks_per_beat
+    ruler_point = canvas.point_at(tpb + 5, 60)
+    ruler_point.setY(canvas.visibleRegion().boundingRect().top() + 5)
+    click(canvas, ruler_point)
+    assert canvas.play_start == tpb and window.document.undo_stack.count() == 1   # not an edit
+    with qtbot.waitSignal(player.stateChanged, timeout=10_000, check_params_cb=lambda playing: not playing):
+        window.play_action.trigger()
+    played = [m.note for m in ports[0].sent if m.type == "note_on" and m.velocity > 0]
+    assert played == [n.pitch for n in notes if n.start >= tpb]
