@@ -27,7 +27,7 @@ import os
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QThread, QTimer, Signal
+from PySide6.QtCore import Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar,
@@ -189,6 +189,8 @@ class TrainDialog(QDialog):
         self.progress_bar.setRange(0, PROGRESS_STEPS)
         self.status_label = QLabel("Choose a folder of MIDI files and press Start.")
         self.status_label.setWordWrap(True)
+        self.status_label.setMinimumHeight(3 * self.status_label.fontMetrics().lineSpacing())
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(2000)
