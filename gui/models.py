@@ -23,8 +23,18 @@ class ModelEntry:
     kind: str      # a key of composer.checkpoint.KIND_NAMES
 
 
+def _file_key(path: str | os.PathLike) -> tuple[str, int, int]:
+    """A cache key that changes when the file is rewritten (a model trained again, or resumed)."""
+    resolved = Path(path).resolve()
+    try:
+        stat = resolved.stat()
+    except OSError:
+        return str(resolved), 0, 0
+    return str(resolved), stat.st_mtime_ns, stat.st_size
+
+
 class ModelStore:
-    """Loads each model file once and keeps it. Safe to call from worker threads."""
+    """Loads each model file once (again when the file changes) and keeps it. Safe to call from worker threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -38,10 +48,10 @@ class ModelStore:
         Raises:
             ModelFileError: not a usable model file.
         """
-        key = str(Path(path).resolve())
+        key = _file_key(path)
         with self._lock:
             if key not in self._checkpoints:
-                self._checkpoints[key] = load_checkpoint(key, kinds=tuple(KIND_NAMES))
+                self._checkpoints[key] = load_checkpoint(key[0], kinds=tuple(KIND_NAMES))
             return self._checkpoints[key]
 
     def kind(self, path: str | os.PathLike) -> str:
@@ -53,17 +63,17 @@ class ModelStore:
         Raises:
             ModelFileError: not a melody model file, or broken.
         """
-        key = str(Path(path).resolve())
-        checkpoint = self.checkpoint(key)
+        key = _file_key(path)
+        checkpoint = self.checkpoint(path)
         if checkpoint["kind"] != KIND:
-            raise ModelFileError(key, f"it is a {KIND_NAMES[checkpoint['kind']]}; generating melodies needs "
+            raise ModelFileError(key[0], f"it is a {KIND_NAMES[checkpoint['kind']]}; generating melodies needs "
                                       f"a {KIND_NAMES[KIND]}")
         with self._lock:
             if key not in self._melody:
                 try:
                     model, vocab = build_model(checkpoint)
                 except (KeyError, ValueError, RuntimeError) as error:
-                    raise ModelFileError(key, f"inconsistent contents: {error}") from None
+                    raise ModelFileError(key[0], f"inconsistent contents: {error}") from None
                 self._melody[key] = (model, vocab, checkpoint)
             return self._melody[key]
 
@@ -71,10 +81,10 @@ class ModelStore:
         """The harmony model (composer.harmony.load_harmony_model) at ``path``; None: the shipped one."""
         from composer.harmony import load_harmony_model
 
-        key = str(Path(path).resolve()) if path else ""
+        key = _file_key(path) if path else ("", 0, 0)
         with self._lock:
             if key not in self._harmony:
-                self._harmony[key] = load_harmony_model(key or None)
+                self._harmony[key] = load_harmony_model(key[0] or None)
             return self._harmony[key]
 
 
