@@ -180,6 +180,13 @@ class MainWindow(QMainWindow):
         self.addActions([self.undo_action, self.redo_action])
         self.delete_action = self._action("&Delete notes", self.delete_selection, QKeySequence.Delete,
                                           "Delete the selected notes (Delete)")
+        self.copy_action = self._action("&Copy notes", self.canvas.copy_selection, QKeySequence.Copy,
+                                        "Copy the selected notes (Ctrl+C)")
+        self.cut_action = self._action("Cu&t notes", self.canvas.cut_selection, QKeySequence.Cut,
+                                       "Cut the selected notes (Ctrl+X)")
+        self.paste_action = self._action("&Paste notes", lambda: self.canvas.paste(), QKeySequence.Paste,
+                                         "Paste the copied notes at the playback start marker (Ctrl+V; "
+                                         "click the ruler to move the marker)")
         self.select_all_action = self._action("Select &all", self.canvas.select_all, QKeySequence.SelectAll,
                                               "Select every note (Ctrl+A)")
         self.zoom_in_action = self._action("Zoom &in", self.piano_roll.zoom_in, ["Ctrl+=", "Ctrl++"],
@@ -214,7 +221,10 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
-        edit_menu.addActions([self.undo_action, self.redo_action, self.delete_action, self.select_all_action])
+        edit_menu.addActions([self.undo_action, self.redo_action])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.cut_action, self.copy_action, self.paste_action, self.delete_action,
+                              self.select_all_action])
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.zoom_in_action, self.zoom_out_action])
         compose_menu = bar.addMenu("&Compose")

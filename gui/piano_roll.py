@@ -12,6 +12,8 @@ Mouse:
     drag a note                moves the selected notes (time and pitch)
     drag a note's right edge   resizes the selected notes
     right click on a note      deletes it; Delete removes the selection
+Keys: arrows move the selection (up/down a semitone, shift: an octave; left/right a grid step, shift: a
+bar); the window's Ctrl+C/X/V copy, cut and paste notes (pasted at the playback start marker).
     ctrl+wheel                 zooms time (shift+ctrl+wheel zooms pitch)
 """
 
@@ -126,6 +128,7 @@ class RollCanvas(QWidget):
         self.playhead: int | None = None
         self.play_start = 0
         self.selection: set[Note] = set()
+        self.clipboard: tuple[Note, ...] = ()
         self._gesture: _Gesture | None = None
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
@@ -347,10 +350,16 @@ class RollCanvas(QWidget):
         event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key_Delete, Qt.Key_Backspace) and self.selection and not self.read_only:
+        key, shift = event.key(), bool(event.modifiers() & Qt.ShiftModifier)
+        if key in (Qt.Key_Delete, Qt.Key_Backspace) and self.selection and not self.read_only:
             self.delete_notes(sorted(self.selection))
-        elif event.key() == Qt.Key_A and event.modifiers() & Qt.ControlModifier:
+        elif key == Qt.Key_A and event.modifiers() & Qt.ControlModifier:
             self.select_all()
+        elif key in (Qt.Key_Up, Qt.Key_Down) and self.selection and not self.read_only:
+            self.shift_selection(0, (12 if shift else 1) * (1 if key == Qt.Key_Up else -1))
+        elif key in (Qt.Key_Left, Qt.Key_Right) and self.selection and not self.read_only:
+            step = self.piece.ticks_per_bar if shift else self.snap_ticks
+            self.shift_selection(step * (1 if key == Qt.Key_Right else -1), 0)
         else:
             super().keyPressEvent(event)
 
@@ -373,6 +382,52 @@ class RollCanvas(QWidget):
         self.document.apply(with_notes_removed(self.piece, notes), "Delete note" if len(notes) == 1 else "Delete notes")
         self.selection -= set(notes)
         self.selectionChanged.emit(len(self.selection))
+
+    def shift_selection(self, ticks: int, semitones: int) -> bool:
+        """Move the selected notes by ``ticks`` and ``semitones`` as one undoable step (arrow keys).
+
+        Returns:
+            False when the move would leave the grid (before tick 0, outside MIDI pitches): nothing changes.
+        """
+        notes = sorted(self.selection)
+        if not notes or self.read_only:
+            return False
+        if min(n.start for n in notes) + ticks < 0 or not (0 <= min(n.pitch for n in notes) + semitones
+                                                            and max(n.pitch for n in notes) + semitones <= 127):
+            return False
+        moved = [dataclasses.replace(n, start=n.start + ticks, end=n.end + ticks, pitch=n.pitch + semitones)
+                 for n in notes]
+        label = "Transpose" if semitones else "Move"
+        self.document.apply(with_notes_replaced(self.piece, notes, moved), f"{label} notes")
+        self.selection = set(moved)
+        self.selectionChanged.emit(len(self.selection))
+        self.update()
+        return True
+
+    def copy_selection(self) -> tuple[Note, ...]:
+        """The selected notes, moved to start at tick 0 (kept for :meth:`paste`)."""
+        if not self.selection:
+            return ()
+        origin = min(n.start for n in self.selection)
+        self.clipboard = tuple(dataclasses.replace(n, start=n.start - origin, end=n.end - origin)
+                               for n in sorted(self.selection))
+        return self.clipboard
+
+    def cut_selection(self) -> None:
+        if self.copy_selection() and not self.read_only:
+            self.delete_notes(sorted(self.selection))
+
+    def paste(self, at_tick: int | None = None) -> bool:
+        """Paste the copied notes at ``at_tick`` (default: the playback start marker) as one step."""
+        if not self.clipboard or self.read_only:
+            return False
+        at = self.play_start if at_tick is None else at_tick
+        pasted = [dataclasses.replace(n, start=n.start + at, end=n.end + at) for n in self.clipboard]
+        self.document.apply(with_notes_added(self.piece, pasted), "Paste notes")
+        self.selection = set(pasted) & set(self.document.piece.notes)
+        self.selectionChanged.emit(len(self.selection))
+        self.update()
+        return True
 
     def select_all(self) -> None:
         self.selection = set(self.piece.notes)

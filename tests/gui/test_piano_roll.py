@@ -175,3 +175,37 @@ def test_voices_are_painted_in_their_own_colours(roll):
     for voice, colour in seen.items():
         assert colour == voice_colour(voice).name()
     assert len(set(seen.values())) == len(seen)
+
+
+def test_arrow_keys_transpose_and_nudge_the_selection(roll, qtbot):
+    canvas, document = roll.canvas, roll.canvas.document
+    tpb = document.piece.ticks_per_beat
+    _put(roll, Note(0, tpb, 60), Note(tpb, 2 * tpb, 64), Note(2 * tpb, 3 * tpb, 67))
+    canvas.selection = {Note(0, tpb, 60), Note(tpb, 2 * tpb, 64)}
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key_Up)
+    qtbot.keyClick(canvas, Qt.Key_Up, Qt.ShiftModifier)
+    qtbot.keyClick(canvas, Qt.Key_Right)
+    step = tpb // 4
+    assert document.piece.notes == (Note(step, tpb + step, 73), Note(tpb + step, 2 * tpb + step, 77),
+                                    Note(2 * tpb, 3 * tpb, 67))
+    assert document.undo_stack.count() == 3
+    qtbot.keyClick(canvas, Qt.Key_Left, Qt.ShiftModifier)                 # a bar back would go before 0
+    assert document.undo_stack.count() == 3
+    for _ in range(3):
+        document.undo_stack.undo()
+    assert [n.pitch for n in document.piece.notes] == [60, 64, 67]
+
+
+def test_copy_and_paste_at_the_ruler_marker(roll):
+    canvas, document = roll.canvas, roll.canvas.document
+    tpb = document.piece.ticks_per_beat
+    _put(roll, Note(tpb, 2 * tpb, 60), Note(2 * tpb, 3 * tpb, 62))
+    canvas.select_all()
+    assert canvas.copy_selection() == (Note(0, tpb, 60), Note(tpb, 2 * tpb, 62))
+    canvas.set_play_start(8 * tpb)
+    assert canvas.paste()
+    assert document.piece.notes[2:] == (Note(8 * tpb, 9 * tpb, 60), Note(9 * tpb, 10 * tpb, 62))
+    assert canvas.selection == set(document.piece.notes[2:])
+    canvas.cut_selection()
+    assert len(document.piece.notes) == 2 and document.undo_stack.undoText() == "Delete notes"
