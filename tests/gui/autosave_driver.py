@@ -6,8 +6,9 @@
         and ``SAVED i`` each time the autosave of state i has been written. Runs until killed.
 
     autosave_driver.py restore SETTINGS AUTOSAVE_DIR
-        Starts the app with the same folders and prints ``OFFERED 1`` (or 0) when it offers to restore,
-        then restores and prints ``RESTORED <json piece>`` and ``DIRTY 1|0``, then closes cleanly.
+        Starts the app with the same folders and prints ``OFFERED 1`` (or 0). When it offers, the app's own
+        question box is answered Yes like a user would (its text is printed as ``OFFER <text>``); then it
+        prints ``RESTORED <json piece>`` and ``DIRTY 1|0`` and closes cleanly.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from gui.app import build_window, parse_args  # noqa: E402
 from gui.autosave import piece_to_dict  # noqa: E402
@@ -55,8 +56,21 @@ def edit(app: QApplication, settings: str, autosave_dir: str, midi_file: str) ->
 def restore(app: QApplication, settings: str, autosave_dir: str) -> None:
     window = build_window(parse_args(["--settings", settings, "--autosave-dir", autosave_dir]))
     window.ask_before_closing = False
-    say("OFFERED", int(window.pending_restore is not None))
-    if window.restore_autosave():
+    window.show()
+
+    def answer_yes() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            say("OFFER", box.text().replace("\n", " "))
+            box.button(QMessageBox.Yes).click()
+        else:
+            QTimer.singleShot(50, answer_yes)
+
+    offered = window.pending_restore is not None
+    say("OFFERED", int(offered))
+    if offered:
+        QTimer.singleShot(50, answer_yes)
+        window.offer_restore()            # the app's own question, answered Yes by the user above
         say("RESTORED", json.dumps(piece_to_dict(window.document.piece)))
         say("DIRTY", int(window.document.dirty))
     window.close()

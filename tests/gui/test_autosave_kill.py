@@ -65,6 +65,7 @@ def test_autosave_survives_sigkill(tmp_path, folk_file, saves_before_kill):
     assert result.returncode == 0, result.stderr[-2000:]
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
     assert lines["OFFERED"] == "1"
+    assert "did not close normally" in lines["OFFER"] and folk_file.name in lines["OFFER"]
     restored = piece_from_dict(json.loads(lines["RESTORED"]))
     matches = [i for i, state in states.items() if piece_from_dict(state) == restored]
     assert matches, "the restored piece is none of the edited states"
