@@ -973,6 +973,13 @@ class MainWindow(QMainWindow):
         else:
             self.decline_restore()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not getattr(self, "_shown_once", False):
+            self._shown_once = True
+            # The piano roll has its real size only now: bring the notes (or middle C) into view.
+            QTimer.singleShot(0, lambda: self.piano_roll.show_pitch_range(self.canvas.piece))
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():
             event.ignore()

@@ -459,6 +459,7 @@ class RollCanvas(QWidget):
         self._paint_notes(painter, visible)
         self._paint_gesture(painter)
         self._paint_playhead(painter, visible)
+        self._paint_empty_hint(painter, visible)
         self._paint_ruler(painter, visible)
         self._paint_keys(painter, visible)
         painter.setPen(QColor("#555"))
@@ -479,6 +480,19 @@ class RollCanvas(QWidget):
             if pitch % 12 == 0:
                 painter.setPen(QColor("#44474d"))
                 painter.drawLine(QPointF(visible.left(), y + self.row_height), QPointF(visible.right(), y + self.row_height))
+
+    def _paint_empty_hint(self, painter: QPainter, visible: QRect) -> None:
+        """What to do with an empty piece, in the middle of the view."""
+        if self.piece.notes or self._gesture is not None:
+            return
+        area = QRectF(visible.left() + KEY_WIDTH, visible.top() + RULER_HEIGHT, visible.width() - KEY_WIDTH,
+                      visible.height() - RULER_HEIGHT)
+        painter.setPen(QColor("#8a9099"))
+        font = QFont(painter.font())
+        font.setPointSizeF(11)
+        painter.setFont(font)
+        painter.drawText(area, Qt.AlignCenter, "Click to draw notes, open a MIDI file (Ctrl+O) or drop one here,\n"
+                                               "or write melodies with Generate (Ctrl+G)")
 
     def _paint_primer(self, painter: QPainter, visible: QRect) -> None:
         """Shade the primer of a previewed continuation and mark where the new music starts."""
