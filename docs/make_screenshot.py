@@ -6,7 +6,9 @@ Run from the repository root (no screen needed):
 
 It opens a real folk tune from midi_data/ as the seed (its first four bars), generates 8 variations of
 8 bars that continue it with the shipped melody model (fixed seed, so the picture is repeatable), selects
-one to preview, and grabs the window at 1400x900. Settings and autosaves go to a temporary folder.
+one to preview, and grabs the window at 1400x900. When a 4-part harmony model is shipped
+(midi_data/models/chorale.pt), it then uses that variation, harmonizes it and grabs
+docs/screenshot_harmony.png as well. Settings and autosaves go to a temporary folder.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def wait_for_job(window, timeout_ms: int = 120_000) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "docs" / "screenshot.png"))
+    parser.add_argument("--models", default=str(REPO / "midi_data" / "models"),
+                        help="folder of model files (default: the shipped ones)")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     QStandardPaths.setTestModeEnabled(True)
@@ -52,7 +56,7 @@ def main() -> int:
 
     private = Path(tempfile.mkdtemp(prefix="composer-screenshot-"))
     window = MainWindow(settings=settings_at(private / "settings.ini"), autosave_dir=private / "autosave",
-                        user_models_dir=private / "models", preload=False)
+                        model_folders=[Path(args.models)], user_models_dir=private / "models", preload=False)
     window.ask_before_closing = False
     window.resize(1400, 900)
     window.show()
@@ -81,8 +85,26 @@ def main() -> int:
         print(f"cannot write {out}", file=sys.stderr)
         return 1
     print(f"wrote {out} ({window.width()}x{window.height()}); {window.last_message}")
+    if window.panel.harmony_model_path():
+        harmony_out = out.with_name(out.stem + "_harmony" + out.suffix)
+        if not harmonize_and_grab(window, app, harmony_out):
+            return 1
+        print(f"wrote {harmony_out}; {window.last_message}")
     window.close()
     return 0
+
+
+def harmonize_and_grab(window, app, out: Path) -> bool:
+    """Use the previewed variation, harmonize it in four parts, preview the first result, grab the window."""
+    window.use_selected_variation()
+    window.panel.count_spin.setValue(4)
+    if not window.harmonize() or wait_for_job(window) != "succeeded":
+        print(f"harmonization failed: {window.last_message}", file=sys.stderr)
+        return False
+    window.panel.results.setCurrentRow(0)
+    for _ in range(5):
+        app.processEvents()
+    return window.grab().save(str(out))
 
 
 if __name__ == "__main__":

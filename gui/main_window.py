@@ -293,7 +293,6 @@ class MainWindow(QMainWindow):
         self.document.pathChanged.connect(lambda _path: self._update_title())
         self.document.dirtyChanged.connect(lambda _dirty: self._update_title())
         self.document.undo_stack.indexChanged.connect(self._autosave_soon)
-        self.autosaver.saved.connect(lambda path: self.statusBar().showMessage("Autosaved", 1500))
         self._piece_changed(self.document.piece)
 
     # == settings ===================================================================================
