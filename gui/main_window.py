@@ -209,6 +209,8 @@ class MainWindow(QMainWindow):
         self.loop_action = self._action("&Loop", lambda _on: None, "Ctrl+L", "Loop playback (Ctrl+L)", checkable=True)
         self.record_action = self._action("&Record from keyboard", self.set_recording, "Ctrl+Shift+R",
                                           "Record notes from a MIDI keyboard into the piece", checkable=True)
+        self.refresh_ports_action = self._action("Refresh MIDI &ports", lambda: self.refresh_ports(report=True), None,
+                                                 "Look again for MIDI outputs (synths, DAWs) and keyboards")
         self.about_action = self._action("&About Composer", self.about_dialog, None, "Version and model recipe")
 
     def _build_menus(self) -> None:
@@ -233,7 +235,7 @@ class MainWindow(QMainWindow):
         compose_menu.addSeparator()
         compose_menu.addActions([self.add_model_action, self.train_action])
         play_menu = bar.addMenu("&Play")
-        play_menu.addActions([self.play_action, self.loop_action, self.record_action])
+        play_menu.addActions([self.play_action, self.loop_action, self.record_action, self.refresh_ports_action])
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
         self._rebuild_recent_menu()
@@ -779,14 +781,15 @@ class MainWindow(QMainWindow):
         return self.use_variation(self.panel.results.currentRow())
 
     # == playback ===================================================================================
-    def refresh_ports(self) -> None:
+    def refresh_ports(self, report: bool = False) -> None:
+        """List the MIDI output ports in the Output box (after the built-in synth); ``report`` says what was found."""
         names: list[str] = []
+        reason = "MIDI ports are not available in this build"
         output_names = _optional("midi_ports", "output_names")
         if output_names is not None:
-            try:
-                names, _reason = output_names()
-            except Exception:
-                names = []
+            names, reason = output_names()
+        if report:
+            self.show_message(f"MIDI outputs: {', '.join(names)}" if names else f"No MIDI outputs: {reason}")
         current = self.output_combo.currentText()
         self.output_combo.clear()
         self.output_combo.addItems([BUILT_IN_SYNTH] + list(names))

@@ -151,3 +151,15 @@ def test_a_click_on_the_ruler_sets_where_playback_starts(window_factory, qtbot):
         window.play_action.trigger()
     played = [m.note for m in ports[0].sent if m.type == "note_on" and m.velocity > 0]
     assert played == [n.pitch for n in notes if n.start >= tpb]
+
+
+def test_refreshing_ports_lists_outputs_and_says_when_there_are_none(window, monkeypatch):
+    monkeypatch.setattr(midi_ports, "output_names", lambda: (["Synth A", "DAW In"], None))
+    window.refresh_ports_action.trigger()
+    items = [window.output_combo.itemText(i) for i in range(window.output_combo.count())]
+    assert items == ["Built-in synth", "Synth A", "DAW In"] and "Synth A" in window.last_message
+    window.output_combo.setCurrentText("DAW In")
+    monkeypatch.setattr(midi_ports, "output_names", lambda: ([], "no MIDI output ports"))
+    window.refresh_ports_action.trigger()
+    assert window.output_combo.count() == 1 and window.output_combo.currentText() == "Built-in synth"
+    assert window.last_message == "No MIDI outputs: no MIDI output ports"
