@@ -9,10 +9,13 @@ Use in the main window::
     player.play(piece, start_tick=0, loop=False, tempo_factor=1.0)
     player.stop()
 
-``play`` renders the piece with :func:`gui.synth.render` (from tick 0, at the tempo factor; a second
-``play`` of the same piece reuses the audio), starts a ``QAudioSink`` that pulls 16-bit stereo PCM from
-an in-memory device (which wraps around at the loop end), and moves the playhead from a timer that
-reads the elapsed time (not the audio device, whose clock is not exposed uniformly).
+``play`` renders the piece with :func:`gui.synth.render` (from tick 0, at the tempo factor) into a WAV
+file in a private temporary folder (a second ``play`` of the same piece reuses it), and plays it with a
+``QMediaPlayer`` from the start tick's time. The playhead follows the media player's position, which is
+what is heard: audio devices can start hundreds of milliseconds late, and a wall clock would run ahead
+and cut the end off. The media player also reports the end of the file, so the last release sounds.
+(A ``QAudioSink`` fed from memory was tried first: on PulseAudio its start was erratic and its
+processed-time counter did not advance, so neither its position nor its end could be trusted.)
 
 Qt Multimedia is imported only when first needed, so ``import gui.playback`` always works. When it
 cannot load (on Linux it needs the PulseAudio client library, ``libpulse.so.0``), or the machine has no
@@ -27,17 +30,19 @@ pass starts at ``start_tick``).
 from __future__ import annotations
 
 import math
+import tempfile
 import time
+from pathlib import Path
 from typing import Callable, Protocol
 
 import numpy as np
-from PySide6.QtCore import QIODevice, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 
 from composer.notes import Piece
 from gui import synth
 
 POSITION_INTERVAL_MS = 33  # ~30 playhead updates a second
-BYTES_PER_FRAME = 4         # 16-bit stereo
+OUTPUT_GRACE_SECONDS = 5.0  # an audio output silent about its end is stopped this long after the music
 LIBPULSE_HINT = ("On Debian or Ubuntu install the PulseAudio client library (sudo apt-get install libpulse0), "
                  "then restart Composer.")
 
@@ -73,69 +78,42 @@ def playhead_tick(piece: Piece, elapsed: float, start_tick: int = 0, tempo_facto
 
 
 # -- where the audio goes ------------------------------------------------------------------------------
-class PcmSource(QIODevice):
-    """A read-only device serving 16-bit stereo PCM from memory, optionally wrapping around.
-
-    Args:
-        pcm: the interleaved PCM bytes.
-        start_byte: where reading begins.
-        loop_end_byte: wrap to 0 when reading reaches it (None: end of data, then end of stream).
-        parent: Qt parent.
-    """
-
-    def __init__(self, pcm: bytes, start_byte: int = 0, loop_end_byte: int | None = None,
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._pcm = pcm
-        self._position = start_byte
-        self._loop_end = loop_end_byte
-
-    def isSequential(self) -> bool:  # noqa: N802 (Qt name)
-        return True
-
-    def bytesAvailable(self) -> int:  # noqa: N802
-        if self._loop_end is not None:
-            return 1 << 30
-        return max(0, len(self._pcm) - self._position) + super().bytesAvailable()
-
-    def readData(self, maxlen: int) -> bytes:  # noqa: N802
-        maxlen -= maxlen % BYTES_PER_FRAME
-        if self._loop_end is None:
-            chunk = self._pcm[self._position:self._position + maxlen]
-            self._position += len(chunk)
-            return chunk
-        parts, wanted = [], maxlen
-        while wanted > 0:
-            if self._position >= self._loop_end:
-                self._position = 0
-            chunk = self._pcm[self._position:min(self._loop_end, self._position + wanted)]
-            parts.append(chunk)
-            self._position += len(chunk)
-            wanted -= len(chunk)
-        return b"".join(parts)
-
-    def writeData(self, data: bytes, size: int = 0) -> int:  # noqa: N802
-        return -1
-
-
 class AudioOutput(Protocol):
-    """Where :class:`Player` sends audio; :class:`QtAudioOutput` in the app, a fake in tests."""
+    """Where :class:`Player` sends audio: :class:`QtAudioOutput` in the app, a fake in tests."""
 
-    def available(self) -> tuple[bool, str]: ...
+    def available(self) -> tuple[bool, str]:
+        """(True, "") when audio can be played, else (False, what is missing and how to fix it)."""
 
-    def start(self, source: QIODevice, sample_rate: int) -> str | None:
-        """Start pulling from ``source``; returns a user-facing error, or None when playing."""
+    def start(self, wav_path: str, start_seconds: float, loop: bool) -> str | None:
+        """Play a WAV file from ``start_seconds`` (over and over when ``loop``); a user-facing error or None."""
+
+    def position(self) -> float | None:
+        """Seconds into the file that the listener hears now; None when the output cannot tell."""
+
+    def finished(self) -> bool:
+        """True once a file played without looping has reached its end."""
+
+    def error(self) -> str | None:
+        """A user-facing error that happened while playing, or None."""
 
     def stop(self) -> None: ...
 
 
 class QtAudioOutput:
-    """A ``QAudioSink`` on the default audio output, with Qt Multimedia loaded on first use."""
+    """A ``QMediaPlayer`` on the default audio output, playing a WAV file; Qt Multimedia loads on first use.
+
+    The media player's position follows the audio actually played (the device may start late, which a
+    wall clock would not see), and it reports the end of the file itself, so nothing is cut off.
+    """
 
     def __init__(self) -> None:
-        self._sink = None
         self._multimedia = None
         self._import_error: str | None = None
+        self._player = None
+        self._audio = None
+        self._pending_seek: int | None = None
+        self._ended = False
+        self._error: str | None = None
 
     def _load(self):
         if self._multimedia is None and self._import_error is None:
@@ -148,7 +126,6 @@ class QtAudioOutput:
         return self._multimedia
 
     def available(self) -> tuple[bool, str]:
-        """(True, "") when there is an audio output; else (False, what is missing and how to fix it)."""
         multimedia = self._load()
         if multimedia is None:
             return False, f"Playback is off: Qt Multimedia could not load ({self._import_error}). {LIBPULSE_HINT}"
@@ -160,32 +137,58 @@ class QtAudioOutput:
             return False, "No audio output device: playback is off."
         return True, ""
 
-    def start(self, source: QIODevice, sample_rate: int) -> str | None:
+    def start(self, wav_path: str, start_seconds: float, loop: bool) -> str | None:
         multimedia = self._load()
         if multimedia is None:
             return self.available()[1]
-        audio_format = multimedia.QAudioFormat()
-        audio_format.setSampleRate(sample_rate)
-        audio_format.setChannelCount(2)
-        audio_format.setSampleFormat(multimedia.QAudioFormat.SampleFormat.Int16)
         device = multimedia.QMediaDevices.defaultAudioOutput()
         if device.isNull():
             return "No audio output device: playback is off."
-        if not device.isFormatSupported(audio_format):
-            return f"The audio device {device.description()} cannot play 16-bit stereo at {sample_rate} Hz."
-        self._sink = multimedia.QAudioSink(device, audio_format)
-        self._sink.start(source)
-        if self._sink.error() != multimedia.QtAudio.Error.NoError:
-            error = self._sink.error()
-            self.stop()
-            return f"The audio device {device.description()} failed to start ({error.name})."
-        return None
+        self.stop()
+        self._ended, self._error = False, None
+        self._audio = multimedia.QAudioOutput(device)
+        self._player = multimedia.QMediaPlayer()
+        self._player.setAudioOutput(self._audio)
+        self._player.mediaStatusChanged.connect(self._status_changed)
+        self._player.errorOccurred.connect(self._failed)
+        self._player.setLoops(multimedia.QMediaPlayer.Loops.Infinite if loop else 1)
+        self._pending_seek = int(round(start_seconds * 1000)) or None  # a seek waits until the file is loaded
+        self._player.setSource(QUrl.fromLocalFile(wav_path))
+        self._player.play()
+        return self._error
+
+    def _status_changed(self, status) -> None:
+        statuses = self._multimedia.QMediaPlayer.MediaStatus
+        if self._pending_seek is not None and status in (statuses.LoadedMedia, statuses.BufferedMedia):
+            self._player.setPosition(self._pending_seek)
+            self._pending_seek = None
+        elif status == statuses.EndOfMedia:
+            self._ended = True
+        elif status == statuses.InvalidMedia:
+            self._error = "The audio could not be played (the media backend refused it)."
+
+    def _failed(self, _error, text: str) -> None:
+        self._error = f"The audio device failed: {text}"
+
+    def position(self) -> float | None:
+        if self._player is None or self._pending_seek is not None:
+            return None
+        return self._player.position() / 1000.0
+
+    def finished(self) -> bool:
+        return self._ended
+
+    def error(self) -> str | None:
+        return self._error
 
     def stop(self) -> None:
-        if self._sink is not None:
-            self._sink.stop()
-            self._sink.deleteLater()
-            self._sink = None
+        player, audio, self._player, self._audio = self._player, self._audio, None, None
+        if player is not None:
+            player.stop()
+            player.setSource(QUrl())  # releases the file
+            player.deleteLater()
+        if audio is not None:
+            audio.deleteLater()
 
 
 # -- the player ----------------------------------------------------------------------------------------
@@ -195,7 +198,7 @@ class Player(QObject):
     Args:
         parent: Qt parent.
         output: where audio goes (default: the machine's default audio output through Qt Multimedia).
-        clock: seconds, monotonic (tests pass a fake).
+        clock: seconds, monotonic (tests pass a fake); moves the playhead when the output has no clock.
         visual_fallback: when there is no audio, still run the playhead silently (after the message).
     """
 
@@ -214,8 +217,7 @@ class Player(QObject):
         self._timer.timeout.connect(self.update_position)
         self._playing = False
         self._audible = False
-        self._source: PcmSource | None = None
-        self._cache: tuple[tuple[Piece, float], bytes] | None = None
+        self._files = _TakeFiles()
         self._piece: Piece | None = None
         self._started_at = 0.0
         self._start_tick = 0
@@ -257,14 +259,14 @@ class Player(QObject):
         start_tick = min(max(0, int(start_tick)), piece.end)
         self._piece, self._start_tick, self._tempo_factor = piece, start_tick, float(tempo_factor)
         self._loop_end = loop_end_tick(piece) if loop else None
+        self._duration = float(np.diff(synth.seconds_at(piece, [start_tick, piece.end]))[0]) / tempo_factor
         ok, reason = self.available()
-        problem = self._start_audio(piece, start_tick, tempo_factor) if ok else reason
+        problem = self._start_audio() if ok else reason
         if problem is not None:
             self.message.emit(problem)
             if not self.visual_fallback:
                 self.stateChanged.emit(False)
                 return
-            self._duration = float(np.diff(synth.seconds_at(piece, [start_tick, piece.end]))[0]) / tempo_factor
         self._audible = problem is None
         self._playing = True
         self._started_at = self._clock()
@@ -281,58 +283,88 @@ class Player(QObject):
             except Exception as error:
                 self.message.emit(f"The audio device did not stop cleanly: {error}")
         self._audible = False
-        if self._source is not None:
-            self._source.close()
-            self._source.deleteLater()
-            self._source = None
         if self._playing:
             self._playing = False
             self.stateChanged.emit(False)
 
     def update_position(self) -> None:
-        """Emit the playhead's tick; stop at the end unless looping. Called by the timer (~30 Hz)."""
+        """Emit the playhead's tick; stop at the end unless looping. Called by the timer (~30 Hz).
+
+        With audio, the tick follows the output's own position (what is heard); silently, the clock.
+        """
         if not self._playing or self._piece is None:
             return
+        if self._audible:
+            self._follow_output()
+            return
         elapsed = self._clock() - self._started_at
-        tick = playhead_tick(self._piece, elapsed, self._start_tick, self._tempo_factor, self._loop_end)
-        self.positionChanged.emit(tick)
+        self.positionChanged.emit(playhead_tick(self._piece, elapsed, self._start_tick, self._tempo_factor,
+                                                self._loop_end))
         if self._loop_end is None and elapsed >= self._duration:
             self.stop()
 
     # -- internals ---------------------------------------------------------------------------------
+    def _follow_output(self) -> None:
+        problem = self._output.error()
+        if problem is not None:
+            self.message.emit(problem)
+            self.stop()
+            return
+        if self._loop_end is None and self._output.finished():
+            self.positionChanged.emit(self._piece.end)
+            self.stop()
+            return
+        seconds = self._output.position()
+        if seconds is not None:  # seconds into the take, which starts at tick 0
+            self.positionChanged.emit(playhead_tick(self._piece, seconds, 0, self._tempo_factor, self._loop_end))
+        elif self._loop_end is None and self._clock() - self._started_at > self._duration + OUTPUT_GRACE_SECONDS:
+            self.stop()  # an output that never reports its end must not play forever
+
     def _refuse(self, text: str) -> None:
         self.message.emit(text)
         self.stateChanged.emit(False)
 
-    def _pcm(self, piece: Piece, tempo_factor: float) -> bytes:
-        """The piece rendered from tick 0 at ``tempo_factor``, as PCM (cached for the last piece)."""
-        key = (piece, tempo_factor)
-        if self._cache is None or self._cache[0] != key:
-            self._cache = (key, synth.to_pcm16(synth.render(piece, synth.SAMPLE_RATE, tempo_factor)))
-        return self._cache[1]
-
-    def _start_audio(self, piece: Piece, start_tick: int, tempo_factor: float) -> str | None:
-        """Render, wrap in a :class:`PcmSource` and start the output; a user-facing error or None."""
+    def _start_audio(self) -> str | None:
+        """Render the take (from tick 0; the loop's length when looping) and start the output on it."""
+        piece, tempo_factor = self._piece, self._tempo_factor
         try:
-            pcm = self._pcm(piece, tempo_factor)
-        except (ValueError, MemoryError) as error:
-            return f"The piece could not be rendered: {error}"
-        rate = synth.SAMPLE_RATE
-        start_frame = int(round(float(synth.seconds_at(piece, [start_tick])[0]) / tempo_factor * rate))
-        loop_end_byte = None
-        if self._loop_end is not None:
-            loop_frames = int(round(float(synth.seconds_at(piece, [self._loop_end])[0]) / tempo_factor * rate))
-            loop_end_byte = loop_frames * BYTES_PER_FRAME
-            if len(pcm) < loop_end_byte:
-                pcm = pcm + bytes(loop_end_byte - len(pcm))  # silence up to the loop's bar line
-        self._duration = (len(pcm) / BYTES_PER_FRAME - start_frame) / rate
-        self._source = PcmSource(pcm, start_frame * BYTES_PER_FRAME, loop_end_byte, self)
-        self._source.open(QIODevice.OpenModeFlag.ReadOnly)
+            path = self._files.take(piece, tempo_factor, self._loop_end)
+        except (ValueError, MemoryError, OSError) as error:
+            return f"The piece could not be rendered for playback: {error}"
+        start_seconds = float(synth.seconds_at(piece, [self._start_tick])[0]) / tempo_factor
         try:
-            problem = self._output.start(self._source, rate)
+            return self._output.start(str(path), start_seconds, self._loop_end is not None)
         except Exception as error:
-            problem = f"The audio device failed to start: {error}"
-        if problem is not None:
-            self._source.close()
-            self._source = None
-        return problem
+            return f"The audio device failed to start: {error}"
+
+
+class _TakeFiles:
+    """Rendered takes as WAV files in a private temporary folder; the last one is reused when it fits."""
+
+    def __init__(self) -> None:
+        self._folder: tempfile.TemporaryDirectory | None = None
+        self._last: tuple[tuple, Path] | None = None
+        self._count = 0
+
+    def take(self, piece: Piece, tempo_factor: float, loop_end: int | None) -> Path:
+        """The WAV file of ``piece`` from tick 0 at ``tempo_factor``; exactly up to ``loop_end`` when given.
+
+        Raises:
+            OSError: the temporary file cannot be written.
+        """
+        key = (piece, tempo_factor, loop_end)
+        if self._last is not None and self._last[0] == key and self._last[1].exists():
+            return self._last[1]
+        if self._folder is None:
+            self._folder = tempfile.TemporaryDirectory(prefix="composer-playback-")
+        samples = synth.render(piece, synth.SAMPLE_RATE, tempo_factor)
+        if loop_end is not None:
+            frames = int(round(float(synth.seconds_at(piece, [loop_end])[0]) / tempo_factor * synth.SAMPLE_RATE))
+            samples = np.pad(samples[:frames], ((0, max(0, frames - len(samples))), (0, 0)))
+        self._count += 1
+        path = Path(self._folder.name) / f"take-{self._count}.wav"
+        synth.write_wav(samples, path)
+        if self._last is not None:
+            self._last[1].unlink(missing_ok=True)  # the output has let go of it (stop() came first)
+        self._last = (key, path)
+        return path

@@ -27,7 +27,7 @@ from composer.notes import Note, Piece, Voice
 SAMPLE_RATE = 44100
 RELEASE_TAIL_SECONDS = 0.4   # silence rendered after the last note ends, long enough for every release
 PEAK_CEILING = 10 ** (-1 / 20)  # -1 dBFS: the loudest a rendered mix may be
-NOTE_GAIN = 0.3              # gain of one note at full velocity, before the mix is checked for headroom
+NOTE_GAIN = 0.5              # gain of one note at full velocity, before the mix is checked for headroom
 _CACHE_LIMIT = 512           # distinct (timbre, pitch, velocity, length) notes kept per render
 
 
@@ -292,6 +292,24 @@ def to_pcm16(samples: np.ndarray) -> bytes:
     return np.round(clipped * 32767.0).astype("<i2").tobytes()
 
 
+def write_wav(samples: np.ndarray, path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> None:
+    """Write float samples [frames, 2] in [-1, 1] as a 16-bit PCM stereo WAV file, atomically.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    pcm = to_pcm16(samples)
+
+    def write(handle) -> None:
+        with wave.open(handle, "wb") as out:
+            out.setnchannels(2)
+            out.setsampwidth(2)
+            out.setframerate(sample_rate)
+            out.writeframes(pcm)
+
+    write_atomically(path, write)
+
+
 def export_wav(piece: Piece, path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> None:
     """Render a piece and write it as a 16-bit PCM stereo WAV file, atomically.
 
@@ -304,13 +322,4 @@ def export_wav(piece: Piece, path: str | os.PathLike, sample_rate: int = SAMPLE_
         OSError: the file cannot be written.
         ValueError: see :func:`render`.
     """
-    pcm = to_pcm16(render(piece, sample_rate))
-
-    def write(handle) -> None:
-        with wave.open(handle, "wb") as out:
-            out.setnchannels(2)
-            out.setsampwidth(2)
-            out.setframerate(sample_rate)
-            out.writeframes(pcm)
-
-    write_atomically(path, write)
+    write_wav(render(piece, sample_rate), path, sample_rate)

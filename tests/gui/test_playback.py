@@ -11,12 +11,14 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import wave  # noqa: E402
+
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QIODevice  # noqa: E402
 
 from composer.notes import Note, Piece, TempoChange, TimeSignature  # noqa: E402
 from gui import synth  # noqa: E402
-from gui.playback import PcmSource, Player, loop_end_tick, playhead_tick  # noqa: E402
+from gui.playback import Player, QtAudioOutput, loop_end_tick, playhead_tick  # noqa: E402
 
 RATE = synth.SAMPLE_RATE
 
@@ -46,31 +48,49 @@ class NoDeviceOutput:
     def available(self) -> tuple[bool, str]:
         return False, "No audio output device: playback is off."
 
-    def start(self, source, sample_rate):  # pragma: no cover - must never be reached
+    def start(self, wav_path, start_seconds, loop):  # pragma: no cover - must never be reached
         self.started += 1
         return None
 
-    def stop(self) -> None:
-        pass
-
 
 class RecordingOutput:
-    """Stands in for a sound card: accepts the PCM source; the test reads from it as a device would."""
+    """Stands in for a sound card: keeps the file it was asked to play; the test moves its position."""
 
     def __init__(self) -> None:
-        self.source: QIODevice | None = None
-        self.sample_rate = 0
+        self.wav_path: str | None = None
+        self.start_seconds = -1.0
+        self.loop = None
+        self.heard: float | None = None   # what position() reports
+        self.ended = False
+        self.failure: str | None = None
         self.stops = 0
 
     def available(self) -> tuple[bool, str]:
         return True, ""
 
-    def start(self, source: QIODevice, sample_rate: int) -> str | None:
-        self.source, self.sample_rate = source, sample_rate
+    def start(self, wav_path: str, start_seconds: float, loop: bool) -> str | None:
+        self.wav_path, self.start_seconds, self.loop = wav_path, start_seconds, loop
+        self.heard, self.ended = start_seconds, False
         return None
+
+    def position(self) -> float | None:
+        return self.heard
+
+    def finished(self) -> bool:
+        return self.ended
+
+    def error(self) -> str | None:
+        return self.failure
 
     def stop(self) -> None:
         self.stops += 1
+
+    def samples(self) -> np.ndarray:
+        """The WAV file it was given, as float samples [frames, 2]."""
+        with wave.open(self.wav_path, "rb") as handle:
+            assert (handle.getnchannels(), handle.getsampwidth(), handle.getframerate()) == (2, 2, RATE)
+            pcm = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
+        return pcm.reshape(-1, 2) / 32767.0
 
 
 def record_signals(player: Player) -> dict[str, list]:
@@ -167,46 +187,74 @@ def test_the_timer_drives_the_playhead_at_about_30_hz(qtbot):
 
 
 # -- the audio a device would get ------------------------------------------------------------------------
-def test_the_device_gets_the_rendered_piece_from_the_start_tick(qtbot):
+def test_the_device_gets_the_rendered_piece_and_the_playhead_follows_it(qtbot):
     output = RecordingOutput()
     clock = FakeClock()
     player = Player(output=output, clock=clock)
     seen = record_signals(player)
     piece = tune()
     player.play(piece, start_tick=4, tempo_factor=2.0)
-    assert seen["state"] == [True] and player.is_audible() and output.sample_rate == RATE
-    expected = synth.to_pcm16(synth.render(piece, RATE, tempo_factor=2.0))
-    offset = int(round(0.25 * RATE)) * 4  # tick 4 at double speed: 0.25 s in, 4 bytes a frame
-    pulled = bytes(output.source.read(len(expected)))
-    assert pulled == expected[offset:]
-    assert bytes(output.source.read(4096)) == b""  # the end of the stream
-    clock.now += (len(expected) - offset) / 4 / RATE  # the audio (with its release tail) is over
+    assert seen["state"] == [True] and player.is_audible() and output.loop is False
+    assert output.start_seconds == pytest.approx(0.25)  # tick 4 at double speed
+    expected = synth.render(piece, RATE, tempo_factor=2.0)
+    assert np.abs(output.samples() - expected).max() < 1.0 / 32767  # the whole piece, 16-bit
+    output.heard = 0.5  # the device may lag the wall clock: the playhead follows what is heard
+    clock.now += 3.0
     player.update_position()
-    assert seen["state"] == [True, False] and output.stops == 1
+    assert seen["position"] == [4, 8] and player.is_playing()
+    output.ended = True
+    player.update_position()
+    assert seen["position"][-1] == piece.end and seen["state"] == [True, False] and output.stops == 1
     player.stop()
     assert output.stops == 1
 
 
-def test_looping_audio_wraps_to_the_start_at_the_bar_line(qtbot):
+def test_looping_audio_is_one_bar_long_and_the_playhead_wraps(qtbot):
     output = RecordingOutput()
     player = Player(output=output)
+    seen = record_signals(player)
     piece = tune()
     player.play(piece, start_tick=8, loop=True)
-    bar_bytes = 2 * RATE * 4  # one 4/4 bar at 120 qpm = 2 s
-    first_pass = bytes(output.source.read(bar_bytes // 2))  # from tick 8 (1 s) to the bar line
-    second_pass = bytes(output.source.read(bar_bytes))
-    rendered = synth.to_pcm16(synth.render(piece, RATE)).ljust(bar_bytes, b"\0")  # 1.9 s, then silence
-    assert first_pass == rendered[bar_bytes // 2:bar_bytes]
-    assert second_pass == rendered[:bar_bytes]
-    assert player.is_playing()
+    assert output.loop is True and output.start_seconds == pytest.approx(1.0)
+    bar = 2 * RATE  # one 4/4 bar at 120 qpm: 2 s, the 1.9 s of music (with its tail) then silence
+    rendered = synth.render(piece, RATE)
+    taken = output.samples()
+    assert taken.shape == (bar, 2)
+    assert np.abs(taken[:len(rendered)] - rendered).max() < 1.0 / 32767 and not taken[len(rendered):].any()
+    output.heard = 0.25  # the second time round
+    output.ended = True   # (a looping output never ends; even if it said so, looping goes on)
+    player.update_position()
+    assert seen["position"][-1] == 2 and player.is_playing()
     player.stop()
     assert not player.is_playing() and output.stops == 1
 
 
-def test_pcm_source_serves_frames_and_wraps():
-    source = PcmSource(bytes(range(16)), start_byte=8, loop_end_byte=12)
-    source.open(QIODevice.OpenModeFlag.ReadOnly)
-    assert bytes(source.read(12)) == bytes([8, 9, 10, 11, 0, 1, 2, 3, 4, 5, 6, 7])
-    once = PcmSource(bytes(range(16)), start_byte=12)
-    once.open(QIODevice.OpenModeFlag.ReadOnly)
-    assert bytes(once.read(100)) == bytes([12, 13, 14, 15]) and bytes(once.read(100)) == b""
+def test_an_output_failure_while_playing_is_a_message(qtbot):
+    output = RecordingOutput()
+    player = Player(output=output)
+    seen = record_signals(player)
+    player.play(tune())
+    output.failure = "The audio device failed: device unplugged"
+    player.update_position()
+    assert seen["message"] == ["The audio device failed: device unplugged"] and seen["state"] == [True, False]
+
+
+def test_replaying_the_same_piece_reuses_the_take(qtbot):
+    output = RecordingOutput()
+    player = Player(output=output)
+    player.play(tune())
+    first = output.wav_path
+    player.play(tune(), start_tick=4)
+    assert output.wav_path == first
+    player.play(tune(), tempo_factor=1.5)
+    assert output.wav_path != first and not os.path.exists(first)  # an old take is removed
+
+
+def test_qt_output_without_multimedia_or_device_explains(qtbot):
+    output = QtAudioOutput()
+    ok, reason = output.available()
+    if ok:
+        pytest.skip("this machine has an audio output")
+    assert output.start("/nonexistent.wav", 0.0, False) is not None
+    assert output.position() is None and not output.finished()
+    output.stop()
