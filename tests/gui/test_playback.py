@@ -258,3 +258,18 @@ def test_qt_output_without_multimedia_or_device_explains(qtbot):
     assert output.start("/nonexistent.wav", 0.0, False) is not None
     assert output.position() is None and not output.finished()
     output.stop()
+
+
+def test_without_qt_multimedia_the_reason_names_libpulse_and_the_fix(qtbot, monkeypatch):
+    import sys
+
+    import PySide6
+
+    monkeypatch.delattr(PySide6, "QtMultimedia", raising=False)
+    monkeypatch.setitem(sys.modules, "PySide6.QtMultimedia", None)  # as when libpulse.so.0 is missing
+    player = Player()
+    seen = record_signals(player)
+    ok, reason = player.available()
+    assert not ok and "Qt Multimedia could not load" in reason and "apt-get install libpulse0" in reason
+    player.play(tune())
+    assert seen["message"] == [reason] and seen["state"] == [False] and not player.is_playing()
