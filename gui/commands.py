@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from PySide6.QtGui import QUndoCommand
 
-from composer.notes import Note, Piece
+from composer.notes import Note, Piece, clean
 
 if TYPE_CHECKING:
     from gui.document import Document
@@ -42,14 +42,18 @@ class ReplacePieceCommand(QUndoCommand):
 
 # -- pure helpers that build the edited pieces ----------------------------------------------------
 def with_notes_added(piece: Piece, notes: Iterable[Note]) -> Piece:
-    """``piece`` with ``notes`` added (voices are created as needed)."""
+    """``piece`` with ``notes`` added (voices are created as needed).
+
+    A note dropped onto another of the same pitch and voice cuts it short (:func:`composer.notes.clean`),
+    as in a DAW, so the piece never holds two overlapping notes of one key.
+    """
     added = tuple(notes)
     voices = piece.voices
     highest = max((n.voice for n in added), default=-1)
     if highest >= len(voices):
         voices = voices + tuple(dataclasses.replace(voices[-1], name=f"Voice {i + 1}")
                                 for i in range(len(voices), highest + 1))
-    return piece.replace(notes=piece.notes + added, voices=voices)
+    return clean(piece.replace(notes=piece.notes + added, voices=voices))
 
 
 def with_notes_removed(piece: Piece, notes: Iterable[Note]) -> Piece:

@@ -319,7 +319,7 @@ class RollCanvas(QWidget):
         elif gesture.kind == "draw":
             new = self._dragged(gesture)
             self.document.apply(with_notes_added(self.piece, new), "Draw note")
-            self.selection = set(new)
+            self.selection = set(new) & set(self.document.piece.notes)
             self.selectionChanged.emit(len(self.selection))
         elif gesture.tick_delta or gesture.pitch_delta:
             new = self._dragged(gesture)
@@ -327,7 +327,7 @@ class RollCanvas(QWidget):
             if len(new) == 1:
                 label = label[:-1]
             self.document.apply(with_notes_replaced(self.piece, gesture.notes, new), label)
-            self.selection = set(new)
+            self.selection = set(new) & set(self.document.piece.notes)
             self.selectionChanged.emit(len(self.selection))
         self.update()
 
@@ -399,7 +399,7 @@ class RollCanvas(QWidget):
                  for n in notes]
         label = "Transpose" if semitones else "Move"
         self.document.apply(with_notes_replaced(self.piece, notes, moved), f"{label} notes")
-        self.selection = set(moved)
+        self.selection = set(moved) & set(self.document.piece.notes)
         self.selectionChanged.emit(len(self.selection))
         self.update()
         return True

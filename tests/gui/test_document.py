@@ -64,3 +64,10 @@ def test_note_helpers_keep_other_notes_and_add_voices():
     assert len(two_voices.voices) == 2 and two_voices.voices[0] == piece.voices[0]
     with pytest.raises(ValueError):
         with_notes_removed(piece, [Note(5, 6, 7)])
+
+
+def test_a_note_dropped_on_another_of_the_same_key_cuts_it():
+    held = Note(0, 960, 60)
+    piece = with_notes_added(_piece(held), [Note(480, 720, 60)])
+    assert piece.notes == (Note(0, 480, 60), Note(480, 720, 60))
+    assert with_notes_added(_piece(held), [Note(0, 240, 60)]).notes == (held,)   # same onset: the longer stays
