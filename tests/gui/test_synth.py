@@ -77,7 +77,7 @@ def test_low_notes_have_their_fundamental_at_the_right_place():
 
 def test_a_loud_dense_mix_never_clips():
     voices = tuple(Voice(f"v{i}", program) for i, program in enumerate((0, 19, 48, 33, 52, 73)))
-    notes = tuple(Note(0, 16, 40 + 5 * i + v, 127, v) for v in range(6) for i in range(8))
+    notes = tuple(Note(0, 8, 40 + 7 * i + v, 127, v) for v in range(6) for i in range(5))
     audio = render(Piece(notes, 4, voices))
     peak = float(np.abs(audio).max())
     assert peak <= synth.PEAK_CEILING + 1e-6
