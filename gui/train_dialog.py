@@ -27,7 +27,7 @@ import os
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar,
@@ -158,6 +158,9 @@ class TrainDialog(QDialog):
         self._build()
         if default_folder:
             self.set_folder(default_folder)
+        app = QCoreApplication.instance()
+        if app is not None:  # quitting the app with a run going: stop it (saved) rather than abort
+            app.aboutToQuit.connect(self.stop_and_wait)
 
     # -- construction ------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -350,6 +353,17 @@ class TrainDialog(QDialog):
             self._worker.request_stop()
             self.cancel_button.setEnabled(False)
             self.status_label.setText("Stopping after the current step...")
+
+    def stop_and_wait(self, timeout_ms: int = 60_000) -> bool:
+        """Stop a run and block until its thread has ended (the model is saved). True when none is left.
+
+        Used when the app quits: a thread must not outlive its dialog.
+        """
+        worker = self._worker
+        if worker is None:
+            return True
+        worker.request_stop()
+        return worker.wait(timeout_ms)
 
     def show_error(self, text: str) -> None:
         """Show a problem in the dialog (in red); also kept in ``last_error``."""

@@ -108,6 +108,16 @@ def test_closing_during_a_run_stops_it_then_closes(qtbot, corpus, tmp_path):
     assert not dialog.is_running() and "resume" in load_checkpoint(tmp_path / "closed.pt")
 
 
+def test_quitting_the_app_stops_a_run_and_waits_for_it(qtbot, corpus, tmp_path):
+    dialog = tiny_dialog(qtbot, corpus, tmp_path)
+    dialog.set_output(tmp_path / "quit.pt")
+    assert dialog.start()
+    worker = dialog._worker
+    assert dialog.stop_and_wait()  # what aboutToQuit calls
+    assert worker.isFinished() and "resume" in load_checkpoint(tmp_path / "quit.pt")
+    qtbot.waitUntil(lambda: not dialog.is_running(), timeout=RUN_TIMEOUT_MS)
+
+
 def test_an_empty_folder_is_an_error_in_the_dialog(qtbot, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
