@@ -112,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         ok, reason = qt_can_open_windows()
     if not ok:
         return run_without_display(reason)
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+    try:
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+    except ImportError as error:  # e.g. a server without the OpenGL or X11 client libraries Qt links to
+        return run_without_display(f"Qt cannot be loaded here ({error})")
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Composer")
