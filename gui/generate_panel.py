@@ -158,7 +158,8 @@ class GeneratePanel(QWidget):
         seed_row = QHBoxLayout()
         self.random_seed_check = QCheckBox("Random")
         self.random_seed_check.setChecked(True)
-        self.random_seed_check.setToolTip("A new seed every time; untick to repeat a result with a fixed seed")
+        self.random_seed_check.setToolTip("A new seed every time; untick to keep the seed shown (the last one used),\n"
+                                          "which makes the same music again with the same settings")
         self.seed_spin = self._spin(0, 2**31 - 1, 1, "The seed: the same seed and settings give the same music")
         self.seed_spin.setEnabled(False)
         self.random_seed_check.toggled.connect(lambda random: self.seed_spin.setEnabled(not random))

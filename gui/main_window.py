@@ -665,6 +665,7 @@ class MainWindow(QMainWindow):
         variations = [Variation(piece, f"Variation {i + 1}", result.length_ticks, result.seed, result.primer_ticks)
                       for i, piece in enumerate(result.pieces)]
         self.panel.show_results(variations)
+        self.panel.seed_spin.setValue(result.seed)  # untick Random to make the same music again
         self.show_message(f"{len(variations)} variations from {model_name} in {result.seconds:.1f} s "
                           f"(seed {result.seed})")
 
@@ -755,6 +756,7 @@ class MainWindow(QMainWindow):
         variations = [Variation(piece, f"{label} {i + 1}", piece.end, result.seed)
                       for i, piece in enumerate(result.pieces)]
         self.panel.show_results(variations)
+        self.panel.seed_spin.setValue(result.seed)
         self.show_message(f"{label}: {len(variations)} result(s) in {result.seconds:.1f} s (seed {result.seed})")
 
     # == results ====================================================================================

@@ -155,6 +155,16 @@ def test_generate_variations_preview_and_use_one_undoably(window, qtbot, tiny_me
     assert [v.piece for v in results.variations()] == [v.piece for v in variations]
 
 
+def test_a_random_seed_is_shown_so_a_result_can_be_made_again(window, qtbot):
+    assert _generate(qtbot, window, count=2, bars=2, seed=None) == "succeeded"
+    first = [v.piece for v in window.panel.results.variations()]
+    used = window.panel.results.variation(0).seed
+    assert window.panel.seed_spin.value() == used and f"seed {used}" in window.last_message
+    window.panel.random_seed_check.setChecked(False)                 # keep the seed shown
+    assert _run(qtbot, window, window.generate) == "succeeded"
+    assert [v.piece for v in window.panel.results.variations()] == first
+
+
 def test_generate_in_a_key_and_continue_from_the_piece(window, qtbot, folk_file):
     window.open_file(folk_file)
     window.panel.key_combo.setCurrentText("G")
