@@ -33,7 +33,7 @@ def recipe_html(name: str, checkpoint: dict) -> str:
             else:
                 text = _format_value(values)
             rows.append(f"<tr><td><b>{html.escape(str(split))}</b></td><td>{html.escape(text)}</td></tr>")
-        parts.append("<p>Scores (loss in nats per token):</p><table>" + "".join(rows) + "</table>")
+        parts.append("<p>Scores (loss in nats per prediction; lower is better):</p><table>" + "".join(rows) + "</table>")
     epoch = checkpoint.get("epoch")
     if epoch is not None:
         parts.append(f"<p>Epochs trained: {epoch}</p>")
