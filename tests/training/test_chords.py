@@ -313,3 +313,14 @@ def test_cli_chord_errors_are_clear(chord_model, tmp_path, capsys):
     assert "without chord conditioning" in capsys.readouterr().err
     assert main(["generate", "--out", str(tmp_path / "c"), "--model", str(chord_model), "--count", "1",
                  "--bars", "2"]) == 0
+
+
+def test_the_shipped_chord_model_follows_its_chords():
+    """The shipped model, measured the way midi_data/models/README.md reports it (smaller here)."""
+    model, vocab, checkpoint = load_model(REPO / "midi_data" / "models" / "melody_chords.pt")
+    assert checkpoint["model_config"]["condition_size"] == 25
+    rotated = P[1:] + P[:1]                                                  # same chords, one bar later
+    under_p = np.nanmedian(measure_chord_following(model, vocab, P, P, count=16, bars=8, seed=7))
+    under_rotated = np.nanmedian(measure_chord_following(model, vocab, P, rotated, count=16, bars=8, seed=7))
+    under_q = np.nanmedian(measure_chord_following(model, vocab, P, Q, count=16, bars=8, seed=7))
+    assert under_p > under_rotated + 0.1 > under_q + 0.1
