@@ -155,6 +155,34 @@ def plain_step_loop(model: ComposerLM, steps: int) -> None:
             token = torch.multinomial(probabilities, 1)
 
 
+# -- harmonization -----------------------------------------------------------------------------------------
+def sixteen_bar_melody(folder: Path) -> "Piece":
+    """The first 16 bars of the first bundled folk tune in 4/4 that has that many."""
+    from composer.midi_io import read_midi
+    from composer.notes import crop
+
+    for path in sorted(folder.glob("*/*.mid")):
+        piece = read_midi(path)
+        bar = piece.ticks_per_bar
+        if (piece.time_signatures[0].numerator, piece.time_signatures[0].denominator) == (4, 4) \
+                and piece.end >= 16 * bar:
+            return crop(piece, 0, 16 * bar).replace(name=path.name)
+    raise SystemExit(f"no 16-bar 4/4 tune in {folder}")
+
+
+def bench_harmony(model_path: Path, melody_folder: Path, repeats: int) -> dict:
+    """Median time to harmonize a 16-bar melody (4 voices, default settings)."""
+    from composer.harmony import harmonize, load_harmony_model
+
+    model = load_harmony_model(model_path)
+    melody = sixteen_bar_melody(melody_folder)
+    harmonize(model, melody, seed=0)  # warm-up
+    times = [harmonize(model, melody, temperature=0.7, seed=s).seconds for s in range(max(repeats, 5))]
+    eight = [harmonize(model, melody, count=8, temperature=0.7, seed=s).seconds for s in range(3)]
+    return {"melody": melody.name, "notes": len(melody.notes), "harmonize_s": statistics.median(times),
+            "harmonize_8_s": statistics.median(eight)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=REPO / "midi_data" / "models" / "melody.pt")
@@ -163,6 +191,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="PyTorch threads for training (0: default)")
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--harmony-model", type=Path, default=REPO / "midi_data" / "models" / "chorale.pt",
+                        help="4-part model for the harmonization timing (skipped when the file is missing)")
+    parser.add_argument("--melodies", type=Path, default=REPO / "midi_data" / "folk_melodies",
+                        help="folder of tunes; the first 16-bar 4/4 one is harmonized")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -180,6 +212,10 @@ def main() -> None:
         ("batch-1 sampling (steps/s)", f"{sampling['ours_steps_per_s']:,.0f}", f"{sampling['plain_steps_per_s']:,.0f}",
          f"x{sampling['ours_steps_per_s'] / sampling['plain_steps_per_s']:.1f}"),
     ]
+    if args.harmony_model.is_file():
+        harmony = bench_harmony(args.harmony_model, args.melodies, args.repeats)
+        rows.append(("harmonize 16 bars, 4 voices (s)", f"{harmony['harmonize_s']:.3f}", "",
+                     f"{harmony['melody']}, {harmony['notes']} notes; 8 at once: {harmony['harmonize_8_s']:.3f}s"))
     if not args.skip_training:
         recipe = checkpoint["recipe"]["config"]
         training = bench_training(c, vocab, args.data, args.files, max(2, args.repeats // 2),

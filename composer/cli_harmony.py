@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from composer.cli import REPO_ROOT, existing_dir, existing_file, float_range, int_range
+from composer.cli import REPO_ROOT, existing_dir, existing_file, float_range, int_range, key_name
 
 DEFAULT_HARMONY_MODEL = REPO_ROOT / "midi_data" / "models" / "chorale.pt"
 VOICE_WORDS = {"s": 0, "soprano": 0, "a": 1, "alto": 1, "t": 2, "tenor": 2, "b": 3, "bass": 3}
@@ -54,6 +54,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     h.add_argument("--model", type=existing_file, help=model_help)
     h.add_argument("--track", type=int_range(1, 1024), help="which track of MELODY.mid is the melody "
                    "(counting tracks with notes from 1; default: the first)")
+    h.add_argument("--key", type=key_name, help="key to harmonize in, e.g. F or Dm (default: the file's key "
+                   "signature, else the melody's estimated key)")
     _sampling_arguments(h)
     h.set_defaults(handler=run_harmonize)
 
@@ -82,6 +84,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="harmonization temperature (default 0: the likeliest notes)")
     e.add_argument("--seed", type=int_range(0, 2**31 - 1), default=0)
     e.add_argument("--json", type=Path, metavar="FILE", help="also write every number as JSON to FILE")
+    e.add_argument("--no-rules", action="store_true", help="score the raw model, without the sampler's "
+                   "voice-leading rules")
     e.add_argument("--threads", type=int_range(1, 1024), default=None, help="CPU threads for PyTorch")
     e.set_defaults(handler=run_evaluate)
 
@@ -91,6 +95,9 @@ def _sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float_range(0, 5), default=DEFAULT_TEMPERATURE,
                         help=f"randomness in [0, 5] (0: the likeliest notes; default {DEFAULT_TEMPERATURE})")
     parser.add_argument("--seed", type=int_range(0, 2**31 - 1), default=None, help="random seed")
+    parser.add_argument("--no-rules", action="store_true", help="let the model break the rules of 4-part "
+                        "writing (by default the sampler refuses parallel fifths/octaves, voice crossing "
+                        "and spacing over an octave between upper voices)")
 
 
 DEFAULT_TEMPERATURE = 0.7
@@ -144,7 +151,8 @@ def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         parser.error(f"argument --track: {args.melody} has {len(tracks)} track(s) with notes, got {args.track}")
     melody = select_voices(piece, [tracks[(args.track or 1) - 1]])
     try:
-        result = harmonize(model, melody, count=args.count, temperature=args.temperature, seed=args.seed)
+        result = harmonize(model, melody, count=args.count, temperature=args.temperature, seed=args.seed,
+                           rules=not args.no_rules, key=args.key)
     except HarmonyError as error:
         print(f"composer harmonize: {args.melody}: {error}", file=sys.stderr)
         return 1
@@ -152,7 +160,7 @@ def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         write_midi(harmonized, path)
         print(f"{path}: {len(harmonized.notes)} notes in 4 parts")
     moved = f", melody moved {result.transposed:+d} semitones for the model and back" if result.transposed else ""
-    print(f"harmonized in {result.seconds:.2f}s (seed {result.seed}{moved})")
+    print(f"harmonized in {result.key or 'an unknown key'}, {result.seconds:.2f}s (seed {result.seed}{moved})")
     return 0
 
 
@@ -173,7 +181,7 @@ def run_regenerate(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         parser.error(f"argument --bars: {args.piece} has {bars} bar(s), got {first}-{last}")
     try:
         result = regenerate_region(model, piece, (first - 1) * bar, last * bar, args.voices, count=args.count,
-                                   temperature=args.temperature, seed=args.seed)
+                                   temperature=args.temperature, seed=args.seed, rules=not args.no_rules)
     except HarmonyError as error:
         print(f"composer regenerate: {args.piece}: {error}", file=sys.stderr)
         return 1
@@ -194,14 +202,15 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     model = _load(args, "evaluate-harmony")
     if model is None:
         return 1
-    report = evaluate_harmony(model, args.data, args.split, args.temperature, args.seed)
+    report = evaluate_harmony(model, args.data, args.split, args.temperature, args.seed,
+                              rules=not args.no_rules)
     totals = report.totals()
     if not totals["pieces"]:
         print(f"composer evaluate-harmony: no four-part pieces in {args.data} (split {args.split}); "
               f"{len(report.skipped)} file(s) skipped", file=sys.stderr)
         return 1
     print(f"{totals['pieces']} pieces, {totals['frames']} frames (16th notes), split {args.split}, "
-          f"temperature {args.temperature:g}")
+          f"temperature {args.temperature:g}, {'raw model' if args.no_rules else 'with voice-leading rules'}")
     print(f"{'':24}" + "".join(f"{v:>10}" for v in LOWER_VOICES) + f"{'mean':>10}")
     for key, label in (("token_accuracy", "token accuracy"), ("pitch_accuracy", "pitch accuracy")):
         row = totals[key]
@@ -219,7 +228,8 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     if args.json:
         args.json.write_text(json.dumps({"totals": totals, "pieces": report.pieces, "skipped": report.skipped,
                                          "model": str(args.model or DEFAULT_HARMONY_MODEL),
-                                         "split": args.split, "temperature": args.temperature}, indent=2))
+                                         "split": args.split, "temperature": args.temperature,
+                                         "rules": not args.no_rules}, indent=2))
         print(f"wrote {args.json}")
     return 0
 
@@ -265,7 +275,7 @@ def run_generate_chorales(args: argparse.Namespace, parser: argparse.ArgumentPar
     from composer.harmony import generate_chorale
     from composer.midi_io import write_midi
 
-    unsupported = {"--primer": args.primer, "--key": args.key, "--beam": args.beam, "--top-k": args.top_k,
+    unsupported = {"--primer": args.primer, "--beam": args.beam, "--top-k": args.top_k,
                    "--chords": getattr(args, "chords", None)}
     for flag, value in unsupported.items():
         if value:
@@ -279,7 +289,7 @@ def run_generate_chorales(args: argparse.Namespace, parser: argparse.ArgumentPar
         return 1
     started = time.perf_counter()
     result = generate_chorale(model, args.bars, count=args.count, temperature=args.temperature, seed=args.seed,
-                              qpm=args.tempo or 80.0)
+                              qpm=args.tempo or 80.0, key=args.key)
     args.out.mkdir(parents=True, exist_ok=True)
     digits = max(2, len(str(args.count)))
     files = []
@@ -289,6 +299,7 @@ def run_generate_chorales(args: argparse.Namespace, parser: argparse.ArgumentPar
         files.append({"file": name, "notes": len(piece.notes), "bars": args.bars, "voices": 4})
         print(f"{name}: {len(piece.notes)} notes in 4 parts, {args.bars} bars")
     manifest = {"parameters": {"count": args.count, "bars": args.bars, "temperature": args.temperature,
+                               "key": args.key,
                                "seed": result.seed, "tempo": args.tempo or 80.0},
                 "model": {"path": str(model_path), "kind": "composer-harmony-model",
                           "metrics": model.checkpoint.get("metrics", {})},

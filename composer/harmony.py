@@ -22,12 +22,14 @@ from composer.harmony_model import HarmonyConfig, HarmonyNet
 from composer.harmony_train import HARMONY_KIND
 from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice
 from composer.sample import one_thread
-from composer.satb import (HOLD, MASK, MIN_PITCH, NUM_VOICES, PITCH_OFFSET, REST, VOICE_NAMES, HarmonyError,
+from composer.satb import (HOLD, MASK, MIN_PITCH, NUM_VOICES, UNKNOWN_KEY, key_index, key_of_index, piece_key_index,
+                           transpose_key_index, PITCH_OFFSET, REST, VOICE_NAMES, HarmonyError,
                            frames_to_notes, num_frames, piece_to_frames, positions_for, to_frame, to_tick,
                            voice_frames)
 
 DEFAULT_HARMONY_MODEL = Path(__file__).resolve().parent.parent / "midi_data" / "models" / "chorale.pt"
 StepCallback = Callable[[int, int], bool]
+DEFAULT_SEARCH = 1
 NEG_INF = float("-inf")
 
 __all__ = ["DEFAULT_HARMONY_MODEL", "HarmonyError", "HarmonyModel", "HarmonyResult", "load_harmony_model",
@@ -52,6 +54,7 @@ class HarmonyResult:
     seed: int
     seconds: float
     transposed: int = 0   # semitones the melody was moved to fit the soprano range (and moved back)
+    key: str | None = None   # the key the model was told (None: unknown, the model guessed)
 
 
 def load_harmony_model(path: str | os.PathLike | None = None) -> HarmonyModel:
@@ -84,16 +87,26 @@ def _limit_bias(model: HarmonyModel) -> torch.Tensor:
 
 
 def _draw(logits: torch.Tensor, temperature: float, generator: torch.Generator) -> torch.Tensor:
-    """One token per row from masked logits [B, V]; temperature 0 takes the likeliest."""
+    """One token per row from masked logits [B, V].
+
+    Temperature 0 decides in two steps: first whether the voice rests, holds or starts a note (the
+    likeliest of the three, a new note counting all its pitches together), then which pitch. Taking the
+    single likeliest token instead would nearly always hold, as HOLD alone usually outweighs any one pitch.
+    """
     if temperature <= 0:
-        return logits.argmax(-1)
+        probs = torch.softmax(logits, -1)                                 # [B, V]
+        attack = probs[:, PITCH_OFFSET:].sum(-1)
+        pitch = logits[:, PITCH_OFFSET:].argmax(-1) + PITCH_OFFSET
+        other = torch.where(probs[:, HOLD] >= probs[:, REST], HOLD, REST)
+        return torch.where(attack >= probs.gather(1, other[:, None])[:, 0], pitch, other)
     probs = torch.softmax(logits / temperature, dim=-1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(1)
 
 
 @torch.no_grad()
 def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: int = 1,
-         temperature: float = 1.0, seed: int = 0, on_step: StepCallback | None = None) -> np.ndarray | None:
+         temperature: float = 1.0, seed: int = 0, on_step: StepCallback | None = None,
+         rules: bool = True, search: int = 1, key: int = UNKNOWN_KEY) -> np.ndarray | None:
     """Write every MASK cell of ``given``; return ``count`` completed grids.
 
     Args:
@@ -104,36 +117,56 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
         temperature: sampling temperature (0: the likeliest token each time).
         seed: random seed.
         on_step: called after each written frame with (frames done, frames to write); True cancels.
+        rules: refuse notes that would make parallel fifths or octaves, cross a voice, or leave more
+            than an octave between soprano and alto or alto and tenor (see :func:`rule_mask`); a cell
+            where every note breaks a rule is drawn without them.
+
+        key: the key index (see :func:`composer.satb.key_index`) the model is told.
+        search: draw ``search`` candidates per completion and keep the likeliest (by the model's own
+            log-probability of the cells it wrote); 1 keeps every draw.
 
     Returns:
         int64 [count, T, 4], or None when cancelled.
     """
+    if search < 1:
+        raise ValueError(f"search must be at least 1, got {search}")
     with one_thread():
-        return _fill(model, given, positions, count, temperature, seed, on_step)
+        result = _fill(model, given, positions, count * search, temperature, seed, on_step, rules, key)
+    if result is None:
+        return None
+    grids, scores = result
+    best = scores.reshape(count, search).argmax(1) + np.arange(count) * search
+    return grids[best]
 
 
-def _fill(model, given, positions, count, temperature, seed, on_step):
+def _fill(model, given, positions, count, temperature, seed, on_step, rules, key):
     net = model.net.eval()
-    length = len(given)
     out = np.repeat(given[None], count, axis=0)                          # [B, T, 4]
     unknown = given == MASK                                              # [T, 4]
     rows = np.flatnonzero(unknown.any(1))
+    scores = torch.zeros(count)                                          # log-probability of each row
     if not len(rows):
-        return out
+        return out, scores.numpy()
     first, last = int(rows[0]), int(rows[-1]) + 1
     generator = torch.Generator().manual_seed(seed)
     limit_bias = _limit_bias(model)                                      # [4, V]
-    encoded = net.encode(torch.from_numpy(given[None]), torch.from_numpy(positions[None]))   # [1, T, 2Ce]
+    candidates = _token_pitches(net.config.vocab_size)                  # [V]
+    encoded = net.encode(torch.from_numpy(given[None]), torch.from_numpy(positions[None]),
+                         keys=torch.tensor([key]))                                          # [1, T, 2Ce]
     encoded = encoded.expand(count, -1, -1)
     state = None
     tokens = torch.from_numpy(out)                                       # [B, T, 4]
+    before = torch.full((count, NUM_VOICES), -1, dtype=torch.long)       # pitch sounding at t-1, -1 silent
     if first > 0:                                                        # read the given opening at once
         previous = torch.cat([torch.full_like(tokens[:, :1], MASK), tokens[:, :first - 1]], dim=1)
         _, state = net.decoder(net.decoder_input(previous, encoded[:, :first]), None)
+        for t in range(first):
+            before = _advance(before, tokens[:, t])
     for t in range(first, last):
         previous = tokens[:, t - 1:t] if t > 0 else torch.full_like(tokens[:, :1], MASK)     # [B, 1, 4]
         hidden, state = net.decoder(net.decoder_input(previous, encoded[:, t:t + 1]), state)
         hidden = hidden[:, 0]                                                               # [B, H]
+        now = _advance(before, tokens[:, t])          # given cells of this frame already sound
         for voice in range(NUM_VOICES):
             if not unknown[t, voice]:
                 continue
@@ -142,12 +175,73 @@ def _fill(model, given, positions, count, temperature, seed, on_step):
             if t == 0 or not unknown[t - 1, voice]:
                 logits[:, HOLD] = NEG_INF                # never extend a given note
             else:
-                silent = tokens[:, t - 1, voice] == REST
-                logits[:, HOLD] = torch.where(silent, NEG_INF, logits[:, HOLD])
-            tokens[:, t, voice] = _draw(logits, temperature, generator)
+                logits[:, HOLD] = torch.where(before[:, voice] < 0, NEG_INF, logits[:, HOLD])
+            if rules:
+                decided = [u for u in range(NUM_VOICES) if u < voice or not unknown[t, u]]
+                broken = rule_mask(candidates, before, now, voice, decided)                   # [B, V]
+                ruled = logits.masked_fill(broken, NEG_INF)
+                stuck = torch.isinf(ruled).all(-1, keepdim=True)
+                logits = torch.where(stuck, logits, ruled)
+            choice = _draw(logits, temperature, generator)
+            tokens[:, t, voice] = choice
+            scores += torch.log_softmax(logits, -1).gather(1, choice[:, None])[:, 0]
+            now[:, voice] = _advance(before, tokens[:, t])[:, voice]
+        before = now
         if on_step is not None and on_step(t - first + 1, last - first):
             return None
-    return tokens.numpy()
+    return tokens.numpy(), scores.numpy()
+
+
+def _token_pitches(vocab: int) -> torch.Tensor:
+    """[V] the pitch each token starts (-1 for REST, HOLD, MASK)."""
+    pitches = torch.full((vocab,), -1, dtype=torch.long)
+    pitches[PITCH_OFFSET:] = torch.arange(vocab - PITCH_OFFSET) + MIN_PITCH
+    return pitches
+
+
+def _advance(before: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+    """Sounding pitches [B, 4] after a frame of tokens [B, 4] (MASK cells: unknown yet, counted silent)."""
+    pitch = frame - PITCH_OFFSET + MIN_PITCH
+    held = torch.where(frame == HOLD, before, torch.full_like(before, -1))
+    return torch.where(frame >= PITCH_OFFSET, pitch, held)
+
+
+def rule_mask(candidates: torch.Tensor, before: torch.Tensor, now: torch.Tensor, voice: int,
+              decided: list[int]) -> torch.Tensor:
+    """Which tokens of ``voice`` would break a rule of four-part writing against the voices decided.
+
+    Args:
+        candidates: [V] pitch of each token (-1 for non-pitch tokens; HOLD is judged by the held pitch).
+        before: [B, 4] pitches sounding in the previous frame (-1 silent).
+        now: [B, 4] pitches of this frame for the decided voices.
+        voice: the voice being drawn (0 = soprano .. 3 = bass).
+        decided: voices whose pitch in this frame is known.
+
+    Returns:
+        bool [B, V]: True where the token makes parallel fifths/octaves, crosses a voice, or spaces
+        soprano-alto or alto-tenor more than an octave apart.
+    """
+    rows = before.shape[0]
+    pitch = candidates.expand(rows, -1).clone()                          # [B, V]
+    pitch[:, HOLD] = before[:, voice]
+    sounding = pitch >= 0
+    mine_before = before[:, voice:voice + 1]                             # [B, 1]
+    broken = torch.zeros_like(sounding)
+    for other in decided:
+        theirs, theirs_before = now[:, other:other + 1], before[:, other:other + 1]   # [B, 1]
+        present = sounding & (theirs >= 0)
+        upper_is_me = voice < other
+        gap = (pitch - theirs) if upper_is_me else (theirs - pitch)                  # upper minus lower
+        broken |= present & (gap < 0)                                                # crossing
+        if {voice, other} in ({0, 1}, {1, 2}):
+            broken |= present & (gap > 12)                                           # spacing
+        gap_before = (mine_before - theirs_before) if upper_is_me else (theirs_before - mine_before)
+        perfect = (gap_before % 12 == 0) | (gap_before % 12 == 7)
+        both_moved = (pitch != mine_before) & (theirs != theirs_before)
+        same_way = torch.sign(pitch - mine_before) == torch.sign(theirs - theirs_before)
+        parallel = perfect & (gap % 12 == gap_before % 12) & both_moved & same_way
+        broken |= present & (mine_before >= 0) & (theirs_before >= 0) & parallel
+    return broken
 
 
 # -- harmonize ----------------------------------------------------------------------------------------------
@@ -200,7 +294,8 @@ def soprano_shift(pitches: Sequence[int], limits: Sequence[int]) -> int:
 
 
 def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: float = 1.0,
-              seed: int | None = None, on_step: StepCallback | None = None) -> HarmonyResult | None:
+              seed: int | None = None, on_step: StepCallback | None = None,
+              rules: bool = True, search: int = DEFAULT_SEARCH, key: str | None = None) -> HarmonyResult | None:
     """Write alto, tenor and bass under a melody, which becomes the soprano unchanged.
 
     Args:
@@ -211,18 +306,23 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
         temperature: randomness (0: always the likeliest chord tone; 1: the model's own distribution).
         seed: random seed (None: a random one, reported in the result).
         on_step: progress callback (frames done, frames total); returning True cancels (result None).
+        rules: keep to the rules of four-part writing (see :func:`fill`).
+        search: candidates drawn per harmonization, the likeliest kept (see :func:`fill`).
+        key: the key to harmonize in ("F", "Dm", ...); None: the melody's key signature, else its
+            estimated key.
 
     Returns:
         A :class:`HarmonyResult` whose pieces have the melody's resolution, tempo, metre and key.
 
     Raises:
-        HarmonyError: empty or polyphonic melody, or one too wide for a soprano.
+        HarmonyError: empty or polyphonic melody, one too wide for a soprano, or an unknown key.
     """
     _check_count(count, temperature)
     started = time.perf_counter()
     seed = seed if seed is not None else random.randrange(2**31)
     line = melody_line(melody)
     shift = soprano_shift([n.pitch for n in line], model.voice_limits[0])
+    told = _key_for(key, melody.replace(notes=tuple(line)))
     tpb = melody.ticks_per_beat
     moved = [Note(n.start, n.end, n.pitch + shift, n.velocity, 0) for n in line]
     lowest = min(model.voice_limits[3][0], model.voice_limits[2][0]) - shift
@@ -233,7 +333,8 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     given = np.full((length, NUM_VOICES), MASK, dtype=np.int64)
     given[:, 0] = voice_frames(moved, tpb, length)
     positions = positions_for(melody.time_signatures, tpb, length)
-    grids = fill(model, given, positions, count, temperature, seed, on_step)
+    grids = fill(model, given, positions, count, temperature, seed, on_step, rules, search,
+                 transpose_key_index(told, shift))
     if grids is None:
         return None
     soprano = tuple(Note(n.start, n.end, n.pitch, n.velocity, 0) for n in line)
@@ -241,9 +342,19 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     for index, grid in enumerate(grids):
         lower = [Note(n.start, n.end, n.pitch - shift, n.velocity, n.voice)
                  for n in frames_to_notes(grid, tpb, voices=(1, 2, 3))]
-        pieces.append(_satb_piece(soprano + tuple(lower), melody, f"{melody.name or 'melody'} harmonized "
-                                                                    f"{index + 1}"))
-    return HarmonyResult(pieces, seed, time.perf_counter() - started, shift)
+        piece = _satb_piece(soprano + tuple(lower), melody, f"{melody.name or 'melody'} harmonized {index + 1}")
+        pieces.append(piece.replace(key=melody.key or key_of_index(told)))
+    return HarmonyResult(pieces, seed, time.perf_counter() - started, shift, key_of_index(told))
+
+
+def _key_for(key: str | None, piece: Piece) -> int:
+    """The key index to tell the model: ``key`` if given, else the piece's signature or estimate."""
+    if key is None:
+        return piece_key_index(piece)
+    try:
+        return key_index(key)
+    except ValueError as error:
+        raise HarmonyError(str(error)) from None
 
 
 def _satb_piece(notes, template: Piece, name: str) -> Piece:
@@ -262,7 +373,8 @@ def _check_count(count: int, temperature: float) -> None:
 # -- regenerate a region -----------------------------------------------------------------------------------
 def regenerate_region(model: HarmonyModel, piece: Piece, start_tick: int, end_tick: int, voices: Sequence[int],
                       count: int = 1, temperature: float = 1.0, seed: int | None = None,
-                      on_step: StepCallback | None = None) -> HarmonyResult | None:
+                      on_step: StepCallback | None = None, rules: bool = True,
+              search: int = DEFAULT_SEARCH) -> HarmonyResult | None:
     """Rewrite some voices of a four-part piece between two times, fitting what comes before AND after.
 
     Everything outside [start, end) of the chosen voices is kept: other voices entirely, and the chosen
@@ -274,7 +386,7 @@ def regenerate_region(model: HarmonyModel, piece: Piece, start_tick: int, end_ti
         piece: four voices, 0..3 = soprano, alto, tenor, bass.
         start_tick, end_tick: the region, in the piece's ticks.
         voices: voice indices (0..3) to rewrite.
-        count, temperature, seed, on_step: as in :func:`harmonize`.
+        count, temperature, seed, on_step, rules, search: as in :func:`harmonize`.
 
     Returns:
         A :class:`HarmonyResult` with ``count`` versions of the piece.
@@ -301,7 +413,8 @@ def regenerate_region(model: HarmonyModel, piece: Piece, start_tick: int, end_ti
     given = frames.copy()
     given[first:last, voices] = MASK
     positions = positions_for(piece.time_signatures, tpb, length)
-    grids = fill(model, given, positions, count, temperature, seed, on_step)
+    told = _key_for(None, piece)
+    grids = fill(model, given, positions, count, temperature, seed, on_step, rules, search, told)
     if grids is None:
         return None
     pieces = []
@@ -310,7 +423,7 @@ def regenerate_region(model: HarmonyModel, piece: Piece, start_tick: int, end_ti
         new = [Note(n.start, min(n.end, end), n.pitch, n.velocity, n.voice) for n in new]
         pieces.append(piece.replace(notes=tuple(kept) + tuple(new),
                                     name=f"{piece.name or 'piece'} regenerated {index + 1}"))
-    return HarmonyResult(pieces, seed, time.perf_counter() - started)
+    return HarmonyResult(pieces, seed, time.perf_counter() - started, key=key_of_index(told))
 
 
 def _cut_region(piece: Piece, start: int, end: int, voices: Sequence[int]) -> list[Note]:
@@ -332,11 +445,15 @@ def _cut_region(piece: Piece, start: int, end: int, voices: Sequence[int]) -> li
 # -- free four-part generation --------------------------------------------------------------------------------
 def generate_chorale(model: HarmonyModel, bars: int, count: int = 1, temperature: float = 1.0,
                      seed: int | None = None, time_signature: tuple[int, int] = (4, 4), qpm: float = 80.0,
-                     ticks_per_beat: int = 12, on_step: StepCallback | None = None) -> HarmonyResult | None:
-    """Write ``count`` four-part pieces of ``bars`` bars from nothing.
+                     ticks_per_beat: int = 12, on_step: StepCallback | None = None,
+                     rules: bool = True, search: int = DEFAULT_SEARCH,
+                     key: str | None = None) -> HarmonyResult | None:
+    """Write ``count`` four-part pieces of ``bars`` bars from nothing (``rules``, ``search``: see
+    :func:`fill`), in ``key`` ("G", "Em", ...) or, with None, a key the model picks.
 
     Raises:
         ValueError: bars or count below 1.
+        HarmonyError: an unknown key name.
     """
     if bars < 1:
         raise ValueError(f"bars must be at least 1, got {bars}")
@@ -347,11 +464,12 @@ def generate_chorale(model: HarmonyModel, bars: int, count: int = 1, temperature
     length = bars * to_frame(signature.ticks_per_bar(ticks_per_beat), ticks_per_beat)
     given = np.full((length, NUM_VOICES), MASK, dtype=np.int64)
     positions = positions_for([signature], ticks_per_beat, length)
-    grids = fill(model, given, positions, count, temperature, seed, on_step)
+    told = _key_for(key, Piece((), ticks_per_beat)) if key is not None else UNKNOWN_KEY
+    grids = fill(model, given, positions, count, temperature, seed, on_step, rules, search, told)
     if grids is None:
         return None
-    template = Piece((), ticks_per_beat, tempos=(TempoChange(0, qpm),), time_signatures=(signature,))
+    template = Piece((), ticks_per_beat, tempos=(TempoChange(0, qpm),), time_signatures=(signature,), key=key)
     pieces = [_satb_piece(frames_to_notes(grid, ticks_per_beat), template, f"chorale {i + 1}")
               for i, grid in enumerate(grids)]
-    return HarmonyResult(pieces, seed, time.perf_counter() - started)
+    return HarmonyResult(pieces, seed, time.perf_counter() - started, key=key)
 

@@ -69,7 +69,7 @@ def lower_voice_nll(model: HarmonyModel, chorale: Chorale) -> np.ndarray:
     target = torch.from_numpy(chorale.frames[None])                      # [1, T, 4]
     given = target.clone()
     given[..., 1:] = MASK
-    logits = net(given, target, torch.from_numpy(chorale.positions[None]))   # [1, T, 4, V]
+    logits = net(given, target, torch.from_numpy(chorale.positions[None]), keys=torch.tensor([chorale.key]))
     nll = nn.functional.cross_entropy(logits.permute(0, 3, 1, 2), target, reduction="none")   # [1, T, 4]
     return nll[0, :, 1:].numpy()
 
@@ -90,27 +90,32 @@ class HarmonyReport:
         out = {"pieces": len(self.pieces), "frames": frames,
                "token_accuracy": {v: weighted("token_accuracy", i) for i, v in enumerate(LOWER_VOICES)},
                "pitch_accuracy": {v: weighted("pitch_accuracy", i) for i, v in enumerate(LOWER_VOICES)},
+               "note_accuracy": {v: weighted("note_accuracy", i) for i, v in enumerate(LOWER_VOICES)},
                "nll_per_token": {v: weighted("nll_per_token", i) for i, v in enumerate(LOWER_VOICES)}}
         out["token_accuracy"]["mean"] = float(np.mean(list(out["token_accuracy"].values())))
         out["pitch_accuracy"]["mean"] = float(np.mean(list(out["pitch_accuracy"].values())))
+        out["note_accuracy"]["mean"] = float(np.mean(list(out["note_accuracy"].values())))
         out["nll_per_frame"] = sum(out["nll_per_token"].values())
         for side in ("original", "model"):
             out[side] = {k: 100 * sum(p[side][k] for p in self.pieces) / frames for k in VOICE_LEADING}
         return out
 
 
-def score_piece(model: HarmonyModel, chorale: Chorale, piece, temperature: float, seed: int) -> dict:
+def score_piece(model: HarmonyModel, chorale: Chorale, piece, temperature: float, seed: int,
+                rules: bool = True, search: int = 1) -> dict:
     """Harmonize one piece's soprano and compare with its real lower voices."""
     soprano = to_monophonic(select_voices(piece, [0]))   # a few files hold two soprano notes at once
-    result = harmonize(model, soprano, temperature=temperature, seed=seed)
+    result = harmonize(model, soprano, temperature=temperature, seed=seed, rules=rules, search=search)
     written = piece_to_frames(result.pieces[0], len(chorale.frames))
     original, ours = chorale.frames, written
     nll = lower_voice_nll(model, chorale)                                # [T, 3]
+    same_pitch = sounding_pitches(ours) == sounding_pitches(original)    # [T, 4]
+    same_attack = (ours >= PITCH_OFFSET) == (original >= PITCH_OFFSET)   # [T, 4]
     return {
         "name": piece.name, "frames": len(original),
         "token_accuracy": [float((ours[:, v] == original[:, v]).mean()) for v in (1, 2, 3)],
-        "pitch_accuracy": [float((sounding_pitches(ours)[:, v] == sounding_pitches(original)[:, v]).mean())
-                           for v in (1, 2, 3)],
+        "pitch_accuracy": [float(same_pitch[:, v].mean()) for v in (1, 2, 3)],
+        "note_accuracy": [float((same_pitch[:, v] & same_attack[:, v]).mean()) for v in (1, 2, 3)],
         "nll_per_token": [float(x) for x in nll.mean(0)],
         "original": voice_leading_counts(original), "model": voice_leading_counts(ours),
     }
@@ -118,7 +123,7 @@ def score_piece(model: HarmonyModel, chorale: Chorale, piece, temperature: float
 
 def evaluate_harmony(model: HarmonyModel, data_dir: str | os.PathLike, split: str = "all",
                      temperature: float = 0.0, seed: int = 0, valid_fraction: float = 0.1,
-                     test_fraction: float = 0.05) -> HarmonyReport:
+                     test_fraction: float = 0.05, rules: bool = True, search: int = 1) -> HarmonyReport:
     """Score ``model`` on every four-part MIDI file under ``data_dir`` (or one split of them).
 
     Args:
@@ -127,6 +132,8 @@ def evaluate_harmony(model: HarmonyModel, data_dir: str | os.PathLike, split: st
         split: ``all``, or ``train``/``valid``/``test`` by the same path hash as training uses.
         temperature: harmonization temperature (0: the likeliest tokens).
         seed: random seed of the harmonizations.
+        rules: harmonize with the sampler's voice-leading rules (False: the raw model).
+        search: candidates per harmonization, the likeliest kept.
     """
     report = HarmonyReport()
     root = Path(data_dir)
@@ -137,7 +144,8 @@ def evaluate_harmony(model: HarmonyModel, data_dir: str | os.PathLike, split: st
         try:
             piece = read_midi(path)
             chorale = chorale_from_piece(piece)
-            report.pieces.append(score_piece(model, chorale, piece.replace(name=relative), temperature, seed))
+            report.pieces.append(score_piece(model, chorale, piece.replace(name=relative), temperature, seed,
+                                              rules, search))
         except (MidiReadError, HarmonyError) as error:
             report.skipped.append((relative, getattr(error, "reason", str(error))))
     return report

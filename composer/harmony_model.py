@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from composer.satb import MASK, MAX_POSITIONS, NUM_VOICES, VOCAB_SIZE
+from composer.satb import MASK, MAX_POSITIONS, NUM_KEYS, NUM_VOICES, UNKNOWN_KEY, VOCAB_SIZE
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class HarmonyConfig:
         num_layers: decoder layers.
         head_size: width of each voice's output layer.
         dropout: dropout on embeddings, between layers and before the heads.
+        num_keys: 0, or NUM_KEYS to tell the encoder the key (major/minor and tonic) at every frame.
     """
 
     embedding_size: int = 96
@@ -52,6 +53,7 @@ class HarmonyConfig:
     vocab_size: int = VOCAB_SIZE
     num_voices: int = NUM_VOICES
     num_positions: int = MAX_POSITIONS
+    num_keys: int = 0
 
     def __post_init__(self) -> None:
         for name in ("embedding_size", "encoder_size", "encoder_layers", "hidden_size", "num_layers",
@@ -80,6 +82,7 @@ class HarmonyNet(nn.Module):
         c, voices, vocab = config, config.num_voices, config.vocab_size
         self.given_embedding = nn.Embedding(voices * vocab, c.embedding_size)
         self.position_embedding = nn.Embedding(c.num_positions, c.embedding_size)
+        self.key_embedding = nn.Embedding(c.num_keys, c.embedding_size) if c.num_keys else None
         self.encoder = nn.LSTM(c.embedding_size, c.encoder_size, c.encoder_layers, batch_first=True,
                                bidirectional=True, dropout=c.dropout if c.encoder_layers > 1 else 0.0)
         self.previous_embedding = nn.Embedding(voices * vocab, c.embedding_size)
@@ -101,18 +104,23 @@ class HarmonyNet(nn.Module):
 
     # -- pieces of the forward pass, shared by training and sampling -----------------------------------
     def encode(self, given: torch.Tensor, positions: torch.Tensor, lengths: torch.Tensor | None = None,
-               ) -> torch.Tensor:
+               keys: torch.Tensor | None = None) -> torch.Tensor:
         """Read the given parts in both directions.
 
         Args:
             given: int64 [B, T, 4], MASK where a part is to be written.
             positions: int64 [B, T], frame position in the bar.
             lengths: int64 [B] true lengths when rows are padded at the end (None: all full).
+            keys: int64 [B] key indices (see satb.key_index); None: unknown. Ignored without num_keys.
 
         Returns:
             [B, T, 2 * encoder_size]
         """
         x = self.given_embedding(given + self.voice_offsets).sum(2) + self.position_embedding(positions)
+        if self.key_embedding is not None:
+            if keys is None:
+                keys = torch.full(given.shape[:1], UNKNOWN_KEY, dtype=torch.long, device=given.device)
+            x = x + self.key_embedding(keys)[:, None, :]
         x = self.drop(x)                                                   # [B, T, E]
         if lengths is not None and bool((lengths < given.shape[1]).any()):
             packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -146,7 +154,7 @@ class HarmonyNet(nn.Module):
         return torch.tanh(z) @ self.head_out[voice] + self.head_bias[voice]
 
     def forward(self, given: torch.Tensor, target: torch.Tensor, positions: torch.Tensor,
-                lengths: torch.Tensor | None = None) -> torch.Tensor:
+                lengths: torch.Tensor | None = None, keys: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced logits for every voice of every frame.
 
         Args:
@@ -154,11 +162,12 @@ class HarmonyNet(nn.Module):
             target: int64 [B, T, 4] the true tokens (also fed back as the previous frame).
             positions: int64 [B, T].
             lengths: int64 [B] or None.
+            keys: int64 [B] or None (see :meth:`encode`).
 
         Returns:
             [B, T, 4, V]
         """
-        encoded = self.encode(given, positions, lengths)
+        encoded = self.encode(given, positions, lengths, keys)
         previous = torch.cat([torch.full_like(target[:, :1], MASK), target[:, :-1]], dim=1)   # [B, T, 4]
         hidden, _ = self.decoder(self.decoder_input(previous, encoded))                      # [B, T, H]
         hidden = self.drop(hidden)

@@ -29,8 +29,9 @@ from composer import checkpoint as ckpt
 from composer.data import find_midi_files, split_of
 from composer.harmony_model import HarmonyConfig, HarmonyNet
 from composer.midi_io import MidiReadError, read_midi
-from composer.satb import (MASK, MAX_PITCH, MIN_PITCH, NUM_VOICES, PITCH_OFFSET, REST, VOICE_NAMES, Chorale,
-                           HarmonyError, chorale_from_piece, transpose_frames)
+from composer.satb import (MASK, MAX_PITCH, MIN_PITCH, NUM_KEYS, NUM_VOICES, PITCH_OFFSET, REST, UNKNOWN_KEY,
+                           VOICE_NAMES, Chorale, HarmonyError, chorale_from_piece, transpose_frames,
+                           transpose_key_index)
 from composer.train import (Metrics, TrainingError, _restore_rng, _rng_state, _sidecar, _write_curves,
                             lr_schedule, pick_device, seed_everything)
 
@@ -46,6 +47,8 @@ class HarmonyTrainConfig:
     Model: see :class:`~composer.harmony_model.HarmonyConfig`. Optimization: AdamW, warm-up then cosine
     decay, gradient clipping, early stop after ``patience`` epochs without a better validation NLL.
     ``mask_mix``: probabilities of the four mask kinds (harmonize, region, free, scatter).
+    ``key_conditioning``: tell the model each piece's key (signature, else estimated); ``key_dropout`` of
+    the training pieces are shown as "key unknown" so the model also works without one.
     """
 
     embedding_size: int = 96
@@ -66,6 +69,8 @@ class HarmonyTrainConfig:
     max_minutes: float = 0.0
     transpose: tuple[int, int] = (-5, 6)
     mask_mix: tuple[float, float, float, float] = (0.5, 0.25, 0.1, 0.15)
+    key_conditioning: bool = True
+    key_dropout: float = 0.15
     valid_fraction: float = 0.1
     test_fraction: float = 0.05
     seed: int = 1234
@@ -86,7 +91,8 @@ class HarmonyTrainConfig:
 
     def model(self) -> HarmonyConfig:
         return HarmonyConfig(self.embedding_size, self.encoder_size, self.encoder_layers, self.hidden_size,
-                             self.num_layers, self.head_size, self.dropout)
+                             self.num_layers, self.head_size, self.dropout,
+                             num_keys=NUM_KEYS if self.key_conditioning else 0)
 
     def to_dict(self) -> dict:
         values = dataclasses.asdict(self)
@@ -195,7 +201,7 @@ def make_batch(chorales: list[Chorale], unknowns: list[np.ndarray], device: torc
     """Pad pieces to one tensor batch.
 
     Returns:
-        given [B, T, 4], target [B, T, 4], positions [B, T], lengths [B], scored bool [B, T, 4]
+        given [B, T, 4], target [B, T, 4], positions [B, T], lengths [B], scored bool [B, T, 4], keys [B]
     """
     width = max(len(c.frames) for c in chorales)
     batch = len(chorales)
@@ -208,8 +214,9 @@ def make_batch(chorales: list[Chorale], unknowns: list[np.ndarray], device: torc
         scored[row, :len(chorale.frames)] = unknown
     given = np.where(scored, MASK, target)
     lengths = torch.tensor([len(c.frames) for c in chorales])
+    keys = torch.tensor([c.key for c in chorales], device=device)
     as_tensor = lambda a: torch.from_numpy(a).to(device)   # noqa: E731
-    return as_tensor(given), as_tensor(target), as_tensor(positions), lengths, as_tensor(scored)
+    return as_tensor(given), as_tensor(target), as_tensor(positions), lengths, as_tensor(scored), keys
 
 
 def transposed(chorale: Chorale, rng: np.random.Generator, span: tuple[int, int]) -> Chorale:
@@ -222,7 +229,8 @@ def transposed(chorale: Chorale, rng: np.random.Generator, span: tuple[int, int]
     if low > high:
         return chorale
     shift = int(rng.integers(low, high + 1))
-    return Chorale(transpose_frames(chorale.frames, shift), chorale.positions, chorale.name)
+    return Chorale(transpose_frames(chorale.frames, shift), chorale.positions, chorale.name,
+                   transpose_key_index(chorale.key, shift))
 
 
 # -- evaluation -------------------------------------------------------------------------------------------
@@ -241,8 +249,8 @@ def evaluate(model: HarmonyNet, chorales: list[Chorale], device: torch.device, k
     for start in range(0, len(order), batch_size):
         group = [chorales[i] for i in order[start:start + batch_size]]
         unknowns = [make_unknown(rng, len(c.frames), c.positions, kind) for c in group]
-        given, target, positions, lengths, scored = make_batch(group, unknowns, device)
-        logits = model(given, target, positions, lengths)                 # [B, T, 4, V]
+        given, target, positions, lengths, scored, keys = make_batch(group, unknowns, device)
+        logits = model(given, target, positions, lengths, keys)           # [B, T, 4, V]
         losses = nn.functional.cross_entropy(logits.permute(0, 3, 1, 2), target, reduction="none")
         total += float(losses[scored].sum())
         correct += int((logits.argmax(-1) == target)[scored].sum())
@@ -378,8 +386,10 @@ class _HarmonyRun:
             kinds = self.rng.choice(len(MASK_KINDS), size=len(group), p=weights)
             unknowns = [make_unknown(self.rng, len(c.frames), c.positions, MASK_KINDS[k])
                         for c, k in zip(group, kinds)]
-            given, target, positions, lengths, scored = make_batch(group, unknowns, self.device)
-            logits = self.model(given, target, positions, lengths)                     # [B, T, 4, V]
+            given, target, positions, lengths, scored, keys = make_batch(group, unknowns, self.device)
+            hidden = torch.from_numpy(self.rng.random(len(group)) < self.config.key_dropout).to(self.device)
+            keys = torch.where(hidden, torch.full_like(keys, UNKNOWN_KEY), keys)
+            logits = self.model(given, target, positions, lengths, keys)               # [B, T, 4, V]
             losses = nn.functional.cross_entropy(logits.permute(0, 3, 1, 2), target, reduction="none")
             loss = losses[scored].mean()
             self.optimizer.zero_grad(set_to_none=True)

@@ -27,6 +27,8 @@ VOCAB_SIZE = PITCH_OFFSET + MAX_PITCH - MIN_PITCH + 1
 NUM_VOICES = 4
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
 MAX_POSITIONS = 48             # frames into the bar that have their own embedding (a 3/2 or 12/8 bar is 24)
+NUM_KEYS = 25                  # 12 major keys, 12 minor keys, and "unknown"
+UNKNOWN_KEY = 24
 
 # Comfortable ranges of each voice (textbook SATB, generous at the top and bottom), used to count notes out
 # of range in evaluations. The model's own sampling limits are learnt from its training data.
@@ -171,6 +173,51 @@ def sounding_pitches(frames: np.ndarray) -> np.ndarray:
     return out
 
 
+def key_index(key: str | None) -> int:
+    """The model's index of a key: tonic + 12 for minor-like modes; UNKNOWN_KEY for None.
+
+    Church modes count as major (Ionian, Lydian, Mixolydian) or minor (the others).
+
+    Raises:
+        ValueError: a key name :func:`composer.keys.parse_key` does not read.
+    """
+    if key is None:
+        return UNKNOWN_KEY
+    from composer.keys import parse_key
+
+    tonic, mode = parse_key(key)
+    return tonic + (0 if mode in ("major", "ionian", "lydian", "mixolydian") else 12)
+
+
+def key_of_index(index: int) -> str | None:
+    """The key name of a key index ("C", "Am", ...), or None for UNKNOWN_KEY."""
+    if index == UNKNOWN_KEY:
+        return None
+    from composer.keys import key_name
+
+    return key_name(index % 12, "minor" if index >= 12 else "major")
+
+
+def transpose_key_index(index: int, semitones: int) -> int:
+    """The key index after a transposition (UNKNOWN_KEY stays unknown)."""
+    if index == UNKNOWN_KEY:
+        return index
+    return (index % 12 + semitones) % 12 + 12 * (index // 12)
+
+
+def piece_key_index(piece: Piece) -> int:
+    """The key of a piece: its key signature, else a Krumhansl-Schmuckler estimate, else unknown."""
+    if piece.key is not None:
+        try:
+            return key_index(piece.key)
+        except ValueError:
+            pass
+    from composer.analysis import estimate_key
+
+    estimate = estimate_key(piece)
+    return key_index(estimate.key) if estimate is not None else UNKNOWN_KEY
+
+
 @dataclass(frozen=True)
 class Chorale:
     """A four-part piece ready for the model."""
@@ -178,6 +225,7 @@ class Chorale:
     frames: np.ndarray      # int64 [T, 4]
     positions: np.ndarray   # int64 [T]
     name: str = ""
+    key: int = UNKNOWN_KEY  # see key_index
 
 
 def chorale_from_piece(piece: Piece) -> Chorale:
@@ -191,4 +239,4 @@ def chorale_from_piece(piece: Piece) -> Chorale:
         raise HarmonyError(f"needs four parts (Soprano, Alto, Tenor, Bass); it has {len(used)} voice(s) with notes")
     four = piece.replace(notes=tuple(n for n in piece.notes if n.voice < NUM_VOICES))
     frames = piece_to_frames(four)
-    return Chorale(frames, bar_positions(piece, len(frames)), piece.name)
+    return Chorale(frames, bar_positions(piece, len(frames)), piece.name, piece_key_index(four))

@@ -207,3 +207,15 @@ def test_harmony_file_is_plain_data_and_keeps_limits(tiny_harmony_path):
     assert len(checkpoint["satb"]["voice_limits"]) == 4
     assert "valid" in checkpoint["metrics"] and "resume" in checkpoint
     assert PITCH_OFFSET == 3
+
+
+def test_the_key_is_told_to_the_model_and_reported(tiny_harmony):
+    melody = soprano_of(chorale_paths(10, 5)[0])
+    assert harmonize(tiny_harmony, melody, seed=1).key == melody.key          # the file's key signature
+    result = harmonize(tiny_harmony, melody.replace(key=None), seed=1, key="Dm")
+    assert result.key == "Dm" and result.pieces[0].key == "Dm"
+    low = harmonize(tiny_harmony, transpose(melody, -24).replace(key="G"), seed=1)
+    assert low.key == "G" and low.transposed == 24                             # told in the moved key, reported as is
+    with pytest.raises(HarmonyError, match="H"):
+        harmonize(tiny_harmony, melody, key="H")
+    assert generate_chorale(tiny_harmony, bars=2, key="Em", seed=1).pieces[0].key == "Em"

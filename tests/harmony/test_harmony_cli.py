@@ -32,8 +32,9 @@ def test_harmonize_writes_four_named_tracks_with_the_melody_unchanged(tmp_path, 
     melody = select_voices(read_midi(chorale_paths(10, 8)[0]), [0])
     write_midi(melody, melody_path)
     code, out, err = run(capsys, "harmonize", melody_path, "--out", tmp_path / "satb.mid", "--model",
-                         tiny_harmony_path, "--count", 2, "--seed", 3)
+                         tiny_harmony_path, "--count", 2, "--seed", 3, "--key", "Bb")
     assert code == 0, err
+    assert "harmonized in Bb" in out
     for name in ("satb_1.mid", "satb_2.mid"):
         midi = mido.MidiFile(tmp_path / name)
         names = [m.name for t in midi.tracks for m in t if m.type == "track_name"]
@@ -107,8 +108,12 @@ def test_generate_with_a_harmony_model_writes_four_part_pieces(tmp_path, capsys,
     for item in manifest["files"]:
         piece = read_midi(tmp_path / "gen" / item["file"])
         assert len(piece.voices) == 4 and piece.end <= 4 * piece.ticks_per_bar
-    code, _, err = run(capsys, "generate", "--model", tiny_harmony_path, "--out", tmp_path / "g2", "--key", "C")
-    assert code == 2 and "--key" in err
+    code, _, err = run(capsys, "generate", "--model", tiny_harmony_path, "--out", tmp_path / "g2", "--beam", 2)
+    assert code == 2 and "--beam: not supported with a 4-part harmony model" in err
+    code, _, err = run(capsys, "generate", "--model", tiny_harmony_path, "--out", tmp_path / "g3", "--key", "Em",
+                       "--bars", 2, "--count", 1)
+    assert code == 0, err
+    assert read_midi(tmp_path / "g3" / "variation_01.mid").key == "Em"
 
 
 def test_train_task_harmony_rejects_event_model_settings(tmp_path, capsys, chorale_dir):

@@ -77,3 +77,22 @@ def test_pieces_with_fewer_than_four_parts_are_refused():
 def test_frame_rounding():
     assert to_frame(10080, 10080) == 4 and to_frame(2520, 10080) == 1
     assert PITCH_OFFSET == 3
+
+
+def test_key_indices_transpose_with_the_music():
+    from composer.satb import UNKNOWN_KEY, key_index, key_of_index, transpose_key_index
+
+    assert key_index("C") == 0 and key_index("Am") == 21 and key_index("Ddor") == 14 and key_index(None) == 24
+    assert key_of_index(transpose_key_index(key_index("G"), 5)) == "C"
+    assert key_of_index(transpose_key_index(key_index("Em"), -4)) == "Cm"
+    assert transpose_key_index(UNKNOWN_KEY, 3) == UNKNOWN_KEY
+    with pytest.raises(ValueError):
+        key_index("H")
+
+
+def test_chorales_carry_their_key_signature():
+    from composer.satb import key_of_index
+
+    path = sorted(CHORALES.glob("*.mid"))[0]
+    piece = read_midi(path)
+    assert key_of_index(chorale_from_piece(piece).key) == piece.key
