@@ -689,9 +689,11 @@ class MainWindow(QMainWindow):
         if path is None:
             return self._no_harmony_model("harmonize")
 
+        key = self.panel.key()  # None: the melody's own key (signature, else estimated)
+
         def job(progress):
             return harmonize(store.harmony(path), melody, count=count, temperature=temperature, seed=seed,
-                             on_step=progress)
+                             on_step=progress, **({"key": key} if key else {}))
 
         return self._start(job, "Harmonization", lambda result: self._show_harmony(result, "Harmonization"))
 
@@ -734,9 +736,11 @@ class MainWindow(QMainWindow):
         if path is None:
             return self._no_harmony_model("write a chorale")
 
+        key = self.panel.key()
+
         def job(progress):
             return generate_chorale(store.harmony(path), bars, count=count, temperature=temperature, seed=seed,
-                                    on_step=progress)
+                                    on_step=progress, **({"key": key} if key else {}))
 
         return self._start(job, "Chorale", lambda result: self._show_harmony(result, "Chorale"))
 
@@ -757,7 +761,9 @@ class MainWindow(QMainWindow):
                       for i, piece in enumerate(result.pieces)]
         self.panel.show_results(variations)
         self.panel.seed_spin.setValue(result.seed)
-        self.show_message(f"{label}: {len(variations)} result(s) in {result.seconds:.1f} s (seed {result.seed})")
+        key = getattr(result, "key", None)
+        self.show_message(f"{label}{f' in {key}' if key else ''}: {len(variations)} result(s) in "
+                          f"{result.seconds:.1f} s (seed {result.seed})")
 
     # == results ====================================================================================
     def _preview_changed(self, variation: Variation | None) -> None:

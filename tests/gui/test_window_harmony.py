@@ -11,6 +11,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("composer.harmony")
 
 from composer.notes import Note
+from composer.satb import key_of_index, piece_key_index
 
 JOB_TIMEOUT_MS = 60_000
 SHIPPED_CHORALE_MODEL = Path(__file__).resolve().parents[2] / "midi_data" / "models" / "chorale.pt"
@@ -96,13 +97,27 @@ def test_harmony_errors_reach_the_user(harmony_window, qtbot):
     window.error_box.close()
 
 
-def test_new_chorale_writes_four_parts(harmony_window, qtbot):
+def test_new_chorale_writes_four_parts_in_the_chosen_key(harmony_window, qtbot):
     window = harmony_window
     window.panel.count_spin.setValue(1)
     window.panel.bars_spin.setValue(2)
+    window.panel.key_combo.setCurrentText("Em")
     assert _run(qtbot, window, window.new_chorale) == "succeeded"
     (result,) = window.panel.results.variations()
     assert len(result.piece.voices) == 4 and result.piece.notes
+    assert result.piece.key == "Em"
+
+
+def test_harmonize_in_the_chosen_key(harmony_window, qtbot, folk_file):
+    window = harmony_window
+    _short_melody(window, folk_file)
+    window.panel.key_combo.setCurrentText("D dorian")                  # told to the model as D minor
+    assert _run(qtbot, window, window.harmonize) == "succeeded"
+    assert window.last_message.startswith("Harmonization in Dm:")
+    window.panel.key_combo.setCurrentText("Any key")                   # the melody's own key (estimated)
+    own = key_of_index(piece_key_index(window.document.piece))
+    assert _run(qtbot, window, window.harmonize) == "succeeded"
+    assert window.last_message.startswith(f"Harmonization in {own}:")
 
 
 def test_without_a_harmony_model_the_buttons_are_off(window):
