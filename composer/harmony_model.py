@@ -135,19 +135,22 @@ class HarmonyNet(nn.Module):
         x = self.previous_embedding(previous + self.voice_offsets).sum(2)   # [B, T, E]
         return torch.cat([self.drop(x), encoded], dim=-1)
 
-    def head_logits(self, hidden: torch.Tensor, voice: int, decided: torch.Tensor | None) -> torch.Tensor:
+    def head_logits(self, hidden: torch.Tensor, voice: int, decided: torch.Tensor | None,
+                    projected: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of ``voice`` given the decoder output and the frame's earlier voices.
 
         Args:
             hidden: decoder output [..., H].
             voice: 0..3.
             decided: int64 [..., voice] tokens of voices 0..voice-1 in this frame (None when voice is 0).
+            projected: ``head_in(hidden)`` [..., 4Z] if already computed (sampling reuses it per voice).
 
         Returns:
             [..., V]
         """
         c = self.config
-        z = self.head_in(hidden)[..., voice * c.head_size:(voice + 1) * c.head_size]   # [..., Z]
+        projected = self.head_in(hidden) if projected is None else projected
+        z = projected[..., voice * c.head_size:(voice + 1) * c.head_size]               # [..., Z]
         if voice > 0:
             index = (voice * c.num_voices + torch.arange(voice, device=hidden.device)) * c.vocab_size
             z = z + self.within_frame(decided + index).sum(-2)
