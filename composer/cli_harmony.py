@@ -212,7 +212,8 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     print(f"{totals['pieces']} pieces, {totals['frames']} frames (16th notes), split {args.split}, "
           f"temperature {args.temperature:g}, {'raw model' if args.no_rules else 'with voice-leading rules'}")
     print(f"{'':24}" + "".join(f"{v:>10}" for v in LOWER_VOICES) + f"{'mean':>10}")
-    for key, label in (("token_accuracy", "token accuracy"), ("pitch_accuracy", "pitch accuracy")):
+    for key, label in (("token_accuracy", "token accuracy"), ("pitch_accuracy", "pitch accuracy"),
+                       ("note_accuracy", "note accuracy")):
         row = totals[key]
         print(f"{label:24}" + "".join(f"{100 * row[v]:9.1f}%" for v in (*LOWER_VOICES, "mean")))
     nll = totals["nll_per_token"]
@@ -223,6 +224,8 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         original, ours = totals["original"][key], totals["model"][key]
         ratio = f"{ours / original:9.2f}x" if original else ("      --" if not ours else "     inf")
         print(f"{key.replace('_', ' '):24}{original:10.2f}{ours:10.2f}{ratio:>10}")
+    print("token: the written token (attack, hold or rest) matches; pitch: the sounding pitch matches; "
+          "note: pitch and attack/hold both match (the strictest)")
     if report.skipped:
         print(f"skipped {len(report.skipped)} file(s): " + "; ".join(f"{p}: {r}" for p, r in report.skipped[:5]))
     if args.json:

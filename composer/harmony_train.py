@@ -13,6 +13,7 @@ number that picks the best weights is the NLL of the true alto, tenor and bass g
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import math
 import os
@@ -300,6 +301,7 @@ def train_harmony(data_dir: str | os.PathLike, out_path: str | os.PathLike,
     corpus = load_chorales(data_dir, config.valid_fraction, config.test_fraction)
     emit({"event": "data", "summary": corpus.summary(), "skipped": corpus.skipped, "seconds": corpus.seconds,
           "stats": {"files_per_s": sum(corpus.summary()["files"].values()) / max(corpus.seconds, 1e-9)}})
+    _write_data_report(out_path, corpus)
     if not corpus.pieces["train"]:
         raise TrainingError(f"no usable four-part MIDI files in {data_dir} ({len(corpus.skipped)} skipped)")
     run = _HarmonyRun(config, corpus, out_path, device, data_dir)
@@ -323,6 +325,17 @@ def train_harmony(data_dir: str | os.PathLike, out_path: str | os.PathLike,
     checkpoint = run.finish(stop_reason)
     emit({"event": "done", "metrics": run.metrics, "stop_reason": stop_reason, "path": str(out_path)})
     return checkpoint
+
+
+def _write_data_report(out_path: Path, corpus: ChoraleCorpus) -> None:
+    """``<model>.data.csv``: every file with its split, or the reason it was skipped."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(_sidecar(out_path, ".data.csv"), "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "status", "reason"])
+        for split, files in corpus.files.items():
+            writer.writerows([f, split, ""] for f in files)
+        writer.writerows([f, "skipped", reason] for f, reason in corpus.skipped)
 
 
 class _HarmonyRun:

@@ -116,6 +116,30 @@ def test_generate_with_a_harmony_model_writes_four_part_pieces(tmp_path, capsys,
     assert read_midi(tmp_path / "g3" / "variation_01.mid").key == "Em"
 
 
+def test_train_task_harmony_skips_and_reports_bad_files(tmp_path, capsys, chorale_dir):
+    import csv
+    import shutil
+
+    mixed = tmp_path / "mixed"
+    shutil.copytree(chorale_dir, mixed)
+    (mixed / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage")
+    (mixed / "notes.txt").write_text("not music")
+    melody = read_midi(chorale_paths(10, 0)[0])
+    write_midi(select_voices(melody, [0]).replace(voices=melody.voices[:1]), mixed / "one_part.mid")
+    out = tmp_path / "m.pt"
+    code, _, err = run(capsys, "train", mixed, "--out", out, "--task", "harmony", "--epochs", 1, "--hidden-size", 16,
+                       "--embedding-size", 8, "--num-layers", 1, "--quiet", "--threads", 1)
+    assert code == 0, err
+    assert "skipped 2 file(s)" in err and "broken.mid" in err and "one_part.mid" in err
+    rows = {r["file"]: r for r in csv.DictReader(open(tmp_path / "m.data.csv"))}
+    assert rows["broken.mid"]["status"] == "skipped" and "four parts" in rows["one_part.mid"]["reason"]
+    assert sum(r["status"] in ("train", "valid", "test") for r in rows.values()) == 16
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run(capsys, "train", empty, "--out", tmp_path / "e.pt", "--task", "harmony")
+    assert code == 1 and "no usable four-part MIDI files" in err
+
+
 def test_train_task_harmony_rejects_event_model_settings(tmp_path, capsys, chorale_dir):
     code, _, err = run(capsys, "train", chorale_dir, "--out", tmp_path / "m.pt", "--task", "harmony", "--bptt", 64)
     assert code == 2 and "--bptt: not a setting of harmony models" in err
