@@ -1,0 +1,295 @@
+"""Polyphonic benchmarks: the frames <-> tokens bijection, exact masked NLL, training, the benchmark command.
+
+The benchmark files ship in ``midi_data/benchmarks/`` (JSB Chorales, Nottingham); small excerpts for the training
+tests are cut from them into ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from composer.cli import main
+from composer.polyphonic import (BOS, EOF, EOP, NUM_PITCHES, OUTPUT_SIZE, BenchmarkDataError, PolyConfig,
+                                 PolyphonicLM, StepBatch, decode_tokens, encode_piece, encode_pieces,
+                                 load_benchmark, piece_nlls, score_split, step_batch, valid_next_mask)
+from composer.polyphonic_train import PolyTrainConfig, load_polyphonic_model, train_polyphonic
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = REPO_ROOT / "midi_data" / "benchmarks"
+JSB = BENCHMARKS / "jsb_chorales_quarter.json"
+NOTTINGHAM = BENCHMARKS / "nottingham.json"
+MODELS = REPO_ROOT / "midi_data" / "models"
+TINY = {"hidden_size": 24, "embedding_size": 16, "num_layers": 2, "dropout": 0.1, "skip_kernel": 5}
+
+
+@pytest.fixture(scope="module")
+def jsb() -> dict:
+    return load_benchmark(JSB)
+
+
+def write_excerpt(path: Path, splits: dict, train: int, valid: int) -> Path:
+    """A benchmark file holding the first pieces of the train and valid splits."""
+    path.write_text(json.dumps({"train": splits["train"][:train], "valid": splits["valid"][:valid]}))
+    return path
+
+
+# -- the encoding is a bijection -------------------------------------------------------------------
+@pytest.mark.parametrize("path", [JSB, NOTTINGHAM], ids=["jsb", "nottingham"])
+def test_round_trip_of_every_piece_of_the_whole_file(path):
+    raw = json.loads(path.read_text())
+    splits = load_benchmark(path)
+    assert set(splits) == set(raw)
+    for name, pieces in splits.items():
+        assert pieces == raw[name]  # the shipped frames are already sorted, without repeats
+        for order in ("ascending", "descending"):
+            for piece in pieces:
+                tokens = encode_piece(piece, order)
+                assert len(tokens) == sum(map(len, piece)) + len(piece) + 1
+                assert decode_tokens(tokens, order) == piece
+
+
+def test_decoding_refuses_what_is_no_encoding():
+    with pytest.raises(ValueError, match="no EOP"):
+        decode_tokens([60, EOF])
+    with pytest.raises(ValueError, match="order"):
+        decode_tokens([64, 60, EOF, EOP])
+    with pytest.raises(ValueError, match="order"):
+        decode_tokens([60, 64, EOF, EOP], "descending")
+    with pytest.raises(ValueError, match="end of the last frame"):
+        decode_tokens([60, EOP])
+    assert decode_tokens([EOF, 67, 60, EOF, EOP], "descending") == [[], [60, 67]]
+
+
+def test_bad_files_are_refused_naming_the_problem(tmp_path):
+    with pytest.raises(BenchmarkDataError, match="no such benchmark file"):
+        load_benchmark(tmp_path / "missing.json")
+    cases = {
+        "not json {": "not a JSON file",
+        "[1, 2]": "expected an object",
+        '{"training": []}': "no split found",
+        '{"train": {"a": 1}}': "expected a list of pieces",
+        '{"valid": [[[60], 61]]}': r"split 'valid', piece 0, frame 1: expected a list of pitches",
+        '{"train": [[[60, 200]]]}': "frame 0: 200 is not a MIDI pitch",
+        '{"train": [[[60.5]]]}': "60.5 is not a MIDI pitch",
+        '{"train": [[[60, 60]]]}': "repeated pitch",
+        '{"train": [[]]}': "piece 0: expected a non-empty list of frames",
+    }
+    for text, message in cases.items():
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        with pytest.raises(BenchmarkDataError, match=message):
+            load_benchmark(bad)
+
+
+# -- features, masking, exact NLL ------------------------------------------------------------------
+def tiny_model(order: str = "ascending", seed: int = 0, **changes) -> PolyphonicLM:
+    torch.manual_seed(seed)
+    model = PolyphonicLM(PolyConfig(order=order, **{**TINY, **changes}))
+    with torch.no_grad():  # the skip starts at zero: give it weights so the test exercises it
+        for layer in (model.skip, model.kernels):
+            if layer is not None:
+                layer.weight.normal_(0, 0.5)
+    return model.eval()
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending"])
+def test_masked_distribution_is_normalized_over_valid_encodings(jsb, order):
+    model = tiny_model(order)
+    encoded = encode_pieces(jsb["valid"][:3], order)
+    rows = [np.arange(encoded.starts[p], encoded.starts[p + 1]) for p in range(3)]
+    batch = step_batch(encoded, rows, order, torch.device("cpu"))
+    with torch.no_grad():
+        logits, _ = model(batch)
+    probs = torch.softmax(logits, -1)
+    real = batch.targets >= 0
+    assert torch.allclose(probs.sum(-1)[real], torch.ones(int(real.sum())), atol=1e-5)
+    mask = valid_next_mask(batch.inputs, order)
+    assert (probs[~mask] == 0).all()
+    assert mask.gather(-1, batch.targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)[real].all()  # data is valid
+    # after BOS/EOF: every pitch, EOF and EOP; after pitch 60: only later pitches and EOF
+    after = valid_next_mask(torch.tensor([BOS, EOF, 60]), order)
+    assert after[0].all() and after[1].all()
+    later = list(range(61, 128)) if order == "ascending" else list(range(60))
+    assert after[2].nonzero().flatten().tolist() == later + [EOF]
+
+
+def reference_piece_nll(model: PolyphonicLM, piece: list[list[int]]) -> float:
+    """The NLL of one piece computed step by step, with features built by hand from the frames."""
+    order = model.config.order
+    total, state = 0.0, None
+    previous_token, frame_number, emitted = BOS, 0, []
+    frames = piece + [[]]
+    for token in encode_piece(piece, order):
+        channels = torch.zeros(1, 1, 4, NUM_PITCHES)
+        if frame_number > 0:
+            before = sorted(frames[frame_number - 1], reverse=order == "descending")
+            channels[0, 0, 0, before] = 1.0                  # the previous frame
+            if len(emitted) < len(before):
+                channels[0, 0, 2, before[len(emitted)]] = 1.0  # its note of the rank to come
+        channels[0, 0, 1, emitted] = 1.0                     # this frame so far
+        if emitted:
+            channels[0, 0, 3, emitted[-1]] = 1.0             # the pitch just emitted
+        batch = StepBatch(torch.tensor([[previous_token]]), torch.tensor([[token]]), channels,
+                          torch.tensor([[min(len(emitted), 15)]]), torch.tensor([[frame_number]]))
+        with torch.no_grad():
+            logits, state = model(batch, state)
+        row = logits[0, 0].double()
+        allowed = [t for t in range(OUTPUT_SIZE) if math.isfinite(float(row[t]))]
+        expected = ([t for t in range(NUM_PITCHES) if not emitted or
+                     (t > emitted[-1] if order == "ascending" else t < emitted[-1])] + [EOF]
+                    + ([] if emitted else [EOP]))
+        assert allowed == expected
+        log_z = math.log(sum(math.exp(float(row[t])) for t in allowed))
+        total += log_z - float(row[token])
+        if token == EOF:
+            frame_number, emitted = frame_number + 1, []
+        else:
+            emitted.append(token)
+        previous_token = token
+    return total
+
+
+@pytest.mark.parametrize("order, relative", [("ascending", False), ("descending", False), ("ascending", True)])
+def test_batched_nll_equals_a_step_by_step_reference(jsb, order, relative):
+    model = tiny_model(order, seed=3, relative_head=relative)
+    pieces = [piece[:12] for piece in jsb["valid"][:4]] + [[[], [60, 64], []]]
+    batched = piece_nlls(model, encode_pieces(pieces, order), batch_pieces=3)
+    reference = [reference_piece_nll(model, piece) for piece in pieces]
+    assert np.allclose(batched, reference, rtol=1e-5, atol=1e-4)
+    score = score_split(model, pieces)
+    assert score.frames == sum(map(len, pieces))
+    assert score.tokens == sum(len(encode_piece(p)) for p in pieces)
+    assert math.isclose(score.frame_nll, sum(reference) / score.frames, rel_tol=1e-5)
+
+
+def test_a_piece_nll_depends_on_the_past_only(jsb):
+    model = tiny_model()
+    piece = jsb["valid"][0][:10]
+    changed = piece[:6] + [[40, 50, 70]] + piece[7:]
+    encoded = [encode_pieces([p]) for p in (piece, changed)]
+    per_step = []
+    for enc in encoded:
+        batch = step_batch(enc, [np.arange(len(enc.targets))], "ascending", torch.device("cpu"))
+        with torch.no_grad():
+            logits, _ = model(batch)
+        per_step.append(torch.log_softmax(logits, -1).gather(-1, batch.targets.unsqueeze(-1)).flatten())
+    before = len(encode_piece(piece[:6])) - 1  # the steps predicting frames 0..5 (EOP excluded)
+    assert torch.equal(per_step[0][:before], per_step[1][:before])
+    assert not torch.equal(per_step[0][before:before + 4], per_step[1][before:before + 4])
+
+
+# -- training --------------------------------------------------------------------------------------
+def test_tiny_training_lowers_valid_nll_and_resumes(jsb, tmp_path):
+    data = write_excerpt(tmp_path / "excerpt.json", jsb, train=24, valid=6)
+    config = PolyTrainConfig(model=TINY, epochs=2, batch_size=4, lr=1e-2, transpose=3, seed=5)
+    torch.manual_seed(config.seed)
+    untrained = score_split(PolyphonicLM(config.model_config), jsb["valid"][:6]).frame_nll
+    out = tmp_path / "model.pt"
+    rows = []
+    checkpoint = train_polyphonic(data, out, config, progress=rows.append)
+    assert [row["epoch"] for row in rows] == [1, 2]
+    best = checkpoint["metrics"]["valid"]["frame_nll"]
+    assert best < untrained - 1.0
+    model, saved = load_polyphonic_model(out)
+    assert math.isclose(score_split(model, jsb["valid"][:6]).frame_nll, best, rel_tol=1e-9)
+    assert saved["recipe"]["train"] == config.to_dict()
+    other = PolyTrainConfig(**{**config.to_dict(), "lr": 5e-3})
+    with pytest.raises(Exception, match=r"other settings or data \(lr\)"):
+        train_polyphonic(data, out, other, resume=True, progress=rows.append)
+    finished = train_polyphonic(data, out, config, resume=True, progress=rows.append)
+    assert len(finished["history"]) == 2  # already at its 2 epochs: nothing more to do
+    more = PolyTrainConfig(**{**config.to_dict(), "epochs": 3})
+    resumed = train_polyphonic(data, out, more, resume=True, progress=rows.append)
+    assert [row["epoch"] for row in resumed["history"]] == [1, 2, 3]
+    assert resumed["history"][:2] == checkpoint["history"]
+    assert resumed["recipe"]["train"]["epochs"] == 3
+
+
+# -- the command -----------------------------------------------------------------------------------
+def test_command_trains_ships_and_scores(jsb, tmp_path, capsys):
+    data = write_excerpt(tmp_path / "excerpt.json", jsb, train=12, valid=4)
+    out, shipped = tmp_path / "run.pt", tmp_path / "shipped.pt"
+    assert main(["benchmark", "train-polyphonic", "--data", str(data), "--out", str(out), "--ship", str(shipped),
+                 "--epochs", "1", "--hidden-size", "16", "--embedding-size", "8", "--batch-size", "4"]) == 0
+    capsys.readouterr()
+    assert main(["benchmark", "polyphonic", "--data", str(data), "--split", "valid", "--model", str(shipped),
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    _, checkpoint = load_polyphonic_model(out)
+    assert "resume" in checkpoint and "resume" not in torch.load(shipped, weights_only=True)
+    assert math.isclose(result["frame_nll"], checkpoint["metrics"]["valid"]["frame_nll"], rel_tol=1e-9)
+    assert result["frames"] == sum(map(len, jsb["valid"][:4])) and result["pieces"] == 4
+    assert math.isclose(result["frame_nll"] * result["frames"], result["token_nll"] * result["tokens"])
+    assert main(["benchmark", "polyphonic", "--data", str(data), "--split", "valid", "--model", str(shipped)]) == 0
+    assert "nats/frame" in capsys.readouterr().out
+    with_test = tmp_path / "with_test.json"
+    with_test.write_text(json.dumps({"test": jsb["valid"][:4]}))
+    assert main(["benchmark", "polyphonic", "--data", str(with_test), "--split", "test", "--model", str(shipped),
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["frame_nll"] == result["frame_nll"]
+
+
+def test_command_errors_name_the_problem(jsb, tmp_path, capsys):
+    data = write_excerpt(tmp_path / "excerpt.json", jsb, train=2, valid=2)
+    with pytest.raises(SystemExit):
+        main(["benchmark", "polyphonic", "--data", str(data)])
+    assert "--split" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["benchmark", "polyphonic", "--data", str(tmp_path / "none.json"), "--split", "valid"])
+    assert "no such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["benchmark", "polyphonic", "--data", str(data), "--split", "valid"])
+    assert "--model: required for excerpt.json" in capsys.readouterr().err
+    melody = MODELS / "melody.pt"
+    assert main(["benchmark", "polyphonic", "--data", str(data), "--split", "test", "--model", str(melody)]) == 1
+    assert "has no 'test' split (it has train, valid)" in capsys.readouterr().err
+    assert main(["benchmark", "polyphonic", "--data", str(data), "--split", "valid", "--model", str(melody)]) == 1
+    assert "this needs a polyphonic benchmark model file" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"valid": [[[60, "C4"]]]}')
+    assert main(["benchmark", "polyphonic", "--data", str(bad), "--split", "valid", "--model", str(melody)]) == 1
+    assert "'C4' is not a MIDI pitch" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["benchmark", "train-polyphonic", "--data", str(data), "--out", str(tmp_path / "m.pt"),
+              "--order", "sideways"])
+    assert "invalid choice: 'sideways'" in capsys.readouterr().err
+    valid_only = tmp_path / "valid_only.json"
+    valid_only.write_text(json.dumps({"valid": jsb["valid"][:2]}))
+    assert main(["benchmark", "train-polyphonic", "--data", str(valid_only), "--out", str(tmp_path / "m.pt")]) == 1
+    assert "has no 'train' split" in capsys.readouterr().err
+
+
+# -- the shipped models ----------------------------------------------------------------------------
+def shipped(name: str) -> tuple[PolyTrainConfig, dict]:
+    model_file = MODELS / f"{name}.pt"
+    assert model_file.is_file(), f"{model_file} is missing"
+    recipe = PolyTrainConfig.from_dict(json.loads((MODELS / f"{name}.json").read_text()))
+    _, checkpoint = load_polyphonic_model(model_file)
+    assert "resume" not in checkpoint  # shipped without optimizer state
+    assert checkpoint["recipe"]["train"] == recipe.to_dict()
+    return recipe, checkpoint
+
+
+def test_shipped_jsb_model_scores_what_it_scored_in_training(capsys):
+    _, checkpoint = shipped("jsb")
+    assert main(["benchmark", "polyphonic", "--data", str(JSB), "--split", "valid", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert math.isclose(result["frame_nll"], checkpoint["metrics"]["valid"]["frame_nll"], rel_tol=1e-6)
+    assert result["frames"] == 4602 and result["pieces"] == 76
+
+
+def test_shipped_nottingham_model_is_a_trained_model(tmp_path, capsys):
+    """The whole valid split takes about a minute: here, its first pieces (an untrained model scores ~25)."""
+    _, checkpoint = shipped("nottingham")
+    assert checkpoint["metrics"]["valid"]["frames"] == 45513
+    data = write_excerpt(tmp_path / "nottingham.json", load_benchmark(NOTTINGHAM), train=0, valid=8)
+    assert main(["benchmark", "polyphonic", "--data", str(data), "--split", "valid", "--json",
+                 "--model", str(MODELS / "nottingham.pt")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["frame_nll"] < 2 * checkpoint["metrics"]["valid"]["frame_nll"]
