@@ -37,38 +37,49 @@ def _environment(tmp_path: Path) -> dict:
 def test_autosave_survives_sigkill(tmp_path, folk_file, saves_before_kill):
     settings, autosave = str(tmp_path / "settings.ini"), str(tmp_path / "autosave")
     env = _environment(tmp_path)
+    editor_log = tmp_path / "editor.stderr"
     editor = subprocess.Popen([sys.executable, str(DRIVER), "edit", settings, autosave, str(folk_file)],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO)
+                              stdout=subprocess.PIPE, stderr=editor_log.open("w"), text=True, env=env, cwd=REPO)
     states: dict[int, dict] = {}
     last_saved = -1
+
+    def take(line: str) -> None:
+        nonlocal last_saved
+        word, index, *rest = line.split(" ", 2)
+        if word == "STATE":
+            states[int(index)] = json.loads(rest[0])
+        elif word == "SAVED":
+            last_saved = max(last_saved, int(index))
+
     deadline = time.monotonic() + 60
+    saved_before_kill = -1
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and last_saved + 1 < saves_before_kill:
             line = editor.stdout.readline()
-            assert line, "the app exited before it was killed"
-            word, index, *rest = line.split(" ", 2)
-            if word == "STATE":
-                states[int(index)] = json.loads(rest[0])
-            elif word == "SAVED":
-                last_saved = int(index)
-                if last_saved + 1 >= saves_before_kill:
-                    break
-        assert last_saved + 1 >= saves_before_kill, "no autosave within a minute"
+            assert line, f"the app exited before it was killed: {editor_log.read_text()[-2000:]}"
+            take(line)
+        saved_before_kill = last_saved
+        assert saved_before_kill + 1 >= saves_before_kill, "no autosave within a minute"
     finally:
         editor.send_signal(signal.SIGKILL)  # edits and autosave writes are still going on
         editor.wait(10)
     assert editor.returncode == -signal.SIGKILL
+    # Edits made between our last read and the kill (a write may even have finished unreported).
+    for line in editor.stdout.read().splitlines():
+        if line.strip():
+            take(line)
     assert (Path(autosave) / "session.lock").is_file()        # the killed app could not clean up
 
     result = subprocess.run([sys.executable, str(DRIVER), "restore", settings, autosave], capture_output=True,
                             text=True, env=env, cwd=REPO, timeout=60)
-    assert result.returncode == 0, result.stderr[-2000:]
+    report = f"stdout: {result.stdout[-1500:]}\nstderr: {result.stderr[-2000:]}"
+    assert result.returncode == 0, report
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
-    assert lines["OFFERED"] == "1"
+    assert lines.get("OFFERED") == "1", report
     assert "did not close normally" in lines["OFFER"] and folk_file.name in lines["OFFER"]
     restored = piece_from_dict(json.loads(lines["RESTORED"]))
     matches = [i for i, state in states.items() if piece_from_dict(state) == restored]
     assert matches, "the restored piece is none of the edited states"
-    assert matches[0] >= last_saved
+    assert matches[0] >= saved_before_kill, (matches, saved_before_kill)
     assert lines["DIRTY"] == "1"
     assert not (Path(autosave) / "autosave.json").exists()     # the clean exit cleared it
