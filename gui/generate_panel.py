@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from composer.analysis import estimate_key
 from composer.generate import GenerationRequest
 from composer.midi_io import write_midi
 from composer.notes import Piece
@@ -60,7 +61,9 @@ class VariationList(QListWidget):
 
     def add_variation(self, variation: Variation) -> QListWidgetItem:
         notes = len(variation.piece.notes)
-        item = QListWidgetItem(f"{variation.label}  ({notes} notes)")
+        estimate = estimate_key(variation.piece)
+        key = f", sounds in {estimate.key}" if estimate is not None else ""
+        item = QListWidgetItem(f"{variation.label}  ({notes} notes{key})")
         item.setData(Qt.UserRole, variation)
         item.setToolTip(f"{variation.label}: {notes} notes, {len(variation.piece.voices)} voice(s)"
                         + (f", seed {variation.seed}" if variation.seed is not None else ""))

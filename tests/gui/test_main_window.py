@@ -19,6 +19,7 @@ import pretty_midi
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
+from composer.analysis import estimate_key
 from composer.midi_io import read_midi
 from composer.notes import quantize
 from gui.generate_panel import KEYS
@@ -141,6 +142,9 @@ def test_generate_variations_preview_and_use_one_undoably(window, qtbot, tiny_me
     variations = results.variations()
     assert all(v.piece.notes for v in variations)
     assert all(v.end_tick == 2 * v.piece.ticks_per_bar for v in variations)
+    first_label = results.item(0).text()
+    assert first_label.startswith(f"Variation 1  ({len(variations[0].piece.notes)} notes, sounds in ")
+    assert first_label.endswith(f"{estimate_key(variations[0].piece).key})")
     assert window.canvas.read_only and window.canvas.piece == variations[0].piece    # previewed
     results.setCurrentRow(1)
     assert window.canvas.piece == variations[1].piece and window.preview_banner.isVisible()
