@@ -347,13 +347,15 @@ def _model_kind(path: Path) -> str | None:
 
 # -- info, strip ------------------------------------------------------------------------------------
 def run_info(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from composer.checkpoint import ModelFileError, load_checkpoint
+    from composer.checkpoint import KIND, KIND_NAMES, ModelFileError, load_checkpoint
 
     try:
-        checkpoint = load_checkpoint(args.model)
+        checkpoint = load_checkpoint(args.model, kinds=tuple(KIND_NAMES))
     except ModelFileError as error:
         print(f"composer info: {error}", file=sys.stderr)
         return 1
+    if checkpoint["kind"] != KIND:
+        return _info_other_kind(args, checkpoint, KIND_NAMES[checkpoint["kind"]])
     summary = {k: checkpoint[k] for k in ("format_version", "model_config", "metrics", "recipe", "epoch")}
     summary["vocabulary"] = checkpoint["vocabulary"]["config"] | {"size": len(checkpoint["vocabulary"]["tokens"])}
     summary["resumable"] = "resume" in checkpoint
@@ -376,11 +378,30 @@ def run_info(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _info_other_kind(args: argparse.Namespace, checkpoint: dict, kind_name: str) -> int:
+    """``composer info`` for harmony and benchmark model files: their config, scores and recipe."""
+    summary = {k: checkpoint.get(k) for k in ("kind", "format_version", "model_config", "metrics", "recipe",
+                                              "epoch")}
+    summary["resumable"] = "resume" in checkpoint
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+        return 0
+    print(f"{args.model}: {kind_name}, {checkpoint.get('epoch')} epochs")
+    print("  model: " + ", ".join(f"{k} {v}" for k, v in checkpoint.get("model_config", {}).items()))
+    for split, m in checkpoint.get("metrics", {}).items():
+        if isinstance(m, dict) and "loss" in m:
+            print(f"  {split}: loss {m['loss']:.4f} nats/token" + (f", accuracy {100 * m['accuracy']:.1f}%"
+                                                                 if "accuracy" in m else ""))
+    print(f"  data: {checkpoint.get('recipe', {}).get('data_dir')}")
+    print(f"  resumable: {summary['resumable']}")
+    return 0
+
+
 def run_strip(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from composer.checkpoint import ModelFileError, load_checkpoint, save_checkpoint, strip_checkpoint
+    from composer.checkpoint import KIND_NAMES, ModelFileError, load_checkpoint, save_checkpoint, strip_checkpoint
 
     try:
-        checkpoint = load_checkpoint(args.model)
+        checkpoint = load_checkpoint(args.model, kinds=tuple(KIND_NAMES))
     except ModelFileError as error:
         print(f"composer strip: {error}", file=sys.stderr)
         return 1

@@ -215,3 +215,16 @@ def test_a_bach_chorale_has_few_faults():
     counts = voice_leading_counts(piece_to_frames(chorale))
     frames = len(piece_to_frames(chorale))
     assert counts["parallel_fifths"] + counts["parallel_octaves"] <= 0.01 * frames
+
+
+def test_info_and_strip_read_harmony_model_files(tmp_path, capsys, tiny_harmony_path):
+    code, out, err = run(capsys, "info", tiny_harmony_path)
+    assert code == 0, err
+    assert "4-part harmony model file" in out and "resumable: True" in out
+    code, out, err = run(capsys, "strip", tiny_harmony_path, "--out", tmp_path / "small.pt")
+    assert code == 0, err
+    code, out, err = run(capsys, "info", tmp_path / "small.pt", "--json")
+    summary = json.loads(out)
+    assert summary["kind"] == "composer-harmony-model" and summary["resumable"] is False
+    from composer.harmony import load_harmony_model
+    assert load_harmony_model(tmp_path / "small.pt").voice_limits
