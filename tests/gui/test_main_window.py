@@ -23,7 +23,7 @@ from composer.analysis import estimate_key
 from composer.midi_io import read_midi
 from composer.notes import quantize
 from gui.generate_panel import KEYS
-from tests.gui.mouse import click
+from qt_mouse import click
 
 JOB_TIMEOUT_MS = 60_000
 

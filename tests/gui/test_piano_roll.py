@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from composer.notes import Note, Piece, TimeSignature, Voice
 from gui.document import Document
 from gui.piano_roll import PianoRoll, Tool, bar_lines, pitch_name
-from tests.gui.mouse import click, drag
+from qt_mouse import click, drag
 
 
 @pytest.fixture

@@ -133,7 +133,7 @@ def test_training_dialog_trains_on_a_folder_and_the_model_joins_the_picker(windo
 
 
 def test_a_click_on_the_ruler_sets_where_playback_starts(window_factory, qtbot):
-    from tests.gui.mouse import click
+    from qt_mouse import click
 
     ports: list[RecordingPort] = []
     player = midi_ports.MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
