@@ -190,16 +190,9 @@ _TRAIN_FLAGS = ("epochs", "batch_size", "bptt", "lr", "hidden_size", "embedding_
 
 
 def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from composer.train import TrainConfig, TrainingError, train
+    from composer.train import TrainConfig, train
 
-    settings = {}
-    if args.config:
-        try:
-            settings = json.loads(args.config.read_text())
-        except json.JSONDecodeError as error:
-            parser.error(f"argument --config: {args.config} is not valid JSON ({error})")
-        if not isinstance(settings, dict):
-            parser.error(f"argument --config: {args.config} must hold a JSON object")
+    settings = read_config(args.config, parser)
     resuming_harmony = args.resume and args.out.is_file() and _model_kind(args.out) == "composer-harmony-model"
     if (args.task or settings.get("task")) == "harmony" or resuming_harmony:
         from composer.cli_harmony import run_train_harmony
@@ -221,14 +214,42 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         torch.set_num_threads(args.threads)
     printer = TrainPrinter(quiet=args.quiet)
+    return run_training(lambda: train(args.data_dir, args.out, config, resume=args.resume, progress=printer,
+                                      workers=args.workers, use_cache=not args.no_cache), args.out)
+
+
+def read_config(path: Path | None, parser: argparse.ArgumentParser) -> dict:
+    """The JSON object in a ``--config`` file ({} without one); a bad file is an argument error."""
+    if path is None:
+        return {}
     try:
-        checkpoint = train(args.data_dir, args.out, config, resume=args.resume, progress=printer,
-                           workers=args.workers, use_cache=not args.no_cache)
+        settings = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        parser.error(f"argument --config: {path} is not valid JSON ({error})")
+    if not isinstance(settings, dict):
+        parser.error(f"argument --config: {path} must hold a JSON object")
+    return settings
+
+
+def run_training(start, out: Path) -> int:
+    """Run a trainer call and turn its outcome into an exit status for ``composer train``.
+
+    Args:
+        start: calls the trainer and returns its final checkpoint dict.
+        out: the model file, named in the message after Ctrl-C.
+
+    Returns:
+        0 when a validation score was saved, 1 on a TrainingError or no score, 130 on Ctrl-C.
+    """
+    from composer.train import TrainingError
+
+    try:
+        checkpoint = start()
     except TrainingError as error:
         print(f"composer train: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\ninterrupted: progress saved in {args.out}; continue with --resume", file=sys.stderr)
+        print(f"\ninterrupted: progress saved in {out}; continue with --resume", file=sys.stderr)
         return 130
     return 0 if "valid" in checkpoint["metrics"] else 1
 

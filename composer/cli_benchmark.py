@@ -119,16 +119,10 @@ def run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentPars
     """``composer benchmark train-polyphonic``: train, early-stop on valid, write the model file."""
     from composer.checkpoint import ModelFileError
     from composer.polyphonic import BenchmarkDataError
+    from composer.cli import read_config
     from composer.polyphonic_train import PolyTrainConfig, PolyTrainingError, ship, train_polyphonic
 
-    settings: dict = {}
-    if args.config:
-        try:
-            settings = json.loads(args.config.read_text())
-        except json.JSONDecodeError as error:
-            parser.error(f"argument --config: {args.config} is not valid JSON ({error})")
-        if not isinstance(settings, dict):
-            parser.error(f"argument --config: {args.config} must hold a JSON object")
+    settings = read_config(args.config, parser)
     settings.update({k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None})
     model = dict(settings.get("model", {}))
     model.update({k: getattr(args, k) for k in _MODEL_FLAGS if getattr(args, k) is not None})

@@ -239,9 +239,8 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 
 def run_train_harmony(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: dict) -> int:
     """``composer train --task harmony``: train a 4-part harmony model (see composer.harmony_train)."""
-    from composer.cli import TrainPrinter
+    from composer.cli import TrainPrinter, run_training
     from composer.harmony_train import HarmonyTrainConfig, train_harmony
-    from composer.train import TrainingError
 
     for name in _EVENT_ONLY_FLAGS:
         if getattr(args, name) is not None:
@@ -260,15 +259,8 @@ def run_train_harmony(args: argparse.Namespace, parser: argparse.ArgumentParser,
 
         torch.set_num_threads(args.threads)
     printer = TrainPrinter(quiet=args.quiet)
-    try:
-        checkpoint = train_harmony(args.data_dir, args.out, config, resume=args.resume, progress=printer)
-    except TrainingError as error:
-        print(f"composer train: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: progress saved in {args.out}; continue with --resume", file=sys.stderr)
-        return 130
-    return 0 if "valid" in checkpoint["metrics"] else 1
+    return run_training(lambda: train_harmony(args.data_dir, args.out, config, resume=args.resume,
+                                              progress=printer), args.out)
 
 
 def run_generate_chorales(args: argparse.Namespace, parser: argparse.ArgumentParser, model_path: Path) -> int:
