@@ -132,17 +132,24 @@ def _read(path: Path, command: str):
         return None
 
 
+def _piece_and_model(args: argparse.Namespace, path: Path, parser: argparse.ArgumentParser, command: str):
+    """Check ``--out``, read the input MIDI file and load the model; None (reported) when either fails."""
+    if args.out.is_dir():
+        parser.error(f"argument --out: {args.out} is a folder; give a .mid file name")
+    piece = _read(path, command)
+    model = _load(args, command) if piece is not None else None
+    return (piece, model) if model is not None else None
+
+
 def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from composer.harmony import HarmonyError, harmonize
     from composer.midi_io import write_midi
     from composer.notes import select_voices
 
-    if args.out.is_dir():
-        parser.error(f"argument --out: {args.out} is a folder; give a .mid file name")
-    piece = _read(args.melody, "harmonize")
-    model = _load(args, "harmonize") if piece is not None else None
-    if model is None:
+    loaded = _piece_and_model(args, args.melody, parser, "harmonize")
+    if loaded is None:
         return 1
+    piece, model = loaded
     tracks = sorted({n.voice for n in piece.notes})
     if not tracks:
         print(f"composer harmonize: {args.melody} has no notes", file=sys.stderr)
@@ -168,12 +175,10 @@ def run_regenerate(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     from composer.harmony import HarmonyError, regenerate_region
     from composer.midi_io import write_midi
 
-    if args.out.is_dir():
-        parser.error(f"argument --out: {args.out} is a folder; give a .mid file name")
-    piece = _read(args.piece, "regenerate")
-    model = _load(args, "regenerate") if piece is not None else None
-    if model is None:
+    loaded = _piece_and_model(args, args.piece, parser, "regenerate")
+    if loaded is None:
         return 1
+    piece, model = loaded
     first, last = args.bars
     bar = piece.ticks_per_bar
     bars = max(1, -(-piece.end // bar))

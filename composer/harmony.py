@@ -131,15 +131,18 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
     if search < 1:
         raise ValueError(f"search must be at least 1, got {search}")
     with one_thread():
-        result = _fill(model, given, positions, count * search, temperature, seed, on_step, rules, key)
+        result = _fill(model, given, positions, count * search, temperature, seed, on_step, rules, key,
+                       score=search > 1)
     if result is None:
         return None
     grids, scores = result
+    if search == 1:
+        return grids
     best = scores.reshape(count, search).argmax(1) + np.arange(count) * search
     return grids[best]
 
 
-def _fill(model, given, positions, count, temperature, seed, on_step, rules, key):
+def _fill(model, given, positions, count, temperature, seed, on_step, rules, key, score):
     net = model.net.eval()
     out = np.repeat(given[None], count, axis=0)                          # [B, T, 4]
     unknown = given == MASK                                              # [T, 4]
@@ -187,7 +190,8 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
                 logits = torch.where(stuck, logits, ruled)
             choice = _draw(logits, temperature, generator)
             tokens[:, t, voice] = choice
-            scores += torch.log_softmax(logits, -1).gather(1, choice[:, None])[:, 0]
+            if score:                                    # only best-of-N search needs it
+                scores += torch.log_softmax(logits, -1).gather(1, choice[:, None])[:, 0]
             now[:, voice] = _advance(before, tokens[:, t])[:, voice]
         before = now
         if on_step is not None and on_step(t - first + 1, last - first):

@@ -7,7 +7,7 @@ import pytest
 
 from composer.midi_io import read_midi
 from composer.notes import Note, Piece, TimeSignature
-from composer.satb import (HOLD, MASK, PITCH_OFFSET, REST, HarmonyError, chorale_from_piece, frames_to_notes,
+from composer.satb import (HOLD, MASK, REST, HarmonyError, chorale_from_piece, frames_to_notes,
                            piece_to_frames, pitch_token, positions_for, sounding_pitches, to_frame,
                            transpose_frames)
 from tests.harmony.conftest import CHORALES
@@ -76,7 +76,6 @@ def test_pieces_with_fewer_than_four_parts_are_refused():
 
 def test_frame_rounding():
     assert to_frame(10080, 10080) == 4 and to_frame(2520, 10080) == 1
-    assert PITCH_OFFSET == 3
 
 
 def test_key_indices_transpose_with_the_music():
