@@ -21,7 +21,7 @@ from composer import checkpoint as ckpt
 from composer.harmony_model import HarmonyConfig, HarmonyNet
 from composer.harmony_train import HARMONY_KIND
 from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice
-from composer.sample import one_thread
+from composer.sample import draw_tokens, one_thread
 from composer.satb import (HOLD, MASK, MIN_PITCH, NUM_VOICES, UNKNOWN_KEY, key_index, key_of_index, piece_key_index,
                            transpose_key_index, PITCH_OFFSET, REST, VOICE_NAMES, HarmonyError,
                            frames_to_notes, num_frames, piece_to_frames, positions_for, to_frame, to_tick,
@@ -99,8 +99,7 @@ def _draw(logits: torch.Tensor, temperature: float, generator: torch.Generator) 
         pitch = logits[:, PITCH_OFFSET:].argmax(-1) + PITCH_OFFSET
         other = torch.where(probs[:, HOLD] >= probs[:, REST], HOLD, REST)
         return torch.where(attack >= probs.gather(1, other[:, None])[:, 0], pitch, other)
-    probs = torch.softmax(logits / temperature, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    return draw_tokens(logits / temperature, generator)
 
 
 @torch.no_grad()

@@ -3,11 +3,14 @@
 The recurrent state is carried one step at a time (the prefix is read once, never re-run). Each step
 goes through :class:`Stepper`, which calls PyTorch's fused cell kernels directly instead of the
 ``nn.LSTM`` module, because at batch sizes of 1..16 the module's per-call overhead is most of the cost.
+For an LSTM the first layer's input side (embedding times input weights, plus biases) is a table computed
+once per model, so a step looks up a row there instead of multiplying. Tokens are drawn with the
+Gumbel-max trick, a few elementwise operations instead of ``torch.multinomial``.
 
 A chord-conditioned model (``ModelConfig.condition_size``) gets a condition vector with every step:
-the caller gives one per grid tick, and each row reads the one at its own time cursor. Their input
-contributions (the condition projection) are computed once per tick before sampling, so a step costs one
-extra row lookup and addition.
+the caller gives one per grid tick, and each row reads the one at its own time cursor. Their
+contributions (the condition projection, and for an LSTM its first layer's input weights) are computed
+once per tick before sampling, so a step costs one extra row lookup and addition.
 
 Every step is constrained by masks: the encoding's grammar (so every sample decodes in full), the key's
 scale if one is given, and EOS until the requested length is reached.
@@ -76,9 +79,15 @@ class Stepper:
         self.condition = None
         if model.condition is not None:
             self.condition = (model.condition.weight.detach(), model.condition.bias.detach())  # [E, C], [E]
+        # LSTM: the first layer's input gates of every token, computed once: embedding . W_ih + biases
+        self.first_gates = None
+        if config.cell == "lstm":
+            w_ih, _, b_ih, b_hh = self.layers[0]
+            self.first_gates = torch.addmm(b_ih + b_hh, self.embedding, w_ih.t())   # [V, 4H]
 
     def condition_inputs(self, vectors: torch.Tensor) -> torch.Tensor:
-        """The input contribution of each condition vector: float [N, C] -> [N, E], to pass as ``extra``.
+        """What each condition vector adds to a step, to pass as ``extra``: float [N, C] -> [N, 4H] for an
+        LSTM (its share of the first layer's gates), [N, E] for other cells (its share of the input).
 
         Raises:
             ValueError: the model takes no condition, or the vectors have the wrong width.
@@ -88,7 +97,10 @@ class Stepper:
         if vectors.dim() != 2 or vectors.size(1) != self.config.condition_size:
             raise ValueError(f"condition vectors must be [N, {self.config.condition_size}], "
                              f"got {list(vectors.shape)}")
-        return torch.nn.functional.linear(vectors.float(), *self.condition)
+        inputs = torch.nn.functional.linear(vectors.float(), *self.condition)          # [N, E]
+        if self.first_gates is not None:
+            return inputs @ self.layers[0][0].t()                                      # [N, 4H]
+        return inputs
 
     def initial_state(self, batch: int) -> list:
         zeros = lambda: torch.zeros(batch, self.config.hidden_size)  # noqa: E731
@@ -110,16 +122,25 @@ class Stepper:
         Args:
             tokens: int64 [B], the current token of each row.
             state: per-layer state (see the class docstring).
-            extra: float [B, E] added to the embeddings: rows of :meth:`condition_inputs`.
+            extra: rows of :meth:`condition_inputs` ([B, 4H] or [B, E]), or None.
 
         Returns:
             logits [B, V] and the new state.
         """
-        x = self.embedding[tokens]                                       # [B, E]
-        if extra is not None:
-            x = x + extra
-        new_state = []
-        for layer, weights in zip(state, self.layers):
+        if self.first_gates is not None:   # LSTM: the first layer's input side is a table lookup
+            gates = self.first_gates.index_select(0, tokens)             # [B, 4H]
+            if extra is not None:
+                gates = gates + extra
+            h, c = state[0]
+            x, c = _lstm_update(torch.addmm(gates, h, self.layers[0][1].t()), c)   # [B, H]
+            new_state = [(x, c)]
+            pairs = zip(state[1:], self.layers[1:])
+        else:
+            x = self.embedding[tokens]                                   # [B, E]
+            if extra is not None:
+                x = x + extra
+            new_state, pairs = [], zip(state, self.layers)
+        for layer, weights in pairs:
             layer = self.cell(x, layer, *weights)
             new_state.append(layer)
             x = layer[0] if isinstance(layer, tuple) else layer          # [B, H]
@@ -132,6 +153,26 @@ class Stepper:
         """The state of the given batch rows (for beam search and batch expansion)."""
         return [tuple(t.index_select(0, rows) for t in s) if isinstance(s, tuple) else s.index_select(0, rows)
                 for s in state]
+
+
+def _lstm_update(gates: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """An LSTM cell's update from its summed gate pre-activations [B, 4H] (PyTorch's order i, f, g, o)
+    and cell state [B, H]; returns the new (h, c)."""
+    size = c.size(1)
+    squashed = torch.sigmoid(gates)                                      # i, f, o used; g's is wasted
+    candidate = torch.tanh(gates[:, 2 * size:3 * size])
+    c = torch.addcmul(squashed[:, size:2 * size] * c, squashed[:, :size], candidate)
+    return squashed[:, 3 * size:] * torch.tanh(c), c
+
+
+def draw_tokens(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One token per row of logits [B, V] (-inf: never), drawn from their softmax: int64 [B].
+
+    The Gumbel-max trick (argmax of logits plus Gumbel noise) draws exactly from the softmax, in a few
+    elementwise operations; ``torch.multinomial`` on the probabilities costs several times more per call.
+    """
+    uniform = torch.rand(logits.shape, generator=generator)
+    return (logits - torch.log(-torch.log(uniform))).argmax(-1)
 
 
 @dataclass(frozen=True)
@@ -256,21 +297,21 @@ class Sampler:
         self.check_condition(condition)
         generator = torch.Generator().manual_seed(options.seed)
         state, last, cursor = self.prime(prompt, count, condition)
-        inputs = self.stepper.condition_inputs(condition) if condition is not None else None  # [ticks, E]
+        inputs = self.stepper.condition_inputs(condition) if condition is not None else None  # [ticks, 4H or E]
         cursor = torch.full((count,), cursor, dtype=torch.long)
         if max_steps is None:
             max_steps = 64 + 8 * max(0, until_tick - int(cursor[0]))
-        fixed_bias = self.key_bias(options.key)                          # [V]
+        step_bias = self.grammar_bias + self.key_bias(options.key)      # [V, V]: grammar after each token, key
         done = cursor >= until_tick
         outputs = []
         for step in range(max_steps):
             if bool(done.all()):
                 break
-            extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]  # [B, E]
+            extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]  # [B, 4H or E]
             logits, state = self.stepper(last, state, extra)             # [B, V]
-            bias = self.grammar_bias.index_select(0, last) + fixed_bias  # [B, V]
-            bias[:, EOS] = torch.where(cursor < until_tick, NEG_INF, bias[:, EOS])  # no EOS before the end
-            token = self._draw(logits + bias, options, generator)        # [B]
+            logits += step_bias.index_select(0, last)
+            logits[:, EOS].masked_fill_(cursor < until_tick, NEG_INF)    # no EOS before the end
+            token = self._draw(logits, options, generator)               # [B]
             token = torch.where(done, torch.full_like(token, PAD), token)
             cursor = cursor + self.shift_steps[token]
             done = done | (token == EOS) | (cursor >= until_tick)
@@ -295,8 +336,7 @@ class Sampler:
             drop = cumulative - torch.softmax(sorted_logits, -1) >= options.top_p  # keep the first past p
             sorted_logits = sorted_logits.masked_fill(drop, NEG_INF)
             logits = torch.full_like(logits, NEG_INF).scatter(-1, order, sorted_logits)
-        probabilities = torch.softmax(logits, -1)
-        return torch.multinomial(probabilities, 1, generator=generator).squeeze(1)
+        return draw_tokens(logits, generator)
 
     @_one_thread
     @torch.no_grad()
@@ -317,7 +357,7 @@ class Sampler:
         self.check_condition(condition)
         width = max(width, count)
         state, last, start_cursor = self.prime(prompt, 1, condition)
-        inputs = self.stepper.condition_inputs(condition) if condition is not None else None  # [ticks, E]
+        inputs = self.stepper.condition_inputs(condition) if condition is not None else None  # [ticks, 4H or E]
         cursor = torch.full((1,), start_cursor, dtype=torch.long)
         scores = torch.zeros(1)
         lengths = torch.zeros(1)
@@ -330,7 +370,7 @@ class Sampler:
         for _ in range(max_steps):
             if bool(done.all()):
                 break
-            extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]  # [beams, E]
+            extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]  # [beams, 4H or E]
             logits, state = self.stepper(last, state, extra)
             bias = self.grammar_bias.index_select(0, last) + fixed_bias
             bias[:, EOS] = torch.where(cursor < until_tick, NEG_INF, bias[:, EOS])

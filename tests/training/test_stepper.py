@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from composer.model import CELLS, ComposerLM, ModelConfig
-from composer.sample import Stepper
+from composer.sample import Stepper, draw_tokens
 
 VOCAB = 41
 
@@ -81,3 +81,21 @@ def test_select_picks_rows(cell):
         # and row 2 equals stepping the original row 0 alone
         alone, _ = stepper(torch.tensor([7]), Stepper.select(state, torch.tensor([0])))
     torch.testing.assert_close(logits[2], alone[0], atol=1e-6, rtol=1e-6)
+
+
+def test_draw_tokens_follows_the_softmax_and_never_picks_a_masked_token():
+    logits = torch.tensor([[2.0, 1.0, float("-inf"), 0.0, -1.0]]).expand(40_000, -1)
+    drawn = draw_tokens(logits, torch.Generator().manual_seed(3))
+    counts = torch.bincount(drawn, minlength=5).double() / len(drawn)
+    expected = torch.softmax(logits[0].double(), -1)
+    assert counts[2] == 0
+    # 40,000 draws: each frequency within 4 standard errors of its probability
+    tolerance = 4 * torch.sqrt(expected * (1 - expected) / len(drawn)) + 1e-9
+    assert ((counts - expected).abs() <= tolerance).all(), (counts, expected)
+
+
+def test_draw_tokens_repeats_with_the_same_seed():
+    logits = torch.randn(16, 30, generator=torch.Generator().manual_seed(1))
+    first = draw_tokens(logits, torch.Generator().manual_seed(7))
+    assert torch.equal(first, draw_tokens(logits, torch.Generator().manual_seed(7)))
+    assert not torch.equal(first, draw_tokens(logits, torch.Generator().manual_seed(8)))
