@@ -44,7 +44,7 @@ class TrainConfig:
 
     Model: embedding_size, hidden_size, num_layers, dropout, cell, tie_weights (see ModelConfig).
     Encoding: ticks_per_beat, max_shift, max_duration, num_voices, velocity_bins, min_pitch, max_pitch,
-    monophonic, key_tokens (see EncodingConfig).
+    monophonic, key_tokens, durations_advance (see EncodingConfig).
     Optimization: AdamW with linear warm-up then cosine decay to ``min_lr_ratio * lr``; gradients
     clipped to norm ``clip``; early stop after ``patience`` epochs without a better validation loss;
     ``max_minutes`` stops after that much time (0: no limit).
@@ -71,6 +71,7 @@ class TrainConfig:
     max_pitch: int = 96
     monophonic: bool = True
     key_tokens: bool = False
+    durations_advance: bool = False
     epochs: int = 30
     batch_size: int = 32
     bptt: int = 128
@@ -114,7 +115,8 @@ class TrainConfig:
         return EncodingConfig(ticks_per_beat=self.ticks_per_beat, max_shift=self.max_shift,
                               max_duration=self.max_duration, num_voices=self.num_voices,
                               velocity_bins=self.velocity_bins, min_pitch=self.min_pitch,
-                              max_pitch=self.max_pitch, monophonic=self.monophonic, key_tokens=self.key_tokens)
+                              max_pitch=self.max_pitch, monophonic=self.monophonic, key_tokens=self.key_tokens,
+                              durations_advance=self.durations_advance)
 
     def model(self, vocab_size: int) -> ModelConfig:
         return ModelConfig(vocab_size=vocab_size, embedding_size=self.embedding_size,

@@ -7,6 +7,7 @@ sampling, generation and CLI tests share. Nothing writes into ``midi_data/`` or 
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,15 @@ def tiny_model(tmp_path_factory, small_corpus) -> TinyModel:
 def tiny_loaded(tiny_model):
     """(model, vocab, checkpoint) of the tiny model, loaded the way generation loads it."""
     return load_model(tiny_model.path)
+
+
+@pytest.fixture(scope="session")
+def tiny_advancing_loaded(tmp_path_factory, small_corpus):
+    """(model, vocab, checkpoint) of a tiny model trained like ``tiny_model`` but with the encoding whose
+    DUR tokens advance time (two tokens per legato note)."""
+    out = tmp_path_factory.mktemp("tiny_advancing") / "tiny.pt"
+    train(small_corpus, out, dataclasses.replace(TINY_CONFIG, durations_advance=True))
+    return load_model(out)
 
 
 @pytest.fixture

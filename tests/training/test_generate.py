@@ -1,4 +1,4 @@
-"""Sampling and batch generation with the tiny model really trained on folk melodies."""
+"""Sampling and batch generation with tiny models really trained on folk melodies (both encodings)."""
 
 from __future__ import annotations
 
@@ -24,14 +24,20 @@ def notes_of(result) -> list[tuple]:
     return [piece.notes for piece in result.pieces]
 
 
-@pytest.fixture(scope="module")
-def model(tiny_loaded):
-    return tiny_loaded[0]
+@pytest.fixture(scope="module", params=["shift", "durations_advance"])
+def loaded(request):
+    """Every test runs on two tiny models: time moved by SHIFT tokens only, and by DUR tokens too."""
+    return request.getfixturevalue("tiny_loaded" if request.param == "shift" else "tiny_advancing_loaded")
 
 
 @pytest.fixture(scope="module")
-def vocab(tiny_loaded):
-    return tiny_loaded[1]
+def model(loaded):
+    return loaded[0]
+
+
+@pytest.fixture(scope="module")
+def vocab(loaded):
+    return loaded[1]
 
 
 @pytest.fixture(scope="module")
@@ -330,3 +336,25 @@ def test_decoded_rows_match_generated_pieces(model, vocab):
     for row, piece in zip(rows, result.pieces):
         decoded = decode(row, vocab)
         assert [(n.start, n.pitch) for n in piece.notes] == [(n.start, n.pitch) for n in decoded.notes if n.start < 96]
+
+
+def test_the_advancing_encoding_is_saved_and_samples_two_tokens_per_legato_note(tiny_advancing_loaded,
+                                                                                tiny_loaded):
+    model, vocab, checkpoint = tiny_advancing_loaded
+    assert checkpoint["vocabulary"]["config"]["durations_advance"] is True
+    assert checkpoint["recipe"]["config"]["durations_advance"] is True
+    assert not tiny_loaded[1].config.durations_advance
+    tokens_per_note = {}
+    for name, (m, v, _) in {"advance": tiny_advancing_loaded, "shift": tiny_loaded}.items():
+        rows = Sampler(m, v).sample(np.array([BOS]), 8, 16 * 48, SamplingOptions(seed=3))
+        notes = sum(len(decode(row, v).notes) for row in rows)
+        tokens_per_note[name] = sum(len(row) - 1 for row in rows) / notes
+        for row in rows:   # the sampler's time cursor and the decoded music agree
+            piece = decode(row, v)
+            assert int(v.shift_steps[row].sum()) >= 16 * 48
+            kinds = [v.kind(int(t)) for t in row]
+            last_note = len(kinds) - kinds[::-1].index("PITCH")          # just past the last PITCH
+            music = row[:last_note + kinds[last_note:].count("DUR")]      # the row without its final rest
+            expected = piece.notes[-1].end if v.config.durations_advance else piece.notes[-1].start
+            assert int(v.shift_steps[music].sum()) == expected
+    assert tokens_per_note["advance"] < 2.5 < tokens_per_note["shift"], tokens_per_note
