@@ -105,6 +105,8 @@ class MainWindow(QMainWindow):
         self.player = player if player is not None else (player_class(self) if player_class else None)
         self.midi_out = midi_out if midi_out is not None else (out_class(self) if out_class else None)
         self.recorder = recorder if recorder is not None else (recorder_class(self) if recorder_class else None)
+        self._now_playing: Piece | None = None    # what the last play() started, for tempo/loop changes
+        self._playhead_tick = 0
         for source in (self.player, self.midi_out):
             if source is None:
                 continue
@@ -206,7 +208,8 @@ class MainWindow(QMainWindow):
         self.train_action = self._action("&Train a model...", self.train_dialog, "Ctrl+T",
                                          "Train a model on a folder of MIDI files (Ctrl+T)")
         self.play_action = self._action("&Play", self.set_playing, "Space", "Play or stop (Space)", checkable=True)
-        self.loop_action = self._action("&Loop", lambda _on: None, "Ctrl+L", "Loop playback (Ctrl+L)", checkable=True)
+        self.loop_action = self._action("&Loop", lambda _on: self._replay_with_new_settings(), "Ctrl+L",
+                                        "Loop playback (Ctrl+L)", checkable=True)
         self.record_action = self._action("&Record from keyboard", self.set_recording, "Ctrl+Shift+R",
                                           "Record notes from a MIDI keyboard into the piece", checkable=True)
         self.refresh_ports_action = self._action("Refresh MIDI &ports", lambda: self.refresh_ports(report=True), None,
@@ -274,6 +277,7 @@ class MainWindow(QMainWindow):
         self.tempo_spin.setSuffix(" %")
         self.tempo_spin.setValue(100)
         self.tempo_spin.setToolTip("Playback tempo, as a percentage of the piece's tempo")
+        self.tempo_spin.valueChanged.connect(lambda _value: self._replay_with_new_settings())
         bar.addWidget(QLabel(" Tempo "))
         bar.addWidget(self.tempo_spin)
         self.output_combo = self._combo([BUILT_IN_SYNTH], "Play through the built-in synth, or send MIDI to "
@@ -812,8 +816,9 @@ class MainWindow(QMainWindow):
     def _active_player(self):
         return self.player if self.output_combo.currentText() == BUILT_IN_SYNTH else self.midi_out
 
-    def play(self, piece: Piece | None = None) -> None:
-        """Play ``piece`` (default: what the piano roll shows) through the chosen output."""
+    def play(self, piece: Piece | None = None, start: int | None = None) -> None:
+        """Play ``piece`` (default: what the piano roll shows) through the chosen output, from ``start``
+        (default: the start marker set on the ruler)."""
         piece = piece or self.canvas.piece
         player = self._active_player()
         if player is None:
@@ -827,7 +832,9 @@ class MainWindow(QMainWindow):
         self._set_play_checked(True)
         tempo = self.tempo_spin.value() / 100
         loop = self.loop_action.isChecked()
-        start = self.canvas.play_start if self.canvas.play_start < piece.end else 0
+        if start is None:
+            start = self.canvas.play_start if self.canvas.play_start < piece.end else 0
+        self._now_playing, self._playhead_tick = piece, start
         if player is self.player:
             player.play(piece, start, loop, tempo)
         else:
@@ -857,7 +864,15 @@ class MainWindow(QMainWindow):
         self.play_action.setChecked(on)
         self.play_action.blockSignals(False)
 
+    def _replay_with_new_settings(self) -> None:
+        """A tempo or loop change while playing takes effect at once: play on from where the playhead is."""
+        player = self._active_player()
+        if player is None or not player.is_playing() or self._now_playing is None:
+            return
+        self.play(self._now_playing, min(self._playhead_tick, self._now_playing.end))
+
     def _playhead_moved(self, tick: int) -> None:
+        self._playhead_tick = tick
         self.canvas.set_playhead(tick)
         self.piano_roll.follow(tick)
 

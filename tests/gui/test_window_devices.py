@@ -163,3 +163,43 @@ def test_refreshing_ports_lists_outputs_and_says_when_there_are_none(window, mon
     window.refresh_ports_action.trigger()
     assert window.output_combo.count() == 1 and window.output_combo.currentText() == "Built-in synth"
     assert window.last_message == "No MIDI outputs: no MIDI output ports"
+
+
+def test_a_tempo_change_while_playing_takes_effect_at_once_from_the_playhead(window_factory, qtbot):
+    ports: list[RecordingPort] = []
+    player = midi_ports.MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
+    window = window_factory(midi_out=player)
+    window.set_output_port("Fake synth")
+    notes = _short_piece(window)                         # 4 notes of half a beat each
+    window.tempo_spin.setValue(25)                        # about a second per note
+    window.play_action.trigger()
+    qtbot.waitUntil(lambda: sum(m.type == "note_on" and m.velocity > 0 for m in ports[0].sent) >= 2,
+                    timeout=10_000)
+    window.tempo_spin.setValue(400)                       # the rest goes by in a fraction of a second
+    assert player.is_playing()
+    qtbot.waitUntil(lambda: len(ports) == 2 and ports[1].closed and not player.is_playing(), timeout=5000)
+    assert ports[0].closed
+    replayed = [m.note for m in ports[1].sent if m.type == "note_on" and m.velocity > 0]
+    # on from the second note (still sounding, so it starts again at once), not from the top
+    assert replayed in ([n.pitch for n in notes[1:]], [n.pitch for n in notes[2:]]), replayed
+    assert not window.play_action.isChecked()
+
+
+def test_turning_loop_on_while_playing_keeps_the_music_going(window_factory, qtbot):
+    ports: list[RecordingPort] = []
+    player = midi_ports.MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
+    window = window_factory(midi_out=player)
+    window.set_output_port("Fake synth")
+    notes = _short_piece(window)
+    window.loop_action.setChecked(False)
+    window.tempo_spin.setValue(100)                       # 1 s for the whole piece
+    window.play_action.trigger()
+    qtbot.waitUntil(lambda: any(m.type == "note_on" for m in ports[0].sent), timeout=5000)
+    window.loop_action.trigger()                          # loop on, mid-play
+    assert window.loop_action.isChecked() and player.is_playing()
+    qtbot.wait(2500)                                      # well past the end of one pass
+    assert player.is_playing() and window.play_action.isChecked()
+    firsts = [m for m in ports[-1].sent if m.type == "note_on" and m.velocity > 0 and m.note == notes[0].pitch]
+    assert len(firsts) >= 2                               # it came round again
+    window.play_action.trigger()
+    assert not player.is_playing()
