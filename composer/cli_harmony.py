@@ -168,6 +168,9 @@ def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         print(f"{path}: {len(harmonized.notes)} notes in 4 parts")
     moved = f", melody moved {result.transposed:+d} semitones for the model and back" if result.transposed else ""
     print(f"harmonized in {result.key or 'an unknown key'}, {result.seconds:.2f}s (seed {result.seed}{moved})")
+    if result.chords_reduced:
+        print(f"note: the melody has chords at {result.chords_reduced} place(s); the soprano sings the top note "
+              f"of each")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -55,6 +56,7 @@ class HarmonyResult:
     seconds: float
     transposed: int = 0   # semitones the melody was moved to fit the soprano range (and moved back)
     key: str | None = None   # the key the model was told (None: unknown, the model guessed)
+    chords_reduced: int = 0  # chords in the melody (e.g. a fiddle's double stops) sung as their top note
 
 
 def load_harmony_model(path: str | os.PathLike | None = None) -> HarmonyModel:
@@ -279,18 +281,27 @@ def rule_mask(candidates: torch.Tensor, before: torch.Tensor, now: torch.Tensor,
 
 
 # -- harmonize ----------------------------------------------------------------------------------------------
-def melody_line(melody: Piece) -> list[Note]:
-    """The melody's notes as one line, checked.
+MAX_CHORD_SHARE = 0.1   # a melody may have chords (sung as their top note) at up to this share of its onsets
+
+
+def melody_line(melody: Piece) -> tuple[list[Note], int]:
+    """The melody's notes as one line, checked; and how many chords were reduced to their top note.
+
+    A few chords, such as a fiddle tune's double stops on downbeats, are read as their top note, the
+    tune. Chords at more than ``MAX_CHORD_SHARE`` of the onsets mean the part is not a melody.
 
     Raises:
-        HarmonyError: no notes, several parts, or notes sounding together.
+        HarmonyError: no notes, several parts, chords at too many onsets, or notes overlapping.
     """
     if not melody.notes:
         raise HarmonyError("the melody has no notes")
     voices = sorted({n.voice for n in melody.notes})
     if len(voices) > 1:
         raise HarmonyError(f"the melody has {len(voices)} parts with notes; choose one track to harmonize")
-    notes = sorted(melody.notes, key=lambda n: (n.start, n.pitch))
+    notes, chords = _chord_tops(sorted(melody.notes, key=lambda n: (n.start, -n.pitch)))
+    if chords > MAX_CHORD_SHARE * len(notes):
+        raise HarmonyError(f"the melody is not a single line: it has chords at {chords} of its {len(notes)} "
+                           f"onsets; harmonize needs one note at a time (choose one track)")
     slack = max(1, melody.ticks_per_beat // 8)                           # legato overlaps of a 32nd are fine
     line = []
     for note in notes:
@@ -302,7 +313,15 @@ def melody_line(melody: Piece) -> list[Note]:
             previous = line[-1]
             line[-1] = Note(previous.start, note.start, previous.pitch, previous.velocity, previous.voice)
         line.append(note)
-    return line
+    return line, chords
+
+
+def _chord_tops(notes: list[Note]) -> tuple[list[Note], int]:
+    """Notes sorted by (start, highest pitch first) -> the top note of each onset, and the number of onsets
+    where several notes start together."""
+    per_onset = Counter(note.start for note in notes)
+    tops = [note for index, note in enumerate(notes) if index == 0 or note.start != notes[index - 1].start]
+    return tops, sum(1 for count in per_onset.values() if count > 1)
 
 
 def _bar_beat(piece: Piece, tick: int) -> tuple[int, str]:
@@ -336,6 +355,7 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
         model: a loaded harmony model.
         melody: one line (a single voice, one note at a time); any length, key, metre and resolution.
             Notes off the 16th-note grid are kept as they are in the output; the model hears them rounded.
+            A few chords (see :func:`melody_line`) are sung as their top note.
         count: harmonizations drawn as one batch.
         temperature: randomness (0: always the likeliest chord tone; 1: the model's own distribution).
         seed: random seed (None: a random one, reported in the result).
@@ -354,7 +374,7 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     _check_count(count, temperature)
     started = time.perf_counter()
     seed = seed if seed is not None else random.randrange(2**31)
-    line = melody_line(melody)
+    line, chords = melody_line(melody)
     shift = soprano_shift([n.pitch for n in line], model.voice_limits[0])
     told = _key_for(key, melody.replace(notes=tuple(line)))
     tpb = melody.ticks_per_beat
@@ -378,7 +398,7 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
                  for n in frames_to_notes(grid, tpb, voices=(1, 2, 3))]
         piece = _satb_piece(soprano + tuple(lower), melody, f"{melody.name or 'melody'} harmonized {index + 1}")
         pieces.append(piece.replace(key=melody.key or key_of_index(told)))
-    return HarmonyResult(pieces, seed, time.perf_counter() - started, shift, key_of_index(told))
+    return HarmonyResult(pieces, seed, time.perf_counter() - started, shift, key_of_index(told), chords)
 
 
 def _key_for(key: str | None, piece: Piece) -> int:

@@ -766,8 +766,10 @@ class MainWindow(QMainWindow):
         self.panel.show_results(variations)
         self.panel.seed_spin.setValue(result.seed)
         key = getattr(result, "key", None)
+        chords = getattr(result, "chords_reduced", 0)
+        sung = f"; the melody's {chords} chord(s) sung as their top note" if chords else ""
         self.show_message(f"{label}{f' in {key}' if key else ''}: {len(variations)} result(s) in "
-                          f"{result.seconds:.1f} s (seed {result.seed})")
+                          f"{result.seconds:.1f} s (seed {result.seed}){sung}")
 
     # == results ====================================================================================
     def _preview_changed(self, variation: Variation | None) -> None:

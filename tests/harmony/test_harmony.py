@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -97,6 +99,32 @@ def test_soprano_shift_prefers_octaves():
 def test_bad_melodies_get_clear_errors(tiny_harmony, melody, message):
     with pytest.raises(HarmonyError, match=message):
         harmonize(tiny_harmony, melody)
+
+
+def test_a_fiddle_tune_with_double_stops_is_sung_by_its_top_notes(tiny_harmony):
+    """A real tune (airdsAirs book 4, no. 0) has four-note chords on two downbeats: its top line is sung."""
+    tune = read_midi(REPO / "midi_data" / "folk_melodies" / "airdsAirs" / "book4_0000.mid")
+    onsets = Counter(n.start for n in tune.notes)
+    chord_starts = sorted(start for start, count in onsets.items() if count > 1)
+    assert len(chord_starts) >= 2
+    result = harmonize(tiny_harmony, tune, seed=1)
+    assert result.chords_reduced == len(chord_starts)
+    tops = {}
+    for note in tune.notes:
+        if note.start not in tops or note.pitch > tops[note.start].pitch:
+            tops[note.start] = note
+    soprano = [(n.start, n.end, n.pitch) for n in result.pieces[0].notes if n.voice == 0]
+    assert soprano == [(n.start, n.end, n.pitch) for _, n in sorted(tops.items())]
+
+
+def test_chords_at_many_onsets_are_not_a_melody(tiny_harmony):
+    notes = [Note(12 * i, 12 * i + 12, 72 - i % 5) for i in range(20)]
+    few = notes + [Note(0, 12, 60), Note(120, 132, 55)]            # chords at 2 of 20 onsets: fine
+    assert harmonize(tiny_harmony, Piece(tuple(sorted(few, key=lambda n: (n.start, n.pitch))), 12),
+                     seed=0).chords_reduced == 2
+    many = notes + [Note(12 * i, 12 * i + 12, 55) for i in range(0, 20, 4)]   # 5 of 20
+    with pytest.raises(HarmonyError, match="chords at 5 of its 20 onsets"):
+        harmonize(tiny_harmony, Piece(tuple(sorted(many, key=lambda n: (n.start, n.pitch))), 12))
 
 
 def test_legato_overlaps_are_not_polyphony(tiny_harmony):

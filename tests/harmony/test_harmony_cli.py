@@ -228,3 +228,10 @@ def test_info_and_strip_read_harmony_model_files(tmp_path, capsys, tiny_harmony_
     assert summary["kind"] == "composer-harmony-model" and summary["resumable"] is False
     from composer.harmony import load_harmony_model
     assert load_harmony_model(tmp_path / "small.pt").voice_limits
+
+
+def test_harmonize_says_when_it_sings_the_top_notes_of_chords(capsys, tmp_path, tiny_harmony_path):
+    tune = REPO / "midi_data" / "folk_melodies" / "airdsAirs" / "book4_0000.mid"   # double stops
+    code, out, err = run(capsys, "harmonize", tune, "--out", tmp_path / "h.mid", "--model", tiny_harmony_path)
+    assert code == 0, err
+    assert "chords at 2 place(s)" in out and "top note" in out
