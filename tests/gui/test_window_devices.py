@@ -173,14 +173,14 @@ def test_a_tempo_change_while_playing_takes_effect_at_once_from_the_playhead(win
     notes = _short_piece(window)                         # 4 notes of half a beat each
     window.tempo_spin.setValue(25)                        # about a second per note
     window.play_action.trigger()
-    qtbot.waitUntil(lambda: sum(m.type == "note_on" and m.velocity > 0 for m in ports[0].sent) >= 2,
-                    timeout=10_000)
+    # the playhead (what the window shows, a position emitted at most ~33 ms ago) is inside the 2nd note
+    qtbot.waitUntil(lambda: (window.canvas.playhead or 0) > notes[1].start, timeout=10_000)
     window.tempo_spin.setValue(400)                       # the rest goes by in a fraction of a second
     assert player.is_playing()
     qtbot.waitUntil(lambda: len(ports) == 2 and ports[1].closed and not player.is_playing(), timeout=5000)
     assert ports[0].closed
     replayed = [m.note for m in ports[1].sent if m.type == "note_on" and m.velocity > 0]
-    # on from the second note (still sounding, so it starts again at once), not from the top
+    # on from the playhead: the second note (still sounding, so it starts again at once), not from the top
     assert replayed in ([n.pitch for n in notes[1:]], [n.pitch for n in notes[2:]]), replayed
     assert not window.play_action.isChecked()
 
@@ -194,12 +194,14 @@ def test_turning_loop_on_while_playing_keeps_the_music_going(window_factory, qtb
     window.loop_action.setChecked(False)
     window.tempo_spin.setValue(100)                       # 1 s for the whole piece
     window.play_action.trigger()
-    qtbot.waitUntil(lambda: any(m.type == "note_on" for m in ports[0].sent), timeout=5000)
-    window.loop_action.trigger()                          # loop on, mid-play
+    qtbot.waitUntil(lambda: (window.canvas.playhead or 0) > notes[1].start, timeout=10_000)
+    window.loop_action.trigger()                          # loop on, mid-play (past the first note)
     assert window.loop_action.isChecked() and player.is_playing()
-    qtbot.wait(2500)                                      # well past the end of one pass
-    assert player.is_playing() and window.play_action.isChecked()
-    firsts = [m for m in ports[-1].sent if m.type == "note_on" and m.velocity > 0 and m.note == notes[0].pitch]
-    assert len(firsts) >= 2                               # it came round again
+
+    def first_notes() -> int:                             # on the port of the replay
+        return sum(m.type == "note_on" and m.velocity > 0 and m.note == notes[0].pitch for m in ports[-1].sent)
+
+    qtbot.waitUntil(lambda: first_notes() >= 1, timeout=10_000)   # it came round again (a 2 s bar)
+    assert player.is_playing() and window.play_action.isChecked() and len(ports) == 2
     window.play_action.trigger()
     assert not player.is_playing()
