@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from composer.keys import key_name, parse_key
+from composer.keys import MINOR_MODES, key_name, parse_key
 from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice, quantize, to_monophonic
 
 PAD, BOS, EOS = 0, 1, 2
@@ -148,7 +148,7 @@ class Vocabulary:
         if not self.config.key_tokens:
             raise ValueError("this encoding has no key tokens")
         tonic, mode = parse_key(name)
-        minor = mode in ("minor", "dorian", "phrygian", "aeolian", "locrian")
+        minor = mode in MINOR_MODES
         return self.key_offset + 12 * minor + tonic
 
     def key_of(self, token: int) -> str | None:

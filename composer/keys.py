@@ -25,6 +25,8 @@ MODES: dict[str, tuple[int, ...]] = {
     "aeolian": (0, 2, 3, 5, 7, 8, 10),
     "locrian": (0, 1, 3, 5, 6, 8, 10),
 }
+# Modes with a minor third, which count as minor where only major and minor are told apart.
+MINOR_MODES = frozenset({"minor", "dorian", "phrygian", "aeolian", "locrian"})
 _MODE_ALIASES = {
     "": "major", "maj": "major", "major": "major", "ion": "major", "ionian": "major",
     "m": "minor", "min": "minor", "minor": "minor",

@@ -183,10 +183,10 @@ def key_index(key: str | None) -> int:
     """
     if key is None:
         return UNKNOWN_KEY
-    from composer.keys import parse_key
+    from composer.keys import MINOR_MODES, parse_key
 
     tonic, mode = parse_key(key)
-    return tonic + (0 if mode in ("major", "ionian", "lydian", "mixolydian") else 12)
+    return tonic + 12 * (mode in MINOR_MODES)
 
 
 def key_of_index(index: int) -> str | None:
