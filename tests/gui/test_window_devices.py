@@ -50,6 +50,15 @@ class FakeKeyboard:
         self.closed = True
 
 
+def _window_on_a_fake_port(window_factory):
+    """A window playing through a real MidiOutPlayer to "Fake synth": (window, player, ports opened so far)."""
+    ports: list[RecordingPort] = []
+    player = midi_ports.MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
+    window = window_factory(midi_out=player)
+    window.set_output_port("Fake synth")
+    return window, player, ports
+
+
 def _short_piece(window):
     piece = window.document.piece
     tpb = piece.ticks_per_beat
@@ -59,10 +68,7 @@ def _short_piece(window):
 
 
 def test_playback_goes_to_a_midi_output_port(window_factory, qtbot):
-    ports: list[RecordingPort] = []
-    player = midi_ports.MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
-    window = window_factory(midi_out=player)
-    window.set_output_port("Fake synth")
+    window, player, ports = _window_on_a_fake_port(window_factory)
     notes = _short_piece(window)
     window.tempo_spin.setValue(400)
     positions = []
@@ -77,10 +83,7 @@ def test_playback_goes_to_a_midi_output_port(window_factory, qtbot):
 
 
 def test_stop_silences_the_port(window_factory, qtbot):
-    ports: list[RecordingPort] = []
-    player = midi_ports.MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
-    window = window_factory(midi_out=player)
-    window.set_output_port("Fake synth")
+    window, player, ports = _window_on_a_fake_port(window_factory)
     _short_piece(window)
     window.tempo_spin.setValue(25)
     window.play_action.trigger()
@@ -135,10 +138,7 @@ def test_training_dialog_trains_on_a_folder_and_the_model_joins_the_picker(windo
 def test_a_click_on_the_ruler_sets_where_playback_starts(window_factory, qtbot):
     from qt_mouse import click
 
-    ports: list[RecordingPort] = []
-    player = midi_ports.MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
-    window = window_factory(midi_out=player)
-    window.set_output_port("Fake synth")
+    window, player, ports = _window_on_a_fake_port(window_factory)
     notes = _short_piece(window)
     window.tempo_spin.setValue(400)
     canvas = window.canvas
@@ -166,10 +166,7 @@ def test_refreshing_ports_lists_outputs_and_says_when_there_are_none(window, mon
 
 
 def test_a_tempo_change_while_playing_takes_effect_at_once_from_the_playhead(window_factory, qtbot):
-    ports: list[RecordingPort] = []
-    player = midi_ports.MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
-    window = window_factory(midi_out=player)
-    window.set_output_port("Fake synth")
+    window, player, ports = _window_on_a_fake_port(window_factory)
     notes = _short_piece(window)                         # 4 notes of half a beat each
     window.tempo_spin.setValue(25)                        # about a second per note
     window.play_action.trigger()
@@ -186,10 +183,7 @@ def test_a_tempo_change_while_playing_takes_effect_at_once_from_the_playhead(win
 
 
 def test_turning_loop_on_while_playing_keeps_the_music_going(window_factory, qtbot):
-    ports: list[RecordingPort] = []
-    player = midi_ports.MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
-    window = window_factory(midi_out=player)
-    window.set_output_port("Fake synth")
+    window, player, ports = _window_on_a_fake_port(window_factory)
     notes = _short_piece(window)
     window.loop_action.setChecked(False)
     window.tempo_spin.setValue(100)                       # 1 s for the whole piece
