@@ -32,6 +32,7 @@ from composer.data import load_corpus  # noqa: E402
 from composer.encoding import BOS, PAD, Vocabulary  # noqa: E402
 from composer.generate import GenerationRequest, generate  # noqa: E402
 from composer.model import ComposerLM, ModelConfig  # noqa: E402
+from composer.notes import Piece  # noqa: E402
 from composer.sample import Sampler, SamplingOptions, one_thread  # noqa: E402
 from composer.train import TrainConfig, lr_schedule, make_optimizer, train_epoch  # noqa: E402
 
@@ -156,7 +157,7 @@ def plain_step_loop(model: ComposerLM, steps: int) -> None:
 
 
 # -- harmonization -----------------------------------------------------------------------------------------
-def sixteen_bar_melody(folder: Path) -> "Piece":
+def sixteen_bar_melody(folder: Path) -> Piece:
     """The first 16 bars of the first bundled folk tune in 4/4 that has that many."""
     from composer.midi_io import read_midi
     from composer.notes import crop

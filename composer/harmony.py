@@ -121,7 +121,6 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
         rules: refuse notes that would make parallel fifths or octaves, cross a voice, or leave more
             than an octave between soprano and alto or alto and tenor (see :func:`rule_mask`); a cell
             where every note breaks a rule is drawn without them.
-
         key: the key index (see :func:`composer.satb.key_index`) the model is told.
         search: draw ``search`` candidates per completion and keep the likeliest (by the model's own
             log-probability of the cells it wrote); 1 keeps every draw.
@@ -428,7 +427,7 @@ def _check_count(count: int, temperature: float) -> None:
 def regenerate_region(model: HarmonyModel, piece: Piece, start_tick: int, end_tick: int, voices: Sequence[int],
                       count: int = 1, temperature: float = 1.0, seed: int | None = None,
                       on_step: StepCallback | None = None, rules: bool = True,
-              search: int = DEFAULT_SEARCH) -> HarmonyResult | None:
+                      search: int = DEFAULT_SEARCH) -> HarmonyResult | None:
     """Rewrite some voices of a four-part piece between two times, fitting what comes before AND after.
 
     Everything outside [start, end) of the chosen voices is kept: other voices entirely, and the chosen

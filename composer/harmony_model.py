@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from composer.satb import MASK, MAX_POSITIONS, NUM_KEYS, NUM_VOICES, UNKNOWN_KEY, VOCAB_SIZE
+from composer.satb import MASK, MAX_POSITIONS, NUM_VOICES, UNKNOWN_KEY, VOCAB_SIZE
 
 
 @dataclass(frozen=True)

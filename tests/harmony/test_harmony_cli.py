@@ -8,7 +8,6 @@ import shutil
 import mido
 import numpy as np
 import pretty_midi
-import pytest
 
 from composer.cli import main
 from composer.harmony_eval import voice_leading_counts
@@ -118,7 +117,6 @@ def test_generate_with_a_harmony_model_writes_four_part_pieces(tmp_path, capsys,
 
 def test_train_task_harmony_skips_and_reports_bad_files(tmp_path, capsys, chorale_dir):
     import csv
-    import shutil
 
     mixed = tmp_path / "mixed"
     shutil.copytree(chorale_dir, mixed)
