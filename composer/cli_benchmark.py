@@ -1,7 +1,8 @@
 """Command-line subcommands: benchmark (published polyphonic benchmarks: JSB Chorales, Nottingham).
 
-    composer benchmark polyphonic --data FILE.json --split valid|test [--model FILE] [--json]
+    composer benchmark polyphonic --data FILE.json --split valid|test [--model FILE] [--no-cache] [--json]
     composer benchmark train-polyphonic --data FILE.json --out MODEL.pt [--config RECIPE.json] [--epochs N] ...
+    composer benchmark fit-cache --data FILE.json --model MODEL.pt
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ SHIPPED_MODELS = {"jsb_chorales_quarter.json": MODELS / "jsb.pt", "nottingham.js
 
 # PolyTrainConfig fields settable from the command line (model fields go into the "model" dict)
 _TRAIN_FLAGS = ("epochs", "batch_size", "bptt", "lr", "patience", "transpose", "max_minutes", "seed", "threads")
-_MODEL_FLAGS = ("order", "hidden_size", "embedding_size", "num_layers", "dropout", "skip_kernel")
+_MODEL_FLAGS = ("order", "hidden_size", "embedding_size", "num_layers", "dropout", "skip_kernel", "copy_features")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -37,8 +38,16 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     score.add_argument("--split", required=True, choices=SPLITS)
     score.add_argument("--model", type=existing_file, metavar="FILE",
                        help="model file (default: the shipped model for a shipped benchmark file)")
+    score.add_argument("--no-cache", action="store_true",
+                       help="score the LSTM alone, without the model file's repeat cache")
     score.add_argument("--json", action="store_true", help="print the result as JSON")
     score.set_defaults(handler=run_score)
+
+    fit = sub.add_parser("fit-cache", help="fit a model file's repeat cache on the data's train split")
+    fit.add_argument("--data", required=True, type=existing_file, metavar="FILE.json")
+    fit.add_argument("--model", required=True, type=existing_file, metavar="FILE",
+                     help="model file; its repeat cache is (re)written in place")
+    fit.set_defaults(handler=run_fit_cache)
 
     train = sub.add_parser("train-polyphonic", help="train on the file's train split, early-stop on valid")
     train.add_argument("--data", required=True, type=existing_file, metavar="FILE.json")
@@ -63,6 +72,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--num-layers", type=int_range(1))
     train.add_argument("--dropout", type=float_range(0.0, 0.99))
     train.add_argument("--skip-kernel", type=int_range(0, 255))
+    train.add_argument("--copy-features", action=argparse.BooleanOptionalAction, default=None,
+                       help="feed the LSTM the frame that followed the last occurrence of the longest repeated "
+                            "context")
     train.set_defaults(handler=run_train_polyphonic)
 
 
@@ -74,33 +86,44 @@ def _default_model(data: Path, parser: argparse.ArgumentParser) -> Path:
     return model
 
 
+def _load(data: Path, model_path: Path, splits_needed: tuple[str, ...]):
+    """The benchmark's splits and the model, or an error message (printed) and None."""
+    from composer.checkpoint import ModelFileError
+    from composer.polyphonic import BenchmarkDataError, load_benchmark
+    from composer.polyphonic_train import load_polyphonic_model
+
+    try:
+        splits = load_benchmark(data)
+        missing = [name for name in splits_needed if not splits.get(name)]
+        if missing:
+            print(f"composer benchmark: {data} has no {missing[0]!r} split (it has {', '.join(splits)})",
+                  file=sys.stderr)
+            return None
+        model, checkpoint = load_polyphonic_model(model_path)
+    except (BenchmarkDataError, ModelFileError) as error:
+        print(f"composer benchmark: {error}", file=sys.stderr)
+        return None
+    return splits, model, checkpoint
+
+
 def run_score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``composer benchmark polyphonic``: print the split's NLL per frame and per token."""
     import torch
 
-    from composer.checkpoint import ModelFileError
-    from composer.polyphonic import BenchmarkDataError, load_benchmark, score_split
-    from composer.polyphonic_train import load_polyphonic_model
+    from composer.polyphonic import score_split
+    from composer.repeat_cache import cache_of, score_with_cache
 
     torch.set_num_threads(1)
     model_path = args.model or _default_model(args.data, parser)
-    try:
-        splits = load_benchmark(args.data)
-    except BenchmarkDataError as error:
-        print(f"composer benchmark: {error}", file=sys.stderr)
+    loaded = _load(args.data, model_path, (args.split,))
+    if loaded is None:
         return 1
-    if args.split not in splits:
-        print(f"composer benchmark: {args.data} has no {args.split!r} split (it has {', '.join(splits)})",
-              file=sys.stderr)
-        return 1
-    try:
-        model, checkpoint = load_polyphonic_model(model_path)
-    except ModelFileError as error:
-        print(f"composer benchmark: {error}", file=sys.stderr)
-        return 1
+    splits, model, checkpoint = loaded
     started = time.perf_counter()
     try:
-        score = score_split(model, splits[args.split])
+        cache = None if args.no_cache else cache_of(checkpoint)
+        score = (score_with_cache(model, splits[args.split], cache) if cache is not None
+                 else score_split(model, splits[args.split]))
     except ValueError as error:
         print(f"composer benchmark: {error}", file=sys.stderr)
         return 1
@@ -109,9 +132,33 @@ def run_score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{args.data.name} {args.split}: {score.frame_nll:.4f} nats/frame, {score.token_nll:.4f} nats/token "
-              f"({score.pieces} pieces, {score.frames:,} frames, {score.tokens:,} tokens; model {model_path.name}, "
-              f"{model.num_parameters():,} parameters)")
+        with_cache = (f" with the repeat cache (LSTM alone {score.lstm_frame_nll:.4f})"
+                      if score.lstm_total_nats is not None else "")
+        print(f"{args.data.name} {args.split}: {score.frame_nll:.4f} nats/frame{with_cache}, {score.token_nll:.4f} "
+              f"nats/token ({score.pieces} pieces, {score.frames:,} frames, {score.tokens:,} tokens; model "
+              f"{model_path.name}, {model.num_parameters():,} parameters)")
+    return 0
+
+
+def run_fit_cache(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``composer benchmark fit-cache``: fit the repeat cache on the train split, write it into the model file."""
+    import torch
+
+    from composer.checkpoint import save_checkpoint
+    from composer.repeat_cache import attach_cache
+
+    torch.set_num_threads(1)
+    loaded = _load(args.data, args.model, ("train",))
+    if loaded is None:
+        return 1
+    splits, model, checkpoint = loaded
+    cache = attach_cache(checkpoint, model, splits)
+    save_checkpoint(checkpoint, args.model)
+    valid = checkpoint["metrics"].get("valid_with_cache")
+    scored = (f"; valid {valid['frame_nll']:.4f} nats/frame with it, {valid['lstm_frame_nll']:.4f} without"
+              if valid else "")
+    print(f"repeat cache fitted on {len(splits['train'])} train pieces ({len(cache.lengths)} context lengths)"
+          f"{scored} -> {args.model}")
     return 0
 
 
@@ -150,6 +197,10 @@ def run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentPars
         return 1
     print(f"best valid: {valid['frame_nll']:.4f} nats/frame, {valid['token_nll']:.4f} nats/token "
           f"(epoch {checkpoint['metrics']['epoch']}) -> {args.out}", file=sys.stderr)
+    cached = checkpoint["metrics"].get("valid_with_cache")
+    if cached:
+        print(f"with the repeat cache (fitted on the train split): valid {cached['frame_nll']:.4f} nats/frame",
+              file=sys.stderr)
     if args.ship:
         ship(args.out, args.ship)
     return 0

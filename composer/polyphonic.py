@@ -14,7 +14,8 @@ that can occur next, so it is a normalized distribution over valid encodings, i.
 
 Input features at every step are functions of the tokens read so far (the model stays an exact autoregressive
 language model): the token, the previous frame as a multi-hot vector, the pitches of the current frame emitted
-so far, how many there are, and the frame index modulo ``beat_period``.
+so far, how many there are, and the frame index modulo ``beat_period``; optionally (``copy_features``) the frame
+that followed the latest earlier occurrence of the longest repeated context, since music repeats its passages.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ INPUT_SIZE = 131
 ORDERS = ("ascending", "descending")
 SPLITS = ("train", "valid", "test")
 MAX_POSITION = 15  # notes-so-far counts above this share one embedding
+COPY_CONTEXT = 16  # longest repeated context (frames) the copy features look for
+COPY_STATES = 4    # no copy; the frame so far agrees with the copy, which goes on; agrees, copy complete; disagrees
 
 Frame = list[int]
 PieceRoll = list[Frame]
@@ -161,6 +164,8 @@ class EncodedPieces:
         starts: int64 [P + 1] where each piece's steps begin (and the total).
         frames: int64 [P] frames of each piece.
         rolls: bool [R, 128] multi-hot frames (row 0 all zeros).
+        copy_index: int64 [S] index into ``rolls`` of the copy frame (see :func:`copy_sources`; row 0 if none).
+        copy_state: int64 [S] matched context length (0..``COPY_CONTEXT``) * ``COPY_STATES`` + the agreement state.
     """
 
     inputs: np.ndarray
@@ -172,35 +177,88 @@ class EncodedPieces:
     starts: np.ndarray
     frames: np.ndarray
     rolls: np.ndarray
+    copy_index: np.ndarray
+    copy_state: np.ndarray
 
     @property
     def num_pieces(self) -> int:
         return len(self.frames)
 
 
+def copy_sources(piece: PieceRoll, max_context: int = COPY_CONTEXT) -> list[tuple[int, int]]:
+    """Where the piece seems to repeat itself, for each frame index 0..len(piece) (the last: the end).
+
+    For frame t, the longest k <= ``max_context`` such that frames t-k..t-1 occurred before as frames s-k..s-1
+    (s < t), and the latest such s: frame s is what followed that context last time, the *copy frame* of t.
+    Only frames before t are read.
+
+    Returns:
+        per frame index, (s, k); (-1, 0) when not even the previous frame occurred before.
+    """
+    ids = [tuple(frame) for frame in piece]
+    latest: list[dict[tuple, int]] = [{} for _ in range(max_context + 1)]   # per k: context -> latest s
+    out = []
+    for t in range(len(ids) + 1):
+        source, length = -1, 0
+        for k in range(1, min(t, max_context) + 1):
+            s = latest[k].get(tuple(ids[t - k:t]))
+            if s is None:
+                break
+            source, length = s, k
+        out.append((source, length))
+        for k in range(1, min(t, max_context) + 1):
+            if t < len(ids):
+                latest[k][tuple(ids[t - k:t])] = t
+    return out
+
+
+def copy_state(copy: Frame | None, emitted: Frame, length: int) -> int:
+    """The copy-state id of a step: matched length and whether the frame so far agrees with the copy frame.
+
+    Args:
+        copy: the copy frame's pitches in the frame order (None: no copy frame).
+        emitted: the current frame's pitches emitted so far, in order.
+        length: the matched context length.
+    """
+    if copy is None:
+        return 0
+    if copy[:len(emitted)] != emitted:
+        agreement = 3
+    else:
+        agreement = 1 if len(copy) > len(emitted) else 2
+    return min(length, COPY_CONTEXT) * COPY_STATES + agreement
+
+
 def encode_pieces(pieces: list[PieceRoll], order: str = "ascending") -> EncodedPieces:
     """Encode pieces for the model (see :class:`EncodedPieces`)."""
     inputs, targets, frame_index, prev_index, position, beat = [], [], [], [], [], []
+    copy_index, copy_states = [], []
     roll_rows: list[Frame] = [[]]  # row 0: the empty frame
     starts = [0]
+    descending = order == "descending"
     for piece in pieces:
         first_row = len(roll_rows)
         roll_rows.extend(piece)
         roll_rows.append([])  # the frame "after the last one", read while predicting EOP
+        sources = copy_sources(piece)
         tokens = encode_piece(piece, order)
         previous = BOS
-        f, count = 0, 0
+        f, emitted = 0, []
         for token in tokens:
+            source, length = sources[f]
+            copy = sorted(piece[source], reverse=descending) if source >= 0 else None
             inputs.append(previous)
             targets.append(token)
             frame_index.append(first_row + f)
             prev_index.append(first_row + f - 1 if f > 0 else 0)
-            position.append(count)
+            position.append(len(emitted))
             beat.append(f)
+            copy_index.append(first_row + source if source >= 0 else 0)
+            copy_states.append(copy_state(copy, emitted, length))
             if token == EOF:
-                f, count = f + 1, 0
+                f, emitted = f + 1, []
             else:
-                count += 1
+                emitted.append(token)
             previous = token
         starts.append(len(inputs))
     rolls = np.zeros((len(roll_rows), NUM_PITCHES), dtype=bool)
@@ -209,7 +267,8 @@ def encode_pieces(pieces: list[PieceRoll], order: str = "ascending") -> EncodedP
     as_array = lambda values: np.asarray(values, dtype=np.int64)  # noqa: E731
     return EncodedPieces(as_array(inputs), as_array(targets), as_array(frame_index), as_array(prev_index),
                          as_array(position), as_array(beat), as_array(starts),
-                         as_array([len(piece) for piece in pieces]), rolls)
+                         as_array([len(piece) for piece in pieces]), rolls, as_array(copy_index),
+                         as_array(copy_states))
 
 
 # -- the model ---------------------------------------------------------------------------------------
@@ -230,6 +289,9 @@ class PolyConfig:
         relative_head: the skip's kernel is computed from the LSTM output at every step (a linear map of it),
             instead of being one fixed kernel.
         tie_weights: share the pitch rows of the token embedding with the output head.
+        copy_features: two more channels, the copy frame (what followed the latest earlier occurrence of the
+            longest repeated context, see :func:`copy_sources`) and its pitch of the rank to come while the frame
+            so far agrees with it; and an embedding of the matched length and that agreement.
     """
 
     order: str = "ascending"
@@ -242,6 +304,7 @@ class PolyConfig:
     skip_kernel: int = 25
     relative_head: bool = False
     tie_weights: bool = False
+    copy_features: bool = False
 
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
@@ -265,6 +328,11 @@ class PolyConfig:
 
 
 CHANNELS = 4  # previous frame, emitted so far, previous frame's note of the same rank, last emitted pitch
+COPY_CHANNELS = 2  # with copy_features: the copy frame, its note of the rank to come (while the frame agrees)
+
+
+def num_channels(config: PolyConfig) -> int:
+    return CHANNELS + (COPY_CHANNELS if config.copy_features else 0)
 
 
 @dataclass
@@ -274,17 +342,20 @@ class StepBatch:
     ``channels`` holds four multi-hot vectors over the 128 pitches at every step, all functions of the tokens
     read so far: the previous frame; the current frame's pitches emitted so far; the previous frame's pitch of the
     same rank as the next note (its k-th pitch in the frame order when k notes are out: "the same voice"); the
-    pitch just emitted (empty after ``BOS``/``EOF``).
+    pitch just emitted (empty after ``BOS``/``EOF``). With copy features, two more: the copy frame, and its pitch
+    of the same rank as the next note while the frame so far agrees with it (see :class:`PolyConfig`).
     """
 
     inputs: torch.Tensor      # int64 [B, T]
     targets: torch.Tensor     # int64 [B, T], -1 on padding
-    channels: torch.Tensor    # float [B, T, 4, 128]
+    channels: torch.Tensor    # float [B, T, C, 128], C = 4 (6 with copy features)
     position: torch.Tensor    # int64 [B, T] notes of the current frame emitted so far
     beat: torch.Tensor        # int64 [B, T] index of the current frame in the piece
+    copy_state: torch.Tensor | None = None   # int64 [B, T] with copy features (see EncodedPieces)
 
 
-def step_batch(encoded: EncodedPieces, rows: list[np.ndarray], order: str, device: torch.device) -> StepBatch:
+def step_batch(encoded: EncodedPieces, rows: list[np.ndarray], order: str, device: torch.device,
+               copy: bool = False) -> StepBatch:
     """Gather steps into a padded batch.
 
     Args:
@@ -292,6 +363,7 @@ def step_batch(encoded: EncodedPieces, rows: list[np.ndarray], order: str, devic
         rows: per batch row, the step indices (into ``encoded``) it holds; shorter rows are padded.
         order: the frame order (decides which pitches of the frame are "emitted so far").
         device: where the tensors go.
+        copy: add the copy channels and states (for a model with ``copy_features``).
     """
     width = max(len(r) for r in rows)
     index = np.zeros((len(rows), width), dtype=np.int64)
@@ -309,15 +381,26 @@ def step_batch(encoded: EncodedPieces, rows: list[np.ndarray], order: str, devic
     is_pitch = last < NUM_PITCHES
     so_far = (pitches <= last) if order == "ascending" else (pitches >= last)
     emitted = current & so_far & is_pitch
-    ranks = np.cumsum(previous, axis=-1) if order == "ascending" else np.cumsum(previous[..., ::-1], -1)[..., ::-1]
-    same_rank = previous & (ranks == position[..., None] + 1)                     # [B, T, 128]
+    same_rank = previous & (_ranks(previous, order) == position[..., None] + 1)    # [B, T, 128]
     just_emitted = (pitches == last) & is_pitch
-    channels = np.stack([previous, emitted, same_rank, just_emitted], axis=2)     # [B, T, 4, 128]
+    planes = [previous, emitted, same_rank, just_emitted]
+    state = np.where(valid, encoded.copy_state[index], 0)                          # [B, T]
+    if copy:
+        copied = encoded.rolls[np.where(valid, encoded.copy_index[index], 0)]      # [B, T, 128]
+        goes_on = (state % COPY_STATES == 1)[..., None]
+        planes += [copied, copied & goes_on & (_ranks(copied, order) == position[..., None] + 1)]
+    channels = np.stack(planes, axis=2)                                            # [B, T, C, 128]
     as_tensor = lambda a, dtype: torch.as_tensor(a, dtype=dtype, device=device)  # noqa: E731
     return StepBatch(as_tensor(inputs, torch.int64), as_tensor(targets, torch.int64),
                      as_tensor(channels, torch.float32),
                      as_tensor(np.minimum(position, MAX_POSITION), torch.int64),
-                     as_tensor(np.where(valid, encoded.beat[index], 0), torch.int64))
+                     as_tensor(np.where(valid, encoded.beat[index], 0), torch.int64),
+                     as_tensor(state, torch.int64) if copy else None)
+
+
+def _ranks(rolls: np.ndarray, order: str) -> np.ndarray:
+    """Rank (1-based, in the frame order) of every pitch of multi-hot frames [..., 128]."""
+    return np.cumsum(rolls, axis=-1) if order == "ascending" else np.cumsum(rolls[..., ::-1], -1)[..., ::-1]
 
 
 def valid_next_mask(inputs: torch.Tensor, order: str) -> torch.Tensor:
@@ -351,7 +434,9 @@ class PolyphonicLM(nn.Module):
         self.embedding = nn.Embedding(INPUT_SIZE, size)
         self.position = nn.Embedding(MAX_POSITION + 1, size)
         self.beat = nn.Embedding(config.beat_period, size)
-        self.frame_projection = (nn.Linear(CHANNELS * NUM_PITCHES, size, bias=False) if config.frame_features
+        self.channels = channels = num_channels(config)
+        self.copy_embedding = nn.Embedding((COPY_CONTEXT + 1) * COPY_STATES, size) if config.copy_features else None
+        self.frame_projection = (nn.Linear(channels * NUM_PITCHES, size, bias=False) if config.frame_features
                                  else None)
         self.rnn = nn.LSTM(size, config.hidden_size, config.num_layers, batch_first=True,
                            dropout=config.dropout if config.num_layers > 1 else 0.0)
@@ -364,11 +449,11 @@ class PolyphonicLM(nn.Module):
         self.head = nn.Linear(head_in, OUTPUT_SIZE)
         self.skip = self.kernels = None
         if config.skip_kernel and config.relative_head:
-            self.kernels = nn.Linear(config.hidden_size, CHANNELS * config.skip_kernel)
+            self.kernels = nn.Linear(config.hidden_size, channels * config.skip_kernel)
             nn.init.zeros_(self.kernels.weight)
             nn.init.zeros_(self.kernels.bias)
         elif config.skip_kernel:
-            self.skip = nn.Conv1d(CHANNELS, 1, config.skip_kernel, padding=config.skip_kernel // 2)
+            self.skip = nn.Conv1d(channels, 1, config.skip_kernel, padding=config.skip_kernel // 2)
             nn.init.zeros_(self.skip.weight)
             nn.init.zeros_(self.skip.bias)
         nn.init.normal_(self.embedding.weight, std=0.05)
@@ -386,9 +471,13 @@ class PolyphonicLM(nn.Module):
         """
         x = self.embedding(batch.inputs) + self.position(batch.position)             # [B, T, E]
         x = x + self.beat(batch.beat % self.config.beat_period)
+        if self.copy_embedding is not None:
+            if batch.copy_state is None or batch.channels.shape[2] != self.channels:
+                raise ValueError("this model reads copy features: build its batches with step_batch(copy=True)")
+            x = x + self.copy_embedding(batch.copy_state)
         b, t = batch.inputs.shape
         if self.frame_projection is not None:
-            x = x + self.frame_projection(batch.channels.reshape(b, t, CHANNELS * NUM_PITCHES))
+            x = x + self.frame_projection(batch.channels.reshape(b, t, self.channels * NUM_PITCHES))
         out, state = self.rnn(self.drop(x), state)                                   # [B, T, H]
         out = self.drop(out)
         if self.projection is not None:
@@ -397,7 +486,7 @@ class PolyphonicLM(nn.Module):
             logits = self.head(out)                                                  # [B, T, 130]
         pitch_bias = None
         if self.skip is not None:
-            channels = batch.channels.reshape(b * t, CHANNELS, NUM_PITCHES)          # [BT, 4, 128]
+            channels = batch.channels.reshape(b * t, self.channels, NUM_PITCHES)     # [BT, C, 128]
             pitch_bias = self.skip(channels).reshape(b, t, NUM_PITCHES)              # [B, T, 128]
         elif self.kernels is not None:
             pitch_bias = self._relative_bias(out, batch.channels)
@@ -411,16 +500,16 @@ class PolyphonicLM(nn.Module):
 
         Args:
             out: [B, T, H] LSTM output.
-            channels: [B, T, 4, 128].
+            channels: [B, T, C, 128].
 
         Returns:
             [B, T, 128]: for pitch p, sum over channel c and offset k of kernel[c, k] * channels[c, p + k - K//2].
         """
         b, t, width = out.shape[0], out.shape[1], self.config.skip_kernel
         half, span = width // 2, NUM_PITCHES + width - 1
-        kernel = self.kernels(out).reshape(b * t, CHANNELS, width)                          # [BT, 4, K]
+        kernel = self.kernels(out).reshape(b * t, self.channels, width)                     # [BT, C, K]
         # the channels are sparse: add each active pitch q's kernel around q instead of convolving
-        step, flat = channels.reshape(b * t, CHANNELS * NUM_PITCHES).nonzero(as_tuple=True)  # [A], [A]
+        step, flat = channels.reshape(b * t, self.channels * NUM_PITCHES).nonzero(as_tuple=True)  # [A], [A]
         channel, pitch = flat // NUM_PITCHES, flat % NUM_PITCHES
         offsets = torch.arange(width, device=out.device)
         slots = pitch[:, None] - offsets[None, :] + 2 * half                                 # [A, K] in 0..span-1
@@ -456,6 +545,7 @@ class SplitScore:
     frames: int
     tokens: int
     pieces: int
+    lstm_total_nats: float | None = None   # with a repeat cache: the LSTM's own total (None: no cache)
 
     @property
     def frame_nll(self) -> float:
@@ -465,12 +555,44 @@ class SplitScore:
     def token_nll(self) -> float:
         return self.total_nats / self.tokens
 
+    @property
+    def lstm_frame_nll(self) -> float | None:
+        return None if self.lstm_total_nats is None else self.lstm_total_nats / self.frames
+
     def to_dict(self) -> dict:
-        return {"frame_nll": self.frame_nll, "token_nll": self.token_nll, "total_nats": self.total_nats,
-                "frames": self.frames, "tokens": self.tokens, "pieces": self.pieces}
+        out = {"frame_nll": self.frame_nll, "token_nll": self.token_nll, "total_nats": self.total_nats,
+               "frames": self.frames, "tokens": self.tokens, "pieces": self.pieces}
+        if self.lstm_total_nats is not None:
+            out.update(repeat_cache=True, lstm_frame_nll=self.lstm_frame_nll, lstm_total_nats=self.lstm_total_nats)
+        return out
 
 
 @torch.no_grad()
+def token_nlls(model: PolyphonicLM, encoded: EncodedPieces, device: torch.device | str = "cpu",
+               batch_pieces: int = 16) -> list[np.ndarray]:
+    """NLL of every token of every piece, each piece run from a zero state, in eval mode.
+
+    Returns:
+        per piece, float64 [its tokens] nats (``encode_piece`` order: the frames' pitches and ``EOF``s, ``EOP``).
+    """
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    out: list[np.ndarray] = [np.zeros(0)] * encoded.num_pieces
+    lengths = np.diff(encoded.starts)
+    order = np.argsort(-lengths, kind="stable")  # similar lengths together: less padding
+    for first in range(0, len(order), batch_pieces):
+        chosen = order[first:first + batch_pieces]
+        rows = [np.arange(encoded.starts[p], encoded.starts[p + 1]) for p in chosen]
+        batch = step_batch(encoded, rows, model.config.order, device, copy=model.config.copy_features)
+        logits, _ = model(batch)
+        nll = token_nll(logits, batch.targets).double().cpu().numpy()           # [B, T]
+        for row, piece in enumerate(chosen):
+            out[piece] = nll[row, :lengths[piece]]
+    model.train(was_training)
+    return out
+
+
 def piece_nlls(model: PolyphonicLM, encoded: EncodedPieces, device: torch.device | str = "cpu",
                batch_pieces: int = 16) -> np.ndarray:
     """Summed token NLL of every piece, each run from a zero state, in eval mode.
@@ -478,20 +600,7 @@ def piece_nlls(model: PolyphonicLM, encoded: EncodedPieces, device: torch.device
     Returns:
         float64 [P] nats per piece.
     """
-    device = torch.device(device)
-    was_training = model.training
-    model.eval()
-    totals = np.zeros(encoded.num_pieces)
-    lengths = np.diff(encoded.starts)
-    order = np.argsort(-lengths, kind="stable")  # similar lengths together: less padding
-    for first in range(0, len(order), batch_pieces):
-        chosen = order[first:first + batch_pieces]
-        rows = [np.arange(encoded.starts[p], encoded.starts[p + 1]) for p in chosen]
-        batch = step_batch(encoded, rows, model.config.order, device)
-        logits, _ = model(batch)
-        totals[chosen] = token_nll(logits, batch.targets).double().sum(dim=1).cpu().numpy()
-    model.train(was_training)
-    return totals
+    return np.array([nll.sum() for nll in token_nlls(model, encoded, device, batch_pieces)])
 
 
 def score_split(model: PolyphonicLM, pieces: list[PieceRoll], device: torch.device | str = "cpu") -> SplitScore:

@@ -4,7 +4,8 @@ The model file is one plain dict (see :mod:`composer.checkpoint`), rewritten ato
 
     format_version, kind ("composer-polyphonic-model"), model_config (PolyConfig), model_state (best valid),
     metrics (valid score of those weights), recipe (training settings, data file and its SHA-256, versions),
-    history (one row per epoch), epoch, resume (absent once stripped: last weights, optimizer, RNG, patience).
+    history (one row per epoch), epoch, resume (absent once stripped: last weights, optimizer, RNG, patience),
+    repeat_cache (mixture weights fitted on the train split when the run ends; see :mod:`composer.repeat_cache`).
 
 The model never sees ``valid`` or ``test`` while learning: ``valid`` only picks the best epoch and the learning
 rate drops.
@@ -29,6 +30,7 @@ from composer.checkpoint import FORMAT_VERSION, ModelFileError, load_checkpoint,
 from composer.polyphonic import (NUM_PITCHES, BenchmarkDataError, EncodedPieces, PieceRoll, PolyConfig,
                                  PolyphonicLM, encode_pieces, load_benchmark, score_split, step_batch, token_nll,
                                  transpose_piece)
+from composer.repeat_cache import attach_cache
 
 KIND = "composer-polyphonic-model"
 
@@ -166,7 +168,7 @@ def train_epoch(model: PolyphonicLM, optimizer: torch.optim.Optimizer, encoded: 
             rows = [r if len(r) else np.zeros(0, dtype=np.int64) for r in rows]
             if max(len(r) for r in rows) == 0:
                 break
-            batch = step_batch(encoded, rows, model.config.order, device)
+            batch = step_batch(encoded, rows, model.config.order, device, copy=model.config.copy_features)
             logits, state = model(batch, state)
             state = tuple(s.detach() for s in state)
             valid = batch.targets >= 0
@@ -241,12 +243,15 @@ def train_polyphonic(data_path: str | os.PathLike, out_path: str | os.PathLike, 
     pitches = [p for piece in splits["train"] for frame in piece for p in frame]
     low, high = (min(pitches), max(pitches)) if pitches else (0, NUM_PITCHES - 1)
     started = time.monotonic() - state["elapsed_s"]
+    unmoved = None
     while checkpoint["epoch"] < config.epochs and state["bad_epochs"] < config.patience:
         if config.max_minutes and state["elapsed_s"] >= config.max_minutes * 60:
             break
         for group in optimizer.param_groups:
             group["lr"] = state["lr"]
-        encoded = encode_pieces(augment(splits["train"], config.transpose, low, high, rng), model.config.order)
+        if config.transpose or unmoved is None:   # untransposed pieces encode the same every epoch
+            encoded = encode_pieces(augment(splits["train"], config.transpose, low, high, rng), model.config.order)
+            unmoved = None if config.transpose else encoded
         train_nll = train_epoch(model, optimizer, encoded, config, rng, device)
         score = score_split(model, splits["valid"], device)
         state["elapsed_s"] = time.monotonic() - started
@@ -260,6 +265,7 @@ def train_polyphonic(data_path: str | os.PathLike, out_path: str | os.PathLike, 
             state["best"], state["bad_epochs"] = score.frame_nll, 0
             checkpoint["model_state"] = _cpu_state(model)
             checkpoint["metrics"] = {"valid": score.to_dict(), "epoch": checkpoint["epoch"]}
+            checkpoint.pop("repeat_cache", None)   # fitted to other weights: fitted again at the end
         else:
             state["bad_epochs"] += 1
             if state["bad_epochs"] % config.lr_decay_after == 0:
@@ -269,6 +275,11 @@ def train_polyphonic(data_path: str | os.PathLike, out_path: str | os.PathLike, 
                                 **state}
         save_checkpoint(checkpoint, out_path)
         progress(row)
+    if checkpoint["model_state"] is not None and "repeat_cache" not in checkpoint:
+        best = PolyphonicLM(config.model_config).to(device)
+        best.load_state_dict(checkpoint["model_state"])
+        attach_cache(checkpoint, best, splits, device)
+        save_checkpoint(checkpoint, out_path)
     return checkpoint
 
 

@@ -124,24 +124,46 @@ def test_masked_distribution_is_normalized_over_valid_encodings(jsb, order):
     assert after[2].nonzero().flatten().tolist() == later + [EOF]
 
 
+def brute_copy_source(piece: list[list[int]], t: int) -> tuple[int, int]:
+    """The copy frame of frame t by a full scan: longest repeated context (up to 16 frames), latest occurrence."""
+    for k in range(min(t, 16), 0, -1):
+        for s in range(t - 1, k - 1, -1):
+            if piece[s - k:s] == piece[t - k:t]:
+                return s, k
+    return -1, 0
+
+
 def reference_piece_nll(model: PolyphonicLM, piece: list[list[int]]) -> float:
     """The NLL of one piece computed step by step, with features built by hand from the frames."""
     order = model.config.order
+    copies = model.config.copy_features
     total, state = 0.0, None
     previous_token, frame_number, emitted = BOS, 0, []
     frames = piece + [[]]
+    in_order = lambda frame: sorted(frame, reverse=order == "descending")  # noqa: E731
     for token in encode_piece(piece, order):
-        channels = torch.zeros(1, 1, 4, NUM_PITCHES)
+        channels = torch.zeros(1, 1, 6 if copies else 4, NUM_PITCHES)
         if frame_number > 0:
-            before = sorted(frames[frame_number - 1], reverse=order == "descending")
+            before = in_order(frames[frame_number - 1])
             channels[0, 0, 0, before] = 1.0                  # the previous frame
             if len(emitted) < len(before):
                 channels[0, 0, 2, before[len(emitted)]] = 1.0  # its note of the rank to come
         channels[0, 0, 1, emitted] = 1.0                     # this frame so far
         if emitted:
             channels[0, 0, 3, emitted[-1]] = 1.0             # the pitch just emitted
+        copy_state = None
+        if copies:
+            source, length = brute_copy_source(piece, frame_number)
+            agreement = 0
+            if source >= 0:
+                copy = in_order(piece[source])
+                channels[0, 0, 4, copy] = 1.0                # the copy frame
+                agreement = 3 if copy[:len(emitted)] != emitted else 1 if len(copy) > len(emitted) else 2
+                if agreement == 1:
+                    channels[0, 0, 5, copy[len(emitted)]] = 1.0   # its note of the rank to come
+            copy_state = torch.tensor([[length * 4 + agreement]])
         batch = StepBatch(torch.tensor([[previous_token]]), torch.tensor([[token]]), channels,
-                          torch.tensor([[min(len(emitted), 15)]]), torch.tensor([[frame_number]]))
+                          torch.tensor([[min(len(emitted), 15)]]), torch.tensor([[frame_number]]), copy_state)
         with torch.no_grad():
             logits, state = model(batch, state)
         row = logits[0, 0].double()
@@ -160,11 +182,16 @@ def reference_piece_nll(model: PolyphonicLM, piece: list[list[int]]) -> float:
     return total
 
 
-@pytest.mark.parametrize("order, relative, tied", [("ascending", False, False), ("descending", False, True),
-                                                   ("ascending", True, False), ("descending", True, False)])
-def test_batched_nll_equals_a_step_by_step_reference(jsb, order, relative, tied):
-    model = tiny_model(order, seed=3, relative_head=relative, tie_weights=tied)
-    pieces = [piece[:12] for piece in jsb["valid"][:4]] + [[[], [60, 64], []]]
+@pytest.mark.parametrize("order, relative, tied, copies", [
+    ("ascending", False, False, False), ("descending", False, True, False), ("ascending", True, False, False),
+    ("descending", True, False, False), ("descending", True, False, True), ("ascending", False, False, True)])
+def test_batched_nll_equals_a_step_by_step_reference(jsb, order, relative, tied, copies):
+    model = tiny_model(order, seed=3, relative_head=relative, tie_weights=tied, copy_features=copies)
+    if copies:
+        with torch.no_grad():
+            model.copy_embedding.weight.normal_(0, 0.5)
+    repeats = [[60, 64], [62], [60, 64], [62], [], [60, 64], [62], [59, 67], [60, 64], [62], [60, 64], [62, 65]]
+    pieces = [piece[:12] for piece in jsb["valid"][:4]] + [[[], [60, 64], []], repeats, jsb["valid"][5][:40]]
     batched = piece_nlls(model, encode_pieces(pieces, order), batch_pieces=3)
     reference = [reference_piece_nll(model, piece) for piece in pieces]
     assert np.allclose(batched, reference, rtol=1e-5, atol=1e-4)
@@ -254,11 +281,13 @@ def test_command_trains_ships_and_scores(jsb, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     _, checkpoint = load_polyphonic_model(out)
     assert "resume" in checkpoint and "resume" not in torch.load(shipped, weights_only=True)
-    assert math.isclose(result["frame_nll"], checkpoint["metrics"]["valid"]["frame_nll"], rel_tol=1e-9)
+    assert result["repeat_cache"] is True           # fitted on the train split when the run ended
+    assert math.isclose(result["frame_nll"], checkpoint["metrics"]["valid_with_cache"]["frame_nll"], rel_tol=1e-9)
+    assert math.isclose(result["lstm_frame_nll"], checkpoint["metrics"]["valid"]["frame_nll"], rel_tol=1e-9)
     assert result["frames"] == sum(map(len, jsb["valid"][:4])) and result["pieces"] == 4
     assert math.isclose(result["frame_nll"] * result["frames"], result["token_nll"] * result["tokens"])
     assert main(["benchmark", "polyphonic", "--data", str(data), "--split", "valid", "--model", str(shipped)]) == 0
-    assert "nats/frame" in capsys.readouterr().out
+    assert f"{result['frame_nll']:.4f} nats/frame with the repeat cache (LSTM alone " in capsys.readouterr().out
     with_test = tmp_path / "with_test.json"
     with_test.write_text(json.dumps({"test": jsb["valid"][:4]}))
     assert main(["benchmark", "polyphonic", "--data", str(with_test), "--split", "test", "--model", str(shipped),
@@ -324,3 +353,23 @@ def test_shipped_nottingham_model_is_a_trained_model(tmp_path, capsys):
                  "--model", str(MODELS / "nottingham.pt")]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["frame_nll"] < 2 * checkpoint["metrics"]["valid"]["frame_nll"]
+
+
+def test_copy_sources_find_the_longest_repeated_context(jsb):
+    from composer.polyphonic import copy_sources
+
+    for piece in jsb["valid"][:30]:
+        assert copy_sources(piece) == [brute_copy_source(piece, t) for t in range(len(piece) + 1)]
+    aaba = [[60], [62], [64], [65], [60], [62], [64], [67]]
+    sources = copy_sources(aaba)
+    assert sources[6] == (2, 2)      # after 60 62 (frames 4, 5) comes what came after it before: frame 2 (64)
+    assert sources[7] == (3, 3)      # after 60 62 64: frame 3 (65), though 67 follows
+    assert sources[0] == (-1, 0) and sources[1] == (-1, 0)
+
+
+def test_a_copy_model_refuses_batches_without_copy_features(jsb):
+    model = tiny_model(copy_features=True)
+    encoded = encode_pieces(jsb["valid"][:1])
+    batch = step_batch(encoded, [np.arange(20)], "ascending", torch.device("cpu"))
+    with pytest.raises(ValueError, match="copy features"):
+        model(batch)
