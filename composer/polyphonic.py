@@ -206,8 +206,8 @@ def copy_sources(piece: PieceRoll, max_context: int = COPY_CONTEXT) -> list[tupl
                 break
             source, length = s, k
         out.append((source, length))
-        for k in range(1, min(t, max_context) + 1):
-            if t < len(ids):
+        if t < len(ids):                                    # frame t followed each context ending before it
+            for k in range(1, min(t, max_context) + 1):
                 latest[k][tuple(ids[t - k:t])] = t
     return out
 
