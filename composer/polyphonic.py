@@ -164,8 +164,10 @@ class EncodedPieces:
         starts: int64 [P + 1] where each piece's steps begin (and the total).
         frames: int64 [P] frames of each piece.
         rolls: bool [R, 128] multi-hot frames (row 0 all zeros).
-        copy_index: int64 [S] index into ``rolls`` of the copy frame (see :func:`copy_sources`; row 0 if none).
-        copy_state: int64 [S] matched context length (0..``COPY_CONTEXT``) * ``COPY_STATES`` + the agreement state.
+        copy_index: int64 [S] index into ``rolls`` of the copy frame (see :func:`copy_sources`; row 0 if none);
+            None unless encoded with ``copy=True``.
+        copy_state: int64 [S] matched context length (0..``COPY_CONTEXT``) * ``COPY_STATES`` + the agreement state;
+            None unless encoded with ``copy=True``.
     """
 
     inputs: np.ndarray
@@ -177,8 +179,8 @@ class EncodedPieces:
     starts: np.ndarray
     frames: np.ndarray
     rolls: np.ndarray
-    copy_index: np.ndarray
-    copy_state: np.ndarray
+    copy_index: np.ndarray | None = None
+    copy_state: np.ndarray | None = None
 
     @property
     def num_pieces(self) -> int:
@@ -229,32 +231,33 @@ def copy_state(copy: Frame | None, emitted: Frame, length: int) -> int:
     return min(length, COPY_CONTEXT) * COPY_STATES + agreement
 
 
-def encode_pieces(pieces: list[PieceRoll], order: str = "ascending") -> EncodedPieces:
-    """Encode pieces for the model (see :class:`EncodedPieces`)."""
+def encode_pieces(pieces: list[PieceRoll], order: str = "ascending", copy: bool = False) -> EncodedPieces:
+    """Encode pieces for the model (see :class:`EncodedPieces`); ``copy``: also the copy features' inputs."""
     inputs, targets, frame_index, prev_index, position, beat = [], [], [], [], [], []
     copy_index, copy_states = [], []
     roll_rows: list[Frame] = [[]]  # row 0: the empty frame
     starts = [0]
-    descending = order == "descending"
     for piece in pieces:
         first_row = len(roll_rows)
         roll_rows.extend(piece)
         roll_rows.append([])  # the frame "after the last one", read while predicting EOP
-        sources = copy_sources(piece)
+        if copy:
+            sources = copy_sources(piece)
+            copies = [sorted(piece[s], reverse=order == "descending") if s >= 0 else None for s, _ in sources]
         tokens = encode_piece(piece, order)
         previous = BOS
         f, emitted = 0, []
         for token in tokens:
-            source, length = sources[f]
-            copy = sorted(piece[source], reverse=descending) if source >= 0 else None
             inputs.append(previous)
             targets.append(token)
             frame_index.append(first_row + f)
             prev_index.append(first_row + f - 1 if f > 0 else 0)
             position.append(len(emitted))
             beat.append(f)
-            copy_index.append(first_row + source if source >= 0 else 0)
-            copy_states.append(copy_state(copy, emitted, length))
+            if copy:
+                source, length = sources[f]
+                copy_index.append(first_row + source if source >= 0 else 0)
+                copy_states.append(copy_state(copies[f], emitted, length))
             if token == EOF:
                 f, emitted = f + 1, []
             else:
@@ -267,8 +270,8 @@ def encode_pieces(pieces: list[PieceRoll], order: str = "ascending") -> EncodedP
     as_array = lambda values: np.asarray(values, dtype=np.int64)  # noqa: E731
     return EncodedPieces(as_array(inputs), as_array(targets), as_array(frame_index), as_array(prev_index),
                          as_array(position), as_array(beat), as_array(starts),
-                         as_array([len(piece) for piece in pieces]), rolls, as_array(copy_index),
-                         as_array(copy_states))
+                         as_array([len(piece) for piece in pieces]), rolls,
+                         as_array(copy_index) if copy else None, as_array(copy_states) if copy else None)
 
 
 # -- the model ---------------------------------------------------------------------------------------
@@ -363,8 +366,11 @@ def step_batch(encoded: EncodedPieces, rows: list[np.ndarray], order: str, devic
         rows: per batch row, the step indices (into ``encoded``) it holds; shorter rows are padded.
         order: the frame order (decides which pitches of the frame are "emitted so far").
         device: where the tensors go.
-        copy: add the copy channels and states (for a model with ``copy_features``).
+        copy: add the copy channels and states (for a model with ``copy_features``; ``encoded`` must have been
+            encoded with ``copy=True``).
     """
+    if copy and encoded.copy_state is None:
+        raise ValueError("copy features need pieces encoded with encode_pieces(copy=True)")
     width = max(len(r) for r in rows)
     index = np.zeros((len(rows), width), dtype=np.int64)
     valid = np.zeros((len(rows), width), dtype=bool)
@@ -384,8 +390,9 @@ def step_batch(encoded: EncodedPieces, rows: list[np.ndarray], order: str, devic
     same_rank = previous & (_ranks(previous, order) == position[..., None] + 1)    # [B, T, 128]
     just_emitted = (pitches == last) & is_pitch
     planes = [previous, emitted, same_rank, just_emitted]
-    state = np.where(valid, encoded.copy_state[index], 0)                          # [B, T]
+    state = None
     if copy:
+        state = np.where(valid, encoded.copy_state[index], 0)                      # [B, T]
         copied = encoded.rolls[np.where(valid, encoded.copy_index[index], 0)]      # [B, T, 128]
         goes_on = (state % COPY_STATES == 1)[..., None]
         planes += [copied, copied & goes_on & (_ranks(copied, order) == position[..., None] + 1)]
@@ -605,7 +612,7 @@ def piece_nlls(model: PolyphonicLM, encoded: EncodedPieces, device: torch.device
 
 def score_split(model: PolyphonicLM, pieces: list[PieceRoll], device: torch.device | str = "cpu") -> SplitScore:
     """Exact NLL of a list of pieces (frame-level and token-level)."""
-    encoded = encode_pieces(pieces, model.config.order)
+    encoded = encode_pieces(pieces, model.config.order, copy=model.config.copy_features)
     totals = piece_nlls(model, encoded, device)
     total = float(totals.sum())
     if not math.isfinite(total):

@@ -243,15 +243,15 @@ def train_polyphonic(data_path: str | os.PathLike, out_path: str | os.PathLike, 
     pitches = [p for piece in splits["train"] for frame in piece for p in frame]
     low, high = (min(pitches), max(pitches)) if pitches else (0, NUM_PITCHES - 1)
     started = time.monotonic() - state["elapsed_s"]
-    unmoved = None
+    copy = model.config.copy_features
+    fixed = None if config.transpose else encode_pieces(splits["train"], model.config.order, copy)   # same each epoch
     while checkpoint["epoch"] < config.epochs and state["bad_epochs"] < config.patience:
         if config.max_minutes and state["elapsed_s"] >= config.max_minutes * 60:
             break
         for group in optimizer.param_groups:
             group["lr"] = state["lr"]
-        if config.transpose or unmoved is None:   # untransposed pieces encode the same every epoch
-            encoded = encode_pieces(augment(splits["train"], config.transpose, low, high, rng), model.config.order)
-            unmoved = None if config.transpose else encoded
+        encoded = fixed if fixed is not None else encode_pieces(
+            augment(splits["train"], config.transpose, low, high, rng), model.config.order, copy)
         train_nll = train_epoch(model, optimizer, encoded, config, rng, device)
         score = score_split(model, splits["valid"], device)
         state["elapsed_s"] = time.monotonic() - started

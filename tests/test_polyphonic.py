@@ -192,7 +192,7 @@ def test_batched_nll_equals_a_step_by_step_reference(jsb, order, relative, tied,
             model.copy_embedding.weight.normal_(0, 0.5)
     repeats = [[60, 64], [62], [60, 64], [62], [], [60, 64], [62], [59, 67], [60, 64], [62], [60, 64], [62, 65]]
     pieces = [piece[:12] for piece in jsb["valid"][:4]] + [[[], [60, 64], []], repeats, jsb["valid"][5][:40]]
-    batched = piece_nlls(model, encode_pieces(pieces, order), batch_pieces=3)
+    batched = piece_nlls(model, encode_pieces(pieces, order, copy=copies), batch_pieces=3)
     reference = [reference_piece_nll(model, piece) for piece in pieces]
     assert np.allclose(batched, reference, rtol=1e-5, atol=1e-4)
     score = score_split(model, pieces)
