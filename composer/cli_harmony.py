@@ -86,6 +86,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     e.add_argument("--json", type=Path, metavar="FILE", help="also write every number as JSON to FILE")
     e.add_argument("--no-rules", action="store_true", help="score the raw model, without the sampler's "
                    "voice-leading rules")
+    e.add_argument("--no-key-ensemble", action="store_true", help="read the music only in its own key "
+                   "(faster; by default every note is chosen from the model's predictions averaged over "
+                   "the keys it was trained in)")
     e.add_argument("--threads", type=int_range(1, 1024), default=None, help="CPU threads for PyTorch")
     e.set_defaults(handler=run_evaluate)
 
@@ -98,9 +101,18 @@ def _sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-rules", action="store_true", help="let the model break the rules of 4-part "
                         "writing (by default the sampler refuses parallel fifths/octaves, voice crossing "
                         "and spacing over an octave between upper voices)")
+    parser.add_argument("--no-key-ensemble", action="store_true", help="read the music only in its own key "
+                        "(faster; by default every note is chosen from the model's predictions averaged over "
+                        "the keys it was trained in)")
 
 
 DEFAULT_TEMPERATURE = 0.7
+
+
+def _ensemble_words(shifts) -> str:
+    if len(shifts) == 1:
+        return "read in its own key only"
+    return f"key ensemble of {len(shifts)} transpositions ({min(shifts):+d}..{max(shifts):+d} semitones)"
 
 
 def _load(args: argparse.Namespace, command: str):
@@ -109,7 +121,7 @@ def _load(args: argparse.Namespace, command: str):
 
     path = args.model or DEFAULT_HARMONY_MODEL
     try:
-        return load_harmony_model(path)
+        return load_harmony_model(path, key_ensemble=not getattr(args, "no_key_ensemble", False))
     except ModelFileError as error:
         hint = " (train one with 'composer train DIR --task harmony')" if not Path(path).exists() else ""
         print(f"composer {command}: {error}{hint}", file=sys.stderr)
@@ -218,7 +230,8 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
               f"{len(report.skipped)} file(s) skipped", file=sys.stderr)
         return 1
     print(f"{totals['pieces']} pieces, {totals['frames']} frames (16th notes), split {args.split}, "
-          f"temperature {args.temperature:g}, {'raw model' if args.no_rules else 'with voice-leading rules'}")
+          f"temperature {args.temperature:g}, {'raw model' if args.no_rules else 'with voice-leading rules'}, "
+          f"{_ensemble_words(model.shifts)}")
     print(f"{'':24}" + "".join(f"{v:>10}" for v in LOWER_VOICES) + f"{'mean':>10}")
     for key, label in (("token_accuracy", "token accuracy"), ("pitch_accuracy", "pitch accuracy"),
                        ("note_accuracy", "note accuracy")):
@@ -240,7 +253,8 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         args.json.write_text(json.dumps({"totals": totals, "pieces": report.pieces, "skipped": report.skipped,
                                          "model": str(args.model or DEFAULT_HARMONY_MODEL),
                                          "split": args.split, "temperature": args.temperature,
-                                         "rules": not args.no_rules}, indent=2))
+                                         "rules": not args.no_rules, "key_ensemble": list(model.shifts)},
+                                        indent=2))
         print(f"wrote {args.json}")
     return 0
 

@@ -19,14 +19,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from composer.data import find_midi_files, split_of
-from composer.harmony import HarmonyModel, harmonize
+from composer.harmony import (HarmonyModel, shift_tokens, average_over_keys, fitting_shifts, harmonize,
+                              key_ensemble_index)
 from composer.midi_io import MidiReadError, read_midi
 from composer.notes import select_voices, to_monophonic
 from composer.satb import (MASK, NUM_VOICES, PITCH_OFFSET, VOICE_RANGES, Chorale, HarmonyError,
-                           chorale_from_piece, piece_to_frames, sounding_pitches, token_pitch)
+                           chorale_from_piece, piece_to_frames, sounding_pitches, token_pitch,
+                           transpose_key_index)
 
 VOICE_LEADING = ("parallel_fifths", "parallel_octaves", "crossings", "spacing", "out_of_range")
 LOWER_VOICES = ("alto", "tenor", "bass")
@@ -64,14 +65,26 @@ def voice_leading_counts(frames: np.ndarray) -> dict[str, int]:
 
 @torch.no_grad()
 def lower_voice_nll(model: HarmonyModel, chorale: Chorale) -> np.ndarray:
-    """NLL (nats) of each true alto/tenor/bass token given the whole soprano: float [T, 3]."""
+    """NLL (nats) of each true alto/tenor/bass token given the whole soprano: float [T, 3].
+
+    The probabilities are those the sampler draws from before its range limits and rules: the model's
+    key ensemble (see :func:`composer.harmony.key_shifts`), renormalized.
+    """
     net = model.net.eval()
-    target = torch.from_numpy(chorale.frames[None])                      # [1, T, 4]
+    vocab = net.config.vocab_size
+    shifts = torch.tensor(fitting_shifts(model.shifts, chorale.frames, vocab) or [0])           # [S]
+    target = shift_tokens(torch.from_numpy(chorale.frames)[None].expand(len(shifts), -1, -1),
+                           shifts[:, None])                                                   # [S, T, 4]
     given = target.clone()
     given[..., 1:] = MASK
-    logits = net(given, target, torch.from_numpy(chorale.positions[None]), keys=torch.tensor([chorale.key]))
-    nll = nn.functional.cross_entropy(logits.permute(0, 3, 1, 2), target, reduction="none")   # [1, T, 4]
-    return nll[0, :, 1:].numpy()
+    keys = torch.tensor([transpose_key_index(chorale.key, int(s)) for s in shifts])
+    positions = torch.from_numpy(chorale.positions)[None].expand(len(shifts), -1)
+    logits = net(given, target, positions, keys=keys)                                          # [S, T, 4, V]
+    averaged = average_over_keys(logits.permute(1, 2, 0, 3), key_ensemble_index(shifts, vocab))  # [T, 4, V]
+    log_probs = torch.log_softmax(averaged, -1)
+    truth = torch.from_numpy(chorale.frames)                                                   # [T, 4]
+    nll = -log_probs.gather(-1, truth[..., None])[..., 0]
+    return nll[:, 1:].numpy()
 
 
 @dataclass
