@@ -112,7 +112,7 @@ DEFAULT_TEMPERATURE = 0.7
 def _ensemble_words(shifts) -> str:
     if len(shifts) == 1:
         return "read in its own key only"
-    return f"key ensemble of {len(shifts)} transpositions ({min(shifts):+d}..{max(shifts):+d} semitones)"
+    return f"key ensemble of {len(shifts)} transpositions ({', '.join(f'{s:+d}' for s in shifts)} semitones)"
 
 
 def _load(args: argparse.Namespace, command: str):

@@ -89,18 +89,19 @@ def load_harmony_model(path: str | os.PathLike | None = None, key_ensemble: bool
 
 
 def key_shifts(checkpoint: dict) -> tuple[int, ...]:
-    """The transpositions of a model's key ensemble: those it was trained with, at most one octave.
+    """The transpositions of a model's key ensemble: 0 and +-4 semitones where it was trained that far.
 
     A model trained on every piece moved at random by -5..+6 semitones has learnt the same music in
-    12 keys, and its predictions in those keys differ a little. Reading the music in all of them and
+    12 keys, and its predictions in those keys differ. Reading the music in several of them and
     averaging the log-probabilities of each cell (moved back to the key as written) is an ensemble
-    that costs one batch: on the validation and test chorales it raised the note accuracy of both
-    4-part models tried by 1 to 3 points (midi_data/models/README.md).
+    that costs one batch. Members a major third apart (-4, 0, +4: as far apart as three can be) did as
+    well as all 12 keys, at a quarter of the cost: see midi_data/models/README.md. A model trained with
+    less transposition uses the ends of its range instead (-2, 0, +2 for -2..+2); one trained without
+    any reads the music as written.
     """
     low, high = (checkpoint.get("recipe") or {}).get("config", {}).get("transpose", (0, 0))
-    low = max(int(low), -6)
-    high = min(int(high), low + 11, 6)
-    return tuple(range(low, high + 1)) if low <= 0 <= high else (0,)
+    low, high = min(int(low), 0), max(int(high), 0)
+    return tuple(sorted({max(low, -4), 0, min(high, 4)}))
 
 
 # -- the sampler --------------------------------------------------------------------------------------------
@@ -283,12 +284,16 @@ def fitting_shifts(shifts: Sequence[int], given: np.ndarray, vocab: int) -> list
 
 def key_ensemble_index(shifts: torch.Tensor, vocab: int) -> torch.Tensor:
     """int64 [S, V]: the token of the member moved by ``shifts[s]`` semitones that means token v of the
-    music as written; ``vocab`` (see :func:`average_over_keys`) where that pitch leaves the vocabulary."""
+    music as written; MASK (never written, so -inf in :func:`average_over_keys`) where that pitch leaves
+    the vocabulary."""
     tokens = torch.arange(vocab)[None]                                                         # [1, V]
     pitch = tokens >= PITCH_OFFSET
     target = torch.where(pitch, tokens + shifts[:, None], tokens)                              # [S, V]
     inside = ~pitch | ((target >= PITCH_OFFSET) & (target < vocab))
-    return torch.where(inside, target, vocab)
+    return torch.where(inside, target, MASK)
+
+
+_MASK_INDEX = torch.tensor([MASK])
 
 
 def average_over_keys(logits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -298,12 +303,10 @@ def average_over_keys(logits: torch.Tensor, index: torch.Tensor) -> torch.Tensor
     from :func:`key_ensemble_index`) and averaged; a token some member cannot express gets -inf. The
     result is not normalized: a softmax of it is the ensemble's distribution.
     """
-    logits = logits.clone()
-    logits[..., MASK] = NEG_INF
-    member = torch.log_softmax(logits, -1)
-    member = torch.cat([member, torch.full_like(member[..., :1], NEG_INF)], dim=-1)             # [..., S, V+1]
-    moved = member.gather(-1, index.expand(*member.shape[:-1], -1))                             # [..., S, V]
-    return moved.mean(-2)
+    member = torch.log_softmax(logits.index_fill(-1, _MASK_INDEX, NEG_INF), -1)                # [..., S, V]
+    if member.shape[-2] == 1:
+        return member[..., 0, :].gather(-1, index[0].expand(*member.shape[:-2], -1))
+    return member.gather(-1, index.expand(*member.shape[:-1], -1)).mean(-2)
 
 
 class _DecoderStep:

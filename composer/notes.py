@@ -9,7 +9,7 @@ new piece and leaves its input untouched.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 MIN_PITCH = 0
