@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dropout", type=float_range(0, 0.95))
     t.add_argument("--cell", choices=["lstm", "gru", "rnn"])
     t.add_argument("--patience", type=int_range(1, 10000), help="epochs without improvement before stopping")
-    t.add_argument("--max-minutes", type=float_range(0, 1e6), help="stop after this much time (0: no limit)")
+    t.add_argument("--max-minutes", type=float_range(0, 1e6), help="stop after this much time (0: no limit); "
+                   "the learning rate still decays fully, over the epochs that fit")
     t.add_argument("--seed", type=int_range(0, 2**31 - 1))
     t.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     t.add_argument("--threads", type=int_range(1, 1024),

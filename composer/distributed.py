@@ -68,6 +68,16 @@ def all_reduce_sum(values: list[float], shard: Shard) -> list[float]:
     return tensor.tolist()
 
 
+def main_number(value: float, shard: Shard) -> float:
+    """Rank 0's ``value`` on every rank (for numbers that hang on the clock)."""
+    if not shard.active:
+        return value
+    device = torch.device("cuda", shard.local_rank) if dist.get_backend() == "nccl" else torch.device("cpu")
+    tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.broadcast(tensor, src=0)
+    return float(tensor.item())
+
+
 def main_decides(flag: bool, shard: Shard) -> bool:
     """Rank 0's value of ``flag`` on every rank (for decisions that hang on the clock)."""
     if not shard.active:

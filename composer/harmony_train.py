@@ -34,7 +34,7 @@ from composer.satb import (MASK, MAX_PITCH, MIN_PITCH, NUM_KEYS, NUM_VOICES, PIT
                            VOICE_NAMES, Chorale, HarmonyError, chorale_from_piece, transpose_frames,
                            transpose_key_index)
 from composer.train import (Metrics, TrainingError, _restore_rng, _rng_state, _sidecar, _write_curves,
-                            lr_schedule, pick_device, seed_everything)
+                            budget_epochs, lr_schedule, pick_device, seed_everything)
 
 HARMONY_KIND = "composer-harmony-model"
 MASK_KINDS = ("harmonize", "region", "free", "scatter")
@@ -46,7 +46,9 @@ class HarmonyTrainConfig:
     """The recipe of a harmony model (saved in the model file).
 
     Model: see :class:`~composer.harmony_model.HarmonyConfig`. Optimization: AdamW, warm-up then cosine
-    decay, gradient clipping, early stop after ``patience`` epochs without a better validation NLL.
+    decay, gradient clipping, early stop after ``patience`` epochs without a better validation NLL;
+    ``max_minutes`` stops after the epoch that passes that much time, with the decay fitted to the epochs
+    it allows (see :func:`composer.train.budget_epochs`).
     ``mask_mix``: probabilities of the four mask kinds (harmonize, region, free, scatter).
     ``key_conditioning``: tell the model each piece's key (signature, else estimated); ``key_dropout`` of
     the training pieces are shown as "key unknown" so the model also works without one.
@@ -349,9 +351,10 @@ class _HarmonyRun:
         other = [p for n, p in self.model.named_parameters() if not (p.dim() >= 2 and "embedding" not in n)]
         self.optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                                             {"params": other, "weight_decay": 0.0}], lr=config.lr)
-        steps_per_epoch = math.ceil(len(corpus.pieces["train"]) / config.batch_size)
+        self.steps_per_epoch = math.ceil(len(corpus.pieces["train"]) / config.batch_size)
+        self.decay_steps = self.steps_per_epoch * config.epochs  # shortened when the time limit will stop the run
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lr_schedule(config, steps_per_epoch * config.epochs))
+            self.optimizer, lr_schedule(config, self.decay_steps, horizon=lambda: self.decay_steps))
         self.rng = np.random.default_rng(config.seed)
         self.epoch, self.step, self.bad_epochs = 0, 0, 0
         self.best_loss, self.best_state = math.inf, None
@@ -374,6 +377,13 @@ class _HarmonyRun:
         self.best_loss = previous["metrics"].get("valid", {}).get("loss", math.inf)
         self.history = list(previous["history"])
         self.started = time.time() - previous["recipe"].get("train_seconds", 0.0)
+        self._fit_decay_to_budget()
+
+    def _fit_decay_to_budget(self) -> None:
+        """End the learning-rate decay where the time limit will stop the run (see ``budget_epochs``)."""
+        epochs = budget_epochs(self.config.epochs, self.epoch, time.time() - self.started,
+                               self.config.max_minutes * 60)
+        self.decay_steps = self.steps_per_epoch * epochs
 
     def batches(self) -> list[list[Chorale]]:
         """This epoch's batches: shuffled, transposed, grouped by similar length to save padding."""
@@ -431,6 +441,7 @@ class _HarmonyRun:
                "valid_loss": valid.loss, "valid_perplexity": valid.perplexity, "valid_accuracy": valid.accuracy,
                "lr": self.scheduler.get_last_lr()[0], "seconds": time.time() - started}
         self.history.append(row)
+        self._fit_decay_to_budget()
         self.save()
         _write_curves(self.out_path, self.history)
         emit({"event": "epoch", **row, "improved": improved})

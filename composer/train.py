@@ -47,7 +47,9 @@ class TrainConfig:
     monophonic, key_tokens, durations_advance (see EncodingConfig).
     Optimization: AdamW with linear warm-up then cosine decay to ``min_lr_ratio * lr``; gradients
     clipped to norm ``clip``; early stop after ``patience`` epochs without a better validation loss;
-    ``max_minutes`` stops after that much time (0: no limit).
+    ``max_minutes`` stops after the epoch that passes that much time (0: no limit); the cosine decay is
+    then fitted, after every epoch, to the epochs the time allows, so a capped run still ends at the low
+    learning rate (see :func:`budget_epochs`).
     Data: ``transpose`` = (lowest, highest) random transposition in semitones; held-out fractions.
     Chords: ``chord_labels`` = "" (no conditioning), ``melody`` or ``harmony`` (how the corpus is
     labelled, see :func:`composer.chords.label_piece`) makes a chord-conditioned model; each epoch a
@@ -221,17 +223,48 @@ def make_optimizer(model: ComposerLM, config: TrainConfig) -> torch.optim.Optimi
     return torch.optim.AdamW(groups, lr=config.lr)
 
 
-def lr_schedule(config: TrainConfig, total_steps: int) -> Callable[[int], float]:
-    """Learning-rate factor at a step: linear warm-up, then cosine decay to ``min_lr_ratio``."""
+def lr_schedule(config: TrainConfig, total_steps: int,
+                horizon: Callable[[], int] | None = None) -> Callable[[int], float]:
+    """Learning-rate factor at a step: linear warm-up, then cosine decay to ``min_lr_ratio``.
+
+    Args:
+        config: ``warmup_steps`` and ``min_lr_ratio``.
+        total_steps: the steps of all the run's epochs.
+        horizon: the step the decay ends at now, when a time budget may end the run sooner (see
+            :func:`budget_epochs`); None: ``total_steps``.
+    """
     warmup = min(config.warmup_steps, max(1, total_steps // 10))
 
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        end = horizon() if horizon is not None else total_steps
+        progress = min(1.0, (step - warmup) / max(1, end - warmup))
         return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
     return factor
+
+
+def budget_epochs(epochs: int, done: int, elapsed_s: float, budget_s: float) -> int:
+    """How many epochs a run will have trained when it ends, at its pace so far.
+
+    A run with a time budget stops after the epoch that reaches it. Fitting the learning-rate decay to
+    this number (re-estimated after every epoch) makes a time-capped run end at the low learning rate
+    it would have reached after all its epochs, instead of stopping half-way down the cosine.
+
+    Args:
+        epochs: the run's epochs.
+        done: epochs done within the budget's time.
+        elapsed_s: seconds they took.
+        budget_s: the time budget in seconds (0: none).
+
+    Returns:
+        ``epochs``, or fewer when the budget will stop the run first (at least ``done``).
+    """
+    if budget_s <= 0 or done <= 0 or elapsed_s <= 0:
+        return epochs
+    more = max(0, math.ceil((budget_s - elapsed_s) / (elapsed_s / done)))
+    return max(done, min(epochs, done + more))
 
 
 def _ensure_validation(corpus: Corpus) -> None:
@@ -270,13 +303,16 @@ class TrainingRun:
         self.trainable = distributed.wrap(self.model, shard, device)  # what the epoch loop calls
         self.optimizer = make_optimizer(self.model, config)
         steps_per_epoch = math.ceil((corpus.num_tokens("train") // config.batch_size - 1) / config.bptt)
+        self.steps_per_epoch = steps_per_epoch
+        self.decay_steps = steps_per_epoch * config.epochs     # shortened when the time budget will stop the run
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lr_schedule(config, steps_per_epoch * config.epochs))
+            self.optimizer, lr_schedule(config, self.decay_steps, horizon=lambda: self.decay_steps))
         self.history: list[dict] = []
         self.metrics: dict = {}
         self.best_loss, self.best_state, self.bad_epochs = float("inf"), None, 0
         self.counters = {"step": 0, "completed": 0}  # optimizer steps and whole epochs, current at any time
         self.started = time.time()
+        self.session_first_epoch = 0                  # the time budget counts this session's epochs
         self.recipe = {
             "config": config.to_dict(), "data_dir": str(Path(data_dir).resolve()),
             "data_fingerprint": corpus.fingerprint, "data": corpus.summary(),
@@ -316,6 +352,7 @@ class TrainingRun:
         self.scheduler.load_state_dict(state["scheduler"])
         _restore_rng(state["rng"], self.rng)
         self.counters = {"step": state["step"], "completed": previous["epoch"]}
+        self.session_first_epoch = previous["epoch"]
         self.bad_epochs = state["bad_epochs"]
         self.history = list(previous["history"])
         self.metrics = previous["metrics"]
@@ -348,11 +385,20 @@ class TrainingRun:
                "lr": self.scheduler.get_last_lr()[0], "seconds": time.time() - self.started}
         self.history.append(row)
         self.counters["completed"] = epoch + 1
+        self._fit_decay_to_budget()
         self.save()
         if self.shard.is_main:
             _write_curves(self.out_path, self.history)
         emit({"event": "epoch", **row, "improved": improved})
         return row
+
+    def _fit_decay_to_budget(self) -> None:
+        """End the learning-rate decay where the time budget will stop the run (rank 0's estimate)."""
+        done = self.counters["completed"] - self.session_first_epoch
+        epochs = budget_epochs(self.config.epochs - self.session_first_epoch, done, time.time() - self.started,
+                               self.config.max_minutes * 60)
+        epochs = int(distributed.main_number(epochs, self.shard))
+        self.decay_steps = self.steps_per_epoch * (self.session_first_epoch + epochs)
 
     def reason_to_stop(self) -> str | None:
         """Why training should end now (early stop or time budget), or None to go on."""

@@ -307,3 +307,25 @@ def test_search_keeps_the_likeliest_of_several_draws(tiny_harmony):
         draws, scores = _fill(tiny_harmony, given, positions, 4, 1.0, 3, None, True, UNKNOWN_KEY, score=True)
     assert len(set(scores.tolist())) > 1                 # the draws differ in likelihood
     assert (best == draws[scores.argmax()]).all()
+
+
+def test_a_time_capped_harmony_run_ends_with_the_learning_rate_decayed(tmp_path):
+    """1000 epochs asked, time for about four allowed: the cosine is fitted to the epochs that fit."""
+    import dataclasses
+    import shutil
+    import time
+
+    from composer.harmony_train import train_harmony
+    from tests.harmony.conftest import TINY_HARMONY
+
+    folder = tmp_path / "chorales"
+    folder.mkdir()
+    for path in chorale_paths(16, 2):
+        shutil.copyfile(path, folder / path.name)
+    started = time.perf_counter()
+    train_harmony(folder, tmp_path / "one.pt", dataclasses.replace(TINY_HARMONY, epochs=1))   # sizes the budget
+    one_epoch = time.perf_counter() - started
+    config = dataclasses.replace(TINY_HARMONY, epochs=1000, max_minutes=4 * one_epoch / 60, patience=1000)
+    history = train_harmony(folder, tmp_path / "capped.pt", config)["history"]
+    assert 2 <= len(history) < 1000
+    assert history[-1]["lr"] < 0.5 * config.lr

@@ -324,3 +324,44 @@ def test_train_config_dict_round_trip():
     assert TrainConfig.from_dict(values) == config
     with pytest.raises(ValueError, match="unknown training settings: layers"):
         TrainConfig.from_dict({"layers": 3})
+
+
+# -- the learning-rate decay under a time budget --------------------------------------------------------
+def test_budget_epochs_projects_where_the_time_budget_stops_the_run():
+    from composer.train import budget_epochs
+
+    assert budget_epochs(100, 0, 0.0, 60.0) == 100            # nothing measured yet
+    assert budget_epochs(100, 5, 50.0, 0.0) == 100            # no budget
+    assert budget_epochs(100, 5, 50.0, 120.0) == 12           # 10 s an epoch, 70 s left: 7 more (the last crosses)
+    assert budget_epochs(100, 5, 50.0, 100.0) == 10
+    assert budget_epochs(100, 5, 50.0, 40.0) == 5             # already past: it stops now
+    assert budget_epochs(8, 5, 50.0, 1000.0) == 8             # never more than the run's epochs
+
+
+def test_the_cosine_ends_at_the_horizon_it_is_given():
+    from composer.train import lr_schedule
+
+    config = dataclasses.replace(MICRO_CONFIG, warmup_steps=10, min_lr_ratio=0.05)
+    horizon = {"steps": 1000}
+    factor = lr_schedule(config, 1000, horizon=lambda: horizon["steps"])
+    plain = lr_schedule(config, 1000)
+    assert factor(5) == plain(5) and factor(500) == plain(500)
+    assert factor(1000) == pytest.approx(0.05)
+    horizon["steps"] = 200                                       # a time budget will stop the run at step 200
+    assert factor(200) == pytest.approx(0.05) and factor(105) == pytest.approx(plain(505), abs=1e-3)
+
+
+def test_a_time_capped_run_ends_with_the_learning_rate_decayed(micro_corpus, tmp_path):
+    """1000 epochs asked, time for about four allowed: the decay is fitted to the epochs that fit, so
+    the last epoch ends near the lowest learning rate, not at the top of a barely started cosine."""
+    import time
+
+    started = time.perf_counter()
+    train(micro_corpus, tmp_path / "one.pt", MICRO_CONFIG)               # one epoch, to size the budget
+    one_epoch = time.perf_counter() - started
+    config = dataclasses.replace(MICRO_CONFIG, epochs=1000, max_minutes=4 * one_epoch / 60, patience=1000)
+    result = train(micro_corpus, tmp_path / "capped.pt", config)
+    history = result["history"]
+    assert 2 <= len(history) < 1000
+    assert history[-1]["lr"] < 0.5 * config.lr
+    assert all(later["lr"] <= earlier["lr"] * 1.5 for earlier, later in zip(history, history[1:]))
