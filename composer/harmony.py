@@ -70,8 +70,8 @@ def load_harmony_model(path: str | os.PathLike | None = None, key_ensemble: bool
 
     Args:
         path: the model file.
-        key_ensemble: write every cell from the model's predictions averaged over the transpositions it
-            was trained with (see :func:`key_shifts`); False reads the music only as written.
+        key_ensemble: write every cell from the model's predictions in several keys, averaged (see
+            :func:`key_shifts`); False reads the music only as written.
 
     Raises:
         ModelFileError: missing, corrupt, unsafe or not a harmony model file.
@@ -88,20 +88,23 @@ def load_harmony_model(path: str | os.PathLike | None = None, key_ensemble: bool
     return HarmonyModel(net.eval(), limits, checkpoint, str(path), shifts)
 
 
-def key_shifts(checkpoint: dict) -> tuple[int, ...]:
-    """The transpositions of a model's key ensemble: 0 and +-4 semitones where it was trained that far.
+KEY_ENSEMBLE = (-4, 0, 4)   # semitones: the music as written and a major third down and up
 
-    A model trained on every piece moved at random by -5..+6 semitones has learnt the same music in
-    12 keys, and its predictions in those keys differ. Reading the music in several of them and
-    averaging the log-probabilities of each cell (moved back to the key as written) is an ensemble
-    that costs one batch. Members a major third apart (-4, 0, +4: as far apart as three can be) did as
-    well as all 12 keys, at a quarter of the cost: see midi_data/models/README.md. A model trained with
-    less transposition uses the ends of its range instead (-2, 0, +2 for -2..+2); one trained without
-    any reads the music as written.
+
+def key_shifts(checkpoint: dict) -> tuple[int, ...]:
+    """The transpositions of a model's key ensemble: ``KEY_ENSEMBLE``, or only 0 for a model trained
+    without transposition (it knows each piece only in its own key).
+
+    A model trained on pieces moved at random into other keys has learnt the same music in many keys,
+    and its predictions for a melody differ a little from key to key. Reading the music in several of
+    them and averaging the log-probabilities of each cell (moved back to the key as written) is an
+    ensemble that costs one batch. Keys next to each other predict nearly the same and add little;
+    members a major third apart (as far apart as three can be) did as well as all 12 keys, at a quarter
+    of the cost, also for models trained with only -2..+2 semitones of transposition (whose training
+    pieces, in Bach's many keys, still cover every key): see midi_data/models/README.md.
     """
     low, high = (checkpoint.get("recipe") or {}).get("config", {}).get("transpose", (0, 0))
-    low, high = min(int(low), 0), max(int(high), 0)
-    return tuple(sorted({max(low, -4), 0, min(high, 4)}))
+    return KEY_ENSEMBLE if (int(low), int(high)) != (0, 0) else (0,)
 
 
 # -- the sampler --------------------------------------------------------------------------------------------
