@@ -86,9 +86,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     e.add_argument("--json", type=Path, metavar="FILE", help="also write every number as JSON to FILE")
     e.add_argument("--no-rules", action="store_true", help="score the raw model, without the sampler's "
                    "voice-leading rules")
-    e.add_argument("--no-key-ensemble", action="store_true", help="read the music only in its own key "
-                   "(faster; by default every note is chosen from the model's predictions averaged over "
-                   "the keys it was trained in)")
+    e.add_argument("--no-key-ensemble", action="store_true", help=KEY_ENSEMBLE_HELP)
     e.add_argument("--threads", type=int_range(1, 1024), default=None, help="CPU threads for PyTorch")
     e.set_defaults(handler=run_evaluate)
 
@@ -101,12 +99,12 @@ def _sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-rules", action="store_true", help="let the model break the rules of 4-part "
                         "writing (by default the sampler refuses parallel fifths/octaves, voice crossing "
                         "and spacing over an octave between upper voices)")
-    parser.add_argument("--no-key-ensemble", action="store_true", help="read the music only in its own key "
-                        "(faster; by default every note is chosen from the model's predictions averaged over "
-                        "the keys it was trained in)")
+    parser.add_argument("--no-key-ensemble", action="store_true", help=KEY_ENSEMBLE_HELP)
 
 
 DEFAULT_TEMPERATURE = 0.7
+KEY_ENSEMBLE_HELP = ("read the music only in its own key (a little faster; by default every note is chosen from "
+                     "the model's predictions in three keys, -4, 0 and +4 semitones, averaged)")
 
 
 def _ensemble_words(shifts) -> str:

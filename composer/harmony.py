@@ -99,8 +99,8 @@ def key_shifts(checkpoint: dict) -> tuple[int, ...]:
     and its predictions for a melody differ a little from key to key. Reading the music in several of
     them and averaging the log-probabilities of each cell (moved back to the key as written) is an
     ensemble that costs one batch. Keys next to each other predict nearly the same and add little;
-    members a major third apart (as far apart as three can be) did as well as all 12 keys, at a quarter
-    of the cost, also for models trained with only -2..+2 semitones of transposition (whose training
+    members a major third apart (as far apart as three can be) did as well as all 12 keys with a quarter
+    of the batch rows, also for models trained with only -2..+2 semitones of transposition (whose training
     pieces, in Bach's many keys, still cover every key): see midi_data/models/README.md.
     """
     low, high = (checkpoint.get("recipe") or {}).get("config", {}).get("transpose", (0, 0))
@@ -220,8 +220,26 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
 
 
 def shift_tokens(tokens: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
-    """Tokens [..., S, K] with every pitch token moved by ``shifts`` [S] semitones."""
-    return torch.where(tokens >= PITCH_OFFSET, tokens + shifts[:, None], tokens)
+    """Tokens [S, ...] with every pitch token of row s moved by ``shifts[s]`` semitones."""
+    return torch.where(tokens >= PITCH_OFFSET, tokens + shifts.view(-1, *[1] * (tokens.dim() - 1)), tokens)
+
+
+def key_views(model: HarmonyModel, grid: np.ndarray, key: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The music as each member of ``model``'s key ensemble reads it.
+
+    Args:
+        model: a loaded harmony model.
+        grid: int64 [T, 4] tokens in the key as written.
+        key: the key index of the music as written.
+
+    Returns:
+        The members' shifts int64 [S] (those that keep the grid inside the vocabulary; [0] if none),
+        the grid as each reads it int64 [S, T, 4], and the key each is told int64 [S].
+    """
+    shifts = torch.tensor(fitting_shifts(model.shifts, grid, model.net.config.vocab_size) or [0])
+    grids = shift_tokens(torch.from_numpy(grid)[None].expand(len(shifts), -1, -1), shifts)
+    keys = torch.tensor([transpose_key_index(key, int(s)) for s in shifts])
+    return shifts, grids, keys
 
 
 class _KeyEnsemble:
@@ -234,28 +252,25 @@ class _KeyEnsemble:
 
     def __init__(self, model: HarmonyModel, given: np.ndarray, positions: np.ndarray, key: int, count: int):
         self.net = model.net.eval()
-        vocab = self.net.config.vocab_size
-        self.shifts = torch.tensor(fitting_shifts(model.shifts, given, vocab) or [0])          # [S]
+        self.shifts, grids, keys = key_views(model, given, key)                               # [S], [S, T, 4]
         self.count, self.size = count, len(self.shifts)
-        grids = shift_tokens(torch.from_numpy(given)[None].expand(self.size, -1, -1), self.shifts[:, None])
-        keys = torch.tensor([transpose_key_index(key, int(s)) for s in self.shifts])
         encoded = self.net.encode(grids, torch.from_numpy(positions)[None].expand(self.size, -1), keys=keys)
         self.encoded = encoded.repeat(count, 1, 1)                       # [B*S, T, 2Ce], row b*S + s
-        self.moved = key_ensemble_index(self.shifts, vocab)                                   # [S, V]
+        self.moved = key_ensemble_index(self.shifts, self.net.config.vocab_size)              # [S, V]
         self.step_fn = _DecoderStep(self.net.decoder)
         self.state = self.step_fn.zeros(count * self.size)
         self.hidden = self.projected = None
 
     def _rows(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Grid tokens [B, K] -> every member's view of them [B*S, K]."""
-        return shift_tokens(tokens[:, None].expand(-1, self.size, -1), self.shifts).reshape(-1, tokens.shape[-1])
+        """Grid tokens [B, ...] -> every member's view of them [B*S, ...], row b*S + s."""
+        moved = shift_tokens(tokens[None].expand(self.size, *tokens.shape), self.shifts)      # [S, B, ...]
+        return moved.transpose(0, 1).reshape(-1, *tokens.shape[1:])
 
     def read_opening(self, tokens: torch.Tensor) -> None:
         """Run the decoder over given opening frames [B, F, 4] at once (the next step writes frame F)."""
-        frames = tokens.shape[1]
-        rows = torch.stack([self._rows(tokens[:, t]) for t in range(frames)], dim=1)         # [B*S, F, 4]
+        rows = self._rows(tokens)                                                              # [B*S, F, 4]
         previous = torch.cat([torch.full_like(rows[:, :1], MASK), rows[:, :-1]], dim=1)
-        _, module_state = self.net.decoder(self.net.decoder_input(previous, self.encoded[:, :frames]), None)
+        _, module_state = self.net.decoder(self.net.decoder_input(previous, self.encoded[:, :rows.shape[1]]), None)
         self.state = self.step_fn.from_module(module_state)
 
     def step(self, previous: torch.Tensor | None, t: int) -> None:
@@ -307,8 +322,6 @@ def average_over_keys(logits: torch.Tensor, index: torch.Tensor) -> torch.Tensor
     result is not normalized: a softmax of it is the ensemble's distribution.
     """
     member = torch.log_softmax(logits.index_fill(-1, _MASK_INDEX, NEG_INF), -1)                # [..., S, V]
-    if member.shape[-2] == 1:
-        return member[..., 0, :].gather(-1, index[0].expand(*member.shape[:-2], -1))
     return member.gather(-1, index.expand(*member.shape[:-1], -1)).mean(-2)
 
 

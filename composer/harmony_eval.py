@@ -21,13 +21,11 @@ import numpy as np
 import torch
 
 from composer.data import find_midi_files, split_of
-from composer.harmony import (HarmonyModel, shift_tokens, average_over_keys, fitting_shifts, harmonize,
-                              key_ensemble_index)
+from composer.harmony import HarmonyModel, average_over_keys, harmonize, key_ensemble_index, key_views
 from composer.midi_io import MidiReadError, read_midi
 from composer.notes import select_voices, to_monophonic
 from composer.satb import (MASK, NUM_VOICES, PITCH_OFFSET, VOICE_RANGES, Chorale, HarmonyError,
-                           chorale_from_piece, piece_to_frames, sounding_pitches, token_pitch,
-                           transpose_key_index)
+                           chorale_from_piece, piece_to_frames, sounding_pitches, token_pitch)
 
 VOICE_LEADING = ("parallel_fifths", "parallel_octaves", "crossings", "spacing", "out_of_range")
 LOWER_VOICES = ("alto", "tenor", "bass")
@@ -71,16 +69,13 @@ def lower_voice_nll(model: HarmonyModel, chorale: Chorale) -> np.ndarray:
     key ensemble (see :func:`composer.harmony.key_shifts`), renormalized.
     """
     net = model.net.eval()
-    vocab = net.config.vocab_size
-    shifts = torch.tensor(fitting_shifts(model.shifts, chorale.frames, vocab) or [0])           # [S]
-    target = shift_tokens(torch.from_numpy(chorale.frames)[None].expand(len(shifts), -1, -1),
-                           shifts[:, None])                                                   # [S, T, 4]
+    shifts, target, keys = key_views(model, chorale.frames, chorale.key)                      # [S], [S, T, 4]
     given = target.clone()
     given[..., 1:] = MASK
-    keys = torch.tensor([transpose_key_index(chorale.key, int(s)) for s in shifts])
     positions = torch.from_numpy(chorale.positions)[None].expand(len(shifts), -1)
     logits = net(given, target, positions, keys=keys)                                          # [S, T, 4, V]
-    averaged = average_over_keys(logits.permute(1, 2, 0, 3), key_ensemble_index(shifts, vocab))  # [T, 4, V]
+    index = key_ensemble_index(shifts, net.config.vocab_size)
+    averaged = average_over_keys(logits.permute(1, 2, 0, 3), index)                            # [T, 4, V]
     log_probs = torch.log_softmax(averaged, -1)
     truth = torch.from_numpy(chorale.frames)                                                   # [T, 4]
     nll = -log_probs.gather(-1, truth[..., None])[..., 0]

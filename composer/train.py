@@ -394,6 +394,8 @@ class TrainingRun:
 
     def _fit_decay_to_budget(self) -> None:
         """End the learning-rate decay where the time budget will stop the run (rank 0's estimate)."""
+        if not self.config.max_minutes:
+            return
         done = self.counters["completed"] - self.session_first_epoch
         epochs = budget_epochs(self.config.epochs - self.session_first_epoch, done, time.time() - self.started,
                                self.config.max_minutes * 60)
