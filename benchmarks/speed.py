@@ -27,14 +27,14 @@ from torch import nn
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from composer.checkpoint import load_model  # noqa: E402
-from composer.data import load_corpus  # noqa: E402
-from composer.encoding import BOS, PAD, Vocabulary  # noqa: E402
-from composer.generate import GenerationRequest, generate  # noqa: E402
-from composer.model import ComposerLM, ModelConfig  # noqa: E402
-from composer.notes import Piece  # noqa: E402
-from composer.sample import Sampler, SamplingOptions, one_thread  # noqa: E402
-from composer.train import TrainConfig, lr_schedule, make_optimizer, train_epoch  # noqa: E402
+from composer.core.modelfile import load_model  # noqa: E402
+from composer.melody.corpus import load_corpus  # noqa: E402
+from composer.melody.encoding import BOS, PAD, Vocabulary  # noqa: E402
+from composer.melody.generate import GenerationRequest, generate  # noqa: E402
+from composer.melody.model import ComposerLM, ModelConfig  # noqa: E402
+from composer.music.notes import Piece  # noqa: E402
+from composer.melody.sample import Sampler, SamplingOptions, one_thread  # noqa: E402
+from composer.melody.train import TrainConfig, lr_schedule, make_optimizer, train_epoch  # noqa: E402
 
 
 def median_time(function, repeats: int) -> float:
@@ -159,8 +159,8 @@ def plain_step_loop(model: ComposerLM, steps: int) -> None:
 # -- harmonization -----------------------------------------------------------------------------------------
 def sixteen_bar_melody(folder: Path) -> Piece:
     """The first 16 bars of the first bundled folk tune in 4/4 that has that many."""
-    from composer.midi_io import read_midi
-    from composer.notes import crop
+    from composer.music.midi_io import read_midi
+    from composer.music.notes import crop
 
     for path in sorted(folder.glob("*/*.mid")):
         piece = read_midi(path)
@@ -174,7 +174,7 @@ def sixteen_bar_melody(folder: Path) -> Piece:
 def bench_harmony(model_path: Path, melody_folder: Path, repeats: int) -> dict:
     """Median time to harmonize a 16-bar melody (4 voices, default settings: the key ensemble), and the
     same model reading the music only in its own key, the two alternating."""
-    from composer.harmony import harmonize, load_harmony_model
+    from composer.harmony.inference import harmonize, load_harmony_model
 
     ensemble = load_harmony_model(model_path)
     alone = ensemble.without_key_ensemble()

@@ -2,7 +2,7 @@
 
 import sys
 
-from composer.cli import main
+from composer.cli.main import main
 
 if __name__ == "__main__":  # guarded: corpus preparation starts worker processes that import this module
     sys.exit(main())

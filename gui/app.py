@@ -69,7 +69,7 @@ def qt_can_open_windows() -> tuple[bool, str]:
 
 def run_without_display(reason: str) -> int:
     """Explain that no window can open, then generate melodies with the command line instead."""
-    from composer.cli import main as cli_main
+    from composer.cli.main import main as cli_main
 
     print(f"composer-gui: cannot open the window: {reason}.\n"
           "Composer's command line does the same work without a screen. Doing its main job now:\n"

@@ -4,7 +4,7 @@ after a crash.
 Files in the autosave folder:
 
 ``autosave.json``  the piece (every note, tempo, metre, voice, key: an exact copy), the file it came
-                   from, and when it was saved; written atomically (:func:`composer.atomic.write_atomically`),
+                   from, and when it was saved; written atomically (:func:`composer.core.atomic.write_atomically`),
                    so a kill during the write leaves the previous autosave whole.
 ``session.lock``   the process id of the running app. A clean exit removes both files. An
                    ``autosave.json`` found at start-up while no live app holds the lock means the last
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
-from composer.atomic import write_atomically
-from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice
+from composer.core.atomic import write_atomically
+from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice
 
 AUTOSAVE_NAME = "autosave.json"
 LOCK_NAME = "session.lock"

@@ -1,6 +1,6 @@
 """Undoable edits of a :class:`~gui.document.Document`.
 
-A :class:`~composer.notes.Piece` is immutable, so every edit is "replace the piece with a new one": the
+A :class:`~composer.music.notes.Piece` is immutable, so every edit is "replace the piece with a new one": the
 command keeps the piece before and after, and undo/redo swap them. That makes every command exact and
 cheap (pieces share their notes) and keeps music logic out of the GUI.
 """
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from PySide6.QtGui import QUndoCommand
 
-from composer.notes import Note, Piece, clean
+from composer.music.notes import Note, Piece, clean
 
 if TYPE_CHECKING:
     from gui.document import Document
@@ -44,7 +44,7 @@ class ReplacePieceCommand(QUndoCommand):
 def with_notes_added(piece: Piece, notes: Iterable[Note]) -> Piece:
     """``piece`` with ``notes`` added (voices are created as needed).
 
-    A note dropped onto another of the same pitch and voice cuts it short (:func:`composer.notes.clean`),
+    A note dropped onto another of the same pitch and voice cuts it short (:func:`composer.music.notes.clean`),
     as in a DAW, so the piece never holds two overlapping notes of one key.
     """
     added = tuple(notes)

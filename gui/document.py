@@ -1,4 +1,4 @@
-"""The open piece: a :class:`~composer.notes.Piece`, its file, and one undo stack.
+"""The open piece: a :class:`~composer.music.notes.Piece`, its file, and one undo stack.
 
 Every change goes through :meth:`Document.apply` (an undoable :class:`~gui.commands.ReplacePieceCommand`)
 except opening a file or restoring an autosave, which start a new history. Views listen to
@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from composer.notes import Piece, TempoChange, TimeSignature, Voice
+from composer.music.notes import Piece, TempoChange, TimeSignature, Voice
 from gui.commands import ReplacePieceCommand
 
 DEFAULT_TICKS_PER_BEAT = 480  # what DAWs use; new pieces are drawn on this grid

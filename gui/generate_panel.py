@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from composer.analysis import estimate_key
-from composer.generate import GenerationRequest
-from composer.midi_io import write_midi
-from composer.notes import Piece
+from composer.music.analysis import estimate_key
+from composer.melody.generate import GenerationRequest
+from composer.music.midi_io import write_midi
+from composer.music.notes import Piece
 
 ANY_KEY = "Any key"
 KEYS = (ANY_KEY, "C", "G", "D", "A", "E", "B", "F#", "Db", "Ab", "Eb", "Bb", "F",

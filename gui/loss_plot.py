@@ -3,7 +3,7 @@
 Use::
 
     plot = LossPlot()
-    plot.add_step(epoch=1, batch=10, batches=40, loss=3.2)        # from composer.train "step" events
+    plot.add_step(epoch=1, batch=10, batches=40, loss=3.2)        # from composer.melody.train "step" events
     plot.add_epoch(epoch=1, train_loss=3.0, valid_loss=3.1)       # from "epoch" events
     plot.load_history(checkpoint["history"])                      # the curve so far, when resuming
     plot.clear()
@@ -29,7 +29,7 @@ MARGINS = (52, 28, 16, 34)  # left, top, right, bottom, in pixels
 
 
 def perplexity(loss: float) -> float:
-    """e ** loss (capped, as composer.train does, so a diverged loss does not overflow)."""
+    """e ** loss (capped, as composer.melody.train does, so a diverged loss does not overflow)."""
     return math.exp(min(loss, 50.0))
 
 

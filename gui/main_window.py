@@ -16,9 +16,9 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSpinBox,
                                QToolBar, QVBoxLayout, QWidget)
 
-from composer.checkpoint import KIND
-from composer.midi_io import MidiReadError, read_midi, write_midi
-from composer.notes import Piece, select_voices
+from composer.core.modelfile import KIND
+from composer.music.midi_io import MidiReadError, read_midi, write_midi
+from composer.music.notes import Piece, select_voices
 from gui.about import AboutDialog
 from gui.autosave import Autosaver, default_autosave_dir
 from gui.commands import with_notes_added
@@ -680,7 +680,7 @@ class MainWindow(QMainWindow):
     def harmonize(self) -> bool:
         """Harmonize the melody (voice 0) in four parts; the results go to the results list."""
         try:
-            from composer.harmony import harmonize
+            from composer.harmony.inference import harmonize
         except ImportError:
             self.show_error("Cannot harmonize", "4-part harmonization is not available in this version")
             return False
@@ -704,7 +704,7 @@ class MainWindow(QMainWindow):
     def regenerate_selection(self) -> bool:
         """Regenerate the selected time range in the ticked voices (a 4-part piece)."""
         try:
-            from composer.harmony import regenerate_region
+            from composer.harmony.inference import regenerate_region
         except ImportError:
             self.show_error("Cannot regenerate", "4-part regeneration is not available in this version")
             return False
@@ -731,7 +731,7 @@ class MainWindow(QMainWindow):
     def new_chorale(self) -> bool:
         """Write 4-part chorales from scratch (as many bars as the panel says); results go to the list."""
         try:
-            from composer.harmony import generate_chorale
+            from composer.harmony.inference import generate_chorale
         except ImportError:
             self.show_error("Cannot write a chorale", "4-part writing is not available in this version")
             return False

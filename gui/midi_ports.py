@@ -23,9 +23,9 @@ turn that into an empty list and a reason, never an exception.
 
 Output is timed by a precise single-shot ``QTimer`` on the GUI thread that wakes for the next message
 (at least every 33 ms, to move the playhead): no thread touches the port but the GUI thread. Each voice
-plays on the channel :func:`composer.midi_io.write_midi` gives it (drums on 10), with a program change
+plays on the channel :func:`composer.music.midi_io.write_midi` gives it (drums on 10), with a program change
 at the start. Input arrives on rtmidi's thread; the callback only queues the message with its arrival
-time and signals the GUI thread, which pairs note-ons with note-offs into :class:`~composer.notes.Note`.
+time and signals the GUI thread, which pairs note-ons with note-offs into :class:`~composer.music.notes.Note`.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from typing import Callable
 import mido
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from composer.midi_io import _channels as voice_channels  # the channel mapping of written MIDI files
-from composer.notes import Note, Piece
+from composer.music.midi_io import _channels as voice_channels  # the channel mapping of written MIDI files
+from composer.music.notes import Note, Piece
 from gui import synth
 from gui.playback import POSITION_INTERVAL_MS, loop_end_tick, playhead_tick
 
@@ -262,7 +262,7 @@ class MidiRecorder(QObject):
         clock: seconds, monotonic; read on the port's thread as each message arrives.
     """
 
-    noteRecorded = Signal(object)  # noqa: N815 (Qt naming) a composer.notes.Note
+    noteRecorded = Signal(object)  # noqa: N815 (Qt naming) a composer.music.notes.Note
     message = Signal(str)
     _arrived = Signal()            # emitted on the port's thread; handled on the GUI thread
 

@@ -7,10 +7,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.checkpoint import KIND, KIND_NAMES, ModelFileError, build_model, load_checkpoint
+from composer.core.modelfile import KIND, KIND_NAMES, ModelFileError, build_model, load_checkpoint
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_MODELS_DIR = REPO_ROOT / "midi_data" / "models"
+from composer.shipped import MODELS as SHIPPED_MODELS_DIR
+from composer.shipped import REPO_ROOT
 HARMONY_KIND = "composer-harmony-model"
 
 
@@ -20,7 +20,7 @@ class ModelEntry:
 
     label: str
     path: str
-    kind: str      # a key of composer.checkpoint.KIND_NAMES
+    kind: str      # a key of composer.core.modelfile.KIND_NAMES
 
 
 def _file_key(path: str | os.PathLike) -> tuple[str, int, int]:
@@ -78,8 +78,8 @@ class ModelStore:
             return self._melody[key]
 
     def harmony(self, path: str | os.PathLike | None):
-        """The harmony model (composer.harmony.load_harmony_model) at ``path``; None: the shipped one."""
-        from composer.harmony import load_harmony_model
+        """The harmony model (composer.harmony.inference.load_harmony_model) at ``path``; None: the shipped one."""
+        from composer.harmony.inference import load_harmony_model
 
         key = _file_key(path) if path else ("", 0, 0)
         with self._lock:

@@ -27,7 +27,7 @@ from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QScrollArea, QWidget
 
-from composer.notes import Note, Piece
+from composer.music.notes import Note, Piece
 from gui.commands import with_notes_added, with_notes_removed, with_notes_replaced
 from gui.document import Document
 

@@ -38,7 +38,7 @@ from typing import Callable, Protocol
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 
-from composer.notes import Piece
+from composer.music.notes import Piece
 from gui import synth
 
 POSITION_INTERVAL_MS = 33  # ~30 playhead updates a second

@@ -1,4 +1,4 @@
-"""A small built-in synthesizer: a :class:`~composer.notes.Piece` to stereo audio, and WAV export.
+"""A small built-in synthesizer: a :class:`~composer.music.notes.Piece` to stereo audio, and WAV export.
 
 No soundfont is needed. Each note is a sum of harmonics shaped by an ADSR envelope; the timbre follows
 the voice's General MIDI program family (piano, organ, choir, bass, strings, winds, plucked, drums), and
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from composer.atomic import write_atomically
-from composer.notes import Note, Piece, Voice
+from composer.core.atomic import write_atomically
+from composer.music.notes import Note, Piece, Voice
 
 SAMPLE_RATE = 44100
 RELEASE_TAIL_SECONDS = 0.4   # silence rendered after the last note ends, long enough for every release

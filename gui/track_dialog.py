@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem,
                                QVBoxLayout, QWidget)
 
-from composer.notes import Piece
+from composer.music.notes import Piece
 
 
 def track_labels(piece: Piece) -> list[str]:

@@ -10,7 +10,7 @@ Use in the main window::
 The user picks a MIDI folder, the model file to write, a recipe (Tiny for a quick test, Small, or
 Default, the shipped melody recipe ``midi_data/models/melody.json``), the number of epochs, a time limit
 and the CPU threads (1 by default, so the app stays responsive). Start runs
-:func:`composer.train.train` in a :class:`TrainWorker` thread, which only emits signals; the dialog shows
+:func:`composer.melody.train.train` in a :class:`TrainWorker` thread, which only emits signals; the dialog shows
 the corpus report, a live :class:`~gui.loss_plot.LossPlot`, a progress bar and the perplexity. Cancel
 asks the trainer to stop after the current step: the model file is then saved with its resume state,
 and "Resume" (enabled whenever the model file holds resume state) continues the run with the file's
@@ -33,11 +33,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QF
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from composer.train import TrainConfig
+from composer.melody.train import TrainConfig
 from gui.loss_plot import LossPlot, perplexity
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RECIPE = REPO_ROOT / "midi_data" / "models" / "melody.json"
+from composer.shipped import MODELS, REPO_ROOT
+
+DEFAULT_RECIPE = MODELS / "melody.json"
 PROGRESS_STEPS = 1000
 
 TINY = TrainConfig(embedding_size=16, hidden_size=16, num_layers=1, dropout=0.0, epochs=2, batch_size=4, bptt=32,
@@ -64,7 +65,7 @@ PRESETS = {
 
 def resume_state(path: str | os.PathLike) -> dict | None:
     """``{"epoch": done, "epochs": planned}`` when ``path`` is a melody model file with resume state, else None."""
-    from composer.checkpoint import ModelFileError, load_checkpoint
+    from composer.core.modelfile import ModelFileError, load_checkpoint
 
     if not Path(path).is_file():
         return None
@@ -79,7 +80,7 @@ def resume_state(path: str | os.PathLike) -> dict | None:
 
 
 class TrainWorker(QThread):
-    """Runs :func:`composer.train.train` off the GUI thread. It only emits signals.
+    """Runs :func:`composer.melody.train.train` off the GUI thread. It only emits signals.
 
     Args:
         data_dir: the MIDI folder.
@@ -90,7 +91,7 @@ class TrainWorker(QThread):
         parent: Qt parent.
     """
 
-    event = Signal(object)  # a progress dict from composer.train: {"event": "data"|"step"|"epoch"|...}
+    event = Signal(object)  # a progress dict from composer.melody.train: {"event": "data"|"step"|"epoch"|...}
     failed = Signal(str)    # a user-facing reason the run could not start or go on
 
     def __init__(self, data_dir: str, out_path: str, config: TrainConfig, resume: bool, threads: int,
@@ -110,8 +111,8 @@ class TrainWorker(QThread):
     def run(self) -> None:
         import torch
 
-        from composer.checkpoint import ModelFileError
-        from composer.train import TrainingError, train
+        from composer.core.modelfile import ModelFileError
+        from composer.melody.train import TrainingError, train
 
         previous_threads = torch.get_num_threads()
         torch.set_num_threads(self.threads)

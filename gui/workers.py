@@ -14,10 +14,10 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
-from composer.checkpoint import ModelFileError
-from composer.generate import GenerationRequest, GenerationResult, generate
-from composer.midi_io import MidiReadError
-from composer.notes import Piece, TimeSignature
+from composer.core.modelfile import ModelFileError
+from composer.melody.generate import GenerationRequest, GenerationResult, generate
+from composer.music.midi_io import MidiReadError
+from composer.music.notes import Piece, TimeSignature
 
 Progress = Callable[[int, int], bool]
 
@@ -78,7 +78,7 @@ def generation_job(model, vocab, request: GenerationRequest, primer: Piece | Non
     """A job that generates melodies, reporting progress as the share of the requested time filled.
 
     Args:
-        model, vocab: from :func:`composer.checkpoint.load_model`.
+        model, vocab: from :func:`composer.core.modelfile.load_model`.
         request: what to generate.
         primer: music to continue, or None.
     """

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from composer.midi_io import read_midi
-from composer.notes import Piece
+from composer.music.midi_io import read_midi
+from composer.music.notes import Piece
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIDI_DATA = REPO_ROOT / "midi_data"

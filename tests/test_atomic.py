@@ -3,7 +3,7 @@
 import os
 import time
 
-from composer.atomic import STALE_SECONDS, write_atomically
+from composer.core.atomic import STALE_SECONDS, write_atomically
 
 
 def test_a_write_replaces_the_file_and_removes_stale_temporaries(tmp_path):

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from composer.data import load_corpus
-from composer.encoding import EncodingConfig, Vocabulary
+from composer.melody.corpus import load_corpus
+from composer.melody.encoding import EncodingConfig, Vocabulary
 
 FOLK = Path(__file__).resolve().parent.parent / "midi_data" / "folk_melodies" / "oneills1850"
 VOCAB = Vocabulary(EncodingConfig(key_tokens=True, min_pitch=36, max_pitch=96))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from composer.checkpoint import load_checkpoint
+from composer.core.modelfile import load_checkpoint
 
 FOLK = Path(__file__).resolve().parent.parent / "midi_data" / "folk_melodies" / "airdsAirs"
 ARGS = ["--epochs", "2", "--batch-size", "8", "--bptt", "32", "--hidden-size", "32", "--embedding-size", "16",

@@ -1,4 +1,4 @@
-"""Notes <-> token ids (composer.encoding): exact round trips, the grammar mask, real corpora."""
+"""Notes <-> token ids (composer.melody.encoding): exact round trips, the grammar mask, real corpora."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from composer.encoding import (BOS, EOS, PAD, EncodingConfig, Vocabulary, decode, encode, pitch_span, prepare,
+from composer.melody.encoding import (BOS, EOS, PAD, EncodingConfig, Vocabulary, decode, encode, pitch_span, prepare,
                                transpose_ids)
-from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice, clean, quantize, transpose
+from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice, clean, quantize, transpose
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # for tests parametrized over all nine configurations: 9 x 100 examples in all

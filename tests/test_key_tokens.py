@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from composer.analysis import estimate_key
-from composer.encoding import BOS, EncodingConfig, Vocabulary, decode, encode, prepare, transpose_ids
-from composer.keys import scale_pitch_classes
-from composer.midi_io import read_midi
-from composer.notes import transpose
+from composer.music.analysis import estimate_key
+from composer.melody.encoding import BOS, EncodingConfig, Vocabulary, decode, encode, prepare, transpose_ids
+from composer.music.keys import scale_pitch_classes
+from composer.music.midi_io import read_midi
+from composer.music.notes import transpose
 
 FOLK = Path(__file__).resolve().parent.parent / "midi_data" / "folk_melodies"
 VOCAB = Vocabulary(EncodingConfig(key_tokens=True, min_pitch=36, max_pitch=96))
@@ -70,8 +70,8 @@ def test_generation_asked_for_a_key_starts_with_that_key(tmp_path):
     """A tiny key-conditioned model trained for real; --key forces the KEY token and the scale."""
     import shutil
 
-    from composer.generate import GenerationRequest, generate
-    from composer.train import TrainConfig, train
+    from composer.melody.generate import GenerationRequest, generate
+    from composer.melody.train import TrainConfig, train
 
     data = tmp_path / "data"
     data.mkdir()
@@ -80,7 +80,7 @@ def test_generation_asked_for_a_key_starts_with_that_key(tmp_path):
     config = TrainConfig(hidden_size=32, embedding_size=16, batch_size=4, bptt=32, epochs=1, key_tokens=True,
                          min_pitch=36, max_pitch=96)
     train(data, tmp_path / "m.pt", config)
-    from composer.checkpoint import load_model
+    from composer.core.modelfile import load_model
 
     model, vocab, _ = load_model(tmp_path / "m.pt")
     result = generate(model, vocab, GenerationRequest(count=3, bars=4, key="F#", seed=5))

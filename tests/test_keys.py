@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from composer.keys import MODES, key_name, parse_key, scale_mask, scale_pitch_classes
+from composer.music.keys import MODES, key_name, parse_key, scale_mask, scale_pitch_classes
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""MIDI files in and out (composer.midi_io), checked against independent parsers (mido, pretty_midi)."""
+"""MIDI files in and out (composer.music.midi_io), checked against independent parsers (mido, pretty_midi)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from composer import midi_io
-from composer.keys import parse_key
-from composer.midi_io import MidiReadError, read_midi, write_midi
-from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice, clean, quantize
+from composer.music import midi_io
+from composer.music.keys import parse_key
+from composer.music.midi_io import MidiReadError, read_midi, write_midi
+from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice, clean, quantize
 
 PROPERTY = settings(max_examples=200, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -623,7 +623,7 @@ def test_real_files_through_write_midi_and_read_midi(chorale_pieces, folk_pieces
 
 def test_voice_names_outside_latin1_are_written_with_replacements(tmp_path):
     """MIDI text is Latin-1: a name like 'Sopran ♪' must not make the file unwritable."""
-    from composer.notes import Note, Piece, Voice
+    from composer.music.notes import Note, Piece, Voice
 
     piece = Piece(notes=(Note(0, 4, 60),), ticks_per_beat=4, voices=(Voice("Sopran ♪"),))
     midi_io.write_midi(piece, tmp_path / "named.mid")

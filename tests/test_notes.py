@@ -1,4 +1,4 @@
-"""The note data model and its transforms (composer.notes)."""
+"""The note data model and its transforms (composer.music.notes)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from composer import notes as N
-from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice
+from composer.music import notes as N
+from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice
 
 PROPERTY = settings(max_examples=200, deadline=None)
 
@@ -449,7 +449,7 @@ def test_transforms_return_new_pieces_and_leave_input_alone(name):
 
 
 def test_a_bar_is_at_least_one_tick_on_a_coarse_grid():
-    from composer.notes import TimeSignature
+    from composer.music.notes import TimeSignature
 
     assert TimeSignature(0, 1, 8).ticks_per_bar(1) == 1
     assert TimeSignature(0, 6, 8).ticks_per_bar(12) == 36

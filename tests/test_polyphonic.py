@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 import torch
 
-from composer.cli import main
-from composer.polyphonic import (BOS, EOF, EOP, NUM_PITCHES, OUTPUT_SIZE, BenchmarkDataError, PolyConfig,
+from composer.cli.main import main
+from composer.polyphonic.data import (BOS, EOF, EOP, NUM_PITCHES, OUTPUT_SIZE, BenchmarkDataError, PolyConfig,
                                  PolyphonicLM, StepBatch, decode_tokens, encode_piece, encode_pieces,
                                  load_benchmark, piece_nlls, score_split, step_batch, valid_next_mask)
-from composer.polyphonic_train import PolyTrainConfig, load_polyphonic_model, train_polyphonic
+from composer.polyphonic.train import PolyTrainConfig, load_polyphonic_model, train_polyphonic
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = REPO_ROOT / "midi_data" / "benchmarks"
@@ -362,7 +362,7 @@ def test_shipped_nottingham_model_is_a_trained_model(tmp_path, capsys):
 
 
 def test_copy_sources_find_the_longest_repeated_context(jsb):
-    from composer.polyphonic import copy_sources
+    from composer.polyphonic.data import copy_sources
 
     for piece in jsb["valid"][:30]:
         assert copy_sources(piece) == [brute_copy_source(piece, t) for t in range(len(piece) + 1)]

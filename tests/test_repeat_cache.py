@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from composer.cli import main
-from composer.polyphonic import PolyphonicLM, load_benchmark, score_split
-from composer.polyphonic_train import PolyTrainConfig, load_polyphonic_model, train_polyphonic
-from composer.repeat_cache import (DEFAULT_LENGTHS, MIN_LSTM_WEIGHT, RepeatCache, copy_probabilities, fit_cache,
+from composer.cli.main import main
+from composer.polyphonic.data import PolyphonicLM, load_benchmark, score_split
+from composer.polyphonic.train import PolyTrainConfig, load_polyphonic_model, train_polyphonic
+from composer.polyphonic.repeat_cache import (DEFAULT_LENGTHS, MIN_LSTM_WEIGHT, RepeatCache, copy_probabilities, fit_cache,
                                    mixture_nll, score_with_cache, unit_nlls)
 
 JSB = Path(__file__).resolve().parent.parent / "midi_data" / "benchmarks" / "jsb_chorales_quarter.json"

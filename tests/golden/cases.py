@@ -50,9 +50,9 @@ def _pieces(pieces) -> list[dict]:
 
 # -- melody model ---------------------------------------------------------------------------------------
 def melody_cases() -> dict:
-    from composer.checkpoint import load_model
-    from composer.generate import GenerationRequest, generate
-    from composer.midi_io import read_midi
+    from composer.core.modelfile import load_model
+    from composer.melody.generate import GenerationRequest, generate
+    from composer.music.midi_io import read_midi
 
     melody = _Loaded(*load_model(MODELS / "melody.pt"))
     chords = _Loaded(*load_model(MODELS / "melody_chords.pt"))
@@ -70,10 +70,10 @@ def melody_cases() -> dict:
 
 def melody_nll_case() -> dict:
     """The shipped melody model's loss on 24 folk tunes (whole pieces from a fresh state)."""
-    from composer.checkpoint import load_model
-    from composer.encoding import encode, prepare
-    from composer.midi_io import read_midi
-    from composer.train import evaluate
+    from composer.core.modelfile import load_model
+    from composer.melody.encoding import encode, prepare
+    from composer.music.midi_io import read_midi
+    from composer.melody.train import evaluate
 
     model = _Loaded(*load_model(MODELS / "melody.pt"))
     files = sorted(FOLK.glob("*/*.mid"))[::180][:24]
@@ -84,9 +84,9 @@ def melody_nll_case() -> dict:
 
 # -- harmony model --------------------------------------------------------------------------------------
 def harmony_cases() -> dict:
-    from composer.harmony import generate_chorale, harmonize, load_harmony_model, regenerate_region
-    from composer.midi_io import read_midi
-    from composer.notes import select_voices
+    from composer.harmony.inference import generate_chorale, harmonize, load_harmony_model, regenerate_region
+    from composer.music.midi_io import read_midi
+    from composer.music.notes import select_voices
 
     model = load_harmony_model(MODELS / "chorale.pt")
     piece = read_midi(CHORALES / HARMONY_PIECE)
@@ -107,8 +107,8 @@ def harmony_cases() -> dict:
 
 def harmony_eval_case() -> dict:
     """evaluate-harmony's totals on five bundled chorales (greedy, rules, key ensemble)."""
-    from composer.harmony import load_harmony_model
-    from composer.harmony_eval import evaluate_harmony
+    from composer.harmony.inference import load_harmony_model
+    from composer.harmony.evaluate import evaluate_harmony
 
     model = load_harmony_model(MODELS / "chorale.pt")
     with tempfile.TemporaryDirectory() as folder:
@@ -119,9 +119,9 @@ def harmony_eval_case() -> dict:
 
 # -- polyphonic benchmark models --------------------------------------------------------------------------
 def polyphonic_cases() -> dict:
-    from composer.polyphonic import load_benchmark, score_split
-    from composer.polyphonic_train import load_polyphonic_model
-    from composer.repeat_cache import cache_of, score_with_cache
+    from composer.polyphonic.data import load_benchmark, score_split
+    from composer.polyphonic.train import load_polyphonic_model
+    from composer.polyphonic.repeat_cache import cache_of, score_with_cache
 
     out = {}
     for name, model_file in (("jsb_chorales_quarter.json", "jsb.pt"), ("nottingham.json", "nottingham.pt")):
@@ -137,9 +137,9 @@ def polyphonic_cases() -> dict:
 # -- tiny real training runs of each family ---------------------------------------------------------------
 def training_cases() -> dict:
     """Two epochs of each trainer on a few bundled pieces (one thread): the learning curves."""
-    from composer.harmony_train import HarmonyTrainConfig, train_harmony
-    from composer.polyphonic_train import PolyTrainConfig, train_polyphonic
-    from composer.train import TrainConfig, train
+    from composer.harmony.train import HarmonyTrainConfig, train_harmony
+    from composer.polyphonic.train import PolyTrainConfig, train_polyphonic
+    from composer.melody.train import TrainConfig, train
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

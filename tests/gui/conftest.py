@@ -2,7 +2,7 @@
 settings and autosave folders.
 
 Everything is real: real MIDI files from ``midi_data/``, a tiny LSTM really trained once per session on a
-dozen real folk tunes with :func:`composer.train.train`. The user's settings, autosaves and models are
+dozen real folk tunes with :func:`composer.melody.train.train`. The user's settings, autosaves and models are
 never touched (QSettings is an INI file in a temporary folder, QStandardPaths is in test mode).
 """
 
@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from composer.data import find_midi_files
-from composer.train import TrainConfig, train
+from composer.melody.corpus import find_midi_files
+from composer.melody.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[2]
 FOLK = REPO / "midi_data" / "folk_melodies"
@@ -134,7 +134,7 @@ def window(window_factory):
 @pytest.fixture(scope="session")
 def tiny_harmony_model(tmp_path_factory) -> Path:
     """A tiny 4-part harmony model really trained (2 epochs) on 8 real Bach chorales, once per session."""
-    from composer.harmony_train import HarmonyTrainConfig, train_harmony
+    from composer.harmony.train import HarmonyTrainConfig, train_harmony
 
     chorales = tmp_path_factory.mktemp("gui_chorales")
     files = sorted(CHORALES.glob("*.mid"))

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from composer.midi_io import read_midi
+from composer.music.midi_io import read_midi
 from gui.autosave import Autosaver, piece_from_dict, piece_to_dict
 from gui.commands import with_notes_removed
 

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from composer.notes import Note, Piece, Voice
+from composer.music.notes import Note, Piece, Voice
 from gui.commands import with_notes_added, with_notes_removed, with_notes_replaced
 from gui.document import Document, empty_piece
 

@@ -19,9 +19,9 @@ import pretty_midi
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
-from composer.analysis import estimate_key
-from composer.midi_io import read_midi
-from composer.notes import quantize
+from composer.music.analysis import estimate_key
+from composer.music.midi_io import read_midi
+from composer.music.notes import quantize
 from gui.generate_panel import KEYS
 from qt_mouse import click
 

@@ -17,7 +17,7 @@ import time  # noqa: E402
 import mido  # noqa: E402
 import pytest  # noqa: E402
 
-from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice  # noqa: E402
+from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice  # noqa: E402
 from gui import midi_ports  # noqa: E402
 from gui.midi_ports import MidiOutPlayer, MidiRecorder, input_names, output_names, schedule  # noqa: E402
 

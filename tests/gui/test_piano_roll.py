@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from composer.notes import Note, Piece, TimeSignature, Voice
+from composer.music.notes import Note, Piece, TimeSignature, Voice
 from gui.document import Document
 from gui.piano_roll import PianoRoll, Tool, bar_lines, pitch_name
 from qt_mouse import click, drag
@@ -157,7 +157,7 @@ def test_playhead_is_painted(roll):
 
 
 def test_voices_are_painted_in_their_own_colours(roll):
-    from composer.midi_io import read_midi
+    from composer.music.midi_io import read_midi
     from gui.piano_roll import voice_colour
 
     chorale = read_midi(Path(__file__).resolve().parents[2] / "midi_data" / "bach_chorales_satb" / "bwv250.mid")

@@ -16,7 +16,7 @@ import wave  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from composer.notes import Note, Piece, TempoChange, TimeSignature  # noqa: E402
+from composer.music.notes import Note, Piece, TempoChange, TimeSignature  # noqa: E402
 from gui import synth  # noqa: E402
 from gui.playback import Player, QtAudioOutput, loop_end_tick, playhead_tick  # noqa: E402
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from composer.midi_io import read_midi
-from composer.notes import Note, Piece, TempoChange, Voice, crop
+from composer.music.midi_io import read_midi
+from composer.music.notes import Note, Piece, TempoChange, Voice, crop
 from gui import synth
 from gui.synth import RELEASE_TAIL_SECONDS, SAMPLE_RATE, export_wav, render
 

@@ -17,8 +17,8 @@ import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from composer.checkpoint import load_checkpoint, load_model  # noqa: E402
-from composer.data import find_midi_files  # noqa: E402
+from composer.core.modelfile import load_checkpoint, load_model  # noqa: E402
+from composer.melody.corpus import find_midi_files  # noqa: E402
 from gui import train_dialog  # noqa: E402
 from gui.loss_plot import TRAIN_COLOR, VALID_COLOR, LossPlot  # noqa: E402
 from gui.train_dialog import TrainDialog  # noqa: E402

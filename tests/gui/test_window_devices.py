@@ -16,8 +16,8 @@ midi_ports = pytest.importorskip("gui.midi_ports")
 
 import mido
 
-from composer.checkpoint import load_model
-from composer.notes import Note
+from composer.core.modelfile import load_model
+from composer.music.notes import Note
 
 TRAIN_TIMEOUT_MS = 90_000
 

@@ -1,5 +1,5 @@
 """Harmonize, regenerate a region and write chorales from the window, with a tiny real harmony model
-(composer.harmony does the music; the window only collects choices and shows results)."""
+(composer.harmony.inference does the music; the window only collects choices and shows results)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("PySide6")
-pytest.importorskip("composer.harmony")
+pytest.importorskip("composer.harmony.inference")
 
-from composer.notes import Note
-from composer.satb import key_of_index, piece_key_index
+from composer.music.notes import Note
+from composer.harmony.grid import key_of_index, piece_key_index
 
 JOB_TIMEOUT_MS = 60_000
 SHIPPED_CHORALE_MODEL = Path(__file__).resolve().parents[2] / "midi_data" / "models" / "chorale.pt"

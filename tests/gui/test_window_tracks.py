@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from composer.midi_io import read_midi
+from composer.music.midi_io import read_midi
 from gui.track_dialog import TrackDialog, track_labels
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from composer.harmony import HarmonyModel, load_harmony_model
-from composer.harmony_train import HarmonyTrainConfig, train_harmony
+from composer.harmony.inference import HarmonyModel, load_harmony_model
+from composer.harmony.train import HarmonyTrainConfig, train_harmony
 
 REPO = Path(__file__).resolve().parents[2]
 CHORALES = REPO / "midi_data" / "bach_chorales_satb"

@@ -7,12 +7,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from composer.checkpoint import ModelFileError
-from composer.harmony import (HarmonyError, generate_chorale, harmonize, load_harmony_model, regenerate_region,
+from composer.core.modelfile import ModelFileError
+from composer.harmony.inference import (HarmonyError, generate_chorale, harmonize, load_harmony_model, regenerate_region,
                               soprano_shift)
-from composer.midi_io import read_midi
-from composer.notes import Note, Piece, TimeSignature, Voice, select_voices, transpose
-from composer.satb import HOLD, piece_to_frames, sounding_pitches, to_frame
+from composer.music.midi_io import read_midi
+from composer.music.notes import Note, Piece, TimeSignature, Voice, select_voices, transpose
+from composer.harmony.grid import HOLD, piece_to_frames, sounding_pitches, to_frame
 from tests.harmony.conftest import REPO, chorale_paths
 
 FOLK = REPO / "midi_data" / "folk_melodies"
@@ -257,7 +257,7 @@ def test_the_key_is_told_to_the_model_and_reported(tiny_harmony):
 def test_the_fused_decoder_step_matches_the_module(tiny_harmony):
     import torch
 
-    from composer.harmony import _DecoderStep
+    from composer.harmony.inference import _DecoderStep
 
     lstm = tiny_harmony.net.decoder
     x = torch.randn(3, 5, lstm.input_size)
@@ -271,7 +271,7 @@ def test_the_fused_decoder_step_matches_the_module(tiny_harmony):
 
 @pytest.mark.parametrize("offset", [0, 3, 12])
 def test_with_rules_there_are_no_parallels_crossings_or_wide_spacing(tiny_harmony, offset):
-    from composer.harmony_eval import voice_leading_counts
+    from composer.harmony.evaluate import voice_leading_counts
 
     melody = soprano_of(chorale_paths(20, offset)[0])
     raw = rules = 0
@@ -292,8 +292,8 @@ def test_with_rules_there_are_no_parallels_crossings_or_wide_spacing(tiny_harmon
 def test_search_keeps_the_likeliest_of_several_draws(tiny_harmony):
     import torch
 
-    from composer.harmony import _fill, fill
-    from composer.satb import MASK, UNKNOWN_KEY, positions_for
+    from composer.harmony.inference import _fill, fill
+    from composer.harmony.grid import MASK, UNKNOWN_KEY, positions_for
 
     melody = soprano_of(chorale_paths(10, 5)[0])
     result = harmonize(tiny_harmony, melody, count=2, temperature=1.0, seed=3, search=4)
@@ -315,7 +315,7 @@ def test_a_time_capped_harmony_run_ends_with_the_learning_rate_decayed(tmp_path)
     import shutil
     import time
 
-    from composer.harmony_train import train_harmony
+    from composer.harmony.train import train_harmony
     from tests.harmony.conftest import TINY_HARMONY
 
     folder = tmp_path / "chorales"

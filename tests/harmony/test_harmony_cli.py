@@ -9,11 +9,11 @@ import mido
 import numpy as np
 import pretty_midi
 
-from composer.cli import main
-from composer.harmony_eval import voice_leading_counts
-from composer.midi_io import read_midi, write_midi
-from composer.notes import select_voices
-from composer.satb import HOLD, REST, pitch_token
+from composer.cli.main import main
+from composer.harmony.evaluate import voice_leading_counts
+from composer.music.midi_io import read_midi, write_midi
+from composer.music.notes import select_voices
+from composer.harmony.grid import HOLD, REST, pitch_token
 from tests.harmony.conftest import REPO, chorale_paths
 
 
@@ -209,7 +209,7 @@ def test_voice_leading_counts_find_each_fault_and_spare_good_writing():
 
 def test_a_bach_chorale_has_few_faults():
     chorale = read_midi(chorale_paths(10, 0)[0])
-    from composer.satb import piece_to_frames
+    from composer.harmony.grid import piece_to_frames
     counts = voice_leading_counts(piece_to_frames(chorale))
     frames = len(piece_to_frames(chorale))
     assert counts["parallel_fifths"] + counts["parallel_octaves"] <= 0.01 * frames
@@ -224,7 +224,7 @@ def test_info_and_strip_read_harmony_model_files(tmp_path, capsys, tiny_harmony_
     code, out, err = run(capsys, "info", tmp_path / "small.pt", "--json")
     summary = json.loads(out)
     assert summary["kind"] == "composer-harmony-model" and summary["resumable"] is False
-    from composer.harmony import load_harmony_model
+    from composer.harmony.inference import load_harmony_model
     assert load_harmony_model(tmp_path / "small.pt").voice_limits
 
 

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from composer.harmony import (_KeyEnsemble, average_over_keys, fill, fitting_shifts, harmonize, key_ensemble_index,
+from composer.harmony.inference import (_KeyEnsemble, average_over_keys, fill, fitting_shifts, harmonize, key_ensemble_index,
                               key_shifts, load_harmony_model)
-from composer.harmony_eval import lower_voice_nll
-from composer.midi_io import read_midi
-from composer.satb import (MASK, MIN_PITCH, PITCH_OFFSET, VOCAB_SIZE, chorale_from_piece, pitch_token,
+from composer.harmony.evaluate import lower_voice_nll
+from composer.music.midi_io import read_midi
+from composer.harmony.grid import (MASK, MIN_PITCH, PITCH_OFFSET, VOCAB_SIZE, chorale_from_piece, pitch_token,
                            positions_for)
 
 from tests.harmony.conftest import chorale_paths
@@ -124,7 +124,7 @@ def test_the_ensemble_changes_some_notes_and_keeps_the_soprano(tiny_harmony):
 def test_evaluate_harmony_reports_the_ensemble_it_used(tiny_harmony_path, chorale_dir, tmp_path, flag, capsys):
     import json
 
-    from composer.cli import main
+    from composer.cli.main import main
 
     out = tmp_path / "eval.json"
     assert main(["evaluate-harmony", "--model", str(tiny_harmony_path), "--data", str(chorale_dir),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from composer.midi_io import read_midi
-from composer.notes import Note, Piece, TimeSignature
-from composer.satb import (HOLD, MASK, REST, HarmonyError, chorale_from_piece, frames_to_notes,
+from composer.music.midi_io import read_midi
+from composer.music.notes import Note, Piece, TimeSignature
+from composer.harmony.grid import (HOLD, MASK, REST, HarmonyError, chorale_from_piece, frames_to_notes,
                            piece_to_frames, pitch_token, positions_for, sounding_pitches, to_frame,
                            transpose_frames)
 from tests.harmony.conftest import CHORALES
@@ -79,7 +79,7 @@ def test_frame_rounding():
 
 
 def test_key_indices_transpose_with_the_music():
-    from composer.satb import UNKNOWN_KEY, key_index, key_of_index, transpose_key_index
+    from composer.harmony.grid import UNKNOWN_KEY, key_index, key_of_index, transpose_key_index
 
     assert key_index("C") == 0 and key_index("Am") == 21 and key_index("Ddor") == 14 and key_index(None) == 24
     assert key_of_index(transpose_key_index(key_index("G"), 5)) == "C"
@@ -90,7 +90,7 @@ def test_key_indices_transpose_with_the_music():
 
 
 def test_chorales_carry_their_key_signature():
-    from composer.satb import key_of_index
+    from composer.harmony.grid import key_of_index
 
     path = sorted(CHORALES.glob("*.mid"))[0]
     piece = read_midi(path)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from composer.harmony import DEFAULT_HARMONY_MODEL, load_harmony_model
-from composer.harmony_eval import VOICE_LEADING, evaluate_harmony
+from composer.harmony.inference import DEFAULT_HARMONY_MODEL, load_harmony_model
+from composer.harmony.evaluate import VOICE_LEADING, evaluate_harmony
 from tests.harmony.conftest import CHORALES
 
 BACHBOT_ACCURACY = 1 - 0.718      # BachBot's ATB token error rate under a given soprano

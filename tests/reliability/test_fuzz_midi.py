@@ -1,4 +1,4 @@
-"""Thousands of damaged and hostile MIDI files thrown at composer.midi_io.read_midi.
+"""Thousands of damaged and hostile MIDI files thrown at composer.music.midi_io.read_midi.
 
 The contract checked on every input: ``read_midi`` returns a :class:`Piece` or raises
 :class:`MidiReadError` whose message names the file; never another exception, never a hang (every read is
@@ -34,9 +34,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from composer import midi_io
-from composer.midi_io import MidiReadError, read_midi
-from composer.notes import Piece, quantize
+from composer.music import midi_io
+from composer.music.midi_io import MidiReadError, read_midi
+from composer.music.notes import Piece, quantize
 
 READ_SECONDS = 5.0  # any single read; real files take milliseconds
 LIMIT_SECONDS = 20.0  # the few files built to sit at MAX_EVENTS / MAX_NOTES (about 1-2 s on an idle core)
@@ -617,8 +617,8 @@ def files_at_the_limits(folder: Path) -> dict[str, tuple[Path, str]]:
 
 CHILD = """
 import json, resource, sys, time
-from composer.midi_io import MidiReadError, read_midi
-from composer.notes import quantize
+from composer.music.midi_io import MidiReadError, read_midi
+from composer.music.notes import quantize
 results = {}
 for path in sys.argv[1:]:
     started = time.perf_counter()
@@ -667,8 +667,8 @@ def test_hostile_files_in_a_corpus_are_skipped_not_stalling_preparation(tmp_path
     """load_corpus (documented: unreadable files are listed in ``skipped``) on real tunes plus files that once
     made read_midi return pieces with notes at astronomically late ticks: encoding those (one SHIFT token per
     48 steps) would never end (conftest's watchdog turns such a hang into a failure showing where)."""
-    from composer.data import load_corpus
-    from composer.encoding import EncodingConfig, Vocabulary
+    from composer.melody.corpus import load_corpus
+    from composer.melody.encoding import EncodingConfig, Vocabulary
 
     folder = tmp_path / "corpus"
     folder.mkdir()

@@ -10,7 +10,7 @@ killed with SIGKILL (no handler, no cleanup) again and again:
    after a save (mid-epoch); the instant a save's temporary file appears (mid-write, or just after the
    rename).
 
-For 2 and 3 the child runs through a small wrapper that makes ``composer.atomic``'s rename (or its file
+For 2 and 3 the child runs through a small wrapper that makes ``composer.core.atomic``'s rename (or its file
 writes) stop for ten minutes at that point and leaves a marker, so the kill lands exactly there; the code
 that writes the model file is the real one.
 
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from composer.checkpoint import ModelFileError, build_model, load_checkpoint
+from composer.core.modelfile import ModelFileError, build_model, load_checkpoint
 
 FOLK = Path(__file__).resolve().parents[2] / "midi_data" / "folk_melodies"
 
@@ -44,11 +44,11 @@ TRAIN_FLAGS = ["--epochs", str(EPOCHS), "--batch-size", "4", "--bptt", "32", "--
                "--quiet"]
 START_TIMEOUT = 90  # seconds for a child to reach the point it is to be killed at (a busy 2-core machine)
 
-# Runs the real CLI, with composer.atomic's os.replace (mode "replace") or its temporary file's writes
+# Runs the real CLI, with composer.core.atomic's os.replace (mode "replace") or its temporary file's writes
 # (mode "write") stopping for 10 minutes at the moment to be hit, after touching a marker file.
 SLOW_SAVE = r'''
 import os, sys, time
-import composer.atomic as atomic
+from composer.core import atomic
 
 MODE, MARKER, TARGET = os.environ["SLOW_SAVE_MODE"], os.environ["SLOW_SAVE_MARKER"], os.environ["SLOW_SAVE_TARGET"]
 
@@ -104,7 +104,7 @@ class SlowOs:
 
 
 atomic.os = SlowOs()
-from composer.cli import main  # noqa: E402  (after the patch: checkpoint.py imports write_atomically)
+from composer.cli.main import main  # noqa: E402  (after the patch: checkpoint.py imports write_atomically)
 
 sys.exit(main(sys.argv[1:]))
 '''

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from composer.checkpoint import load_model
-from composer.data import find_midi_files
-from composer.train import TrainConfig, train
+from composer.core.modelfile import load_model
+from composer.melody.corpus import find_midi_files
+from composer.melody.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[2]
 FOLK = REPO / "midi_data" / "folk_melodies"

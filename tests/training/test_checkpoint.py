@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from composer import checkpoint as ckpt
-from composer.checkpoint import (FORMAT_VERSION, ModelFileError, build_model, load_checkpoint, load_model,
+from composer.core import modelfile as ckpt
+from composer.core.modelfile import (FORMAT_VERSION, ModelFileError, build_model, load_checkpoint, load_model,
                                  save_checkpoint, strip_checkpoint)
-from composer.generate import GenerationRequest, generate
-from composer.model import ComposerLM
+from composer.melody.generate import GenerationRequest, generate
+from composer.melody.model import ComposerLM
 
 
 def assert_same_state(a: dict, b: dict) -> None:

@@ -11,21 +11,21 @@ import numpy as np
 import pytest
 import torch
 
-from composer.checkpoint import load_model
-from composer.chords import (NO_CHORD, Chord, ChordSpan, chord_tone_fraction, codes_per_tick, condition_vectors,
+from composer.core.modelfile import load_model
+from composer.music.chords import (NO_CHORD, Chord, ChordSpan, chord_tone_fraction, codes_per_tick, condition_vectors,
                              infer_key, label_harmony, label_melody, label_piece, measure_chord_following,
                              parse_chord, parse_progression, progression_spans, token_chord_codes,
                              transpose_codes)
-from composer.cli import main
-from composer.data import find_midi_files, load_corpus
-from composer.encoding import EncodingConfig, Vocabulary, encode, prepare
-from composer.generate import GenerationRequest, generate
-from composer.keys import parse_key, scale_pitch_classes
-from composer.midi_io import read_midi
-from composer.model import ComposerLM, ModelConfig
-from composer.notes import Note, Piece, quantize
-from composer.sample import Sampler, SamplingOptions, Stepper
-from composer.train import TrainConfig, TrainingError, train
+from composer.cli.main import main
+from composer.melody.corpus import find_midi_files, load_corpus
+from composer.melody.encoding import EncodingConfig, Vocabulary, encode, prepare
+from composer.melody.generate import GenerationRequest, generate
+from composer.music.keys import parse_key, scale_pitch_classes
+from composer.music.midi_io import read_midi
+from composer.melody.model import ComposerLM, ModelConfig
+from composer.music.notes import Note, Piece, quantize
+from composer.melody.sample import Sampler, SamplingOptions, Stepper
+from composer.melody.train import TrainConfig, TrainingError, train
 
 REPO = Path(__file__).resolve().parents[2]
 CHORALES = REPO / "midi_data" / "bach_chorales_satb"

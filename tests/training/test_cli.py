@@ -13,10 +13,10 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from composer.checkpoint import load_checkpoint
-from composer.cli import main
-from composer.notes import Note, Piece
-from composer.midi_io import write_midi
+from composer.core.modelfile import load_checkpoint
+from composer.cli.main import main
+from composer.music.notes import Note, Piece
+from composer.music.midi_io import write_midi
 
 from .conftest import REPO, VENV_BIN, copy_folk_subset, folk_files
 

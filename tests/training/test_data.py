@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from composer.data import (MIDI_SUFFIXES, batchify, chunks, find_midi_files, load_corpus, split_of,
+from composer.melody.corpus import (MIDI_SUFFIXES, batchify, chunks, find_midi_files, load_corpus, split_of,
                            transpose_randomly)
-from composer.encoding import BOS, EOS, Vocabulary, decode, encode, prepare
-from composer.midi_io import read_midi, write_midi
-from composer.notes import Note, Piece
+from composer.melody.encoding import BOS, EOS, Vocabulary, decode, encode, prepare
+from composer.music.midi_io import read_midi, write_midi
+from composer.music.notes import Note, Piece
 
 from .conftest import FOLK, MICRO_CONFIG, copy_folk_subset, folk_files
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from composer.encoding import BOS, EOS, PAD, decode, encode, prepare
-from composer.generate import GenerationRequest, generate
-from composer.keys import scale_pitch_classes
-from composer.midi_io import read_midi
-from composer.notes import Note, Piece, crop
-from composer.sample import Sampler, SamplingOptions
+from composer.melody.encoding import BOS, EOS, PAD, decode, encode, prepare
+from composer.melody.generate import GenerationRequest, generate
+from composer.music.keys import scale_pitch_classes
+from composer.music.midi_io import read_midi
+from composer.music.notes import Note, Piece, crop
+from composer.melody.sample import Sampler, SamplingOptions
 
 from .conftest import folk_files
 
@@ -310,7 +310,7 @@ def test_bad_prompts(model, vocab):
 
 
 def test_sampler_refuses_a_vocabulary_of_another_size(model):
-    from composer.encoding import EncodingConfig, Vocabulary
+    from composer.melody.encoding import EncodingConfig, Vocabulary
     with pytest.raises(ValueError, match="outputs"):
         Sampler(model, Vocabulary(EncodingConfig(max_shift=12)))
 

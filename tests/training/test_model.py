@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from composer.model import CELLS, ComposerLM, ModelConfig, detach_state
+from composer.melody.model import CELLS, ComposerLM, ModelConfig, detach_state
 
 
 def make_model(cell: str, tie: bool, embedding: int = 16, hidden: int = 24, layers: int = 2,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from composer.model import CELLS, ComposerLM, ModelConfig
-from composer.sample import Stepper, draw_tokens
+from composer.melody.model import CELLS, ComposerLM, ModelConfig
+from composer.melody.sample import Stepper, draw_tokens
 
 VOCAB = 41
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from composer.checkpoint import load_checkpoint, load_model, save_checkpoint, strip_checkpoint
-from composer.data import load_corpus
-from composer.encoding import Vocabulary
-from composer.midi_io import write_midi
-from composer.model import ComposerLM
-from composer.notes import Note, Piece
-from composer.train import TrainConfig, TrainingError, _ensure_validation, evaluate, train
+from composer.core.modelfile import load_checkpoint, load_model, save_checkpoint, strip_checkpoint
+from composer.melody.corpus import load_corpus
+from composer.melody.encoding import Vocabulary
+from composer.music.midi_io import write_midi
+from composer.melody.model import ComposerLM
+from composer.music.notes import Note, Piece
+from composer.melody.train import TrainConfig, TrainingError, _ensure_validation, evaluate, train
 
 from .conftest import MICRO_CONFIG, TINY_CONFIG, copy_folk_subset
 
@@ -328,7 +328,7 @@ def test_train_config_dict_round_trip():
 
 # -- the learning-rate decay under a time budget --------------------------------------------------------
 def test_budget_epochs_projects_where_the_time_budget_stops_the_run():
-    from composer.train import budget_epochs
+    from composer.melody.train import budget_epochs
 
     assert budget_epochs(100, 0, 0.0, 60.0) == 100            # nothing measured yet
     assert budget_epochs(100, 5, 50.0, 0.0) == 100            # no budget
@@ -339,7 +339,7 @@ def test_budget_epochs_projects_where_the_time_budget_stops_the_run():
 
 
 def test_the_cosine_ends_at_the_horizon_it_is_given():
-    from composer.train import lr_schedule
+    from composer.melody.train import lr_schedule
 
     config = dataclasses.replace(MICRO_CONFIG, warmup_steps=10, min_lr_ratio=0.05)
     horizon = {"steps": 1000}

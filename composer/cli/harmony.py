@@ -8,9 +8,10 @@ import re
 import sys
 from pathlib import Path
 
-from composer.cli import REPO_ROOT, existing_dir, existing_file, float_range, int_range, key_name
+from composer import shipped
+from composer.cli.main import existing_dir, existing_file, float_range, int_range, key_name
 
-DEFAULT_HARMONY_MODEL = REPO_ROOT / "midi_data" / "models" / "chorale.pt"
+DEFAULT_HARMONY_MODEL = shipped.HARMONY_MODEL
 VOICE_WORDS = {"s": 0, "soprano": 0, "a": 1, "alto": 1, "t": 2, "tenor": 2, "b": 3, "bass": 3}
 
 _HARMONY_FLAGS = ("epochs", "batch_size", "lr", "hidden_size", "embedding_size", "num_layers", "dropout",
@@ -44,7 +45,7 @@ def voice_list(text: str) -> list[int]:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add this module's subcommands to the ``composer`` parser."""
-    model_help = f"harmony model file (default: the shipped {DEFAULT_HARMONY_MODEL.relative_to(REPO_ROOT)})"
+    model_help = f"harmony model file (default: the shipped {DEFAULT_HARMONY_MODEL.relative_to(shipped.REPO_ROOT)})"
     h = commands.add_parser("harmonize", help="write alto, tenor and bass under a melody (4-part SATB)",
                             description="The melody becomes the soprano, unchanged; the harmony model writes "
                             "alto, tenor and bass. Writes a MIDI file with 4 tracks Soprano/Alto/Tenor/Bass "
@@ -76,7 +77,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                             "alto/tenor/bass accuracy per 16th-note frame, NLL of the true lower voices "
                             "given the soprano, and voice-leading faults per 100 frames for both.")
     e.add_argument("--model", type=existing_file, help=model_help)
-    e.add_argument("--data", type=existing_dir, default=REPO_ROOT / "midi_data" / "bach_chorales_satb",
+    e.add_argument("--data", type=existing_dir, default=shipped.CHORALES,
                    help="folder of 4-part MIDI files (default: the bundled chorales)")
     e.add_argument("--split", choices=["all", "train", "valid", "test"], default="valid",
                    help="which files, by the same path hash as training (default: valid)")
@@ -114,8 +115,8 @@ def _ensemble_words(shifts) -> str:
 
 
 def _load(args: argparse.Namespace, command: str):
-    from composer.checkpoint import ModelFileError
-    from composer.harmony import load_harmony_model
+    from composer.core.modelfile import ModelFileError
+    from composer.harmony.inference import load_harmony_model
 
     path = args.model or DEFAULT_HARMONY_MODEL
     try:
@@ -133,7 +134,7 @@ def _outputs(out: Path, count: int) -> list[Path]:
 
 
 def _read(path: Path, command: str):
-    from composer.midi_io import MidiReadError, read_midi
+    from composer.music.midi_io import MidiReadError, read_midi
 
     try:
         return read_midi(path)
@@ -152,9 +153,9 @@ def _piece_and_model(args: argparse.Namespace, path: Path, parser: argparse.Argu
 
 
 def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from composer.harmony import HarmonyError, harmonize
-    from composer.midi_io import write_midi
-    from composer.notes import select_voices
+    from composer.harmony.inference import HarmonyError, harmonize
+    from composer.music.midi_io import write_midi
+    from composer.music.notes import select_voices
 
     loaded = _piece_and_model(args, args.melody, parser, "harmonize")
     if loaded is None:
@@ -185,8 +186,8 @@ def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 
 def run_regenerate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from composer.harmony import HarmonyError, regenerate_region
-    from composer.midi_io import write_midi
+    from composer.harmony.inference import HarmonyError, regenerate_region
+    from composer.music.midi_io import write_midi
 
     loaded = _piece_and_model(args, args.piece, parser, "regenerate")
     if loaded is None:
@@ -211,7 +212,7 @@ def run_regenerate(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 
 
 def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from composer.harmony_eval import LOWER_VOICES, VOICE_LEADING, evaluate_harmony
+    from composer.harmony.evaluate import LOWER_VOICES, VOICE_LEADING, evaluate_harmony
 
     if args.threads:
         import torch
@@ -258,9 +259,9 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 
 
 def run_train_harmony(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: dict) -> int:
-    """``composer train --task harmony``: train a 4-part harmony model (see composer.harmony_train)."""
-    from composer.cli import TrainPrinter, run_training
-    from composer.harmony_train import HarmonyTrainConfig, train_harmony
+    """``composer train --task harmony``: train a 4-part harmony model (see composer.harmony.train)."""
+    from composer.cli.main import TrainPrinter, run_training
+    from composer.harmony.train import HarmonyTrainConfig, train_harmony
 
     for name in _EVENT_ONLY_FLAGS:
         if getattr(args, name) is not None:
@@ -287,8 +288,8 @@ def run_generate_chorales(args: argparse.Namespace, parser: argparse.ArgumentPar
     """``composer generate --model CHORALE_MODEL``: write whole four-part pieces from nothing."""
     import time
 
-    from composer.harmony import generate_chorale
-    from composer.midi_io import write_midi
+    from composer.harmony.inference import generate_chorale
+    from composer.music.midi_io import write_midi
 
     unsupported = {"--primer": args.primer, "--beam": args.beam, "--top-k": args.top_k,
                    "--chords": getattr(args, "chords", None)}

@@ -1,11 +1,11 @@
 """Training the polyphonic benchmark model: train split (transposed at random), early stopping on valid.
 
-The model file is one plain dict (see :mod:`composer.checkpoint`), rewritten atomically after every epoch:
+The model file is one plain dict (see :mod:`composer.core.modelfile`), rewritten atomically after every epoch:
 
     format_version, kind ("composer-polyphonic-model"), model_config (PolyConfig), model_state (best valid),
     metrics (valid score of those weights), recipe (training settings, data file and its SHA-256, versions),
     history (one row per epoch), epoch, resume (absent once stripped: last weights, optimizer, RNG, patience),
-    repeat_cache (mixture weights fitted on the train split when the run ends; see :mod:`composer.repeat_cache`).
+    repeat_cache (mixture weights fitted on the train split when the run ends; see :mod:`composer.polyphonic.repeat_cache`).
 
 The model never sees ``valid`` or ``test`` while learning: ``valid`` only picks the best epoch and the learning
 rate drops.
@@ -26,11 +26,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from composer.checkpoint import FORMAT_VERSION, ModelFileError, load_checkpoint, save_checkpoint, strip_checkpoint
-from composer.polyphonic import (NUM_PITCHES, BenchmarkDataError, EncodedPieces, PieceRoll, PolyConfig,
+from composer.core.modelfile import FORMAT_VERSION, ModelFileError, load_checkpoint, save_checkpoint, strip_checkpoint
+from composer.polyphonic.data import (NUM_PITCHES, BenchmarkDataError, EncodedPieces, PieceRoll, PolyConfig,
                                  PolyphonicLM, encode_pieces, load_benchmark, score_split, step_batch, token_nll,
                                  transpose_piece)
-from composer.repeat_cache import attach_cache
+from composer.polyphonic.repeat_cache import attach_cache
 
 KIND = "composer-polyphonic-model"
 
@@ -93,7 +93,7 @@ class PolyTrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> PolyTrainConfig:
-        from composer.encoding import dataclass_from_dict
+        from composer.melody.encoding import dataclass_from_dict
 
         return dataclass_from_dict(cls, values, "polyphonic training settings")
 

@@ -222,7 +222,7 @@ def transpose_key_name(key: str | None, semitones: int) -> str | None:
     """The name of ``key`` moved by ``semitones`` (sharps preferred), or None."""
     if key is None:
         return None
-    from composer.keys import parse_key, key_name  # local: keys imports nothing of ours
+    from composer.music.keys import parse_key, key_name  # local: keys imports nothing of ours
 
     try:
         tonic, mode = parse_key(key)

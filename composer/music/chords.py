@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from composer.keys import parse_key
-from composer.notes import Note, Piece
+from composer.music.keys import parse_key
+from composer.music.notes import Note, Piece
 
 NO_CHORD = -1
 CONDITION_SIZE = 25  # root one-hot (12) + pitch classes (12) + no-chord flag (1)
@@ -223,7 +223,7 @@ def token_chord_codes(ids: np.ndarray, shift_steps: np.ndarray, spans: list[Chor
     """The chord code for each token position, aligned for conditioning.
 
     Position t gets the chord sounding at the time cursor *after* token t, that is, the time of the
-    event the model predicts next (the same rule :class:`composer.sample.Sampler` follows).
+    event the model predicts next (the same rule :class:`composer.melody.sample.Sampler` follows).
     Ticks before the first span or after the last take the nearest span's chord.
 
     Args:
@@ -373,7 +373,7 @@ def label_melody(piece: Piece, span_ticks: int, key: str) -> list[ChordSpan]:
     Args:
         piece: the melody (every note counts, whatever its voice).
         span_ticks: length of one labelled span in the piece's ticks.
-        key: the key the melody is in (e.g. from :func:`composer.encoding.piece_key`).
+        key: the key the melody is in (e.g. from :func:`composer.melody.encoding.piece_key`).
 
     Returns:
         Spans covering the piece from tick 0.
@@ -451,15 +451,15 @@ def label_piece(original: Piece, prepared: Piece, method: str) -> list[ChordSpan
 
     Args:
         original: the piece as read (every voice).
-        prepared: the piece made encodable (:func:`composer.encoding.prepare`), on the model's grid.
+        prepared: the piece made encodable (:func:`composer.melody.encoding.prepare`), on the model's grid.
         method: ``melody`` (melody-implied, per 2 beats, from the prepared line in its encoded key) or
             ``harmony`` (template matching over every voice, per beat).
 
     Raises:
         ValueError: an unknown method.
     """
-    from composer.encoding import piece_key
-    from composer.notes import quantize
+    from composer.melody.encoding import piece_key
+    from composer.music.notes import quantize
 
     beat = prepared.ticks_per_beat
     if method == "melody":
@@ -480,7 +480,7 @@ def measure_chord_following(model, vocab, progression: tuple[str, ...], other: t
     with an unconditioned model measures how much the chords move the output.
 
     Args:
-        model, vocab: a model and its vocabulary (see :func:`composer.checkpoint.load_model`).
+        model, vocab: a model and its vocabulary (see :func:`composer.core.modelfile.load_model`).
         progression: the chords scored against.
         other: the chords asked for (None: none).
         count, bars, seed, temperature, key: the generation request.
@@ -488,8 +488,8 @@ def measure_chord_following(model, vocab, progression: tuple[str, ...], other: t
     Returns:
         One chord-tone fraction per generated melody.
     """
-    from composer.generate import GenerationRequest, generate
-    from composer.notes import TimeSignature
+    from composer.melody.generate import GenerationRequest, generate
+    from composer.music.notes import TimeSignature
 
     request = GenerationRequest(count=count, bars=bars, seed=seed, temperature=temperature, key=key,
                                 chords=tuple(other) if other is not None else None)

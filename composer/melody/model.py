@@ -27,7 +27,7 @@ class ModelConfig:
         tie_weights: share the embedding matrix with the output head (a projection maps the hidden
             state to the embedding width when the two differ).
         condition_size: width of an optional conditioning vector given with every token (e.g. the
-            sounding chord, :mod:`composer.chords`); it is projected to the embedding width and added
+            sounding chord, :mod:`composer.music.chords`); it is projected to the embedding width and added
             to the token embedding. 0: no conditioning (model files without this field load as 0).
     """
 
@@ -56,7 +56,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> ModelConfig:
-        from composer.encoding import dataclass_from_dict
+        from composer.melody.encoding import dataclass_from_dict
 
         return dataclass_from_dict(cls, values, "model settings")
 

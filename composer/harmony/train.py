@@ -26,14 +26,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from composer import checkpoint as ckpt
-from composer.data import find_midi_files, split_of
-from composer.harmony_model import HarmonyConfig, HarmonyNet
-from composer.midi_io import MidiReadError, read_midi
-from composer.satb import (MASK, MAX_PITCH, MIN_PITCH, NUM_KEYS, NUM_VOICES, PITCH_OFFSET, REST, UNKNOWN_KEY,
+from composer.core import modelfile as ckpt
+from composer.melody.corpus import find_midi_files, split_of
+from composer.harmony.model import HarmonyConfig, HarmonyNet
+from composer.music.midi_io import MidiReadError, read_midi
+from composer.harmony.grid import (MASK, MAX_PITCH, MIN_PITCH, NUM_KEYS, NUM_VOICES, PITCH_OFFSET, REST, UNKNOWN_KEY,
                            VOICE_NAMES, Chorale, HarmonyError, chorale_from_piece, transpose_frames,
                            transpose_key_index)
-from composer.train import (Metrics, TrainingError, _restore_rng, _rng_state, _sidecar, _write_curves,
+from composer.melody.train import (Metrics, TrainingError, _restore_rng, _rng_state, _sidecar, _write_curves,
                             budget_epochs, lr_schedule, pick_device, seed_everything)
 
 HARMONY_KIND = "composer-harmony-model"
@@ -45,10 +45,10 @@ ProgressCallback = Callable[[dict], None]
 class HarmonyTrainConfig:
     """The recipe of a harmony model (saved in the model file).
 
-    Model: see :class:`~composer.harmony_model.HarmonyConfig`. Optimization: AdamW, warm-up then cosine
+    Model: see :class:`~composer.harmony.model.HarmonyConfig`. Optimization: AdamW, warm-up then cosine
     decay, gradient clipping, early stop after ``patience`` epochs without a better validation NLL;
     ``max_minutes`` stops after the epoch that passes that much time, with the decay fitted to the epochs
-    it allows (see :func:`composer.train.budget_epochs`).
+    it allows (see :func:`composer.melody.train.budget_epochs`).
     ``mask_mix``: probabilities of the four mask kinds (harmonize, region, free, scatter).
     ``key_conditioning``: tell the model each piece's key (signature, else estimated); ``key_dropout`` of
     the training pieces are shown as "key unknown" so the model also works without one.
@@ -104,7 +104,7 @@ class HarmonyTrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> HarmonyTrainConfig:
-        from composer.encoding import dataclass_from_dict
+        from composer.melody.encoding import dataclass_from_dict
 
         values = dict(values)
         values.pop("task", None)
@@ -271,7 +271,7 @@ def train_harmony(data_dir: str | os.PathLike, out_path: str | os.PathLike,
     """Train a harmony model on the four-part MIDI files under ``data_dir``; write it to ``out_path``.
 
     The file is rewritten after every epoch (best weights plus resume state) and on interruption, always
-    atomically. Progress events have the same shape as :func:`composer.train.train`'s.
+    atomically. Progress events have the same shape as :func:`composer.melody.train.train`'s.
 
     Args:
         data_dir: folder of four-part MIDI files (voices 0..3 = soprano, alto, tenor, bass).

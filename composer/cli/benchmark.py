@@ -13,12 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from composer.polyphonic import SPLITS
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MODELS = REPO_ROOT / "midi_data" / "models"
-# benchmark file name -> the shipped model for it
-SHIPPED_MODELS = {"jsb_chorales_quarter.json": MODELS / "jsb.pt", "nottingham.json": MODELS / "nottingham.pt"}
+from composer.polyphonic.data import SPLITS
+from composer.shipped import BENCHMARK_MODELS as SHIPPED_MODELS
+from composer.shipped import REPO_ROOT
 
 # PolyTrainConfig fields settable from the command line (model fields go into the "model" dict)
 _TRAIN_FLAGS = ("epochs", "batch_size", "bptt", "lr", "patience", "transpose", "max_minutes", "seed", "threads")
@@ -27,7 +24,7 @@ _MODEL_FLAGS = ("order", "hidden_size", "embedding_size", "num_layers", "dropout
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add this module's subcommands to the ``composer`` parser."""
-    from composer.cli import existing_file, float_range, int_range
+    from composer.cli.main import existing_file, float_range, int_range
 
     bench = commands.add_parser("benchmark", help="published polyphonic benchmarks (JSB Chorales, Nottingham)")
     sub = bench.add_subparsers(dest="benchmark_command", required=True, metavar="BENCHMARK")
@@ -88,9 +85,9 @@ def _default_model(data: Path, parser: argparse.ArgumentParser) -> Path:
 
 def _load(data: Path, model_path: Path, splits_needed: tuple[str, ...]):
     """The benchmark's splits and the model, or an error message (printed) and None."""
-    from composer.checkpoint import ModelFileError
-    from composer.polyphonic import BenchmarkDataError, load_benchmark
-    from composer.polyphonic_train import load_polyphonic_model
+    from composer.core.modelfile import ModelFileError
+    from composer.polyphonic.data import BenchmarkDataError, load_benchmark
+    from composer.polyphonic.train import load_polyphonic_model
 
     try:
         splits = load_benchmark(data)
@@ -110,8 +107,8 @@ def run_score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``composer benchmark polyphonic``: print the split's NLL per frame and per token."""
     import torch
 
-    from composer.polyphonic import score_split
-    from composer.repeat_cache import cache_of, score_with_cache
+    from composer.polyphonic.data import score_split
+    from composer.polyphonic.repeat_cache import cache_of, score_with_cache
 
     torch.set_num_threads(1)
     model_path = args.model or _default_model(args.data, parser)
@@ -144,8 +141,8 @@ def run_fit_cache(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     """``composer benchmark fit-cache``: fit the repeat cache on the train split, write it into the model file."""
     import torch
 
-    from composer.checkpoint import save_checkpoint
-    from composer.repeat_cache import attach_cache
+    from composer.core.modelfile import save_checkpoint
+    from composer.polyphonic.repeat_cache import attach_cache
 
     torch.set_num_threads(1)
     loaded = _load(args.data, args.model, ("train",))
@@ -164,10 +161,10 @@ def run_fit_cache(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 def run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``composer benchmark train-polyphonic``: train, early-stop on valid, write the model file."""
-    from composer.checkpoint import ModelFileError
-    from composer.polyphonic import BenchmarkDataError
-    from composer.cli import read_config
-    from composer.polyphonic_train import PolyTrainConfig, PolyTrainingError, ship, train_polyphonic
+    from composer.core.modelfile import ModelFileError
+    from composer.polyphonic.data import BenchmarkDataError
+    from composer.cli.main import read_config
+    from composer.polyphonic.train import PolyTrainConfig, PolyTrainingError, ship, train_polyphonic
 
     settings = read_config(args.config, parser)
     settings.update({k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None})

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from composer.atomic import write_atomically
-from composer.encoding import EncodingConfig, Vocabulary, encode, pitch_span, prepare, transpose_ids
-from composer.midi_io import MidiReadError, piece_from_bytes, read_midi_bytes
+from composer.core.atomic import write_atomically
+from composer.melody.encoding import EncodingConfig, Vocabulary, encode, pitch_span, prepare, transpose_ids
+from composer.music.midi_io import MidiReadError, piece_from_bytes, read_midi_bytes
 
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 SPLITS = ("train", "valid", "test")
@@ -39,7 +39,7 @@ class Corpus:
         fingerprint: sha256 over the relative paths and content hashes of the files used.
         stats: how the corpus was prepared: files, prepared, cached, workers, seconds, files_per_s.
         chords: split name -> int64 chord-code arrays parallel to ``sequences`` (one code per token,
-            see :func:`composer.chords.token_chord_codes`); empty lists when chords were not labelled.
+            see :func:`composer.music.chords.token_chord_codes`); empty lists when chords were not labelled.
     """
 
     root: Path
@@ -101,7 +101,7 @@ def prepare_file(path: str, config_dict: dict, min_notes: int,
     """Read, prepare and encode one file (the unit of work of a preparation process).
 
     Args:
-        chord_labels: "" for none, else a labelling method of :func:`composer.chords.label_piece`;
+        chord_labels: "" for none, else a labelling method of :func:`composer.music.chords.label_piece`;
             the result then has a fourth item, the chord code of every token (or None).
 
     Returns:
@@ -126,7 +126,7 @@ def prepare_file(path: str, config_dict: dict, min_notes: int,
 
 def _prepare_file_with_chords(path: str, config_dict: dict, min_notes: int, method: str) -> tuple:
     """:func:`prepare_file` plus per-token chord codes, labelled from the whole piece by ``method``."""
-    from composer.chords import label_piece, token_chord_codes
+    from composer.music.chords import label_piece, token_chord_codes
 
     vocab = _vocabulary(tuple(sorted(config_dict.items())))
     try:
@@ -186,7 +186,7 @@ def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1
         workers: preparation processes (0: one per CPU core; 1: none, work in this process).
         cache_dir: where to keep the cache (default :func:`default_cache_dir`).
         use_cache: False ignores and leaves any cache alone.
-        chord_labels: "" for none, else how to label chords (see :func:`composer.chords.label_piece`);
+        chord_labels: "" for none, else how to label chords (see :func:`composer.music.chords.label_piece`);
             the codes go to ``Corpus.chords``.
 
     Returns:
@@ -250,7 +250,7 @@ def _cache_path(root: Path, vocab: Vocabulary, min_notes: int, cache_dir, chord_
     """One cache file per (corpus folder, encoding, minimum length, cache version[, chord labels])."""
     parts = [str(root.resolve()), vocab.config.to_dict(), min_notes, CACHE_VERSION]
     if chord_labels:  # a separate cache that also holds chord codes; plain caches keep their names
-        from composer.chords import LABELS_VERSION
+        from composer.music.chords import LABELS_VERSION
 
         parts.append(f"chords:{chord_labels}:{LABELS_VERSION}")
     key = json.dumps(parts, sort_keys=True)

@@ -17,16 +17,16 @@ from typing import Callable
 import numpy as np
 import torch
 
-from composer.analysis import estimate_key
-from composer.chords import (ChordSpan, chord_tone_fraction, codes_per_tick, condition_vectors, infer_key,
+from composer.music.analysis import estimate_key
+from composer.music.chords import (ChordSpan, chord_tone_fraction, codes_per_tick, condition_vectors, infer_key,
                              parse_progression, progression_spans)
-from composer.checkpoint import load_model
-from composer.encoding import BOS, Vocabulary, decode, encode, prepare
-from composer.keys import parse_key
-from composer.midi_io import read_midi, write_midi
-from composer.model import ComposerLM
-from composer.notes import Piece, TimeSignature, Voice, crop, to_monophonic
-from composer.sample import Sampler, SamplingOptions
+from composer.core.modelfile import load_model
+from composer.melody.encoding import BOS, Vocabulary, decode, encode, prepare
+from composer.music.keys import parse_key
+from composer.music.midi_io import read_midi, write_midi
+from composer.melody.model import ComposerLM
+from composer.music.notes import Piece, TimeSignature, Voice, crop, to_monophonic
+from composer.melody.sample import Sampler, SamplingOptions
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,12 @@ class GenerationRequest:
     Attributes:
         count: variations, sampled together as one batch.
         bars: bars of new music after the primer (the primer's last bar is completed first).
-        temperature, top_k, top_p, key: see :class:`~composer.sample.SamplingOptions`.
+        temperature, top_k, top_p, key: see :class:`~composer.melody.sample.SamplingOptions`.
         seed: random seed; None picks one (it is reported, so a result can be made again).
         qpm: tempo of the output; None keeps the primer's, or 120.
         beam: beam width; 0 samples instead.
         keep_primer: put the primer at the start of each output.
-        chords: chord symbols for a chord-conditioned model (see :mod:`composer.chords`): each lasts one
+        chords: chord symbols for a chord-conditioned model (see :mod:`composer.music.chords`): each lasts one
             bar, or ``SYMBOL:BEATS``; the progression repeats to fill ``bars``, starting with the first
             new bar. None: no chords (a chord model then plays as if over "no chord").
     """

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from composer.notes import Note, Piece, TimeSignature, Voice
+from composer.music.notes import Note, Piece, TimeSignature, Voice
 
 FRAMES_PER_BEAT = 4            # 16th notes
 REST, HOLD, MASK = 0, 1, 2
@@ -179,11 +179,11 @@ def key_index(key: str | None) -> int:
     Church modes count as major (Ionian, Lydian, Mixolydian) or minor (the others).
 
     Raises:
-        ValueError: a key name :func:`composer.keys.parse_key` does not read.
+        ValueError: a key name :func:`composer.music.keys.parse_key` does not read.
     """
     if key is None:
         return UNKNOWN_KEY
-    from composer.keys import MINOR_MODES, parse_key
+    from composer.music.keys import MINOR_MODES, parse_key
 
     tonic, mode = parse_key(key)
     return tonic + 12 * (mode in MINOR_MODES)
@@ -193,7 +193,7 @@ def key_of_index(index: int) -> str | None:
     """The key name of a key index ("C", "Am", ...), or None for UNKNOWN_KEY."""
     if index == UNKNOWN_KEY:
         return None
-    from composer.keys import key_name
+    from composer.music.keys import key_name
 
     return key_name(index % 12, "minor" if index >= 12 else "major")
 
@@ -212,7 +212,7 @@ def piece_key_index(piece: Piece) -> int:
             return key_index(piece.key)
         except ValueError:
             pass
-    from composer.analysis import estimate_key
+    from composer.music.analysis import estimate_key
 
     estimate = estimate_key(piece)
     return key_index(estimate.key) if estimate is not None else UNKNOWN_KEY

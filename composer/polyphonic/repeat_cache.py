@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from composer.polyphonic import EOF, PieceRoll, PolyphonicLM, SplitScore, encode_pieces, token_nlls
+from composer.polyphonic.data import EOF, PieceRoll, PolyphonicLM, SplitScore, encode_pieces, token_nlls
 
 DEFAULT_LENGTHS = (1, 2, 3, 4, 6, 8, 12, 16)
 MIN_LSTM_WEIGHT = 0.01   # the LSTM always keeps this much weight: a unit no copy predicts stays possible

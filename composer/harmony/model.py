@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from composer.satb import MASK, MAX_POSITIONS, NUM_VOICES, UNKNOWN_KEY, VOCAB_SIZE
+from composer.harmony.grid import MASK, MAX_POSITIONS, NUM_VOICES, UNKNOWN_KEY, VOCAB_SIZE
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class HarmonyConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> HarmonyConfig:
-        from composer.encoding import dataclass_from_dict
+        from composer.melody.encoding import dataclass_from_dict
 
         return dataclass_from_dict(cls, values, "harmony model settings")
 

@@ -26,9 +26,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from composer.encoding import BOS, EOS, PAD, Vocabulary
-from composer.keys import scale_mask
-from composer.model import ComposerLM
+from composer.melody.encoding import BOS, EOS, PAD, Vocabulary
+from composer.music.keys import scale_mask
+from composer.melody.model import ComposerLM
 
 NEG_INF = float("-inf")
 

@@ -25,13 +25,13 @@ import torch
 from torch import nn
 
 import composer
-from composer import checkpoint as ckpt
-from composer import distributed
-from composer.data import SPLITS, Corpus, batchify, chunks, load_corpus, random_shifts
-from composer.distributed import SINGLE, Shard
-from composer.encoding import PAD, EncodingConfig, Vocabulary, dataclass_from_dict, transpose_ids
-from composer.chords import CONDITION_SIZE, LABEL_METHODS, NO_CHORD, condition_vectors, transpose_codes
-from composer.model import ComposerLM, ModelConfig, detach_state
+from composer.core import modelfile as ckpt
+from composer.core import distributed
+from composer.melody.corpus import SPLITS, Corpus, batchify, chunks, load_corpus, random_shifts
+from composer.core.distributed import SINGLE, Shard
+from composer.melody.encoding import PAD, EncodingConfig, Vocabulary, dataclass_from_dict, transpose_ids
+from composer.music.chords import CONDITION_SIZE, LABEL_METHODS, NO_CHORD, condition_vectors, transpose_codes
+from composer.melody.model import ComposerLM, ModelConfig, detach_state
 
 
 class TrainingError(Exception):
@@ -52,7 +52,7 @@ class TrainConfig:
     learning rate (see :func:`budget_epochs`).
     Data: ``transpose`` = (lowest, highest) random transposition in semitones; held-out fractions.
     Chords: ``chord_labels`` = "" (no conditioning), ``melody`` or ``harmony`` (how the corpus is
-    labelled, see :func:`composer.chords.label_piece`) makes a chord-conditioned model; each epoch a
+    labelled, see :func:`composer.music.chords.label_piece`) makes a chord-conditioned model; each epoch a
     ``chord_dropout`` share of the pieces is shown with "no chord" throughout, so the model also
     works without chords. ``init_from`` = a model file with the same vocabulary whose weights start
     the run (the chord projection starts at zero): fine-tuning instead of training from scratch.
@@ -291,7 +291,7 @@ def _restore_rng(state: dict, rng: np.random.Generator) -> None:
 class TrainingRun:
     """The state of one training run: model, optimizer, schedule, best weights, learning curve.
 
-    It saves itself as a model file (see :mod:`composer.checkpoint`) and restores itself from one.
+    It saves itself as a model file (see :mod:`composer.core.modelfile`) and restores itself from one.
     """
 
     def __init__(self, config: TrainConfig, corpus: Corpus, vocab: Vocabulary, out_path: Path,
@@ -460,7 +460,7 @@ def train(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: Trai
         resume: continue the run saved in ``out_path``.
         progress: called with event dicts: ``{"event": "data"|"step"|"epoch"|"done"|"interrupted", ...}``.
         should_stop: polled between steps; True interrupts training after saving.
-        workers: corpus preparation processes (0: one per core); see :func:`composer.data.load_corpus`.
+        workers: corpus preparation processes (0: one per core); see :func:`composer.melody.corpus.load_corpus`.
         use_cache: reuse and update the prepared-corpus cache.
 
     Returns:

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MELODY_MODEL = REPO_ROOT / "midi_data" / "models" / "melody.pt"
+from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
+from composer.shipped import REPO_ROOT
 
 
 # -- argument types that say what is wrong ---------------------------------------------------------
@@ -47,7 +47,7 @@ def float_range(low: float, high: float, low_open: bool = False):
 
 
 def key_name(text: str) -> str:
-    from composer.keys import parse_key
+    from composer.music.keys import parse_key
 
     try:
         parse_key(text)
@@ -57,8 +57,8 @@ def key_name(text: str) -> str:
 
 
 def chord_progression(text: str) -> tuple[str, ...]:
-    """argparse type: chord symbols, one per bar or ``SYMBOL:BEATS`` (see composer.chords)."""
-    from composer.chords import parse_progression
+    """argparse type: chord symbols, one per bar or ``SYMBOL:BEATS`` (see composer.music.chords)."""
+    from composer.music.chords import parse_progression
 
     try:
         parse_progression(text)
@@ -168,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _command_modules() -> list:
     """Modules that add their own subcommands: each has ``add_commands(subparsers)``, and each parser it
     adds sets ``handler=run_function`` with ``set_defaults``; a handler takes ``(args, parser)``."""
-    from composer import cli_benchmark, cli_harmony
+    from composer.cli import benchmark as cli_benchmark
+    from composer.cli import harmony as cli_harmony
 
     return [cli_harmony, cli_benchmark]
 
@@ -191,12 +192,12 @@ _TRAIN_FLAGS = ("epochs", "batch_size", "bptt", "lr", "hidden_size", "embedding_
 
 
 def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from composer.train import TrainConfig, train
+    from composer.melody.train import TrainConfig, train
 
     settings = read_config(args.config, parser)
     resuming_harmony = args.resume and args.out.is_file() and _model_kind(args.out) == "composer-harmony-model"
     if (args.task or settings.get("task")) == "harmony" or resuming_harmony:
-        from composer.cli_harmony import run_train_harmony
+        from composer.cli.harmony import run_train_harmony
 
         return run_train_harmony(args, parser, settings)
     settings.pop("task", None)
@@ -242,7 +243,7 @@ def run_training(start, out: Path) -> int:
     Returns:
         0 when a validation score was saved, 1 on a TrainingError or no score, 130 on Ctrl-C.
     """
-    from composer.train import TrainingError
+    from composer.melody.train import TrainingError
 
     try:
         checkpoint = start()
@@ -321,9 +322,9 @@ class TrainPrinter:
 
 # -- generate ---------------------------------------------------------------------------------------
 def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from composer.checkpoint import ModelFileError
-    from composer.generate import GenerationRequest, generate_to_folder
-    from composer.midi_io import MidiReadError
+    from composer.core.modelfile import ModelFileError
+    from composer.melody.generate import GenerationRequest, generate_to_folder
+    from composer.music.midi_io import MidiReadError
 
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"argument --out: {args.out} is a file; give a folder (it is created if missing)")
@@ -332,7 +333,7 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         parser.error(f"argument --model: the default model {model_path} is missing; train one with "
                      f"'composer train' or pass --model")
     if _model_kind(model_path) == "composer-harmony-model":   # a 4-part model writes whole chorales
-        from composer.cli_harmony import run_generate_chorales
+        from composer.cli.harmony import run_generate_chorales
 
         return run_generate_chorales(args, parser, model_path)
     request = GenerationRequest(count=args.count, bars=args.bars, temperature=args.temperature, top_k=args.top_k,
@@ -359,7 +360,7 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 
 def _model_kind(path: Path) -> str | None:
     """The kind of model file at ``path``, or None when it cannot be read (the caller reports why)."""
-    from composer.checkpoint import KIND_NAMES, ModelFileError, load_checkpoint
+    from composer.core.modelfile import KIND_NAMES, ModelFileError, load_checkpoint
 
     try:
         return load_checkpoint(path, kinds=tuple(KIND_NAMES))["kind"]
@@ -369,7 +370,7 @@ def _model_kind(path: Path) -> str | None:
 
 # -- info, strip ------------------------------------------------------------------------------------
 def run_info(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from composer.checkpoint import KIND, KIND_NAMES, ModelFileError, load_checkpoint
+    from composer.core.modelfile import KIND, KIND_NAMES, ModelFileError, load_checkpoint
 
     try:
         checkpoint = load_checkpoint(args.model, kinds=tuple(KIND_NAMES))
@@ -420,7 +421,7 @@ def _info_other_kind(args: argparse.Namespace, checkpoint: dict, kind_name: str)
 
 
 def run_strip(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from composer.checkpoint import KIND_NAMES, ModelFileError, load_checkpoint, save_checkpoint, strip_checkpoint
+    from composer.core.modelfile import KIND_NAMES, ModelFileError, load_checkpoint, save_checkpoint, strip_checkpoint
 
     try:
         checkpoint = load_checkpoint(args.model, kinds=tuple(KIND_NAMES))

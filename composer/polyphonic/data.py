@@ -325,7 +325,7 @@ class PolyConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> PolyConfig:
-        from composer.encoding import dataclass_from_dict
+        from composer.melody.encoding import dataclass_from_dict
 
         return dataclass_from_dict(cls, values, "polyphonic model settings")
 

@@ -2,7 +2,7 @@
 
 All three are one operation: some cells of the SATB frame grid are given, the rest are drawn frame by
 frame (soprano, alto, tenor, bass in turn) by the model, which sees every given cell, before and after
-(see :mod:`composer.harmony_model`). Given cells are never changed.
+(see :mod:`composer.harmony.model`). Given cells are never changed.
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from composer import checkpoint as ckpt
-from composer.harmony_model import HarmonyConfig, HarmonyNet
-from composer.harmony_train import HARMONY_KIND
-from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice
-from composer.sample import draw_tokens, one_thread
-from composer.satb import (HOLD, MASK, MIN_PITCH, NUM_VOICES, UNKNOWN_KEY, key_index, key_of_index, piece_key_index,
+from composer import shipped
+from composer.core import modelfile as ckpt
+from composer.harmony.model import HarmonyConfig, HarmonyNet
+from composer.harmony.train import HARMONY_KIND
+from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice
+from composer.melody.sample import draw_tokens, one_thread
+from composer.harmony.grid import (HOLD, MASK, MIN_PITCH, NUM_VOICES, UNKNOWN_KEY, key_index, key_of_index, piece_key_index,
                            transpose_key_index, PITCH_OFFSET, REST, VOICE_NAMES, HarmonyError,
                            frames_to_notes, num_frames, piece_to_frames, positions_for, to_frame, to_tick,
                            voice_frames)
 
-DEFAULT_HARMONY_MODEL = Path(__file__).resolve().parent.parent / "midi_data" / "models" / "chorale.pt"
+DEFAULT_HARMONY_MODEL = shipped.HARMONY_MODEL
 StepCallback = Callable[[int, int], bool]
 DEFAULT_SEARCH = 1
 NEG_INF = float("-inf")
@@ -152,7 +153,7 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
         rules: refuse notes that would make parallel fifths or octaves, cross a voice, or leave more
             than an octave between soprano and alto or alto and tenor (see :func:`rule_mask`); a cell
             where every note breaks a rule is drawn without them.
-        key: the key index (see :func:`composer.satb.key_index`) the model is told.
+        key: the key index (see :func:`composer.harmony.grid.key_index`) the model is told.
         search: draw ``search`` candidates per completion and keep the likeliest (by the model's own
             log-probability of the cells it wrote); 1 keeps every draw.
 

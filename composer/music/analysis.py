@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from composer.keys import key_name, scale_pitch_classes
-from composer.notes import Piece
+from composer.music.keys import key_name, scale_pitch_classes
+from composer.music.notes import Piece
 
 # Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
 _MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])

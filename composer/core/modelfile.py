@@ -24,9 +24,9 @@ from pathlib import Path
 
 import torch
 
-from composer.atomic import write_atomically
-from composer.encoding import Vocabulary
-from composer.model import ComposerLM, ModelConfig
+from composer.core.atomic import write_atomically
+from composer.melody.encoding import Vocabulary
+from composer.melody.model import ComposerLM, ModelConfig
 
 FORMAT_VERSION = 1
 KIND = "composer-model"

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from composer.keys import MINOR_MODES, key_name, parse_key
-from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice, quantize, to_monophonic
+from composer.music.keys import MINOR_MODES, key_name, parse_key
+from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice, quantize, to_monophonic
 
 PAD, BOS, EOS = 0, 1, 2
 
@@ -337,7 +337,7 @@ def piece_key(piece: Piece) -> str:
             return piece.key
         except ValueError:
             pass
-    from composer.analysis import estimate_key
+    from composer.music.analysis import estimate_key
 
     estimate = estimate_key(piece)
     return estimate.key if estimate else "C"

@@ -1,6 +1,6 @@
 """MIDI files in and out. The only module of Composer that reads or writes MIDI files.
 
-Reading turns any standard MIDI file (format 0 or 1) into a :class:`~composer.notes.Piece` at the file's
+Reading turns any standard MIDI file (format 0 or 1) into a :class:`~composer.music.notes.Piece` at the file's
 own resolution: one voice per (track, channel) that plays notes, drums (channel 10) dropped unless asked
 for, tempo and time-signature changes from every track, the first key signature. Anything that cannot be
 read raises :class:`MidiReadError` naming the file and the reason.
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import mido
 
-from composer.atomic import write_atomically
-from composer.notes import Note, Piece, TempoChange, TimeSignature, Voice, clean
+from composer.core.atomic import write_atomically
+from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice, clean
 
 DRUM_CHANNEL = 9
 MAX_FILE_BYTES = 32 * 1024 * 1024  # no real song is this large; a bigger file is refused unread
@@ -455,7 +455,7 @@ def _to_track(events: list[tuple[int, int, mido.Message]], end_tick: int = 0) ->
 
 def _mido_key(key: str) -> str:
     """Our key name as mido spells it (major or minor only; modes fall back to their relative major)."""
-    from composer.keys import key_name, parse_key
+    from composer.music.keys import key_name, parse_key
 
     tonic, mode = parse_key(key)
     if mode not in ("major", "minor"):
