@@ -27,11 +27,10 @@ from torch import nn
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from composer.core.modelfile import load_model  # noqa: E402
 from composer.melody.corpus import load_corpus  # noqa: E402
 from composer.melody.encoding import BOS, PAD, Vocabulary  # noqa: E402
 from composer.melody.generate import GenerationRequest, generate  # noqa: E402
-from composer.melody.model import ComposerLM, ModelConfig  # noqa: E402
+from composer.melody.model import ComposerLM, ModelConfig, load_melody_model  # noqa: E402
 from composer.music.notes import Piece  # noqa: E402
 from composer.melody.sample import Sampler, SamplingOptions, one_thread  # noqa: E402
 from composer.melody.train import TrainConfig, lr_schedule, make_optimizer, train_epoch  # noqa: E402
@@ -208,7 +207,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    model, vocab, checkpoint = load_model(args.model)
+    loaded = load_melody_model(args.model)
+
+    model, vocab, checkpoint = loaded.net, loaded.vocab, loaded.checkpoint
     c = model.config
     print(f"model: {args.model.name}: {c.num_layers} x {c.hidden_size} {c.cell}, embedding {c.embedding_size}, "
           f"vocabulary {c.vocab_size}, {model.num_parameters():,} parameters; torch {torch.__version__}, "

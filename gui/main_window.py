@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSpinBox,
                                QToolBar, QVBoxLayout, QWidget)
 
-from composer.core.modelfile import KIND
+from composer.core.modelfile import MELODY_KIND
 from composer.music.midi_io import MidiReadError, read_midi, write_midi
 from composer.music.notes import Piece, select_voices
 from gui.about import AboutDialog
@@ -547,7 +547,7 @@ class MainWindow(QMainWindow):
         """Find the shipped, added and trained models; fill the model picker with the melody models."""
         entries = discover_models(self.store, self.model_folders + [self.user_models_dir],
                                   self.settings.extra_models())
-        self.melody_models = [e for e in entries if e.kind == KIND]
+        self.melody_models = [e for e in entries if e.kind == MELODY_KIND]
         self.harmony_models = [e for e in entries if e.kind == HARMONY_KIND]
         current = select or self.panel.model_path() or self.settings.last_model()
         default = next((e.path for e in self.melody_models if e.label == "melody"), None)
@@ -564,7 +564,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot use this model", str(error))
             return False
         self.settings.add_model(path)
-        self.refresh_models(select=str(Path(path).resolve()) if kind == KIND else None)
+        self.refresh_models(select=str(Path(path).resolve()) if kind == MELODY_KIND else None)
         self.show_message(f"Added model {Path(path).name}")
         return True
 

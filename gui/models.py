@@ -7,10 +7,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.core.modelfile import KIND, KIND_NAMES, ModelFileError, build_model, load_checkpoint
+from composer.melody.model import from_checkpoint
+from composer.core.modelfile import MELODY_KIND, KIND_NAMES, ModelFileError, load_checkpoint
 
 from composer.shipped import MODELS as SHIPPED_MODELS_DIR
-from composer.shipped import REPO_ROOT
 HARMONY_KIND = "composer-harmony-model"
 
 
@@ -65,13 +65,14 @@ class ModelStore:
         """
         key = _file_key(path)
         checkpoint = self.checkpoint(path)
-        if checkpoint["kind"] != KIND:
+        if checkpoint["kind"] != MELODY_KIND:
             raise ModelFileError(key[0], f"it is a {KIND_NAMES[checkpoint['kind']]}; generating melodies needs "
-                                      f"a {KIND_NAMES[KIND]}")
+                                      f"a {KIND_NAMES[MELODY_KIND]}")
         with self._lock:
             if key not in self._melody:
                 try:
-                    model, vocab = build_model(checkpoint)
+                    loaded = from_checkpoint(checkpoint)
+                    model, vocab = loaded.net, loaded.vocab
                 except (KeyError, ValueError, RuntimeError) as error:
                     raise ModelFileError(key[0], f"inconsistent contents: {error}") from None
                 self._melody[key] = (model, vocab, checkpoint)

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QF
 from composer.melody.train import TrainConfig
 from gui.loss_plot import LossPlot, perplexity
 
-from composer.shipped import MODELS, REPO_ROOT
+from composer.shipped import MODELS
 
 DEFAULT_RECIPE = MODELS / "melody.json"
 PROGRESS_STEPS = 1000

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from composer.melody.model import load_melody_model
 from composer.music.analysis import estimate_key
 from composer.melody.encoding import BOS, EncodingConfig, Vocabulary, decode, encode, prepare, transpose_ids
 from composer.music.keys import scale_pitch_classes
@@ -80,9 +81,10 @@ def test_generation_asked_for_a_key_starts_with_that_key(tmp_path):
     config = TrainConfig(hidden_size=32, embedding_size=16, batch_size=4, bptt=32, epochs=1, key_tokens=True,
                          min_pitch=36, max_pitch=96)
     train(data, tmp_path / "m.pt", config)
-    from composer.core.modelfile import load_model
 
-    model, vocab, _ = load_model(tmp_path / "m.pt")
+    loaded = load_melody_model(tmp_path / "m.pt")
+
+    model, vocab = loaded.net, loaded.vocab
     result = generate(model, vocab, GenerationRequest(count=3, bars=4, key="F#", seed=5))
     allowed = scale_pitch_classes("F#")
     for piece in result.pieces:

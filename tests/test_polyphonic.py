@@ -20,10 +20,11 @@ import pytest
 import torch
 
 from composer.cli.main import main
-from composer.polyphonic.data import (BOS, EOF, EOP, NUM_PITCHES, OUTPUT_SIZE, BenchmarkDataError, PolyConfig,
-                                 PolyphonicLM, StepBatch, decode_tokens, encode_piece, encode_pieces,
-                                 load_benchmark, piece_nlls, score_split, step_batch, valid_next_mask)
-from composer.polyphonic.train import PolyTrainConfig, load_polyphonic_model, train_polyphonic
+from composer.polyphonic.data import (BOS, EOF, EOP, NUM_PITCHES, OUTPUT_SIZE, BenchmarkDataError, StepBatch, decode_tokens, encode_piece, encode_pieces, load_benchmark, step_batch)
+from composer.polyphonic.model import PolyConfig, PolyphonicLM, valid_next_mask
+from composer.polyphonic.score import piece_nlls, score_split
+from composer.polyphonic.model import load_polyphonic_model
+from composer.polyphonic.train import PolyTrainConfig, train_polyphonic
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = REPO_ROOT / "midi_data" / "benchmarks"
@@ -229,7 +230,8 @@ def test_tiny_training_lowers_valid_nll_and_resumes(jsb, tmp_path):
     assert [row["epoch"] for row in rows] == [1, 2]
     best = checkpoint["metrics"]["valid"]["frame_nll"]
     assert best < untrained - 1.0
-    model, saved = load_polyphonic_model(out)
+    loaded = load_polyphonic_model(out)
+    model, saved = loaded.net, loaded.checkpoint
     assert math.isclose(score_split(model, jsb["valid"][:6]).frame_nll, best, rel_tol=1e-9)
     assert saved["recipe"]["train"] == config.to_dict()
     other = PolyTrainConfig(**{**config.to_dict(), "lr": 5e-3})
@@ -261,7 +263,7 @@ def test_a_killed_run_leaves_a_good_file_and_resumes(jsb, tmp_path):
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    _, checkpoint = load_polyphonic_model(out)
+    checkpoint = load_polyphonic_model(out).checkpoint
     done = checkpoint["epoch"]
     assert done >= 1 and "resume" in checkpoint
     settings = {**checkpoint["recipe"]["train"], "epochs": done + 1}
@@ -279,7 +281,7 @@ def test_command_trains_ships_and_scores(jsb, tmp_path, capsys):
     assert main(["benchmark", "polyphonic", "--data", str(data), "--split", "valid", "--model", str(shipped),
                  "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    _, checkpoint = load_polyphonic_model(out)
+    checkpoint = load_polyphonic_model(out).checkpoint
     assert "resume" in checkpoint and "resume" not in torch.load(shipped, weights_only=True)
     assert result["repeat_cache"] is True           # fitted on the train split when the run ended
     assert math.isclose(result["frame_nll"], checkpoint["metrics"]["valid_with_cache"]["frame_nll"], rel_tol=1e-9)
@@ -330,7 +332,7 @@ def shipped(name: str) -> tuple[PolyTrainConfig, dict]:
     model_file = MODELS / f"{name}.pt"
     assert model_file.is_file(), f"{model_file} is missing"
     recipe = PolyTrainConfig.from_dict(json.loads((MODELS / f"{name}.json").read_text()))
-    _, checkpoint = load_polyphonic_model(model_file)
+    checkpoint = load_polyphonic_model(model_file).checkpoint
     assert "resume" not in checkpoint  # shipped without optimizer state
     assert checkpoint["recipe"]["train"] == recipe.to_dict()
     return recipe, checkpoint

@@ -12,8 +12,11 @@ import pytest
 import torch
 
 from composer.cli.main import main
-from composer.polyphonic.data import PolyphonicLM, load_benchmark, score_split
-from composer.polyphonic.train import PolyTrainConfig, load_polyphonic_model, train_polyphonic
+from composer.polyphonic.data import load_benchmark
+from composer.polyphonic.model import PolyphonicLM
+from composer.polyphonic.score import score_split
+from composer.polyphonic.model import load_polyphonic_model
+from composer.polyphonic.train import PolyTrainConfig, train_polyphonic
 from composer.polyphonic.repeat_cache import (DEFAULT_LENGTHS, MIN_LSTM_WEIGHT, RepeatCache, copy_probabilities, fit_cache,
                                    mixture_nll, score_with_cache, unit_nlls)
 
@@ -161,7 +164,8 @@ def test_training_fits_a_cache_that_helps_on_repetitive_music(jsb, tmp_path):
     valid, cached = checkpoint["metrics"]["valid"], checkpoint["metrics"]["valid_with_cache"]
     assert math.isclose(cached["lstm_frame_nll"], valid["frame_nll"], rel_tol=1e-9)
     assert cached["frame_nll"] < valid["frame_nll"] - 0.1
-    model, saved = load_polyphonic_model(tmp_path / "model.pt")
+    loaded = load_polyphonic_model(tmp_path / "model.pt")
+    model, saved = loaded.net, loaded.checkpoint
     assert saved["repeat_cache"]["fitted_on"] == "train split, 24 pieces"
     rescored = score_with_cache(model, jsb["valid"][:8], cache)
     assert math.isclose(rescored.frame_nll, cached["frame_nll"], rel_tol=1e-9)
@@ -189,7 +193,7 @@ def test_fit_cache_command_writes_the_cache_and_scoring_uses_it(jsb, tmp_path, c
     assert cached["repeat_cache"] is True
     assert math.isclose(cached["lstm_frame_nll"], without["frame_nll"], rel_tol=1e-9)
     assert cached["frame_nll"] == pytest.approx(
-        load_polyphonic_model(model_file)[1]["metrics"]["valid_with_cache"]["frame_nll"], rel=1e-9)
+        load_polyphonic_model(model_file).checkpoint["metrics"]["valid_with_cache"]["frame_nll"], rel=1e-9)
     assert main(["benchmark", "polyphonic", "--data", str(data), "--split", "valid", "--model", str(model_file),
                  "--no-cache", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["frame_nll"] == pytest.approx(without["frame_nll"], rel=1e-12)

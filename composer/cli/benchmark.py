@@ -15,7 +15,6 @@ from pathlib import Path
 
 from composer.polyphonic.data import SPLITS
 from composer.shipped import BENCHMARK_MODELS as SHIPPED_MODELS
-from composer.shipped import REPO_ROOT
 
 # PolyTrainConfig fields settable from the command line (model fields go into the "model" dict)
 _TRAIN_FLAGS = ("epochs", "batch_size", "bptt", "lr", "patience", "transpose", "max_minutes", "seed", "threads")
@@ -87,7 +86,7 @@ def _load(data: Path, model_path: Path, splits_needed: tuple[str, ...]):
     """The benchmark's splits and the model, or an error message (printed) and None."""
     from composer.core.modelfile import ModelFileError
     from composer.polyphonic.data import BenchmarkDataError, load_benchmark
-    from composer.polyphonic.train import load_polyphonic_model
+    from composer.polyphonic.model import load_polyphonic_model
 
     try:
         splits = load_benchmark(data)
@@ -96,7 +95,8 @@ def _load(data: Path, model_path: Path, splits_needed: tuple[str, ...]):
             print(f"composer benchmark: {data} has no {missing[0]!r} split (it has {', '.join(splits)})",
                   file=sys.stderr)
             return None
-        model, checkpoint = load_polyphonic_model(model_path)
+        loaded = load_polyphonic_model(model_path)
+        model, checkpoint = loaded.net, loaded.checkpoint
     except (BenchmarkDataError, ModelFileError) as error:
         print(f"composer benchmark: {error}", file=sys.stderr)
         return None
@@ -107,7 +107,7 @@ def run_score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``composer benchmark polyphonic``: print the split's NLL per frame and per token."""
     import torch
 
-    from composer.polyphonic.data import score_split
+    from composer.polyphonic.score import score_split
     from composer.polyphonic.repeat_cache import cache_of, score_with_cache
 
     torch.set_num_threads(1)

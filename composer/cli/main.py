@@ -370,14 +370,14 @@ def _model_kind(path: Path) -> str | None:
 
 # -- info, strip ------------------------------------------------------------------------------------
 def run_info(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from composer.core.modelfile import KIND, KIND_NAMES, ModelFileError, load_checkpoint
+    from composer.core.modelfile import MELODY_KIND, KIND_NAMES, ModelFileError, load_checkpoint
 
     try:
         checkpoint = load_checkpoint(args.model, kinds=tuple(KIND_NAMES))
     except ModelFileError as error:
         print(f"composer info: {error}", file=sys.stderr)
         return 1
-    if checkpoint["kind"] != KIND:
+    if checkpoint["kind"] != MELODY_KIND:
         return _info_other_kind(args, checkpoint, KIND_NAMES[checkpoint["kind"]])
     summary = {k: checkpoint[k] for k in ("format_version", "model_config", "metrics", "recipe", "epoch")}
     summary["vocabulary"] = checkpoint["vocabulary"]["config"] | {"size": len(checkpoint["vocabulary"]["tokens"])}

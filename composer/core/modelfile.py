@@ -1,9 +1,11 @@
 """Model files: one plain dict per file, written atomically, loaded without running code.
 
-A model file holds::
+Every model family writes the same shape; the registry ``KINDS`` says, for each ``kind`` string, what to
+call the file and which function of the family builds the model, so a command loads a file once
+(:func:`load_model_file`) and dispatches on what it got. A melody model file holds::
 
     format_version   int, FORMAT_VERSION
-    kind             "composer-model"
+    kind             one of KINDS: "composer-model" (melody), "composer-harmony-model", ...
     model_config     ModelConfig as a dict
     vocabulary       Vocabulary.to_dict(): encoding settings and token names
     model_state      weights with the best validation loss (used for generation)
@@ -19,24 +21,49 @@ model file from a stranger cannot run code.
 
 from __future__ import annotations
 
+import importlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from composer.core.atomic import write_atomically
-from composer.melody.encoding import Vocabulary
-from composer.melody.model import ComposerLM, ModelConfig
 
 FORMAT_VERSION = 1
-KIND = "composer-model"
-# Every kind of Composer model file, and what to call it in messages. Each kind has its own loader;
-# they all read files through load_checkpoint.
-KIND_NAMES = {
-    KIND: "melody (event) model file",
-    "composer-harmony-model": "4-part harmony model file",
-    "composer-polyphonic-model": "polyphonic benchmark model file",
-}
+
+# The kind strings saved in model files (one per model family), defined here and nowhere else.
+MELODY_KIND = "composer-model"
+HARMONY_KIND = "composer-harmony-model"
+POLYPHONIC_KIND = "composer-polyphonic-model"
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """One kind of model file: what to call it, and the function that builds a usable model from its dict.
+
+    Attributes:
+        kind: the ``kind`` string saved in the file.
+        description: what to call such a file in messages.
+        builder: ``"module:function"`` taking ``(checkpoint, path)`` and returning the family's loaded model
+            (imported only when a file of this kind is loaded, so this module depends on no family).
+    """
+
+    kind: str
+    description: str
+    builder: str
+
+    def build(self, checkpoint: dict, path: str | os.PathLike):
+        module, function = self.builder.split(":")
+        return getattr(importlib.import_module(module), function)(checkpoint, path)
+
+
+KINDS = {k.kind: k for k in (
+    ModelKind(MELODY_KIND, "melody (event) model file", "composer.melody.model:from_checkpoint"),
+    ModelKind(HARMONY_KIND, "4-part harmony model file", "composer.harmony.model:from_checkpoint"),
+    ModelKind(POLYPHONIC_KIND, "polyphonic benchmark model file", "composer.polyphonic.model:from_checkpoint"),
+)}
+KIND_NAMES = {kind: entry.description for kind, entry in KINDS.items()}   # kind -> what to call it
 
 
 class ModelFileError(Exception):
@@ -58,12 +85,12 @@ def save_checkpoint(checkpoint: dict, path: str | os.PathLike) -> None:
     write_atomically(path, lambda handle: torch.save(checkpoint, handle))
 
 
-def load_checkpoint(path: str | os.PathLike, kinds: tuple[str, ...] = (KIND,)) -> dict:
+def load_checkpoint(path: str | os.PathLike, kinds: tuple[str, ...] = tuple(KINDS)) -> dict:
     """Read a model file safely.
 
     Args:
         path: the model file.
-        kinds: the kinds of model file the caller can use (see ``KIND_NAMES``).
+        kinds: the kinds of model file the caller can use (default: any; see ``KINDS``).
 
     Raises:
         ModelFileError: missing or unreadable file, content that is not plain data (a pickle that
@@ -100,36 +127,26 @@ def load_checkpoint(path: str | os.PathLike, kinds: tuple[str, ...] = (KIND,)) -
     return checkpoint
 
 
-def build_model(checkpoint: dict, weights: str = "model_state") -> tuple[ComposerLM, Vocabulary]:
-    """The model and vocabulary a checkpoint describes, with its weights loaded, in eval mode.
+def load_model_file(path: str | os.PathLike, kinds: tuple[str, ...] = tuple(KINDS)):
+    """Read a model file once and build the model its kind describes (weights loaded, eval mode, CPU).
 
     Args:
-        checkpoint: a dict from :func:`load_checkpoint`.
-        weights: ``model_state`` (best) or ``resume`` (last epoch, for resuming training).
-    """
-    vocab = Vocabulary.from_dict(checkpoint["vocabulary"])
-    model = ComposerLM(ModelConfig.from_dict(checkpoint["model_config"]))
-    state = checkpoint["resume"]["model_state"] if weights == "resume" else checkpoint["model_state"]
-    model.load_state_dict(state)
-    model.eval()
-    return model, vocab
-
-
-def load_model(path: str | os.PathLike) -> tuple[ComposerLM, Vocabulary, dict]:
-    """Load a model file for generation.
+        path: the model file.
+        kinds: the kinds the caller can use (default: any).
 
     Returns:
-        (model in eval mode on the CPU, its vocabulary, the checkpoint dict).
+        The family's loaded model: :class:`composer.melody.model.MelodyModel`,
+        :class:`composer.harmony.model.HarmonyModel` or :class:`composer.polyphonic.model.PolyphonicModel`;
+        each has ``net``, ``checkpoint`` and ``path``.
 
     Raises:
-        ModelFileError: see :func:`load_checkpoint`; also weights that do not fit the config.
+        ModelFileError: see :func:`load_checkpoint`; also contents that do not fit together.
     """
-    checkpoint = load_checkpoint(path)
+    checkpoint = load_checkpoint(path, kinds)
     try:
-        model, vocab = build_model(checkpoint)
-    except (KeyError, ValueError, RuntimeError) as error:
+        return KINDS[checkpoint["kind"]].build(checkpoint, path)
+    except (KeyError, ValueError, TypeError, RuntimeError, AttributeError) as error:
         raise ModelFileError(path, f"inconsistent contents: {error}") from None
-    return model, vocab, checkpoint
 
 
 def strip_checkpoint(checkpoint: dict) -> dict:

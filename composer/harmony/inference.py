@@ -7,22 +7,17 @@ frame (soprano, alto, tenor, bass in turn) by the model, which sees every given 
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
-from composer import shipped
-from composer.core import modelfile as ckpt
-from composer.harmony.model import HarmonyConfig, HarmonyNet
-from composer.harmony.train import HARMONY_KIND
+from composer.harmony.model import (DEFAULT_HARMONY_MODEL, KEY_ENSEMBLE, HarmonyModel, key_shifts,  # noqa: F401 (API)
+                                    load_harmony_model)
 from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice
 from composer.melody.sample import draw_tokens, one_thread
 from composer.harmony.grid import (HOLD, MASK, MIN_PITCH, NUM_VOICES, UNKNOWN_KEY, key_index, key_of_index, piece_key_index,
@@ -30,28 +25,12 @@ from composer.harmony.grid import (HOLD, MASK, MIN_PITCH, NUM_VOICES, UNKNOWN_KE
                            frames_to_notes, num_frames, piece_to_frames, positions_for, to_frame, to_tick,
                            voice_frames)
 
-DEFAULT_HARMONY_MODEL = shipped.HARMONY_MODEL
 StepCallback = Callable[[int, int], bool]
 DEFAULT_SEARCH = 1
 NEG_INF = float("-inf")
 
 __all__ = ["DEFAULT_HARMONY_MODEL", "HarmonyError", "HarmonyModel", "HarmonyResult", "load_harmony_model",
            "harmonize", "regenerate_region", "generate_chorale", "fill"]
-
-
-@dataclass
-class HarmonyModel:
-    """A loaded harmony model: the network (eval mode), its sampling limits and its file's contents."""
-
-    net: HarmonyNet
-    voice_limits: list[list[int]]     # per voice [lowest, highest] pitch it may write
-    checkpoint: dict
-    path: str = ""
-    shifts: tuple[int, ...] = (0,)    # the key ensemble: transpositions the model reads the music in
-
-    def without_key_ensemble(self) -> HarmonyModel:
-        """The same model reading the music only as written (faster, a little less accurate)."""
-        return dataclasses.replace(self, shifts=(0,))
 
 
 @dataclass
@@ -64,48 +43,6 @@ class HarmonyResult:
     transposed: int = 0   # semitones the melody was moved to fit the soprano range (and moved back)
     key: str | None = None   # the key the model was told (None: unknown, the model guessed)
     chords_reduced: int = 0  # chords in the melody (e.g. a fiddle's double stops) sung as their top note
-
-
-def load_harmony_model(path: str | os.PathLike | None = None, key_ensemble: bool = True) -> HarmonyModel:
-    """Load a harmony model file (default: the shipped ``midi_data/models/chorale.pt``).
-
-    Args:
-        path: the model file.
-        key_ensemble: write every cell from the model's predictions in several keys, averaged (see
-            :func:`key_shifts`); False reads the music only as written.
-
-    Raises:
-        ModelFileError: missing, corrupt, unsafe or not a harmony model file.
-    """
-    path = Path(path) if path is not None else DEFAULT_HARMONY_MODEL
-    checkpoint = ckpt.load_checkpoint(path, kinds=(HARMONY_KIND,))
-    try:
-        net = HarmonyNet(HarmonyConfig.from_dict(checkpoint["model_config"]))
-        net.load_state_dict(checkpoint["model_state"])
-        limits = [list(map(int, pair)) for pair in checkpoint["satb"]["voice_limits"]]
-    except (KeyError, ValueError, RuntimeError, TypeError) as error:
-        raise ckpt.ModelFileError(path, f"inconsistent contents: {error}") from None
-    shifts = key_shifts(checkpoint) if key_ensemble else (0,)
-    return HarmonyModel(net.eval(), limits, checkpoint, str(path), shifts)
-
-
-KEY_ENSEMBLE = (-4, 0, 4)   # semitones: the music as written and a major third down and up
-
-
-def key_shifts(checkpoint: dict) -> tuple[int, ...]:
-    """The transpositions of a model's key ensemble: ``KEY_ENSEMBLE``, or only 0 for a model trained
-    without transposition (it knows each piece only in its own key).
-
-    A model trained on pieces moved at random into other keys has learnt the same music in many keys,
-    and its predictions for a melody differ a little from key to key. Reading the music in several of
-    them and averaging the log-probabilities of each cell (moved back to the key as written) is an
-    ensemble that costs one batch. Keys next to each other predict nearly the same and add little;
-    members a major third apart (as far apart as three can be) did as well as all 12 keys with a quarter
-    of the batch rows, also for models trained with only -2..+2 semitones of transposition (whose training
-    pieces, in Bach's many keys, still cover every key): see midi_data/models/README.md.
-    """
-    low, high = (checkpoint.get("recipe") or {}).get("config", {}).get("transpose", (0, 0))
-    return KEY_ENSEMBLE if (int(low), int(high)) != (0, 0) else (0,)
 
 
 # -- the sampler --------------------------------------------------------------------------------------------

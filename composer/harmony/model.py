@@ -20,11 +20,15 @@ future, through the encoder.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from composer import shipped
+from composer.core.config import dataclass_from_dict
+from composer.core.modelfile import HARMONY_KIND, load_model_file
 from composer.harmony.grid import MASK, MAX_POSITIONS, NUM_VOICES, UNKNOWN_KEY, VOCAB_SIZE
 
 
@@ -68,8 +72,6 @@ class HarmonyConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> HarmonyConfig:
-        from composer.melody.encoding import dataclass_from_dict
-
         return dataclass_from_dict(cls, values, "harmony model settings")
 
 
@@ -180,3 +182,68 @@ class HarmonyNet(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+DEFAULT_HARMONY_MODEL = shipped.HARMONY_MODEL   # the shipped chorale.pt
+
+
+@dataclass
+class HarmonyModel:
+    """A loaded harmony model: the network (eval mode), its sampling limits and its file's contents."""
+
+    net: HarmonyNet
+    voice_limits: list[list[int]]     # per voice [lowest, highest] pitch it may write
+    checkpoint: dict
+    path: str = ""
+    shifts: tuple[int, ...] = (0,)    # the key ensemble: transpositions the model reads the music in
+
+    def without_key_ensemble(self) -> HarmonyModel:
+        """The same model reading the music only as written (faster, a little less accurate)."""
+        return dataclasses.replace(self, shifts=(0,))
+
+
+def from_checkpoint(checkpoint: dict, path: str | os.PathLike) -> HarmonyModel:
+    """The harmony model a model file's dict describes (best weights, eval mode), reading with its key ensemble.
+
+    Raises:
+        KeyError, ValueError, TypeError, RuntimeError: contents that do not fit together.
+    """
+    net = HarmonyNet(HarmonyConfig.from_dict(checkpoint["model_config"]))
+    net.load_state_dict(checkpoint["model_state"])
+    limits = [list(map(int, pair)) for pair in checkpoint["satb"]["voice_limits"]]
+    return HarmonyModel(net.eval(), limits, checkpoint, str(path), key_shifts(checkpoint))
+
+
+def load_harmony_model(path: str | os.PathLike | None = None, key_ensemble: bool = True) -> HarmonyModel:
+    """Load a harmony model file (default: the shipped ``midi_data/models/chorale.pt``).
+
+    Args:
+        path: the model file.
+        key_ensemble: write every cell from the model's predictions in several keys, averaged (see
+            :func:`key_shifts`); False reads the music only as written.
+
+    Raises:
+        ModelFileError: missing, corrupt, unsafe or not a harmony model file.
+    """
+    model = load_model_file(path if path is not None else DEFAULT_HARMONY_MODEL, kinds=(HARMONY_KIND,))
+    return model if key_ensemble else model.without_key_ensemble()
+
+
+
+KEY_ENSEMBLE = (-4, 0, 4)   # semitones: the music as written and a major third down and up
+
+
+def key_shifts(checkpoint: dict) -> tuple[int, ...]:
+    """The transpositions of a model's key ensemble: ``KEY_ENSEMBLE``, or only 0 for a model trained
+    without transposition (it knows each piece only in its own key).
+
+    A model trained on pieces moved at random into other keys has learnt the same music in many keys,
+    and its predictions for a melody differ a little from key to key. Reading the music in several of
+    them and averaging the log-probabilities of each cell (moved back to the key as written) is an
+    ensemble that costs one batch. Keys next to each other predict nearly the same and add little;
+    members a major third apart (as far apart as three can be) did as well as all 12 keys with a quarter
+    of the batch rows, also for models trained with only -2..+2 semitones of transposition (whose training
+    pieces, in Bach's many keys, still cover every key): see midi_data/models/README.md.
+    """
+    low, high = (checkpoint.get("recipe") or {}).get("config", {}).get("transpose", (0, 0))
+    return KEY_ENSEMBLE if (int(low), int(high)) != (0, 0) else (0,)

@@ -27,6 +27,8 @@ import torch
 from torch import nn
 
 from composer.core import modelfile as ckpt
+from composer.core.config import dataclass_from_dict
+from composer.core.modelfile import HARMONY_KIND
 from composer.melody.corpus import find_midi_files, split_of
 from composer.harmony.model import HarmonyConfig, HarmonyNet
 from composer.music.midi_io import MidiReadError, read_midi
@@ -36,7 +38,6 @@ from composer.harmony.grid import (MASK, MAX_PITCH, MIN_PITCH, NUM_KEYS, NUM_VOI
 from composer.melody.train import (Metrics, TrainingError, _restore_rng, _rng_state, _sidecar, _write_curves,
                             budget_epochs, lr_schedule, pick_device, seed_everything)
 
-HARMONY_KIND = "composer-harmony-model"
 MASK_KINDS = ("harmonize", "region", "free", "scatter")
 ProgressCallback = Callable[[dict], None]
 
@@ -104,8 +105,6 @@ class HarmonyTrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> HarmonyTrainConfig:
-        from composer.melody.encoding import dataclass_from_dict
-
         values = dict(values)
         values.pop("task", None)
         for name in ("transpose", "mask_mix"):

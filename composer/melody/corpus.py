@@ -126,7 +126,7 @@ def prepare_file(path: str, config_dict: dict, min_notes: int,
 
 def _prepare_file_with_chords(path: str, config_dict: dict, min_notes: int, method: str) -> tuple:
     """:func:`prepare_file` plus per-token chord codes, labelled from the whole piece by ``method``."""
-    from composer.music.chords import label_piece, token_chord_codes
+    from composer.melody.conditioning import label_piece, token_chord_codes
 
     vocab = _vocabulary(tuple(sorted(config_dict.items())))
     try:
@@ -250,7 +250,7 @@ def _cache_path(root: Path, vocab: Vocabulary, min_notes: int, cache_dir, chord_
     """One cache file per (corpus folder, encoding, minimum length, cache version[, chord labels])."""
     parts = [str(root.resolve()), vocab.config.to_dict(), min_notes, CACHE_VERSION]
     if chord_labels:  # a separate cache that also holds chord codes; plain caches keep their names
-        from composer.music.chords import LABELS_VERSION
+        from composer.melody.conditioning import LABELS_VERSION
 
         parts.append(f"chords:{chord_labels}:{LABELS_VERSION}")
     key = json.dumps(parts, sort_keys=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from composer.core.config import dataclass_from_dict
 from composer.music.keys import MINOR_MODES, key_name, parse_key
 from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice, quantize, to_monophonic
 
@@ -85,19 +86,6 @@ class EncodingConfig:
     @classmethod
     def from_dict(cls, values: dict) -> EncodingConfig:
         return dataclass_from_dict(cls, values, "encoding settings")
-
-
-def dataclass_from_dict(cls, values: dict, label: str):
-    """Build a settings dataclass from a dict, refusing names it does not have.
-
-    Raises:
-        ValueError: a key is not a field of ``cls`` (the message lists the known ones).
-    """
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(values) - known
-    if unknown:
-        raise ValueError(f"unknown {label}: {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
-    return cls(**values)
 
 
 class Vocabulary:

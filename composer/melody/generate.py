@@ -17,10 +17,10 @@ from typing import Callable
 import numpy as np
 import torch
 
+from composer.melody.model import load_melody_model
 from composer.music.analysis import estimate_key
-from composer.music.chords import (ChordSpan, chord_tone_fraction, codes_per_tick, condition_vectors, infer_key,
-                             parse_progression, progression_spans)
-from composer.core.modelfile import load_model
+from composer.melody.conditioning import codes_per_tick, condition_vectors
+from composer.music.chords import ChordSpan, chord_tone_fraction, infer_key, parse_progression, progression_spans
 from composer.melody.encoding import BOS, Vocabulary, decode, encode, prepare
 from composer.music.keys import parse_key
 from composer.music.midi_io import read_midi, write_midi
@@ -207,7 +207,8 @@ def generate_to_folder(model_path: str | os.PathLike, out_dir: str | os.PathLike
         MidiReadError: the primer cannot be read.
         ValueError: the primer has no usable notes.
     """
-    model, vocab, checkpoint = load_model(model_path)
+    loaded = load_melody_model(model_path)
+    model, vocab, checkpoint = loaded.net, loaded.vocab, loaded.checkpoint
     primer_piece = read_midi(primer) if primer is not None else None
     result = generate(model, vocab, request, primer_piece)
     out_dir = Path(out_dir)

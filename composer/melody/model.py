@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from composer.core.config import dataclass_from_dict
+from composer.core.modelfile import MELODY_KIND, load_model_file
+from composer.melody.encoding import Vocabulary
 
 CELLS = ("lstm", "gru", "rnn")
 
@@ -56,8 +61,6 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> ModelConfig:
-        from composer.melody.encoding import dataclass_from_dict
-
         return dataclass_from_dict(cls, values, "model settings")
 
 
@@ -140,3 +143,39 @@ def detach_state(state: State | None) -> State | None:
     if isinstance(state, tuple):
         return tuple(s.detach() for s in state)
     return state.detach()
+
+
+@dataclass
+class MelodyModel:
+    """A loaded melody model file: the network (eval mode, CPU), its vocabulary and the file's dict."""
+
+    net: ComposerLM
+    vocab: Vocabulary
+    checkpoint: dict
+    path: str = ""
+
+
+def from_checkpoint(checkpoint: dict, path: str | os.PathLike = "", weights: str = "model_state") -> MelodyModel:
+    """The model and vocabulary a melody model file's dict describes, with its weights loaded, in eval mode.
+
+    Args:
+        checkpoint: the file's dict (see :mod:`composer.core.modelfile`).
+        path: where it was read from (reported in manifests and messages).
+        weights: ``model_state`` (best) or ``resume`` (last epoch, for resuming training).
+
+    Raises:
+        KeyError, ValueError, TypeError, RuntimeError: contents that do not fit together.
+    """
+    vocab = Vocabulary.from_dict(checkpoint["vocabulary"])
+    net = ComposerLM(ModelConfig.from_dict(checkpoint["model_config"]))
+    net.load_state_dict(checkpoint["resume"]["model_state"] if weights == "resume" else checkpoint["model_state"])
+    return MelodyModel(net.eval(), vocab, checkpoint, str(path))
+
+
+def load_melody_model(path: str | os.PathLike) -> MelodyModel:
+    """Load a melody model file for generation.
+
+    Raises:
+        ModelFileError: missing, unsafe, corrupt or another kind of model file; weights that do not fit.
+    """
+    return load_model_file(path, kinds=(MELODY_KIND,))

@@ -29,8 +29,10 @@ from composer.core import modelfile as ckpt
 from composer.core import distributed
 from composer.melody.corpus import SPLITS, Corpus, batchify, chunks, load_corpus, random_shifts
 from composer.core.distributed import SINGLE, Shard
-from composer.melody.encoding import PAD, EncodingConfig, Vocabulary, dataclass_from_dict, transpose_ids
-from composer.music.chords import CONDITION_SIZE, LABEL_METHODS, NO_CHORD, condition_vectors, transpose_codes
+from composer.core.config import dataclass_from_dict
+from composer.melody.encoding import PAD, EncodingConfig, Vocabulary, transpose_ids
+from composer.melody.conditioning import CONDITION_SIZE, LABEL_METHODS, condition_vectors, transpose_codes
+from composer.music.chords import NO_CHORD
 from composer.melody.model import ComposerLM, ModelConfig, detach_state
 
 
@@ -414,7 +416,7 @@ class TrainingRun:
     def checkpoint(self) -> dict:
         """The model file's dict: best weights for generation, last state for resuming."""
         return {
-            "format_version": ckpt.FORMAT_VERSION, "kind": ckpt.KIND,
+            "format_version": ckpt.FORMAT_VERSION, "kind": ckpt.MELODY_KIND,
             "model_config": self.model.config.to_dict(), "vocabulary": self.vocab.to_dict(),
             "model_state": self.best_state if self.best_state is not None else _cpu_state(self.model),
             "metrics": self.metrics, "recipe": self.recipe, "history": self.history,

@@ -1,4 +1,4 @@
-"""Chord symbols, chord conditioning vectors, and chord labels for music that has none.
+"""Chord symbols, chord codes, and chord labels for music that has none.
 
 Chord symbols: a root (``C``, ``F#``, ``Bb``...) then a quality, optionally ``/BASS``: ``C``, ``Am``,
 ``F#m``, ``Bb7``, ``Gdim``, ``Esus4``, ``Cmaj7``, ``Dm7``, ``Bm7b5``, ``C6``, ``G/B``; ``N`` (or ``NC``)
@@ -6,8 +6,8 @@ is "no chord". :data:`QUALITIES` lists every quality.
 
 A chord is stored as one integer *code* so it can travel beside the token ids: ``-1`` for no chord,
 else ``root + 12 * mask`` where bit ``i`` of ``mask`` means "the pitch class ``i`` semitones above the
-root sounds". Transposing a code moves only the root. The model sees a chord as a 25-number vector
-(:func:`condition_vectors`): the root one-hot (12), the chord's pitch classes (12), a no-chord flag.
+root sounds". Transposing a code moves only the root. (How the melody model reads chords:
+:mod:`composer.melody.conditioning`.)
 
 Progressions (``GenerationRequest.chords``, ``composer generate --chords``): one item per chord, each
 lasting one bar, or ``SYMBOL:BEATS`` for a length in beats (quarter notes): ``"C G Am F"``,
@@ -30,13 +30,12 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from composer.music.keys import parse_key
 from composer.music.notes import Note, Piece
 
-NO_CHORD = -1
-CONDITION_SIZE = 25  # root one-hot (12) + pitch classes (12) + no-chord flag (1)
+NO_CHORD = -1  # the code of "no chord"
+
 
 _ROOTS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
@@ -211,69 +210,6 @@ def progression_spans(progression: list[tuple[Chord, float | None]], start: int,
     return spans
 
 
-def codes_per_tick(spans: list[ChordSpan], length: int, fill: int = NO_CHORD) -> np.ndarray:
-    """int64 [length]: the chord code sounding at each tick (``fill`` where no span covers it)."""
-    codes = np.full(max(1, length), fill, dtype=np.int64)
-    for span in spans:
-        codes[max(0, span.start):max(0, min(length, span.end))] = span.chord.code
-    return codes
-
-
-def token_chord_codes(ids: np.ndarray, shift_steps: np.ndarray, spans: list[ChordSpan]) -> np.ndarray:
-    """The chord code for each token position, aligned for conditioning.
-
-    Position t gets the chord sounding at the time cursor *after* token t, that is, the time of the
-    event the model predicts next (the same rule :class:`composer.melody.sample.Sampler` follows).
-    Ticks before the first span or after the last take the nearest span's chord.
-
-    Args:
-        ids: int [T] token ids.
-        shift_steps: int [V] grid steps each token moves the cursor (``Vocabulary.shift_steps``).
-        spans: the chord labels, sorted, not overlapping.
-
-    Returns:
-        int64 [T] chord codes (all NO_CHORD when there are no spans).
-    """
-    if not spans:
-        return np.full(len(ids), NO_CHORD, dtype=np.int64)
-    cursor = np.cumsum(shift_steps[np.asarray(ids, dtype=np.int64)])          # [T]
-    starts = np.array([s.start for s in spans])
-    codes = np.array([s.chord.code for s in spans], dtype=np.int64)
-    index = np.clip(np.searchsorted(starts, cursor, side="right") - 1, 0, len(spans) - 1)
-    return codes[index]
-
-
-def transpose_codes(codes: np.ndarray, semitones: int) -> np.ndarray:
-    """Chord codes moved by ``semitones`` (no-chord stays no-chord)."""
-    codes = np.asarray(codes, dtype=np.int64)
-    moved = codes - codes % 12 + (codes % 12 + semitones) % 12
-    return np.where(codes < 0, codes, moved)
-
-
-def condition_vectors(codes: torch.Tensor) -> torch.Tensor:
-    """The model's view of chord codes.
-
-    Args:
-        codes: int64 [...] chord codes.
-
-    Returns:
-        float32 [..., 25]: root one-hot (12), pitch classes (12), no-chord flag (1).
-    """
-    codes = torch.as_tensor(codes, dtype=torch.long)
-    absent = codes < 0
-    safe = codes.clamp(min=0)
-    root, mask = safe % 12, safe // 12
-    pcs = torch.arange(12)
-    root_hot = (root.unsqueeze(-1) == pcs).float()                           # [..., 12]
-    above_root = (pcs - root.unsqueeze(-1)) % 12                             # [..., 12]
-    tones = ((mask.unsqueeze(-1) >> above_root) & 1).float()                 # [..., 12]
-    vectors = torch.cat([root_hot, tones, torch.zeros_like(root_hot[..., :1])], -1)
-    return torch.where(absent.unsqueeze(-1), _NO_CHORD_VECTOR, vectors)
-
-
-_NO_CHORD_VECTOR = torch.cat([torch.zeros(24), torch.ones(1)])
-
-
 # -- labelling music --------------------------------------------------------------------------------
 def _span_weights(notes: tuple[Note, ...], start: int, end: int, strong_weight: float = 1.0) -> np.ndarray:
     """float [12]: ticks each pitch class sounds within [start, end); a note sounding at ``start`` counts
@@ -440,61 +376,3 @@ def infer_key(chords: list[Chord]) -> str | None:
     return best
 
 
-LABEL_METHODS = ("melody", "harmony")
-LABELS_VERSION = 1          # bump when the labellers change what they say (invalidates cached labels)
-MELODY_SPAN_BEATS = 2       # melody-implied labels: one chord per half 4/4 bar
-HARMONY_SPAN_BEATS = 1      # labels from all voices: one chord per beat (a chorale's harmonic rhythm)
-
-
-def label_piece(original: Piece, prepared: Piece, method: str) -> list[ChordSpan]:
-    """Chord labels of a training piece, on the grid of its prepared (encoded) version.
-
-    Args:
-        original: the piece as read (every voice).
-        prepared: the piece made encodable (:func:`composer.melody.encoding.prepare`), on the model's grid.
-        method: ``melody`` (melody-implied, per 2 beats, from the prepared line in its encoded key) or
-            ``harmony`` (template matching over every voice, per beat).
-
-    Raises:
-        ValueError: an unknown method.
-    """
-    from composer.melody.encoding import piece_key
-    from composer.music.notes import quantize
-
-    beat = prepared.ticks_per_beat
-    if method == "melody":
-        return label_melody(prepared, MELODY_SPAN_BEATS * beat, piece_key(prepared))
-    if method == "harmony":
-        return label_harmony(quantize(original, beat), HARMONY_SPAN_BEATS * beat)
-    raise ValueError(f"unknown chord labelling {method!r} (known: {', '.join(LABEL_METHODS)})")
-
-
-def measure_chord_following(model, vocab, progression: tuple[str, ...], other: tuple[str, ...] | None,
-                            count: int = 64, bars: int = 16, seed: int = 0, temperature: float = 1.0,
-                            key: str | None = None) -> list[float]:
-    """Chord-tone fractions of generated melodies, measured against ``progression``.
-
-    The melodies are generated with the chords of ``other`` (or of ``progression`` when ``other`` is
-    the same; with no chords at all when ``other`` is None and the model takes none), then each is
-    scored against ``progression`` laid out bar by bar. Comparing "asked for P" with "asked for Q" and
-    with an unconditioned model measures how much the chords move the output.
-
-    Args:
-        model, vocab: a model and its vocabulary (see :func:`composer.core.modelfile.load_model`).
-        progression: the chords scored against.
-        other: the chords asked for (None: none).
-        count, bars, seed, temperature, key: the generation request.
-
-    Returns:
-        One chord-tone fraction per generated melody.
-    """
-    from composer.melody.generate import GenerationRequest, generate
-    from composer.music.notes import TimeSignature
-
-    request = GenerationRequest(count=count, bars=bars, seed=seed, temperature=temperature, key=key,
-                                chords=tuple(other) if other is not None else None)
-    result = generate(model, vocab, request)
-    bar_ticks = TimeSignature(0, 4, 4).ticks_per_bar(vocab.config.ticks_per_beat)
-    spans = progression_spans(parse_progression(progression), 0, result.length_ticks, bar_ticks,
-                              vocab.config.ticks_per_beat)
-    return [chord_tone_fraction(piece, spans) for piece in result.pieces]

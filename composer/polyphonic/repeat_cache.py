@@ -27,7 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from composer.polyphonic.data import EOF, PieceRoll, PolyphonicLM, SplitScore, encode_pieces, token_nlls
+from composer.polyphonic.data import EOF, PieceRoll, encode_pieces
+from composer.polyphonic.model import PolyphonicLM
+from composer.polyphonic.score import SplitScore, token_nlls
 
 DEFAULT_LENGTHS = (1, 2, 3, 4, 6, 8, 12, 16)
 MIN_LSTM_WEIGHT = 0.01   # the LSTM always keeps this much weight: a unit no copy predicts stays possible

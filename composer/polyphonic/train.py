@@ -26,13 +26,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from composer.core.modelfile import FORMAT_VERSION, ModelFileError, load_checkpoint, save_checkpoint, strip_checkpoint
-from composer.polyphonic.data import (NUM_PITCHES, BenchmarkDataError, EncodedPieces, PieceRoll, PolyConfig,
-                                 PolyphonicLM, encode_pieces, load_benchmark, score_split, step_batch, token_nll,
-                                 transpose_piece)
+from composer.core.modelfile import FORMAT_VERSION, POLYPHONIC_KIND, ModelFileError, load_checkpoint, save_checkpoint, strip_checkpoint
+from composer.polyphonic.data import (NUM_PITCHES, BenchmarkDataError, EncodedPieces, PieceRoll, encode_pieces,
+                                      load_benchmark, step_batch, transpose_piece)
+from composer.polyphonic.model import PolyConfig, PolyphonicLM, token_nll
+from composer.polyphonic.score import score_split
 from composer.polyphonic.repeat_cache import attach_cache
+from composer.core.config import dataclass_from_dict
 
-KIND = "composer-polyphonic-model"
 
 
 class PolyTrainingError(Exception):
@@ -93,26 +94,10 @@ class PolyTrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> PolyTrainConfig:
-        from composer.melody.encoding import dataclass_from_dict
-
         return dataclass_from_dict(cls, values, "polyphonic training settings")
 
 
 # -- model files ------------------------------------------------------------------------------------
-def load_polyphonic_model(path: str | os.PathLike) -> tuple[PolyphonicLM, dict]:
-    """Load a polyphonic model file (best weights, eval mode, CPU).
-
-    Raises:
-        ModelFileError: missing, unsafe or corrupt file, another kind of model, or weights that do not fit.
-    """
-    checkpoint = load_checkpoint(path, kinds=(KIND,))
-    try:
-        model = PolyphonicLM(PolyConfig.from_dict(checkpoint["model_config"]))
-        model.load_state_dict(checkpoint["model_state"])
-    except (KeyError, ValueError, TypeError, RuntimeError) as error:
-        raise ModelFileError(path, f"inconsistent contents: {error}") from None
-    model.eval()
-    return model, checkpoint
 
 
 def file_sha256(path: Path) -> str:
@@ -235,7 +220,7 @@ def train_polyphonic(data_path: str | os.PathLike, out_path: str | os.PathLike, 
     recipe = {"train": config.to_dict(), "data_file": data_path.name, "data_sha256": file_sha256(data_path),
               "train_pieces": len(splits["train"]), "valid_pieces": len(splits["valid"]),
               "torch": str(torch.__version__), "parameters": model.num_parameters()}
-    checkpoint = {"format_version": FORMAT_VERSION, "kind": KIND, "model_config": config.model_config.to_dict(), "recipe": recipe,
+    checkpoint = {"format_version": FORMAT_VERSION, "kind": POLYPHONIC_KIND, "model_config": config.model_config.to_dict(), "recipe": recipe,
                   "history": [], "epoch": 0, "metrics": {}, "model_state": None}
     state = {"bad_epochs": 0, "best": float("inf"), "elapsed_s": 0.0, "lr": config.lr}
     if resume and out_path.exists():
@@ -294,7 +279,7 @@ def _restore(out_path: Path, config: PolyTrainConfig, recipe: dict, model: Polyp
              optimizer: torch.optim.Optimizer, rng: np.random.Generator) -> tuple[dict, dict]:
     """Load the last epoch's weights, optimizer and RNG from an unfinished model file."""
     try:
-        checkpoint = load_checkpoint(out_path, kinds=(KIND,))
+        checkpoint = load_checkpoint(out_path, kinds=(POLYPHONIC_KIND,))
     except ModelFileError as error:
         raise PolyTrainingError(str(error)) from None
     if "resume" not in checkpoint:
@@ -317,8 +302,8 @@ def _restore(out_path: Path, config: PolyTrainConfig, recipe: dict, model: Polyp
 
 def ship(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike) -> None:
     """Write the model file without its resume state (optimizer), for shipping."""
-    save_checkpoint(strip_checkpoint(load_checkpoint(checkpoint_path, kinds=(KIND,))), out_path)
+    save_checkpoint(strip_checkpoint(load_checkpoint(checkpoint_path, kinds=(POLYPHONIC_KIND,))), out_path)
 
 
 __all__ = ["PolyTrainConfig", "PolyTrainingError", "BenchmarkDataError", "train_polyphonic",
-           "load_polyphonic_model", "ship"]
+           "ship"]

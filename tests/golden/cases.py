@@ -37,25 +37,18 @@ def notes_summary(piece) -> dict:
     return {"notes": len(notes), "sha256": digest[:16], "first": [list(n) for n in notes[:6]]}
 
 
-class _Loaded:
-    """A melody model file as loaded: network, vocabulary, checkpoint."""
-
-    def __init__(self, net, vocab, checkpoint) -> None:
-        self.net, self.vocab, self.checkpoint = net, vocab, checkpoint
-
-
 def _pieces(pieces) -> list[dict]:
     return [notes_summary(p) for p in pieces]
 
 
 # -- melody model ---------------------------------------------------------------------------------------
 def melody_cases() -> dict:
-    from composer.core.modelfile import load_model
     from composer.melody.generate import GenerationRequest, generate
+    from composer.melody.model import load_melody_model
     from composer.music.midi_io import read_midi
 
-    melody = _Loaded(*load_model(MODELS / "melody.pt"))
-    chords = _Loaded(*load_model(MODELS / "melody_chords.pt"))
+    melody = load_melody_model(MODELS / "melody.pt")
+    chords = load_melody_model(MODELS / "melody_chords.pt")
     primer = read_midi(FOLK / MELODY_PRIMER)
     out = {}
     out["sample"] = _pieces(generate(melody.net, melody.vocab, GenerationRequest(count=4, bars=8, seed=11)).pieces)
@@ -70,12 +63,12 @@ def melody_cases() -> dict:
 
 def melody_nll_case() -> dict:
     """The shipped melody model's loss on 24 folk tunes (whole pieces from a fresh state)."""
-    from composer.core.modelfile import load_model
     from composer.melody.encoding import encode, prepare
+    from composer.melody.model import load_melody_model
     from composer.music.midi_io import read_midi
     from composer.melody.train import evaluate
 
-    model = _Loaded(*load_model(MODELS / "melody.pt"))
+    model = load_melody_model(MODELS / "melody.pt")
     files = sorted(FOLK.glob("*/*.mid"))[::180][:24]
     sequences = [encode(prepare(read_midi(f), model.vocab.config), model.vocab) for f in files]
     metrics = evaluate(model.net, sequences, torch.device("cpu"), batch_size=8)
@@ -119,13 +112,15 @@ def harmony_eval_case() -> dict:
 
 # -- polyphonic benchmark models --------------------------------------------------------------------------
 def polyphonic_cases() -> dict:
-    from composer.polyphonic.data import load_benchmark, score_split
-    from composer.polyphonic.train import load_polyphonic_model
+    from composer.polyphonic.data import load_benchmark
+    from composer.polyphonic.score import score_split
+    from composer.polyphonic.model import load_polyphonic_model
     from composer.polyphonic.repeat_cache import cache_of, score_with_cache
 
     out = {}
     for name, model_file in (("jsb_chorales_quarter.json", "jsb.pt"), ("nottingham.json", "nottingham.pt")):
-        model, checkpoint = load_polyphonic_model(MODELS / model_file)
+        loaded = load_polyphonic_model(MODELS / model_file)
+        model, checkpoint = loaded.net, loaded.checkpoint
         pieces = load_benchmark(BENCHMARKS / name)["valid"][:6]
         plain = score_split(model, pieces)
         cached = score_with_cache(model, pieces, cache_of(checkpoint))

@@ -17,7 +17,8 @@ import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from composer.core.modelfile import load_checkpoint, load_model  # noqa: E402
+from composer.melody.model import load_melody_model
+from composer.core.modelfile import load_checkpoint  # noqa: E402
 from composer.melody.corpus import find_midi_files  # noqa: E402
 from gui import train_dialog  # noqa: E402
 from gui.loss_plot import TRAIN_COLOR, VALID_COLOR, LossPlot  # noqa: E402
@@ -58,7 +59,7 @@ def test_a_tiny_run_trains_a_model_that_loads(qtbot, corpus, tmp_path):
     qtbot.waitUntil(lambda: not dialog.is_running(), timeout=RUN_TIMEOUT_MS)
     path = trained.args[0]
     assert path == dialog.output_edit.text() and chosen == [str(corpus)]
-    model, vocab, checkpoint = load_model(path)
+    checkpoint = load_melody_model(path).checkpoint
     assert checkpoint["epoch"] == 2 and checkpoint["recipe"]["config"]["hidden_size"] == 16
     assert checkpoint["recipe"]["data"]["skipped"] == 1
     assert len(dialog.plot.train_points) == 2 and len(dialog.plot.valid_points) == 2
@@ -78,7 +79,7 @@ def test_cancel_leaves_a_loadable_model_and_resume_continues_it(qtbot, corpus, t
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)  # the trainer stops after its first step
     qtbot.waitUntil(lambda: not dialog.is_running(), timeout=RUN_TIMEOUT_MS)
     assert "Stopped after 0 finished epochs" in dialog.status_label.text()
-    load_model(out)  # loadable as it is
+    load_melody_model(out)  # loadable as it is
     interrupted = load_checkpoint(out)
     assert interrupted["epoch"] == 0 and interrupted["resume"]["step"] == 1
     assert len(dialog.plot.step_points) == 1 and not dialog.plot.train_points
@@ -94,7 +95,7 @@ def test_cancel_leaves_a_loadable_model_and_resume_continues_it(qtbot, corpus, t
     assert resumed["epoch"] == 2 and [row["epoch"] for row in history] == [1, 2]
     batches = history[1]["step"] - history[0]["step"]
     assert history[0]["step"] == 1 + batches  # the step counter went on from the interrupted step
-    load_model(out)
+    load_melody_model(out)
 
 
 def test_closing_during_a_run_stops_it_then_closes(qtbot, corpus, tmp_path):

@@ -16,7 +16,7 @@ midi_ports = pytest.importorskip("gui.midi_ports")
 
 import mido
 
-from composer.core.modelfile import load_model
+from composer.melody.model import load_melody_model
 from composer.music.notes import Note
 
 TRAIN_TIMEOUT_MS = 90_000
@@ -127,7 +127,7 @@ def test_training_dialog_trains_on_a_folder_and_the_model_joins_the_picker(windo
         assert dialog.start()
     qtbot.waitUntil(lambda: not dialog.is_running(), timeout=TRAIN_TIMEOUT_MS)
     path = trained.args[0]
-    load_model(path)                                        # a real, loadable melody model
+    load_melody_model(path)                                        # a real, loadable melody model
     assert window.panel.model_path() == str(Path(path).resolve())
     labels = [window.panel.model_combo.itemText(i) for i in range(window.panel.model_combo.count())]
     assert "tiny_melody" in labels and labels[-1] == "Add model file..."

@@ -34,7 +34,8 @@ from pathlib import Path
 
 import pytest
 
-from composer.core.modelfile import ModelFileError, build_model, load_checkpoint
+from composer.melody.model import from_checkpoint
+from composer.core.modelfile import ModelFileError, load_checkpoint
 
 FOLK = Path(__file__).resolve().parents[2] / "midi_data" / "folk_melodies"
 
@@ -184,7 +185,8 @@ def check_model_file(path: Path, previous: dict | None, where: str) -> dict:
     except ModelFileError as error:
         pytest.fail(f"{where}: the model file does not load: {error}")
     for weights in ("model_state", "resume"):
-        model, vocab = build_model(checkpoint, weights)
+        loaded = from_checkpoint(checkpoint, weights=weights)
+        model, vocab = loaded.net, loaded.vocab
         assert model.config.vocab_size == len(vocab), where
     history = checkpoint["history"]
     assert [row["epoch"] for row in history] == list(range(1, checkpoint["epoch"] + 1)), (where, history)
@@ -276,7 +278,7 @@ def test_kill_minus_nine_at_random_moments_then_resume(tmp_path, fuzz_tally):
     assert final["epoch"] == EPOCHS and len(final["history"]) == EPOCHS, final["history"]
     assert final["recipe"]["stop_reason"] == "finished all epochs"
     assert final["metrics"]["valid"]["tokens"] > 0
-    build_model(final)
+    from_checkpoint(final)
     stranded = trainer.temporaries()  # never renamed, never loaded; later saves leave them where they are
     assert all(t.name.startswith(f".{trainer.model.name}.") and t.suffix == ".tmp" for t in stranded)
     notes.append(f"{len(stranded)} stranded temporary files left ({sum(t.stat().st_size for t in stranded)} bytes)")

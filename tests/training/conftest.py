@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from composer.core.modelfile import load_model
+from composer.melody.model import load_melody_model
 from composer.melody.corpus import find_midi_files
 from composer.melody.train import TrainConfig, train
 
@@ -103,17 +103,17 @@ def tiny_model(tmp_path_factory, small_corpus) -> TinyModel:
 
 @pytest.fixture(scope="session")
 def tiny_loaded(tiny_model):
-    """(model, vocab, checkpoint) of the tiny model, loaded the way generation loads it."""
-    return load_model(tiny_model.path)
+    """The tiny model (a MelodyModel), loaded the way generation loads it."""
+    return load_melody_model(tiny_model.path)
 
 
 @pytest.fixture(scope="session")
 def tiny_advancing_loaded(tmp_path_factory, small_corpus):
-    """(model, vocab, checkpoint) of a tiny model trained like ``tiny_model`` but with the encoding whose
+    """A tiny model (a MelodyModel) trained like ``tiny_model`` but with the encoding whose
     DUR tokens advance time (two tokens per legato note)."""
     out = tmp_path_factory.mktemp("tiny_advancing") / "tiny.pt"
     train(small_corpus, out, dataclasses.replace(TINY_CONFIG, durations_advance=True))
-    return load_model(out)
+    return load_melody_model(out)
 
 
 @pytest.fixture

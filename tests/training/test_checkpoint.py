@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from composer.melody.model import from_checkpoint, load_melody_model
 from composer.core import modelfile as ckpt
-from composer.core.modelfile import (FORMAT_VERSION, ModelFileError, build_model, load_checkpoint, load_model,
-                                 save_checkpoint, strip_checkpoint)
+from composer.core.modelfile import FORMAT_VERSION, ModelFileError, load_checkpoint, save_checkpoint, strip_checkpoint
 from composer.melody.generate import GenerationRequest, generate
 from composer.melody.model import ComposerLM
 
@@ -52,12 +52,14 @@ def test_save_load_round_trip(tiny_model, tmp_path):
 
 
 def test_load_model_gives_eval_model_with_best_weights(tiny_model):
-    model, vocab, checkpoint = load_model(tiny_model.path)
+    loaded = load_melody_model(tiny_model.path)
+    model, vocab, checkpoint = loaded.net, loaded.vocab, loaded.checkpoint
     assert isinstance(model, ComposerLM)
     assert not model.training
     assert len(vocab) == model.config.vocab_size
     assert_same_state({k: v for k, v in model.state_dict().items()}, checkpoint["model_state"])
-    resumed, _ = build_model(checkpoint, weights="resume")
+    loaded = from_checkpoint(checkpoint, weights="resume")
+    resumed, _ = loaded.net, loaded.vocab
     assert_same_state(resumed.state_dict(), checkpoint["resume"]["model_state"])
 
 
@@ -84,7 +86,7 @@ def test_pickle_that_runs_code_is_refused_unrun(tiny_model, tmp_path):
     assert caught.value.path == str(evil)
     assert "plain data" in caught.value.reason
     with pytest.raises(ModelFileError):
-        load_model(evil)
+        load_melody_model(evil)
     assert not marker.exists()
 
 
@@ -130,7 +132,7 @@ def test_missing_file(tmp_path):
         load_checkpoint(tmp_path / "nope.pt")
     assert caught.value.path == str(tmp_path / "nope.pt")
     with pytest.raises(ModelFileError):
-        load_model(tmp_path / "nope.pt")
+        load_melody_model(tmp_path / "nope.pt")
     with pytest.raises(ModelFileError):           # a folder is not a model file either
         load_checkpoint(tmp_path)
 
@@ -158,7 +160,7 @@ def test_weights_that_do_not_fit_the_config(tiny_model, tmp_path):
     path = tmp_path / "misfit.pt"
     save_checkpoint(checkpoint, path)
     with pytest.raises(ModelFileError, match="inconsistent"):
-        load_model(path)
+        load_melody_model(path)
 
 
 def test_save_is_atomic(model_copy, monkeypatch):
@@ -205,7 +207,8 @@ def test_strip_removes_resume_and_still_generates(tiny_model, tmp_path):
     path = tmp_path / "shipped.pt"
     save_checkpoint(stripped, path)
     assert path.stat().st_size < tiny_model.path.stat().st_size
-    model, vocab, loaded = load_model(path)
+    loaded = load_melody_model(path)
+    model, vocab, loaded = loaded.net, loaded.vocab, loaded.checkpoint
     assert "resume" not in loaded
     assert_same_state(model.state_dict(), checkpoint["model_state"])
     result = generate(model, vocab, GenerationRequest(count=2, bars=2, seed=3))
@@ -216,4 +219,4 @@ def test_model_file_error_message():
     error = ModelFileError("/x/y.pt", "broken")
     assert error.path == "/x/y.pt" and error.reason == "broken"
     assert str(error) == "cannot load model file /x/y.pt: broken"
-    assert ckpt.KIND == "composer-model"
+    assert ckpt.MELODY_KIND == "composer-model"

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from composer.core.modelfile import load_model
-from composer.music.chords import (NO_CHORD, Chord, ChordSpan, chord_tone_fraction, codes_per_tick, condition_vectors,
-                             infer_key, label_harmony, label_melody, label_piece, measure_chord_following,
-                             parse_chord, parse_progression, progression_spans, token_chord_codes,
-                             transpose_codes)
+from composer.melody.model import load_melody_model
+from composer.melody.conditioning import (codes_per_tick, condition_vectors, label_piece, token_chord_codes, transpose_codes)
+from composer.melody.evaluate import measure_chord_following
+from composer.music.chords import (NO_CHORD, Chord, ChordSpan, chord_tone_fraction, infer_key, label_harmony, label_melody, parse_chord, parse_progression, progression_spans)
 from composer.cli.main import main
 from composer.melody.corpus import find_midi_files, load_corpus
 from composer.melody.encoding import EncodingConfig, Vocabulary, encode, prepare
@@ -190,7 +189,8 @@ def test_corpus_chords_are_cached_and_parallel_to_the_tokens(small_corpus, tmp_p
 
 # -- models ------------------------------------------------------------------------------------------
 def test_old_model_files_load_without_conditioning_and_refuse_chords():
-    model, vocab, checkpoint = load_model(SHIPPED_MELODY)
+    loaded = load_melody_model(SHIPPED_MELODY)
+    model, vocab, checkpoint = loaded.net, loaded.vocab, loaded.checkpoint
     assert "condition_size" not in checkpoint["model_config"]
     assert model.config.condition_size == 0 and model.condition is None
     with pytest.raises(ValueError, match="without chord conditioning"):
@@ -209,7 +209,8 @@ def test_a_conditioned_model_needs_its_condition_and_others_refuse_one():
 
 
 def test_fast_stepper_matches_the_module_with_chords(chord_model):
-    model, vocab, _ = load_model(chord_model)
+    loaded = load_melody_model(chord_model)
+    model, vocab = loaded.net, loaded.vocab
     ids = encode(prepare(read_midi(find_midi_files(REPO / "midi_data" / "folk_melodies")[5]), vocab.config),
                  vocab)[:40]
     codes = transpose_codes(np.resize([parse_chord(s).code for s in P], len(ids)), 0)
@@ -225,7 +226,8 @@ def test_fast_stepper_matches_the_module_with_chords(chord_model):
 
 
 def test_sampler_refuses_a_missing_or_misshapen_condition(chord_model):
-    model, vocab, _ = load_model(chord_model)
+    loaded = load_melody_model(chord_model)
+    model, vocab = loaded.net, loaded.vocab
     sampler = Sampler(model, vocab)
     prompt = np.array([1])
     with pytest.raises(ValueError, match="chord-conditioned"):
@@ -239,7 +241,8 @@ def test_chords_move_the_melodies_toward_them(chord_model):
 
     The same seed with the chords ignored would give identical melodies (the difference would be 0).
     """
-    model, vocab, _ = load_model(chord_model)
+    loaded = load_melody_model(chord_model)
+    model, vocab = loaded.net, loaded.vocab
     under_p = measure_chord_following(model, vocab, P, P, count=16, bars=8, seed=3)
     under_q = measure_chord_following(model, vocab, P, Q, count=16, bars=8, seed=3)
     under_q_own = measure_chord_following(model, vocab, Q, Q, count=16, bars=8, seed=3)
@@ -249,7 +252,8 @@ def test_chords_move_the_melodies_toward_them(chord_model):
 
 
 def test_beam_search_and_no_chords_work_on_a_chord_model(chord_model):
-    model, vocab, _ = load_model(chord_model)
+    loaded = load_melody_model(chord_model)
+    model, vocab = loaded.net, loaded.vocab
     beams = generate(model, vocab, GenerationRequest(count=2, bars=2, beam=3, chords=("C:2", "G:2")))
     assert len(beams.pieces) == 2 and [s.chord.name for s in beams.chord_spans] == ["C", "G", "C", "G"]
     free = generate(model, vocab, GenerationRequest(count=2, bars=2, seed=1))
@@ -279,8 +283,10 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path, micro_corpus):
     tuned = TrainConfig(**{**base.to_dict(), "transpose": (-5, 6), "lr": 1e-9, "chord_labels": "melody",
                            "init_from": str(tmp_path / "base.pt")})
     train(micro_corpus, tmp_path / "tuned.pt", tuned, workers=1, use_cache=False)
-    source, _, _ = load_model(tmp_path / "base.pt")
-    result, _, checkpoint = load_model(tmp_path / "tuned.pt")
+    loaded = load_melody_model(tmp_path / "base.pt")
+    source = loaded.net
+    loaded = load_melody_model(tmp_path / "tuned.pt")
+    result, checkpoint = loaded.net, loaded.checkpoint
     assert checkpoint["model_config"]["condition_size"] == 25
     torch.testing.assert_close(result.embedding.weight, source.embedding.weight, atol=1e-4, rtol=0)
     assert result.condition.weight.abs().max() < 1e-4  # starts at zero: the old model, unchanged
@@ -317,7 +323,8 @@ def test_cli_chord_errors_are_clear(chord_model, tmp_path, capsys):
 
 def test_the_shipped_chord_model_follows_its_chords():
     """The shipped model, measured the way midi_data/models/README.md reports it (smaller here)."""
-    model, vocab, checkpoint = load_model(REPO / "midi_data" / "models" / "melody_chords.pt")
+    loaded = load_melody_model(REPO / "midi_data" / "models" / "melody_chords.pt")
+    model, vocab, checkpoint = loaded.net, loaded.vocab, loaded.checkpoint
     assert checkpoint["model_config"]["condition_size"] == 25
     rotated = P[1:] + P[:1]                                                  # same chords, one bar later
     under_p = np.nanmedian(measure_chord_following(model, vocab, P, P, count=16, bars=8, seed=7))

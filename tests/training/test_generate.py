@@ -32,12 +32,12 @@ def loaded(request):
 
 @pytest.fixture(scope="module")
 def model(loaded):
-    return loaded[0]
+    return loaded.net
 
 
 @pytest.fixture(scope="module")
 def vocab(loaded):
-    return loaded[1]
+    return loaded.vocab
 
 
 @pytest.fixture(scope="module")
@@ -340,12 +340,13 @@ def test_decoded_rows_match_generated_pieces(model, vocab):
 
 def test_the_advancing_encoding_is_saved_and_samples_two_tokens_per_legato_note(tiny_advancing_loaded,
                                                                                 tiny_loaded):
-    model, vocab, checkpoint = tiny_advancing_loaded
+    checkpoint = tiny_advancing_loaded.checkpoint
     assert checkpoint["vocabulary"]["config"]["durations_advance"] is True
     assert checkpoint["recipe"]["config"]["durations_advance"] is True
-    assert not tiny_loaded[1].config.durations_advance
+    assert not tiny_loaded.vocab.config.durations_advance
     tokens_per_note = {}
-    for name, (m, v, _) in {"advance": tiny_advancing_loaded, "shift": tiny_loaded}.items():
+    for name, loaded in {"advance": tiny_advancing_loaded, "shift": tiny_loaded}.items():
+        m, v = loaded.net, loaded.vocab
         rows = Sampler(m, v).sample(np.array([BOS]), 8, 16 * 48, SamplingOptions(seed=3))
         notes = sum(len(decode(row, v).notes) for row in rows)
         tokens_per_note[name] = sum(len(row) - 1 for row in rows) / notes

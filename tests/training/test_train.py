@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from composer.core.modelfile import load_checkpoint, load_model, save_checkpoint, strip_checkpoint
+from composer.melody.model import load_melody_model
+from composer.core.modelfile import load_checkpoint, save_checkpoint, strip_checkpoint
 from composer.melody.corpus import load_corpus
 from composer.melody.encoding import Vocabulary
 from composer.music.midi_io import write_midi
@@ -40,7 +41,8 @@ def test_training_lowers_validation_loss(tiny_model):
     torch.manual_seed(config.seed)
     untrained = ComposerLM(config.model(len(vocab)))
     before = evaluate(untrained, valid, torch.device("cpu"))
-    model, _, checkpoint = load_model(tiny_model.path)
+    loaded = load_melody_model(tiny_model.path)
+    model, checkpoint = loaded.net, loaded.checkpoint
     after = evaluate(model, valid, torch.device("cpu"))
     assert before.loss > 4.5                   # about ln(vocabulary size) for an untrained model
     assert after.loss < before.loss - 1.0, (before, after)
@@ -71,7 +73,7 @@ def test_history_and_events(tiny_model):
     assert checkpoint["recipe"]["data"]["files"] == tiny_model.events[0]["summary"]["files"]
     assert sum(checkpoint["recipe"]["data"]["files"].values()) == 48
     assert checkpoint["recipe"]["stop_reason"] == "finished all epochs"
-    assert checkpoint["recipe"]["parameters"] == load_model(tiny_model.path)[0].num_parameters()
+    assert checkpoint["recipe"]["parameters"] == load_melody_model(tiny_model.path).net.num_parameters()
 
 
 def test_side_files_appear_next_to_the_model(tiny_model):
@@ -135,7 +137,7 @@ def test_stop_then_resume_continues_the_history(micro_corpus, tmp_path):
     assert [r["epoch"] for r in stopped["history"]] == [1]
     on_disk = load_checkpoint(out)
     assert on_disk["epoch"] == 1 and "resume" in on_disk and "valid" in on_disk["metrics"]
-    load_model(out)                                          # generation can use an interrupted run
+    load_melody_model(out)                                          # generation can use an interrupted run
     first_row = on_disk["history"][0]
 
     resumed = train(micro_corpus, out, TrainConfig(epochs=99), resume=True)   # config comes from the file
@@ -175,7 +177,8 @@ def test_ctrl_c_during_a_step_saves_a_loadable_checkpoint(micro_corpus, tmp_path
     torch.manual_seed(MICRO_CONFIG.seed)                     # the run's initial weights, made again
     initial = ComposerLM(MICRO_CONFIG.model(len(Vocabulary(MICRO_CONFIG.encoding())))).state_dict()
     assert not same_weights(checkpoint["resume"]["model_state"], initial)   # the steps taken were kept
-    model, vocab, _ = load_model(out)
+    loaded = load_melody_model(out)
+    model, vocab = loaded.net, loaded.vocab
     assert len(vocab) == model.config.vocab_size
     resumed = train(micro_corpus, out, resume=True)
     assert [r["epoch"] for r in resumed["history"]] == [1, 2]
@@ -212,7 +215,7 @@ def test_ctrl_c_at_the_end_of_an_epoch_then_resume_does_not_repeat_the_epoch(mic
     with pytest.raises(KeyboardInterrupt):
         train(micro_corpus, out, dataclasses.replace(MICRO_CONFIG, epochs=2), progress=interrupt_on("epoch", 1))
     checkpoint = load_checkpoint(out)
-    load_model(out)
+    load_melody_model(out)
     saved = (checkpoint["epoch"], [r["epoch"] for r in checkpoint["history"]])
     resumed = train(micro_corpus, out, resume=True)
     epochs = [r["epoch"] for r in resumed["history"]]
