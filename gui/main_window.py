@@ -24,23 +24,21 @@ from gui.autosave import Autosaver, default_autosave_dir
 from gui.commands import with_notes_added
 from gui.document import Document, empty_piece
 from gui.generate_panel import GeneratePanel, Variation
+from gui.jobs.export import WavExport
+from gui.jobs.generate import GenerateJob
+from gui.jobs.harmony import HarmonyJobs
+from gui.jobs.runner import JobRunner
+from gui.jobs.train import TrainLauncher
+from gui.jobs.worker import Worker
 from gui.models import HARMONY_KIND, SHIPPED_MODELS_DIR, ModelEntry, ModelStore, discover_models
+from gui.optional import optional
 from gui.piano_roll import SNAP_CHOICES, PianoRoll, Tool
 from gui.settings import AppSettings
 from gui.track_dialog import TrackDialog
-from gui.workers import Worker, generation_job
 
 MIDI_FILTER = "MIDI files (*.mid *.midi);;All files (*)"
 BUILT_IN_SYNTH = "Built-in synth"
 ASK = "ask"
-
-
-def _optional(module: str, name: str):
-    """A class from the audio/devices modules, or None while they are missing (the window still works)."""
-    try:
-        return getattr(__import__(f"gui.{module}", fromlist=[name]), name)
-    except (ImportError, AttributeError):
-        return None
 
 
 class MainWindow(QMainWindow):
@@ -72,7 +70,6 @@ class MainWindow(QMainWindow):
         self.store = ModelStore()
         self.model_folders = list(model_folders) if model_folders is not None else [SHIPPED_MODELS_DIR]
         self.user_models_dir = Path(user_models_dir) if user_models_dir else self._default_user_models_dir()
-        self.worker: Worker | None = None
         self.last_message = ""
         self.ask_before_closing = True
         self._recorded: list = []
@@ -81,6 +78,8 @@ class MainWindow(QMainWindow):
         self.autosaver.start_session()
         self._build_audio(player, midi_out, recorder)
         self._build_widgets()
+        self._build_jobs()
+        self._wire_panel()
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -99,9 +98,9 @@ class MainWindow(QMainWindow):
         return Path(base) / "models"
 
     def _build_audio(self, player, midi_out, recorder) -> None:
-        player_class = _optional("playback", "Player")
-        out_class = _optional("midi_ports", "MidiOutPlayer")
-        recorder_class = _optional("midi_ports", "MidiRecorder")
+        player_class = optional("playback", "Player")
+        out_class = optional("midi_ports", "MidiOutPlayer")
+        recorder_class = optional("midi_ports", "MidiRecorder")
         self.player = player if player is not None else (player_class(self) if player_class else None)
         self.midi_out = midi_out if midi_out is not None else (out_class(self) if out_class else None)
         self.recorder = recorder if recorder is not None else (recorder_class(self) if recorder_class else None)
@@ -138,11 +137,21 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, dock)
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
-        self.panel.generateRequested.connect(self.generate)
-        self.panel.cancelRequested.connect(self.cancel_job)
-        self.panel.harmonizeRequested.connect(self.harmonize)
-        self.panel.regenerateRequested.connect(self.regenerate_selection)
-        self.panel.choraleRequested.connect(self.new_chorale)
+
+    def _build_jobs(self) -> None:
+        self.jobs = JobRunner(self.panel, self, self)
+        self.jobs.jobFinished.connect(self.jobFinished)
+        self.generate_job = GenerateJob(self.jobs, self.panel, self.store, self.document, self, self)
+        self.harmony_jobs = HarmonyJobs(self.jobs, self.panel, self.store, self.document, self.canvas, self, self)
+        self.wav_export = WavExport(self.canvas, self.document, self.settings, self, self)
+        self.trainer = TrainLauncher(self.settings, self.user_models_dir, self.add_model, self, self)
+
+    def _wire_panel(self) -> None:
+        self.panel.generateRequested.connect(self.generate_job.generate)
+        self.panel.cancelRequested.connect(self.jobs.cancel)
+        self.panel.harmonizeRequested.connect(self.harmony_jobs.harmonize)
+        self.panel.regenerateRequested.connect(self.harmony_jobs.regenerate_selection)
+        self.panel.choraleRequested.connect(self.harmony_jobs.new_chorale)
         self.panel.useRequested.connect(self.use_selected_variation)
         self.panel.auditionRequested.connect(self.audition)
         self.panel.previewChanged.connect(self._preview_changed)
@@ -170,7 +179,7 @@ class MainWindow(QMainWindow):
         self.save_action = self._action("&Save", self.save_dialog, QKeySequence.Save, "Save the piece as MIDI (Ctrl+S)")
         self.save_as_action = self._action("Save &As...", self.save_as_dialog, "Ctrl+Shift+S",
                                            "Save the piece as a new MIDI file (Ctrl+Shift+S)")
-        self.export_wav_action = self._action("&Export WAV...", self.export_wav_dialog, "Ctrl+E",
+        self.export_wav_action = self._action("&Export WAV...", self.wav_export.export_wav_dialog, "Ctrl+E",
                                               "Render the piece with the built-in synth to a WAV file (Ctrl+E)")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit, "Quit Composer")
         self.undo_action = stack.createUndoAction(self, "&Undo")
@@ -195,17 +204,20 @@ class MainWindow(QMainWindow):
                                            "Zoom in on time (Ctrl+=, or Ctrl+wheel)")
         self.zoom_out_action = self._action("Zoom &out", self.piano_roll.zoom_out, "Ctrl+-",
                                             "Zoom out (Ctrl+-, or Ctrl+wheel)")
-        self.generate_action = self._action("&Generate", self.generate, "Ctrl+G", "Generate variations (Ctrl+G)")
-        self.cancel_action = self._action("&Cancel job", self.cancel_job, "Esc", "Stop the running job (Esc)")
-        self.harmonize_action = self._action("&Harmonize melody", self.harmonize, "Ctrl+H",
+        self.generate_action = self._action("&Generate", self.generate_job.generate, "Ctrl+G",
+                                            "Generate variations (Ctrl+G)")
+        self.jobs.busyChanged.connect(lambda busy: self.generate_action.setEnabled(not busy))
+        self.cancel_action = self._action("&Cancel job", self.jobs.cancel, "Esc", "Stop the running job (Esc)")
+        self.harmonize_action = self._action("&Harmonize melody", self.harmony_jobs.harmonize, "Ctrl+H",
                                              "Write a 4-part harmony under the melody (Ctrl+H)")
-        self.regenerate_action = self._action("&Regenerate selection", self.regenerate_selection, "Ctrl+R",
+        self.regenerate_action = self._action("&Regenerate selection", self.harmony_jobs.regenerate_selection,
+                                              "Ctrl+R",
                                               "Write the selected region again in the ticked voices (Ctrl+R)")
         self.use_action = self._action("&Use selected result", self.use_selected_variation, "Ctrl+Return",
                                        "Make the selected result the piece (Ctrl+Enter)")
         self.add_model_action = self._action("Add &model file...", self.add_model_dialog, None,
                                              "Add a trained model file to the model list")
-        self.train_action = self._action("&Train a model...", self.train_dialog, "Ctrl+T",
+        self.train_action = self._action("&Train a model...", self.trainer.open_dialog, "Ctrl+T",
                                          "Train a model on a folder of MIDI files (Ctrl+T)")
         self.play_action = self._action("&Play", self.set_playing, "Space", "Play or stop (Space)", checkable=True)
         self.loop_action = self._action("&Loop", lambda _on: self._replay_with_new_settings(), "Ctrl+L",
@@ -449,23 +461,8 @@ class MainWindow(QMainWindow):
         return True
 
     def export_wav_to(self, path: str | os.PathLike) -> bool:
-        """Render the shown piece with the built-in synth into a WAV file."""
-        try:
-            from gui.synth import export_wav
-        except ImportError as error:
-            self.show_error("Cannot export WAV", f"the synthesizer is not available: {error}")
-            return False
-        piece = self.canvas.piece
-        if not piece.notes:
-            self.show_error("Cannot export WAV", "the piece has no notes")
-            return False
-        try:
-            export_wav(piece, path)
-        except (OSError, ValueError) as error:
-            self.show_error("Cannot export WAV", f"cannot write {path}: {error}")
-            return False
-        self.show_message(f"Exported {path}")
-        return True
+        """Render the shown piece with the built-in synth into a WAV file (see :class:`WavExport`)."""
+        return self.wav_export.export_wav_to(path)
 
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -515,12 +512,6 @@ class MainWindow(QMainWindow):
         start = str(self.document.path or Path(self._last_folder()) / f"{self.document.title}.mid")
         path, _ = QFileDialog.getSaveFileName(self, "Save MIDI file", start, MIDI_FILTER)
         return self.save_to(path) if path else False
-
-    def export_wav_dialog(self) -> None:
-        start = str((self.document.path or Path(self._last_folder()) / self.document.title).with_suffix(".wav"))
-        path, _ = QFileDialog.getSaveFileName(self, "Export WAV", start, "WAV audio (*.wav)")
-        if path:
-            self.export_wav_to(path)
 
     # -- drag and drop -----------------------------------------------------------------------------
     @staticmethod
@@ -599,177 +590,30 @@ class MainWindow(QMainWindow):
         except Exception:
             pass  # reported when the user generates
 
-    # == jobs =======================================================================================
-    def _start(self, job, label: str, on_success) -> bool:
-        """Run ``job`` on a worker; ``on_success(result)`` runs on the GUI thread when it returns."""
-        if self.worker is not None:
-            self.show_message("Another job is still running; cancel it first")
-            return False
-        worker = Worker(job, label, self)
-        worker.progress.connect(self.panel.set_progress)
-        worker.succeeded.connect(lambda result: self._job_done(worker, result, on_success))
-        worker.failed.connect(lambda message: self._job_failed(worker, label, message))
-        self.worker = worker
-        self.panel.set_busy(True, f"{label}...")
-        self.generate_action.setEnabled(False)
-        worker.start()
-        return True
-
-    def _finish_worker(self, worker: Worker) -> None:
-        worker.wait()
-        worker.deleteLater()
-        self.worker = None
-        self.generate_action.setEnabled(True)
-
-    def _job_done(self, worker: Worker, result, on_success) -> None:
-        cancelled = worker.cancel_requested
-        self._finish_worker(worker)
-        self.panel.set_busy(False, "Cancelled" if cancelled else f"{worker.label} done")
-        if cancelled:
-            self.show_message(f"{worker.label} cancelled")
-            self.jobFinished.emit("cancelled")
-            return
-        on_success(result)
-        self.jobFinished.emit("succeeded")
-
-    def _job_failed(self, worker: Worker, label: str, message: str) -> None:
-        self._finish_worker(worker)
-        self.panel.set_busy(False, "Failed")
-        self.show_error(f"{label} failed", message)
-        self.jobFinished.emit("failed")
+    # == jobs (thin entry points: the work is in gui.jobs) ==========================================
+    @property
+    def worker(self) -> Worker | None:
+        """The running job's worker, or None."""
+        return self.jobs.worker
 
     def cancel_job(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
-            self.panel.progress_bar.setFormat("Cancelling...")
+        self.jobs.cancel()
 
     def generate(self) -> bool:
         """Generate variations with the panel's settings (in a worker). Returns False when it cannot start."""
-        path = self.panel.model_path()
-        if not path:
-            self.show_error("Cannot generate", "no melody model: add a model file or train one")
-            return False
-        try:
-            request = self.panel.request()
-        except ValueError as error:
-            self.show_error("Cannot generate", str(error))
-            return False
-        primer = self.document.piece if self.panel.continue_check.isChecked() else None
-        if primer is not None and not primer.notes:
-            primer = None
-        store = self.store
-
-        def job(progress):
-            model, vocab, _checkpoint = store.melody(path)
-            return generation_job(model, vocab, request, primer)(progress)
-
-        return self._start(job, "Generation", lambda result: self._show_generated(result, Path(path).stem))
-
-    def _show_generated(self, result, model_name: str) -> None:
-        variations = [Variation(piece, f"Variation {i + 1}", result.length_ticks, result.seed, result.primer_ticks)
-                      for i, piece in enumerate(result.pieces)]
-        self.panel.show_results(variations)
-        self.panel.seed_spin.setValue(result.seed)  # untick Random to make the same music again
-        self.show_message(f"{len(variations)} variations from {model_name} in {result.seconds:.1f} s "
-                          f"(seed {result.seed})")
-
-    def _melody_for_harmony(self) -> Piece:
-        piece = self.document.piece
-        return select_voices(piece, [0]) if len(piece.voices) > 1 else piece
+        return self.generate_job.generate()
 
     def harmonize(self) -> bool:
         """Harmonize the melody (voice 0) in four parts; the results go to the results list."""
-        try:
-            from composer.harmony.inference import harmonize
-        except ImportError:
-            self.show_error("Cannot harmonize", "4-part harmonization is not available in this version")
-            return False
-        melody = self._melody_for_harmony()
-        if not melody.notes:
-            self.show_error("Cannot harmonize", "there is no melody: open a file, draw notes or use a variation")
-            return False
-        count, temperature, seed = self._harmony_choices()
-        store, path = self.store, self.harmony_model_path()
-        if path is None:
-            return self._no_harmony_model("harmonize")
-
-        key = self.panel.key()  # None: the melody's own key (signature, else estimated)
-
-        def job(progress):
-            return harmonize(store.harmony(path), melody, count=count, temperature=temperature, seed=seed,
-                             on_step=progress, **({"key": key} if key else {}))
-
-        return self._start(job, "Harmonization", lambda result: self._show_harmony(result, "Harmonization"))
+        return self.harmony_jobs.harmonize()
 
     def regenerate_selection(self) -> bool:
         """Regenerate the selected time range in the ticked voices (a 4-part piece)."""
-        try:
-            from composer.harmony.inference import regenerate_region
-        except ImportError:
-            self.show_error("Cannot regenerate", "4-part regeneration is not available in this version")
-            return False
-        region = self.canvas.selected_region()
-        voices = self.panel.selected_voices()
-        if region is None or not voices:
-            self.show_error("Cannot regenerate", "select the notes of a region first (shift+drag) and tick "
-                                                 "the voices to write again")
-            return False
-        start, end, _ = region
-        piece = self.document.piece
-        count, temperature, seed = self._harmony_choices()
-        store, path = self.store, self.harmony_model_path()
-        if path is None:
-            return self._no_harmony_model("regenerate")
-
-        def job(progress):
-            return regenerate_region(store.harmony(path), piece, start, end, voices, count=count,
-                                     temperature=temperature, seed=seed, on_step=progress)
-
-        bars = f"bars {start // piece.ticks_per_bar + 1}-{(end - 1) // piece.ticks_per_bar + 1}"
-        return self._start(job, "Regeneration", lambda result: self._show_harmony(result, f"Regenerated {bars}"))
+        return self.harmony_jobs.regenerate_selection()
 
     def new_chorale(self) -> bool:
         """Write 4-part chorales from scratch (as many bars as the panel says); results go to the list."""
-        try:
-            from composer.harmony.inference import generate_chorale
-        except ImportError:
-            self.show_error("Cannot write a chorale", "4-part writing is not available in this version")
-            return False
-        count, temperature, seed = self._harmony_choices()
-        store, path, bars = self.store, self.harmony_model_path(), self.panel.bars_spin.value()
-        if path is None:
-            return self._no_harmony_model("write a chorale")
-
-        key = self.panel.key()
-
-        def job(progress):
-            return generate_chorale(store.harmony(path), bars, count=count, temperature=temperature, seed=seed,
-                                    on_step=progress, **({"key": key} if key else {}))
-
-        return self._start(job, "Chorale", lambda result: self._show_harmony(result, "Chorale"))
-
-    def _no_harmony_model(self, what: str) -> bool:
-        self.show_error(f"Cannot {what}", "no 4-part harmony model was found (midi_data/models/chorale.pt, "
-                                          "or train one with: composer train --task harmony)")
-        return False
-
-    def _harmony_choices(self) -> tuple[int, float, int | None]:
-        panel = self.panel
-        seed = None if panel.random_seed_check.isChecked() else panel.seed_spin.value()
-        return panel.count_spin.value(), panel.temperature_spin.value(), seed
-
-    def _show_harmony(self, result, label: str) -> None:
-        if result is None:  # cancelled inside the library
-            return
-        variations = [Variation(piece, f"{label} {i + 1}", piece.end, result.seed)
-                      for i, piece in enumerate(result.pieces)]
-        self.panel.show_results(variations)
-        self.panel.seed_spin.setValue(result.seed)
-        key = getattr(result, "key", None)
-        chords = getattr(result, "chords_reduced", 0)
-        sung = f"; the melody's {chords} chord(s) sung as their top note" if chords else ""
-        self.show_message(f"{label}{f' in {key}' if key else ''}: {len(variations)} result(s) in "
-                          f"{result.seconds:.1f} s (seed {result.seed}){sung}")
+        return self.harmony_jobs.new_chorale()
 
     # == results ====================================================================================
     def _preview_changed(self, variation: Variation | None) -> None:
@@ -799,7 +643,7 @@ class MainWindow(QMainWindow):
         """List the MIDI output ports in the Output box (after the built-in synth); ``report`` says what was found."""
         names: list[str] = []
         reason = "MIDI ports are not available in this build"
-        output_names = _optional("midi_ports", "output_names")
+        output_names = optional("midi_ports", "output_names")
         if output_names is not None:
             names, reason = output_names()
         if report:
@@ -892,7 +736,7 @@ class MainWindow(QMainWindow):
 
     def start_recording(self, port_name: str | None = None) -> bool:
         """Record from a MIDI keyboard (the first input port unless named); says so when there is none."""
-        input_names = _optional("midi_ports", "input_names")
+        input_names = optional("midi_ports", "input_names")
         if self.recorder is None or input_names is None:
             return self._recording_refused("Recording is not available in this build")
         if port_name is None:
@@ -939,20 +783,7 @@ class MainWindow(QMainWindow):
     # == training, about ============================================================================
     def train_dialog(self):
         """Open the training dialog; a finished model joins the model picker."""
-        dialog_class = _optional("train_dialog", "TrainDialog")
-        if dialog_class is None:
-            self.show_error("Cannot train", "the training dialog is not available in this build")
-            return None
-        self.user_models_dir.mkdir(parents=True, exist_ok=True)
-        dialog = dialog_class(self, default_folder=self.settings.value("train/folder", None, str),
-                              models_dir=str(self.user_models_dir))
-        dialog.modelTrained.connect(self.add_model)
-        if hasattr(dialog, "folderChosen"):
-            dialog.folderChosen.connect(lambda folder: self.settings.set_value("train/folder", folder))
-        dialog.setAttribute(Qt.WA_DeleteOnClose)
-        dialog.show()
-        self.train_window = dialog
-        return dialog
+        return self.trainer.open_dialog()
 
     def loaded_models(self) -> list[tuple[str, dict]]:
         """(name, checkpoint) of the selected melody model and the harmony model, for the About box."""
@@ -1011,9 +842,7 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
-        if self.worker is not None:
-            self.worker.cancel()
-            self.worker.wait(10000)
+        self.jobs.shut_down()
         self.stop()
         if self.recorder is not None and self.recorder.is_recording():
             self.recorder.stop()

@@ -49,6 +49,13 @@ class AppSettings:
     def clear_recent_files(self) -> None:
         self.store.setValue("recent_files", [])
 
+    def last_folder(self) -> str:
+        """The folder file dialogs open in: the last one a MIDI file was opened from, else home."""
+        return self.value("files/last_folder", str(Path.home()), str)
+
+    def set_last_folder(self, folder: str | os.PathLike) -> None:
+        self.set_value("files/last_folder", str(folder))
+
     # -- models ---------------------------------------------------------------------------------
     def extra_models(self) -> list[str]:
         """Model files the user added or trained (beyond the shipped ones) that still exist."""

@@ -10,8 +10,9 @@ Use in the main window::
 The user picks a MIDI folder, the model file to write, a recipe (Tiny for a quick test, Small, or
 Default, the shipped melody recipe ``midi_data/models/melody.json``), the number of epochs, a time limit
 and the CPU threads (1 by default, so the app stays responsive). Start runs
-:func:`composer.melody.train.train` in a :class:`TrainWorker` thread, which only emits signals; the dialog shows
-the corpus report, a live :class:`~gui.loss_plot.LossPlot`, a progress bar and the perplexity. Cancel
+:func:`composer.melody.train.train` (:func:`gui.jobs.train.training_job`) on a :class:`~gui.jobs.worker.Worker`,
+the app's one worker class, which only emits signals; the dialog shows the corpus report, a live
+:class:`~gui.loss_plot.LossPlot`, a progress bar and the perplexity. Cancel
 asks the trainer to stop after the current step: the model file is then saved with its resume state,
 and "Resume" (enabled whenever the model file holds resume state) continues the run with the file's
 own recipe. Problems (no usable MIDI files, a missing folder, a model file that cannot be resumed) are
@@ -24,16 +25,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from composer.melody.train import TrainConfig
+from gui.jobs.train import training_error_message, training_job
+from gui.jobs.worker import Worker
 from gui.loss_plot import LossPlot, perplexity
 
 from composer.shipped import MODELS
@@ -79,58 +81,6 @@ def resume_state(path: str | os.PathLike) -> dict | None:
     return {"epoch": int(checkpoint.get("epoch", 0)), "epochs": int(planned), "history": checkpoint.get("history", [])}
 
 
-class TrainWorker(QThread):
-    """Runs :func:`composer.melody.train.train` off the GUI thread. It only emits signals.
-
-    Args:
-        data_dir: the MIDI folder.
-        out_path: the model file.
-        config: the recipe (ignored by the trainer when resuming: the file's own is used).
-        resume: continue the run saved in ``out_path``.
-        threads: torch CPU threads during the run (and corpus preparation processes).
-        parent: Qt parent.
-    """
-
-    event = Signal(object)  # a progress dict from composer.melody.train: {"event": "data"|"step"|"epoch"|...}
-    failed = Signal(str)    # a user-facing reason the run could not start or go on
-
-    def __init__(self, data_dir: str, out_path: str, config: TrainConfig, resume: bool, threads: int,
-                 parent=None) -> None:
-        super().__init__(parent)
-        self.data_dir, self.out_path, self.config = data_dir, out_path, config
-        self.resume, self.threads = resume, threads
-        self._stop = threading.Event()
-
-    def request_stop(self) -> None:
-        """Ask the trainer to stop after the current step (it saves a resumable model file)."""
-        self._stop.set()
-
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
-
-    def run(self) -> None:
-        import torch
-
-        from composer.core.modelfile import ModelFileError
-        from composer.melody.train import TrainingError, train
-
-        previous_threads = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            train(self.data_dir, self.out_path, self.config, resume=self.resume, progress=self.event.emit,
-                  should_stop=self._stop.is_set, workers=self.threads)
-        except (TrainingError, ModelFileError) as error:
-            self.failed.emit(str(error))
-        except FileNotFoundError as error:
-            self.failed.emit(f"Not found: {error.filename or error}")
-        except (OSError, ValueError) as error:
-            self.failed.emit(f"Training stopped: {error}")
-        except Exception as error:  # the dialog must survive anything the trainer throws
-            self.failed.emit(f"Training failed unexpectedly: {type(error).__name__}: {error}")
-        finally:
-            torch.set_num_threads(previous_threads)
-
-
 class TrainDialog(QDialog):
     """Train a model on a chosen MIDI folder; see the module docstring for its use.
 
@@ -148,7 +98,7 @@ class TrainDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Train a model")
         self.models_dir = Path(models_dir) if models_dir else Path.home()
-        self._worker: TrainWorker | None = None
+        self._worker: Worker | None = None
         self._close_when_stopped = False
         self._output_edited = False
         self.last_error = ""
@@ -339,8 +289,9 @@ class TrainDialog(QDialog):
         self.log_view.clear()
         self.status_label.setStyleSheet("")
         self.status_label.setText("Reading the MIDI files...")
-        self._worker = TrainWorker(folder, output, config, resume, self.threads_spin.value(), self)
-        self._worker.event.connect(self._on_event)
+        job = training_job(folder, output, config, resume, self.threads_spin.value())
+        self._worker = Worker(job, "Training", self, describe_error=training_error_message)
+        self._worker.report.connect(self._on_event)
         self._worker.failed.connect(self.show_error)
         self._worker.finished.connect(self._on_finished)
         self._set_running(True)
@@ -351,7 +302,7 @@ class TrainDialog(QDialog):
     def cancel(self) -> None:
         """Ask the run to stop after the current step (the model file is saved, resumable)."""
         if self._worker is not None:
-            self._worker.request_stop()
+            self._worker.cancel()
             self.cancel_button.setEnabled(False)
             self.status_label.setText("Stopping after the current step...")
 
@@ -363,7 +314,7 @@ class TrainDialog(QDialog):
         worker = self._worker
         if worker is None:
             return True
-        worker.request_stop()
+        worker.cancel()
         return worker.wait(timeout_ms)
 
     def show_error(self, text: str) -> None:
@@ -436,7 +387,7 @@ class TrainDialog(QDialog):
         self.plot.add_step(epoch, batch, batches, event["loss"])
         done = (epoch - 1 + batch / max(1, batches)) / max(1, epochs)
         self.progress_bar.setValue(int(round(done * PROGRESS_STEPS)))
-        if not self._worker or not self._worker.stop_requested():
+        if not self._worker or not self._worker.cancel_requested:
             self.status_label.setText(f"Epoch {epoch} of {epochs}, batch {batch} of {batches}: loss "
                                       f"{event['loss']:.3f} (perplexity {perplexity(event['loss']):.2f}), "
                                       f"{event.get('tokens_per_s', 0):,.0f} tokens/s")
@@ -453,7 +404,7 @@ class TrainDialog(QDialog):
     def _on_finished(self) -> None:
         worker, self._worker = self._worker, None
         if worker is not None:
-            worker.deleteLater()
+            worker.dispose()
         self._set_running(False)
         if self._close_when_stopped:
             self.close()

@@ -115,7 +115,7 @@ def test_quitting_the_app_stops_a_run_and_waits_for_it(qtbot, corpus, tmp_path):
     assert dialog.start()
     worker = dialog._worker
     assert dialog.stop_and_wait()  # what aboutToQuit calls
-    assert worker.isFinished() and "resume" in load_checkpoint(tmp_path / "quit.pt")
+    assert worker.is_finished() and "resume" in load_checkpoint(tmp_path / "quit.pt")
     qtbot.waitUntil(lambda: not dialog.is_running(), timeout=RUN_TIMEOUT_MS)
 
 
