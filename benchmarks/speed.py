@@ -27,12 +27,13 @@ from torch import nn
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from composer.core.lstm_step import one_thread  # noqa: E402
 from composer.melody.corpus import load_corpus  # noqa: E402
 from composer.melody.encoding import BOS, PAD, Vocabulary  # noqa: E402
 from composer.melody.generate import GenerationRequest, generate  # noqa: E402
 from composer.melody.model import ComposerLM, ModelConfig, load_melody_model  # noqa: E402
 from composer.music.notes import Piece  # noqa: E402
-from composer.melody.sample import Sampler, SamplingOptions, one_thread  # noqa: E402
+from composer.melody.sample import Sampler, SamplingOptions  # noqa: E402
 from composer.melody.train import TrainConfig, lr_schedule, make_optimizer, train_epoch  # noqa: E402
 
 

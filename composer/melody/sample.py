@@ -1,11 +1,12 @@
 """Sampling token sequences from a trained model, batched across variations.
 
 The recurrent state is carried one step at a time (the prefix is read once, never re-run). Each step
-goes through :class:`Stepper`, which calls PyTorch's fused cell kernels directly instead of the
-``nn.LSTM`` module, because at batch sizes of 1..16 the module's per-call overhead is most of the cost.
-For an LSTM the first layer's input side (embedding times input weights, plus biases) is a table computed
-once per model, so a step looks up a row there instead of multiplying. Tokens are drawn with the
-Gumbel-max trick, a few elementwise operations instead of ``torch.multinomial``.
+goes through :class:`Stepper`, which calls PyTorch's fused cell kernels directly (the shared step of
+:mod:`composer.core.lstm_step`) instead of the ``nn.LSTM`` module, because at batch sizes of 1..16 the
+module's per-call overhead is most of the cost. For an LSTM the first layer's input side (embedding times
+input weights, plus biases) is a table computed once per model, so a step looks up a row there instead of
+multiplying. Tokens are drawn with the Gumbel-max trick (:func:`composer.core.sampling.draw_tokens`), a few
+elementwise operations instead of ``torch.multinomial``.
 
 A chord-conditioned model (``ModelConfig.condition_size``) gets a condition vector with every step:
 the caller gives one per grid tick, and each row reads the one at its own time cursor. Their
@@ -18,7 +19,6 @@ scale if one is given, and EOS until the requested length is reached.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from dataclasses import dataclass
 from typing import Callable
@@ -26,27 +26,13 @@ from typing import Callable
 import numpy as np
 import torch
 
+from composer.core.lstm_step import FusedStack, one_thread, select_rows
+from composer.core.sampling import draw_tokens
 from composer.melody.encoding import BOS, EOS, PAD, Vocabulary
 from composer.music.keys import scale_mask
 from composer.melody.model import ComposerLM
 
 NEG_INF = float("-inf")
-
-
-@contextlib.contextmanager
-def one_thread():
-    """Run PyTorch on one thread for the duration.
-
-    A sampling step is dozens of tiny operations; spreading each over threads costs more in
-    synchronisation than it saves, and collapses to a crawl when another process (training, the GUI)
-    keeps the other cores busy: measured 1,890 steps/s on one thread against 14 on two.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _one_thread(method):
@@ -60,18 +46,16 @@ def _one_thread(method):
 class Stepper:
     """One recurrent step of a :class:`ComposerLM` for a batch, using fused cell kernels.
 
-    State is a list with one entry per layer: ``(h, c)`` for LSTM, ``h`` for GRU and RNN, each [B, H].
+    The recurrent stack is stepped by :class:`composer.core.lstm_step.FusedStack`; this class adds the
+    embedding, the condition and the output head. State is a list with one entry per layer: ``(h, c)`` for
+    LSTM, ``h`` for GRU and RNN, each [B, H].
     """
 
     def __init__(self, model: ComposerLM) -> None:
         config = model.config
         self.config = config
         self.embedding = model.embedding.weight.detach()                 # [V, E]
-        self.cell = {"lstm": torch.lstm_cell, "gru": torch.gru_cell, "rnn": torch.rnn_tanh_cell}[config.cell]
-        rnn = model.rnn
-        self.layers = [tuple(getattr(rnn, f"{name}_l{i}").detach()
-                             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-                       for i in range(config.num_layers)]
+        self.stack = FusedStack(model.rnn)
         self.projection = None
         if model.projection is not None:
             self.projection = (model.projection.weight.detach(), model.projection.bias.detach())
@@ -82,8 +66,7 @@ class Stepper:
         # LSTM: the first layer's input gates of every token, computed once: embedding . W_ih + biases
         self.first_gates = None
         if config.cell == "lstm":
-            w_ih, _, b_ih, b_hh = self.layers[0]
-            self.first_gates = torch.addmm(b_ih + b_hh, self.embedding, w_ih.t())   # [V, 4H]
+            self.first_gates = self.stack.input_gates(self.embedding)   # [V, 4H]
 
     def condition_inputs(self, vectors: torch.Tensor) -> torch.Tensor:
         """What each condition vector adds to a step, to pass as ``extra``: float [N, C] -> [N, 4H] for an
@@ -99,21 +82,15 @@ class Stepper:
                              f"got {list(vectors.shape)}")
         inputs = torch.nn.functional.linear(vectors.float(), *self.condition)          # [N, E]
         if self.first_gates is not None:
-            return inputs @ self.layers[0][0].t()                                      # [N, 4H]
+            return self.stack.input_gates(inputs, bias=False)                          # [N, 4H]
         return inputs
 
     def initial_state(self, batch: int) -> list:
-        zeros = lambda: torch.zeros(batch, self.config.hidden_size)  # noqa: E731
-        if self.config.cell == "lstm":
-            return [(zeros(), zeros()) for _ in range(self.config.num_layers)]
-        return [zeros() for _ in range(self.config.num_layers)]
+        return self.stack.zeros(batch)
 
     def from_module_state(self, state) -> list:
         """Convert ``nn.LSTM``-style state ([L, B, H] tensors) to this class's per-layer list."""
-        if self.config.cell == "lstm":
-            h, c = state
-            return [(h[i], c[i]) for i in range(self.config.num_layers)]
-        return [state[i] for i in range(self.config.num_layers)]
+        return self.stack.from_module(state)
 
     def __call__(self, tokens: torch.Tensor, state: list,
                  extra: torch.Tensor | None = None) -> tuple[torch.Tensor, list]:
@@ -131,48 +108,17 @@ class Stepper:
             gates = self.first_gates.index_select(0, tokens)             # [B, 4H]
             if extra is not None:
                 gates = gates + extra
-            h, c = state[0]
-            x, c = _lstm_update(torch.addmm(gates, h, self.layers[0][1].t()), c)   # [B, H]
-            new_state = [(x, c)]
-            pairs = zip(state[1:], self.layers[1:])
+            x, new_state = self.stack(None, state, gates)                # [B, H]
         else:
             x = self.embedding[tokens]                                   # [B, E]
             if extra is not None:
                 x = x + extra
-            new_state, pairs = [], zip(state, self.layers)
-        for layer, weights in pairs:
-            layer = self.cell(x, layer, *weights)
-            new_state.append(layer)
-            x = layer[0] if isinstance(layer, tuple) else layer          # [B, H]
+            x, new_state = self.stack(x, state)                          # [B, H]
         if self.projection is not None:
             x = torch.nn.functional.linear(x, *self.projection)
         return torch.nn.functional.linear(x, *self.head), new_state      # [B, V]
 
-    @staticmethod
-    def select(state: list, rows: torch.Tensor) -> list:
-        """The state of the given batch rows (for beam search and batch expansion)."""
-        return [tuple(t.index_select(0, rows) for t in s) if isinstance(s, tuple) else s.index_select(0, rows)
-                for s in state]
-
-
-def _lstm_update(gates: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """An LSTM cell's update from its summed gate pre-activations [B, 4H] (PyTorch's order i, f, g, o)
-    and cell state [B, H]; returns the new (h, c)."""
-    size = c.size(1)
-    squashed = torch.sigmoid(gates)                                      # i, f, o used; g's is wasted
-    candidate = torch.tanh(gates[:, 2 * size:3 * size])
-    c = torch.addcmul(squashed[:, size:2 * size] * c, squashed[:, :size], candidate)
-    return squashed[:, 3 * size:] * torch.tanh(c), c
-
-
-def draw_tokens(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """One token per row of logits [B, V] (-inf: never), drawn from their softmax: int64 [B].
-
-    The Gumbel-max trick (argmax of logits plus Gumbel noise) draws exactly from the softmax, in a few
-    elementwise operations; ``torch.multinomial`` on the probabilities costs several times more per call.
-    """
-    uniform = torch.rand(logits.shape, generator=generator)
-    return (logits - torch.log(-torch.log(uniform))).argmax(-1)
+    select = staticmethod(select_rows)   # the state of the given batch rows (beam search, batch expansion)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from composer.core.sampling import draw_tokens
 from composer.melody.model import CELLS, ComposerLM, ModelConfig
-from composer.melody.sample import Stepper, draw_tokens
+from composer.melody.sample import Stepper
 
 VOCAB = 41
 
