@@ -13,15 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSpinBox,
-                               QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QVBoxLayout, QWidget
 
 from composer.core.modelfile import MELODY_KIND
 from composer.music.midi_io import MidiReadError, read_midi, write_midi
 from composer.music.notes import Piece, select_voices
 from gui.about import AboutDialog
+from gui.actions import Shortcut, make_action, make_combo
 from gui.autosave import Autosaver, default_autosave_dir
-from gui.commands import with_notes_added
 from gui.document import Document, empty_piece
 from gui.generate_panel import GeneratePanel, Variation
 from gui.jobs.export import WavExport
@@ -31,13 +30,13 @@ from gui.jobs.runner import JobRunner
 from gui.jobs.train import TrainLauncher
 from gui.jobs.worker import Worker
 from gui.models import HARMONY_KIND, SHIPPED_MODELS_DIR, ModelEntry, ModelStore, discover_models
-from gui.optional import optional
 from gui.piano_roll import SNAP_CHOICES, PianoRoll, Tool
+from gui.recording import KeyboardRecording
 from gui.settings import AppSettings
 from gui.track_dialog import TrackDialog
+from gui.transport import Transport
 
 MIDI_FILTER = "MIDI files (*.mid *.midi);;All files (*)"
-BUILT_IN_SYNTH = "Built-in synth"
 ASK = "ask"
 
 
@@ -72,12 +71,11 @@ class MainWindow(QMainWindow):
         self.user_models_dir = Path(user_models_dir) if user_models_dir else self._default_user_models_dir()
         self.last_message = ""
         self.ask_before_closing = True
-        self._recorded: list = []
         self.autosaver = Autosaver(autosave_dir or default_autosave_dir(), autosave_delay_ms, self)
         self.pending_restore = self.autosaver.recoverable()
         self.autosaver.start_session()
-        self._build_audio(player, midi_out, recorder)
         self._build_widgets()
+        self._build_devices(player, midi_out, recorder)
         self._build_jobs()
         self._wire_panel()
         self._build_actions()
@@ -96,25 +94,6 @@ class MainWindow(QMainWindow):
     def _default_user_models_dir() -> Path:
         base = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or str(Path.home() / ".composer")
         return Path(base) / "models"
-
-    def _build_audio(self, player, midi_out, recorder) -> None:
-        player_class = optional("playback", "Player")
-        out_class = optional("midi_ports", "MidiOutPlayer")
-        recorder_class = optional("midi_ports", "MidiRecorder")
-        self.player = player if player is not None else (player_class(self) if player_class else None)
-        self.midi_out = midi_out if midi_out is not None else (out_class(self) if out_class else None)
-        self.recorder = recorder if recorder is not None else (recorder_class(self) if recorder_class else None)
-        self._now_playing: Piece | None = None    # what the last play() started, for tempo/loop changes
-        self._playhead_tick = 0
-        for source in (self.player, self.midi_out):
-            if source is None:
-                continue
-            source.positionChanged.connect(self._playhead_moved)
-            source.stateChanged.connect(self._playing_changed)
-            source.message.connect(self.show_message)
-        if self.recorder is not None:
-            self.recorder.noteRecorded.connect(self._note_recorded)
-            self.recorder.message.connect(self.show_message)
 
     def _build_widgets(self) -> None:
         central = QWidget()
@@ -138,6 +117,18 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
 
+    def _build_devices(self, player, midi_out, recorder) -> None:
+        self.transport = Transport(self.piano_roll, self, self, player, midi_out)
+        self.player, self.midi_out = self.transport.player, self.transport.midi_out
+        self.play_action, self.loop_action = self.transport.play_action, self.transport.loop_action
+        self.refresh_ports_action = self.transport.refresh_ports_action
+        self.tempo_spin, self.output_combo = self.transport.tempo_spin, self.transport.output_combo
+        self.addActions(self.transport.actions())
+        self.recording = KeyboardRecording(self.document, self.canvas, self, self, recorder)
+        self.recorder, self.record_action = self.recording.recorder, self.recording.record_action
+        self.addAction(self.record_action)
+        self.recording.statusChanged.connect(self.status_label.setText)
+
     def _build_jobs(self) -> None:
         self.jobs = JobRunner(self.panel, self, self)
         self.jobs.jobFinished.connect(self.jobFinished)
@@ -160,15 +151,8 @@ class MainWindow(QMainWindow):
         self.canvas.hoverChanged.connect(self.status_label.setText)
         self.canvas.selectionChanged.connect(self._selection_changed)
 
-    def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        action.setToolTip(tip or text)
-        action.setStatusTip(tip or text)
-        action.setCheckable(checkable)
-        (action.toggled if checkable else action.triggered).connect(slot)
+    def _action(self, text: str, slot, shortcut: Shortcut = None, tip: str = "", checkable: bool = False) -> QAction:
+        action = make_action(self, text, slot, shortcut, tip, checkable)
         self.addAction(action)
         return action
 
@@ -219,13 +203,6 @@ class MainWindow(QMainWindow):
                                              "Add a trained model file to the model list")
         self.train_action = self._action("&Train a model...", self.trainer.open_dialog, "Ctrl+T",
                                          "Train a model on a folder of MIDI files (Ctrl+T)")
-        self.play_action = self._action("&Play", self.set_playing, "Space", "Play or stop (Space)", checkable=True)
-        self.loop_action = self._action("&Loop", lambda _on: self._replay_with_new_settings(), "Ctrl+L",
-                                        "Loop playback (Ctrl+L)", checkable=True)
-        self.record_action = self._action("&Record from keyboard", self.set_recording, "Ctrl+Shift+R",
-                                          "Record notes from a MIDI keyboard into the piece", checkable=True)
-        self.refresh_ports_action = self._action("Refresh MIDI &ports", lambda: self.refresh_ports(report=True), None,
-                                                 "Look again for MIDI outputs (synths, DAWs) and keyboards")
         self.about_action = self._action("&About Composer", self.about_dialog, None, "Version and model recipe")
 
     def _build_menus(self) -> None:
@@ -270,13 +247,13 @@ class MainWindow(QMainWindow):
             action.setEnabled(False)
             signal.connect(action.setEnabled)
         bar.addSeparator()
-        self.tool_combo = self._combo([t.value for t in Tool], "Draw: click to add notes. Select: drag a box "
+        self.tool_combo = make_combo([t.value for t in Tool], "Draw: click to add notes. Select: drag a box "
                                       "to select (shift+drag also selects in Draw)")
         self.tool_combo.currentTextChanged.connect(lambda text: setattr(self.canvas, "tool", Tool(text)))
-        self.snap_combo = self._combo(list(SNAP_CHOICES), "Grid that new, moved and resized notes snap to")
+        self.snap_combo = make_combo(list(SNAP_CHOICES), "Grid that new, moved and resized notes snap to")
         self.snap_combo.setCurrentText("1/16")
         self.snap_combo.currentTextChanged.connect(self._snap_changed)
-        self.voice_combo = self._combo([], "The voice new notes are drawn in")
+        self.voice_combo = make_combo([], "The voice new notes are drawn in")
         self.voice_combo.currentIndexChanged.connect(lambda i: setattr(self.canvas, "current_voice", max(0, i)))
         for label, widget in (("Tool", self.tool_combo), ("Snap", self.snap_combo), ("Voice", self.voice_combo)):
             bar.addWidget(QLabel(f" {label} "))
@@ -284,27 +261,11 @@ class MainWindow(QMainWindow):
         bar.addActions([self.zoom_out_action, self.zoom_in_action])
         bar.addSeparator()
         bar.addActions([self.play_action, self.loop_action])
-        self.tempo_spin = QSpinBox()
-        self.tempo_spin.setRange(25, 400)
-        self.tempo_spin.setSuffix(" %")
-        self.tempo_spin.setValue(100)
-        self.tempo_spin.setToolTip("Playback tempo, as a percentage of the piece's tempo")
-        self.tempo_spin.valueChanged.connect(lambda _value: self._replay_with_new_settings())
         bar.addWidget(QLabel(" Tempo "))
         bar.addWidget(self.tempo_spin)
-        self.output_combo = self._combo([BUILT_IN_SYNTH], "Play through the built-in synth, or send MIDI to "
-                                        "an external synth or DAW port")
         bar.addWidget(QLabel(" Output "))
         bar.addWidget(self.output_combo)
-        self.refresh_ports()
         bar.addAction(self.record_action)
-
-    @staticmethod
-    def _combo(items: list[str], tip: str) -> QComboBox:
-        combo = QComboBox()
-        combo.addItems(items)
-        combo.setToolTip(tip)
-        return combo
 
     def _connect_document(self) -> None:
         self.document.pieceChanged.connect(self._piece_changed)
@@ -638,147 +599,35 @@ class MainWindow(QMainWindow):
     def use_selected_variation(self) -> bool:
         return self.use_variation(self.panel.results.currentRow())
 
-    # == playback ===================================================================================
+    # == playback and recording (thin entry points: the work is in Transport and KeyboardRecording) ==
     def refresh_ports(self, report: bool = False) -> None:
-        """List the MIDI output ports in the Output box (after the built-in synth); ``report`` says what was found."""
-        names: list[str] = []
-        reason = "MIDI ports are not available in this build"
-        output_names = optional("midi_ports", "output_names")
-        if output_names is not None:
-            names, reason = output_names()
-        if report:
-            self.show_message(f"MIDI outputs: {', '.join(names)}" if names else f"No MIDI outputs: {reason}")
-        current = self.output_combo.currentText()
-        self.output_combo.clear()
-        self.output_combo.addItems([BUILT_IN_SYNTH] + list(names))
-        self.output_combo.setCurrentText(current if current in names else BUILT_IN_SYNTH)
+        """List the MIDI output ports in the Output box; ``report`` says what was found."""
+        self.transport.refresh_ports(report)
 
     def set_output_port(self, name: str) -> None:
-        """Send playback to MIDI output ``name`` (or BUILT_IN_SYNTH)."""
-        if self.output_combo.findText(name) < 0:
-            self.output_combo.addItem(name)
-        self.output_combo.setCurrentText(name)
-
-    def _active_player(self):
-        return self.player if self.output_combo.currentText() == BUILT_IN_SYNTH else self.midi_out
+        """Send playback to MIDI output ``name`` (or the built-in synth)."""
+        self.transport.set_output_port(name)
 
     def play(self, piece: Piece | None = None, start: int | None = None) -> None:
-        """Play ``piece`` (default: what the piano roll shows) through the chosen output, from ``start``
-        (default: the start marker set on the ruler)."""
-        piece = piece or self.canvas.piece
-        player = self._active_player()
-        if player is None:
-            self.show_message("Playback is not available in this build")
-            self._set_play_checked(False)
-            return
-        if not piece.notes:
-            self.show_message("Nothing to play: the piece has no notes")
-            self._set_play_checked(False)
-            return
-        self._set_play_checked(True)
-        tempo = self.tempo_spin.value() / 100
-        loop = self.loop_action.isChecked()
-        if start is None:
-            start = self.canvas.play_start if self.canvas.play_start < piece.end else 0
-        self._now_playing, self._playhead_tick = piece, start
-        if player is self.player:
-            player.play(piece, start, loop, tempo)
-        else:
-            player.play(piece, self.output_combo.currentText(), start, loop, tempo)
+        """Play ``piece`` (default: what the piano roll shows) from ``start`` (default: the start marker)."""
+        self.transport.play(piece, start)
 
     def stop(self) -> None:
-        for player in (self.player, self.midi_out):
-            if player is not None and player.is_playing():
-                player.stop()
-        self._set_play_checked(False)
-        self.canvas.set_playhead(None)
-
-    def set_playing(self, on: bool) -> None:
-        if on:
-            self.play()
-        else:
-            self.stop()
+        self.transport.stop()
 
     def audition(self) -> None:
+        """Play the selected result."""
         variation = self.panel.results.current_variation()
         if variation is not None:
-            self.stop()
-            self.play(variation.piece)
-
-    def _set_play_checked(self, on: bool) -> None:
-        self.play_action.blockSignals(True)
-        self.play_action.setChecked(on)
-        self.play_action.blockSignals(False)
-
-    def _replay_with_new_settings(self) -> None:
-        """A tempo or loop change while playing takes effect at once: play on from where the playhead is."""
-        player = self._active_player()
-        if player is None or not player.is_playing() or self._now_playing is None:
-            return
-        self.play(self._now_playing, min(self._playhead_tick, self._now_playing.end))
-
-    def _playhead_moved(self, tick: int) -> None:
-        self._playhead_tick = tick
-        self.canvas.set_playhead(tick)
-        self.piano_roll.follow(tick)
-
-    def _playing_changed(self, playing: bool) -> None:
-        self._set_play_checked(playing)
-        if not playing:
-            self.canvas.set_playhead(None)
-
-    # == recording ==================================================================================
-    def set_recording(self, on: bool) -> None:
-        if on:
-            self.start_recording()
-        else:
-            self.stop_recording()
+            self.transport.audition(variation.piece)
 
     def start_recording(self, port_name: str | None = None) -> bool:
-        """Record from a MIDI keyboard (the first input port unless named); says so when there is none."""
-        input_names = optional("midi_ports", "input_names")
-        if self.recorder is None or input_names is None:
-            return self._recording_refused("Recording is not available in this build")
-        if port_name is None:
-            names, reason = input_names()
-            if not names:
-                return self._recording_refused(f"No MIDI keyboard found: {reason or 'no input ports'}. "
-                                               "You can draw notes with the mouse instead.")
-            port_name = names[0]
-        piece = self.document.piece
-        self._recorded = []
-        start = -(-piece.end // piece.ticks_per_bar) * piece.ticks_per_bar if piece.notes else 0
-        if not self.recorder.start(port_name, piece.ticks_per_beat, piece.qpm, start, voice=self.canvas.current_voice):
-            return self._recording_refused(self.last_message or f"cannot open {port_name}")
-        self._set_record_checked(True)
-        self.show_message(f"Recording from {port_name}... (press Record again to stop)")
-        return True
-
-    def _recording_refused(self, text: str) -> bool:
-        self.show_message(text)
-        self._set_record_checked(False)
-        return False
+        """Record from a MIDI keyboard (the first input port unless named)."""
+        return self.recording.start_recording(port_name)
 
     def stop_recording(self) -> int:
-        """Stop recording; the recorded notes join the piece as one undoable step. Returns how many."""
-        if self.recorder is None or not self.recorder.is_recording():
-            self._set_record_checked(False)
-            return 0
-        notes = self.recorder.stop()
-        self._set_record_checked(False)
-        if notes:
-            self.document.apply(with_notes_added(self.document.piece, notes), "Record from keyboard")
-        self.show_message(f"Recorded {len(notes)} notes")
-        return len(notes)
-
-    def _note_recorded(self, note) -> None:
-        self._recorded.append(note)
-        self.status_label.setText(f"Recorded {len(self._recorded)} notes")
-
-    def _set_record_checked(self, on: bool) -> None:
-        self.record_action.blockSignals(True)
-        self.record_action.setChecked(on)
-        self.record_action.blockSignals(False)
+        """Stop recording; the notes join the piece as one undoable step. Returns how many."""
+        return self.recording.stop_recording()
 
     # == training, about ============================================================================
     def train_dialog(self):
@@ -843,9 +692,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.jobs.shut_down()
-        self.stop()
-        if self.recorder is not None and self.recorder.is_recording():
-            self.recorder.stop()
+        self.transport.stop()
+        self.recording.shut_down()
         self.save_settings()
         self.autosaver.end_session()
         event.accept()

@@ -14,3 +14,9 @@ def optional(module: str, name: str) -> Any | None:
         return getattr(__import__(f"gui.{module}", fromlist=[name]), name)
     except (ImportError, AttributeError):
         return None
+
+
+def optional_instance(module: str, name: str, *args: Any) -> Any | None:
+    """``gui.<module>.<name>(*args)``, or None while that class is missing from the build."""
+    factory = optional(module, name)
+    return factory(*args) if factory is not None else None

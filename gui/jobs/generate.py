@@ -18,7 +18,8 @@ from gui.messages import Messages
 from gui.models import ModelStore
 
 
-def generation_job(model, vocab, request: GenerationRequest, primer: Piece | None) -> Callable[[Progress], GenerationResult]:
+def generation_job(model, vocab, request: GenerationRequest,
+                   primer: Piece | None) -> Callable[[Progress], GenerationResult]:
     """A job that generates melodies, reporting progress as the share of the requested time filled.
 
     Args:

@@ -107,7 +107,7 @@ def test_recording_from_a_keyboard_adds_the_notes_as_one_undoable_step(window_fa
         keyboards[0].press(mido.Message("note_on", note=pitch, velocity=80))
         qtbot.wait(30)
         keyboards[0].press(mido.Message("note_off", note=pitch))
-    qtbot.waitUntil(lambda: len(window._recorded) == 2, timeout=3000)
+    qtbot.waitUntil(lambda: len(window.recording.recorded) == 2, timeout=3000)
     window.record_action.trigger()                         # stop
     assert not window.record_action.isChecked()
     assert [n.pitch for n in window.document.piece.notes] == [62, 65]

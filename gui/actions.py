@@ -1,0 +1,52 @@
+"""Small factories for the window's actions and toolbar boxes, so every part builds them the same way."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QComboBox
+
+Shortcut = str | QKeySequence.StandardKey | list[str] | None
+
+
+def make_action(parent: QObject, text: str, slot: Callable, shortcut: Shortcut = None, tip: str = "",
+                checkable: bool = False) -> QAction:
+    """A menu/toolbar action.
+
+    Args:
+        parent: owns the action (add it to a widget for its shortcut to work).
+        text: the menu text ("&" marks the mnemonic).
+        slot: called on ``triggered``, or on ``toggled(bool)`` for a checkable action.
+        shortcut: a key sequence, a standard key, or a list of key sequences.
+        tip: tooltip and status tip (default: the text).
+        checkable: an on/off action.
+
+    Returns:
+        The action.
+    """
+    action = QAction(text, parent)
+    if shortcut is not None:
+        shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+        action.setShortcuts([QKeySequence(s) for s in shortcuts])
+    action.setToolTip(tip or text)
+    action.setStatusTip(tip or text)
+    action.setCheckable(checkable)
+    (action.toggled if checkable else action.triggered).connect(slot)
+    return action
+
+
+def make_combo(items: list[str], tip: str) -> QComboBox:
+    """A drop-down with ``items`` and a tooltip."""
+    combo = QComboBox()
+    combo.addItems(items)
+    combo.setToolTip(tip)
+    return combo
+
+
+def set_checked_quietly(action: QAction, on: bool) -> None:
+    """Tick or untick a checkable action without running its slot (the state changed elsewhere)."""
+    action.blockSignals(True)
+    action.setChecked(on)
+    action.blockSignals(False)

@@ -1,0 +1,163 @@
+"""The transport: play/stop, loop, tempo, the playhead, and the output (built-in synth or a MIDI port).
+
+:class:`Transport` owns the players (the built-in synth's :class:`~gui.playback.Player` and the MIDI-out
+:class:`~gui.midi_ports.MidiOutPlayer`, or fakes from tests), its actions (Play, Loop, Refresh MIDI ports)
+and its toolbar boxes (tempo, output); the window places them in its menus and toolbar.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QComboBox, QSpinBox
+
+from composer.music.notes import Piece
+from gui.actions import make_action, make_combo, set_checked_quietly
+from gui.messages import Messages
+from gui.optional import optional, optional_instance
+from gui.piano_roll import PianoRoll
+
+BUILT_IN_SYNTH = "Built-in synth"
+
+
+class Transport(QObject):
+    """Plays what the piano roll shows through the chosen output and moves its playhead.
+
+    Args:
+        piano_roll: what is played (its canvas's piece), from where (the ruler's start marker), and
+            where the playhead is drawn and followed.
+        messages: where messages go.
+        parent: Qt parent.
+        player: the built-in synth's player; default a real :class:`gui.playback.Player` (None where
+            audio is missing from the build).
+        midi_out: the MIDI output player; default a real :class:`gui.midi_ports.MidiOutPlayer`.
+    """
+
+    def __init__(self, piano_roll: PianoRoll, messages: Messages, parent: QObject | None = None,
+                 player=None, midi_out=None) -> None:
+        super().__init__(parent)
+        self.piano_roll = piano_roll
+        self.canvas = piano_roll.canvas
+        self.messages = messages
+        self.player = player if player is not None else optional_instance("playback", "Player", self)
+        self.midi_out = midi_out if midi_out is not None else optional_instance("midi_ports", "MidiOutPlayer", self)
+        self._now_playing: Piece | None = None    # what the last play() started, for tempo/loop changes
+        self._playhead_tick = 0
+        self._build_controls()
+        self._connect_players()
+        self.refresh_ports()
+
+    def _build_controls(self) -> None:
+        self.play_action = make_action(self, "&Play", self.set_playing, "Space", "Play or stop (Space)",
+                                       checkable=True)
+        self.loop_action = make_action(self, "&Loop", lambda _on: self._replay_with_new_settings(), "Ctrl+L",
+                                       "Loop playback (Ctrl+L)", checkable=True)
+        self.refresh_ports_action = make_action(self, "Refresh MIDI &ports", lambda: self.refresh_ports(report=True),
+                                                None, "Look again for MIDI outputs (synths, DAWs) and keyboards")
+        self.tempo_spin = QSpinBox()
+        self.tempo_spin.setRange(25, 400)
+        self.tempo_spin.setSuffix(" %")
+        self.tempo_spin.setValue(100)
+        self.tempo_spin.setToolTip("Playback tempo, as a percentage of the piece's tempo")
+        self.tempo_spin.valueChanged.connect(lambda _value: self._replay_with_new_settings())
+        self.output_combo: QComboBox = make_combo([BUILT_IN_SYNTH], "Play through the built-in synth, or send "
+                                                  "MIDI to an external synth or DAW port")
+
+    def _connect_players(self) -> None:
+        for source in (self.player, self.midi_out):
+            if source is None:
+                continue
+            source.positionChanged.connect(self._playhead_moved)
+            source.stateChanged.connect(self._playing_changed)
+            source.message.connect(self.messages.show_message)
+
+    def actions(self) -> list[QAction]:
+        """Play, Loop, Refresh MIDI ports."""
+        return [self.play_action, self.loop_action, self.refresh_ports_action]
+
+    # -- output --------------------------------------------------------------------------------
+    def refresh_ports(self, report: bool = False) -> None:
+        """List the MIDI output ports in the Output box (after the built-in synth); ``report`` says what was found."""
+        names: list[str] = []
+        reason = "MIDI ports are not available in this build"
+        output_names = optional("midi_ports", "output_names")
+        if output_names is not None:
+            names, reason = output_names()
+        if report:
+            self.messages.show_message(f"MIDI outputs: {', '.join(names)}" if names else f"No MIDI outputs: {reason}")
+        current = self.output_combo.currentText()
+        self.output_combo.clear()
+        self.output_combo.addItems([BUILT_IN_SYNTH] + list(names))
+        self.output_combo.setCurrentText(current if current in names else BUILT_IN_SYNTH)
+
+    def set_output_port(self, name: str) -> None:
+        """Send playback to MIDI output ``name`` (or BUILT_IN_SYNTH)."""
+        if self.output_combo.findText(name) < 0:
+            self.output_combo.addItem(name)
+        self.output_combo.setCurrentText(name)
+
+    def _active_player(self):
+        return self.player if self.output_combo.currentText() == BUILT_IN_SYNTH else self.midi_out
+
+    # -- playing -------------------------------------------------------------------------------
+    def play(self, piece: Piece | None = None, start: int | None = None) -> None:
+        """Play ``piece`` (default: what the piano roll shows) through the chosen output, from ``start``
+        (default: the start marker set on the ruler)."""
+        piece = piece or self.canvas.piece
+        player = self._active_player()
+        if player is None:
+            return self._refuse("Playback is not available in this build")
+        if not piece.notes:
+            return self._refuse("Nothing to play: the piece has no notes")
+        set_checked_quietly(self.play_action, True)
+        tempo = self.tempo_spin.value() / 100
+        loop = self.loop_action.isChecked()
+        if start is None:
+            start = self.canvas.play_start if self.canvas.play_start < piece.end else 0
+        self._now_playing, self._playhead_tick = piece, start
+        if player is self.player:
+            player.play(piece, start, loop, tempo)
+        else:
+            player.play(piece, self.output_combo.currentText(), start, loop, tempo)
+
+    def _refuse(self, text: str) -> None:
+        self.messages.show_message(text)
+        set_checked_quietly(self.play_action, False)
+
+    def stop(self) -> None:
+        """Stop whichever output is playing and hide the playhead."""
+        for player in (self.player, self.midi_out):
+            if player is not None and player.is_playing():
+                player.stop()
+        set_checked_quietly(self.play_action, False)
+        self.canvas.set_playhead(None)
+
+    def set_playing(self, on: bool) -> None:
+        """The Play action: play when ticked, stop when unticked."""
+        if on:
+            self.play()
+        else:
+            self.stop()
+
+    def audition(self, piece: Piece) -> None:
+        """Play ``piece`` (a result) from where the start marker is, stopping whatever plays."""
+        self.stop()
+        self.play(piece)
+
+    def _replay_with_new_settings(self) -> None:
+        """A tempo or loop change while playing takes effect at once: play on from where the playhead is."""
+        player = self._active_player()
+        if player is None or not player.is_playing() or self._now_playing is None:
+            return
+        self.play(self._now_playing, min(self._playhead_tick, self._now_playing.end))
+
+    def _playhead_moved(self, tick: int) -> None:
+        self._playhead_tick = tick
+        self.canvas.set_playhead(tick)
+        self.piano_roll.follow(tick)
+
+    def _playing_changed(self, playing: bool) -> None:
+        set_checked_quietly(self.play_action, playing)
+        if not playing:
+            self.canvas.set_playhead(None)
+
