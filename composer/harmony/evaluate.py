@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from composer.melody.corpus import find_midi_files, split_of
-from composer.harmony.inference import HarmonyModel, average_over_keys, harmonize, key_ensemble_index, key_views
+from composer.harmony.inference import HarmonyModel, harmonize
+from composer.harmony.sampler import average_over_keys, key_ensemble_index, key_views
 from composer.music.midi_io import MidiReadError, read_midi
 from composer.music.notes import select_voices, to_monophonic
 from composer.harmony.grid import (MASK, NUM_VOICES, PITCH_OFFSET, VOICE_RANGES, Chorale, HarmonyError,
@@ -66,7 +67,7 @@ def lower_voice_nll(model: HarmonyModel, chorale: Chorale) -> np.ndarray:
     """NLL (nats) of each true alto/tenor/bass token given the whole soprano: float [T, 3].
 
     The probabilities are those the sampler draws from before its range limits and rules: the model's
-    key ensemble (see :func:`composer.harmony.inference.key_shifts`), renormalized.
+    key ensemble (see :func:`composer.harmony.model.key_shifts`), renormalized.
     """
     net = model.net.eval()
     shifts, target, keys = key_views(model, chorale.frames, chorale.key)                      # [S], [S, T, 4]

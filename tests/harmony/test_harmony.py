@@ -257,12 +257,12 @@ def test_the_key_is_told_to_the_model_and_reported(tiny_harmony):
 def test_the_fused_decoder_step_matches_the_module(tiny_harmony):
     import torch
 
-    from composer.harmony.inference import _DecoderStep
+    from composer.core.lstm_step import FusedStack
 
     lstm = tiny_harmony.net.decoder
     x = torch.randn(3, 5, lstm.input_size)
     expected, _ = lstm(x)
-    step = _DecoderStep(lstm)
+    step = FusedStack(lstm)
     state = step.zeros(3)
     for t in range(5):
         out, state = step(x[:, t], state)
@@ -292,7 +292,7 @@ def test_with_rules_there_are_no_parallels_crossings_or_wide_spacing(tiny_harmon
 def test_search_keeps_the_likeliest_of_several_draws(tiny_harmony):
     import torch
 
-    from composer.harmony.inference import _fill, fill
+    from composer.harmony.sampler import _fill, fill
     from composer.harmony.grid import MASK, UNKNOWN_KEY, positions_for
 
     melody = soprano_of(chorale_paths(10, 5)[0])

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from composer.harmony.inference import (_KeyEnsemble, average_over_keys, fill, fitting_shifts, harmonize, key_ensemble_index,
-                              key_shifts, load_harmony_model)
+from composer.harmony.inference import harmonize, key_shifts, load_harmony_model
+from composer.harmony.sampler import _KeyEnsemble, average_over_keys, fill, fitting_shifts, key_ensemble_index
 from composer.harmony.evaluate import lower_voice_nll
 from composer.music.midi_io import read_midi
 from composer.harmony.grid import (MASK, MIN_PITCH, PITCH_OFFSET, VOCAB_SIZE, chorale_from_piece, pitch_token,
