@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from composer.melody.corpus import find_midi_files, split_of
+from composer.core.corpus_files import find_midi_files, split_of
 from composer.harmony.inference import HarmonyModel, harmonize
 from composer.harmony.sampler import average_over_keys, key_ensemble_index, key_views
 from composer.music.midi_io import MidiReadError, read_midi

@@ -20,11 +20,9 @@ import numpy as np
 import torch
 
 from composer.core.atomic import write_atomically
+from composer.core.corpus_files import MIDI_SUFFIXES, SPLITS, split_of
 from composer.melody.encoding import EncodingConfig, Vocabulary, encode, pitch_span, prepare, transpose_ids
 from composer.music.midi_io import MidiReadError, piece_from_bytes, read_midi_bytes
-
-MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
-SPLITS = ("train", "valid", "test")
 
 
 @dataclass
@@ -59,29 +57,6 @@ class Corpus:
             "tokens": {s: self.num_tokens(s) for s in SPLITS},
             "skipped": len(self.skipped),
         }
-
-
-def find_midi_files(root: str | Path) -> list[Path]:
-    """Every MIDI file under ``root`` (recursively), sorted.
-
-    Raises:
-        FileNotFoundError: ``root`` is not a folder.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"not a folder: {root}")
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
-
-
-def split_of(relative_path: str, valid_fraction: float, test_fraction: float) -> str:
-    """``train``, ``valid`` or ``test`` for a file, from a stable hash of its relative path."""
-    digest = hashlib.sha256(relative_path.encode("utf-8")).digest()
-    bucket = int.from_bytes(digest[:8], "big") / 2**64  # uniform in [0, 1)
-    if bucket < valid_fraction:
-        return "valid"
-    if bucket < valid_fraction + test_fraction:
-        return "test"
-    return "train"
 
 
 CACHE_VERSION = 1  # bump when what a cached entry means changes

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from composer.melody.model import load_melody_model
 from composer.core.modelfile import load_checkpoint  # noqa: E402
-from composer.melody.corpus import find_midi_files  # noqa: E402
+from composer.core.corpus_files import find_midi_files
 from gui import train_dialog  # noqa: E402
 from gui.loss_plot import TRAIN_COLOR, VALID_COLOR, LossPlot  # noqa: E402
 from gui.train_dialog import TrainDialog  # noqa: E402

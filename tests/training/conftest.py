@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from composer.melody.model import load_melody_model
-from composer.melody.corpus import find_midi_files
+from composer.core.corpus_files import find_midi_files
 from composer.melody.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[2]

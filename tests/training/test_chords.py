@@ -16,7 +16,8 @@ from composer.melody.conditioning import (codes_per_tick, condition_vectors, lab
 from composer.melody.evaluate import measure_chord_following
 from composer.music.chords import (NO_CHORD, Chord, ChordSpan, chord_tone_fraction, infer_key, label_harmony, label_melody, parse_chord, parse_progression, progression_spans)
 from composer.cli.main import main
-from composer.melody.corpus import find_midi_files, load_corpus
+from composer.core.corpus_files import find_midi_files
+from composer.melody.corpus import load_corpus
 from composer.melody.encoding import EncodingConfig, Vocabulary, encode, prepare
 from composer.melody.generate import GenerationRequest, generate
 from composer.music.keys import parse_key, scale_pitch_classes

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from composer.melody.corpus import (MIDI_SUFFIXES, batchify, chunks, find_midi_files, load_corpus, split_of,
-                           transpose_randomly)
+from composer.core.corpus_files import MIDI_SUFFIXES, find_midi_files, split_of
+from composer.melody.corpus import batchify, chunks, load_corpus, transpose_randomly
 from composer.melody.encoding import BOS, EOS, Vocabulary, decode, encode, prepare
 from composer.music.midi_io import read_midi, write_midi
 from composer.music.notes import Note, Piece

@@ -331,7 +331,7 @@ def test_train_config_dict_round_trip():
 
 # -- the learning-rate decay under a time budget --------------------------------------------------------
 def test_budget_epochs_projects_where_the_time_budget_stops_the_run():
-    from composer.melody.train import budget_epochs
+    from composer.core.optim import budget_epochs
 
     assert budget_epochs(100, 0, 0.0, 60.0) == 100            # nothing measured yet
     assert budget_epochs(100, 5, 50.0, 0.0) == 100            # no budget
@@ -342,12 +342,11 @@ def test_budget_epochs_projects_where_the_time_budget_stops_the_run():
 
 
 def test_the_cosine_ends_at_the_horizon_it_is_given():
-    from composer.melody.train import lr_schedule
+    from composer.core.optim import lr_schedule
 
-    config = dataclasses.replace(MICRO_CONFIG, warmup_steps=10, min_lr_ratio=0.05)
     horizon = {"steps": 1000}
-    factor = lr_schedule(config, 1000, horizon=lambda: horizon["steps"])
-    plain = lr_schedule(config, 1000)
+    factor = lr_schedule(10, 0.05, 1000, horizon=lambda: horizon["steps"])
+    plain = lr_schedule(10, 0.05, 1000)
     assert factor(5) == plain(5) and factor(500) == plain(500)
     assert factor(1000) == pytest.approx(0.05)
     horizon["steps"] = 200                                       # a time budget will stop the run at step 200

@@ -1,0 +1,39 @@
+"""Corpus folders: which files are MIDI files, and which split (train, valid, test) each file belongs to.
+
+The split is decided by a hash of each file's path relative to the corpus folder, so the same file lands
+in the same split on every machine and every run, and adding files never moves old ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
+
+
+SPLITS = ("train", "valid", "test")
+
+
+def find_midi_files(root: str | Path) -> list[Path]:
+    """Every MIDI file under ``root`` (recursively), sorted.
+
+    Raises:
+        FileNotFoundError: ``root`` is not a folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"not a folder: {root}")
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
+
+
+def split_of(relative_path: str, valid_fraction: float, test_fraction: float) -> str:
+    """``train``, ``valid`` or ``test`` for a file, from a stable hash of its relative path."""
+    digest = hashlib.sha256(relative_path.encode("utf-8")).digest()
+    bucket = int.from_bytes(digest[:8], "big") / 2**64  # uniform in [0, 1)
+    if bucket < valid_fraction:
+        return "valid"
+    if bucket < valid_fraction + test_fraction:
+        return "test"
+    return "train"
