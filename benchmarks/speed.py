@@ -17,6 +17,7 @@ import argparse
 import math
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,7 +35,8 @@ from composer.melody.generate import GenerationRequest, generate  # noqa: E402
 from composer.melody.model import ComposerLM, ModelConfig, load_melody_model  # noqa: E402
 from composer.music.notes import Piece  # noqa: E402
 from composer.melody.sample import Sampler, SamplingOptions  # noqa: E402
-from composer.melody.train import TrainConfig, lr_schedule, make_optimizer, train_epoch  # noqa: E402
+from composer.core.training import Trainer  # noqa: E402
+from composer.melody.train import MelodyTask, TrainConfig  # noqa: E402
 
 
 def median_time(function, repeats: int) -> float:
@@ -56,15 +58,10 @@ def bench_training(model_config: ModelConfig, vocab: Vocabulary, data: Path, fil
     corpus = load_corpus(data, vocab, config.valid_fraction, config.test_fraction)
     corpus.sequences["train"] = corpus.sequences["train"][:files]
     tokens = corpus.num_tokens("train")
-    rng = np.random.default_rng(0)
-
-    model = ComposerLM(model_config)
-    optimizer = make_optimizer(model, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(config, 10_000))
+    trainer = Trainer(MelodyTask(config, corpus, vocab, torch.device("cpu"), data), Path(tempfile.mkdtemp()) / "m.pt")
 
     def our_epoch() -> None:
-        train_epoch(model, optimizer, scheduler, corpus, vocab, config, rng, torch.device("cpu"), 0,
-                    {"step": 0}, lambda e: None, None)
+        trainer.train_epoch(0)     # the shared loop's epoch: the same steps every family's training takes
 
     embedding = nn.Embedding(model_config.vocab_size, model_config.embedding_size)
     lstm = nn.LSTM(model_config.embedding_size, model_config.hidden_size, model_config.num_layers,
