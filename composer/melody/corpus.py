@@ -174,10 +174,27 @@ def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"not a folder: {root}")
-    corpus = Corpus(root)
     all_files = sorted(p for p in root.rglob("*") if p.is_file())
     midi_files = [p for p in all_files if p.suffix.lower() in MIDI_SUFFIXES]
     cache_path = _cache_path(root, vocab, min_notes, cache_dir, chord_labels) if use_cache else None
+    workers = workers or os.cpu_count() or 1
+    entries, prepared = _encoded_entries(root, midi_files, vocab, min_notes, workers, cache_path, chord_labels)
+    corpus = _split_corpus(root, all_files, entries, valid_fraction, test_fraction, chord_labels)
+    seconds = time.perf_counter() - started
+    corpus.stats = {"files": len(midi_files), "prepared": prepared, "cached": len(midi_files) - prepared,
+                    "workers": workers if prepared >= 64 else 1, "seconds": seconds,
+                    "files_per_s": len(midi_files) / seconds if seconds > 0 else 0.0}
+    return corpus
+
+
+def _encoded_entries(root: Path, midi_files: list[Path], vocab: Vocabulary, min_notes: int, workers: int,
+                     cache_path: Path | None, chord_labels: str) -> tuple[dict[str, dict], int]:
+    """Every MIDI file's entry (size, mtime_ns, sha256, reason, ids, chords) by its path relative to ``root``,
+    and how many were prepared now.
+
+    An entry comes from the cache at ``cache_path`` while the file's size and modification time are
+    unchanged; the other files are prepared (in ``workers`` processes) and the cache rewritten.
+    """
     cached = _read_cache(cache_path) if cache_path else {}
     entries, todo = {}, []
     for path in midi_files:
@@ -188,14 +205,21 @@ def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1
             entries[relative] = hit
         else:
             todo.append((relative, path, stat))
-    workers = workers or os.cpu_count() or 1
     for (relative, _, stat), (digest, ids, reason, *chords) in zip(
             todo, _prepare_many([t[1] for t in todo], vocab, min_notes, workers, chord_labels)):
         entries[relative] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest,
                              "reason": reason, "ids": ids, "chords": chords[0] if chords else None}
     if cache_path and todo:
         _write_cache(cache_path, entries)
+    return entries, len(todo)
 
+
+def _split_corpus(root: Path, all_files: list[Path], entries: dict[str, dict], valid_fraction: float,
+                  test_fraction: float, chord_labels: str) -> Corpus:
+    """The corpus of the usable entries, each in its file's split, with the fingerprint; every other file
+    of ``all_files`` (unusable, or not MIDI) listed as skipped with its reason (hidden files and notes such
+    as README.md are not)."""
+    corpus = Corpus(root)
     hasher = hashlib.sha256()
     for path in all_files:
         relative = path.relative_to(root).as_posix()
@@ -214,10 +238,6 @@ def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1
             corpus.chords[split].append(entry["chords"])
         hasher.update(f"{relative}\0{entry['sha256']}\n".encode("utf-8"))
     corpus.fingerprint = hasher.hexdigest()
-    seconds = time.perf_counter() - started
-    corpus.stats = {"files": len(midi_files), "prepared": len(todo), "cached": len(midi_files) - len(todo),
-                    "workers": workers if len(todo) >= 64 else 1, "seconds": seconds,
-                    "files_per_s": len(midi_files) / seconds if seconds > 0 else 0.0}
     return corpus
 
 
