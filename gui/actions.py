@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QComboBox, QMenu, QToolBar
 
 Shortcut = str | QKeySequence.StandardKey | list[str] | None
 
@@ -37,6 +37,17 @@ def make_action(parent: QObject, text: str, slot: Callable, shortcut: Shortcut =
     return action
 
 
+def fill_menu(menu: QMenu, entries: list[QAction | QMenu | None]) -> None:
+    """Add actions and submenus to ``menu`` in order; None adds a separator."""
+    for entry in entries:
+        if entry is None:
+            menu.addSeparator()
+        elif isinstance(entry, QMenu):
+            menu.addMenu(entry)
+        else:
+            menu.addAction(entry)
+
+
 def make_combo(items: list[str], tip: str) -> QComboBox:
     """A drop-down with ``items`` and a tooltip."""
     combo = QComboBox()
@@ -50,3 +61,24 @@ def set_checked_quietly(action: QAction, on: bool) -> None:
     action.blockSignals(True)
     action.setChecked(on)
     action.blockSignals(False)
+
+
+def make_undo_actions(stack: QUndoStack, parent: QObject) -> tuple[QAction, QAction]:
+    """The Edit menu's Undo and Redo, which name the step ("Undo Move note")."""
+    undo = stack.createUndoAction(parent, "&Undo")
+    undo.setShortcuts([QKeySequence.Undo])
+    undo.setToolTip("Undo the last edit (Ctrl+Z)")
+    redo = stack.createRedoAction(parent, "&Redo")
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    redo.setToolTip("Redo (Ctrl+Shift+Z or Ctrl+Y)")
+    return undo, redo
+
+
+def add_short_undo_redo(bar: QToolBar, stack: QUndoStack) -> None:
+    """Toolbar Undo and Redo with short labels, enabled while there is something to undo or redo."""
+    for text, tip, slot, signal in (("Undo", "Undo the last edit (Ctrl+Z)", stack.undo, stack.canUndoChanged),
+                                    ("Redo", "Redo (Ctrl+Shift+Z)", stack.redo, stack.canRedoChanged)):
+        action = bar.addAction(text, slot)
+        action.setToolTip(tip)
+        action.setEnabled(False)
+        signal.connect(action.setEnabled)

@@ -1,6 +1,6 @@
 """The Generate panel: model and sampling choices, the variations list, and the harmony actions.
 
-The panel only collects choices and shows results; :class:`~gui.main_window.MainWindow` runs the work.
+The panel only collects choices and shows results; the jobs of :mod:`gui.jobs` do the work.
 Each result in the list is a :class:`Variation`. Items can be dragged out of the list as ``.mid`` files
 (into a DAW or a file manager).
 """
@@ -22,6 +22,7 @@ from composer.music.analysis import estimate_key
 from composer.melody.generate import GenerationRequest
 from composer.music.midi_io import write_midi
 from composer.music.notes import Piece
+from gui.settings import AppSettings
 
 ANY_KEY = "Any key"
 KEYS = (ANY_KEY, "C", "G", "D", "A", "E", "B", "F#", "Db", "Ab", "Eb", "Bb", "F",
@@ -344,6 +345,25 @@ class GeneratePanel(QWidget):
     def set_selected_voices(self, voices: list[int]) -> None:
         for index, check in enumerate(self.voice_checks):
             check.setChecked(index in voices)
+
+    # -- remembered choices ----------------------------------------------------------------------
+    def restore_choices(self, settings: AppSettings) -> None:
+        """Set the generation choices remembered from the last session."""
+        self.count_spin.setValue(settings.value("generate/count", 8, int))
+        self.bars_spin.setValue(settings.value("generate/bars", 8, int))
+        self.temperature_spin.setValue(settings.value("generate/temperature", 1.0, float))
+        self.top_p_spin.setValue(settings.value("generate/top_p", 0.95, float))
+        self.key_combo.setCurrentText(settings.value("generate/key", self.key_combo.itemText(0), str))
+        self.continue_check.setChecked(settings.value("generate/continue", False, bool))
+
+    def save_choices(self, settings: AppSettings) -> None:
+        """Remember the generation choices for the next session."""
+        settings.set_value("generate/count", self.count_spin.value())
+        settings.set_value("generate/bars", self.bars_spin.value())
+        settings.set_value("generate/temperature", self.temperature_spin.value())
+        settings.set_value("generate/top_p", self.top_p_spin.value())
+        settings.set_value("generate/key", self.key_combo.currentText())
+        settings.set_value("generate/continue", self.continue_check.isChecked())
 
     # -- state -----------------------------------------------------------------------------------
     def set_busy(self, busy: bool, text: str = "") -> None:

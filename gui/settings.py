@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMainWindow
 
 MAX_RECENT = 10
 
@@ -73,6 +77,23 @@ class AppSettings:
 
     def set_last_model(self, path: str | os.PathLike) -> None:
         self.store.setValue("models/last", str(path))
+
+    # -- the window's size and layout -----------------------------------------------------------
+    def restore_window(self, window: QMainWindow, default_size: tuple[int, int] = (1400, 900)) -> None:
+        """Give ``window`` its remembered size, position and dock/toolbar layout (``default_size`` the first time)."""
+        geometry = self.store.value("window/geometry")
+        if geometry is not None:
+            window.restoreGeometry(geometry)
+        else:
+            window.resize(*default_size)
+        state = self.store.value("window/state")
+        if state is not None:
+            window.restoreState(state)
+
+    def save_window(self, window: QMainWindow) -> None:
+        """Remember ``window``'s size, position and dock/toolbar layout."""
+        self.set_value("window/geometry", window.saveGeometry())
+        self.set_value("window/state", window.saveState())
 
     # -- plain values ---------------------------------------------------------------------------
     def value(self, key: str, default, kind: type):

@@ -16,6 +16,7 @@ from gui.actions import make_action, make_combo, set_checked_quietly
 from gui.messages import Messages
 from gui.optional import optional, optional_instance
 from gui.piano_roll import PianoRoll
+from gui.settings import AppSettings
 
 BUILT_IN_SYNTH = "Built-in synth"
 
@@ -70,6 +71,16 @@ class Transport(QObject):
             source.positionChanged.connect(self._playhead_moved)
             source.stateChanged.connect(self._playing_changed)
             source.message.connect(self.messages.show_message)
+
+    def restore_settings(self, settings: AppSettings) -> None:
+        """Set the tempo and loop remembered from the last session."""
+        self.tempo_spin.setValue(settings.value("play/tempo_percent", 100, int))
+        self.loop_action.setChecked(settings.value("play/loop", False, bool))
+
+    def save_settings(self, settings: AppSettings) -> None:
+        """Remember the tempo and loop for the next session."""
+        settings.set_value("play/tempo_percent", self.tempo_spin.value())
+        settings.set_value("play/loop", self.loop_action.isChecked())
 
     def actions(self) -> list[QAction]:
         """Play, Loop, Refresh MIDI ports."""

@@ -29,12 +29,12 @@ def test_track_dialog_lists_tracks_with_note_counts(qtbot, chorale_file):
 
 def test_open_asks_for_tracks_only_when_there_are_several(window, chorale_file, folk_file, monkeypatch):
     asked = []
-    monkeypatch.setattr(window, "_ask_tracks", lambda piece, name: asked.append(name) or [3, 0])
+    monkeypatch.setattr(window.files, "ask_tracks", lambda piece, name: asked.append(name) or [3, 0])
     assert window.open_file(folk_file, "ask") and asked == []
     assert window.open_file(chorale_file, "ask") and asked == [chorale_file.name]
     full = read_midi(chorale_file)
     assert window.document.piece.voices == (full.voices[3], full.voices[0])
-    monkeypatch.setattr(window, "_ask_tracks", lambda piece, name: [])   # cancelled
+    monkeypatch.setattr(window.files, "ask_tracks", lambda piece, name: [])   # cancelled
     before = window.document.piece
     assert not window.open_file(chorale_file, "ask")
     assert window.document.piece is before
@@ -46,7 +46,7 @@ def test_recent_files_menu_reopens_a_file(window, chorale_file, folk_file):
     actions = window.recent_menu.actions()
     assert [a.text() for a in actions] == [folk_file.name, chorale_file.name]
     assert actions[1].toolTip() == str(chorale_file.resolve())
-    window._ask_tracks = lambda piece, name: [1]
+    window.files.ask_tracks = lambda piece, name: [1]
     actions[1].trigger()
     assert window.document.path == Path(str(chorale_file.resolve()))
     assert window.document.piece.voices == (read_midi(chorale_file).voices[1],)
