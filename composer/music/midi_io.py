@@ -17,6 +17,7 @@ import math
 import os
 from collections import defaultdict, deque
 from pathlib import Path
+from typing import NoReturn
 
 import mido
 
@@ -151,14 +152,52 @@ def _parse_file(data: bytes, path, include_drums: bool) -> Piece:
 
 def _parse_track(data: bytes, pos: int, end: int, index: int, builder: _PieceBuilder, events: int) -> int:
     """Feed one track's events to ``builder``; returns the number of events read so far in the file."""
-    path = builder.path
+    reader = _TrackReader(data, end, index, builder)
     tick, running = 0, 0  # running status: the last channel status byte, 0 when none is in force
+    while pos < end:
+        events += 1
+        if events > MAX_EVENTS:
+            raise MidiReadError(builder.path, f"more than {MAX_EVENTS} events: too large to be a piece of music")
+        event_at = pos
+        delta, pos = reader.number(pos)
+        tick += delta
+        if pos >= end:
+            reader.fail("the track ends after a delta time, without an event", event_at)
+        status = data[pos]
+        if status >= 0x80:
+            pos += 1
+        elif running:
+            status = running  # running status: this byte is the first data byte
+        else:
+            reader.fail(f"data byte {status:#04x} without a status byte (no running status in force)", pos)
+        if status < 0xF0:
+            pos = reader.channel_message(status, pos, event_at, tick)
+            running = status
+        elif status == 0xFF:  # a meta event (running status stays in force, as most readers do)
+            pos = reader.meta_event(pos, event_at, tick)
+        else:
+            pos = reader.system_message(status, pos, event_at)
+            running = 0
+    builder.end_track(tick)
+    return events
 
-    def fail(reason: str, at: int):
-        raise MidiReadError(path, f"track {index + 1}, byte {at}: {reason}")
 
-    def number(at: int) -> tuple[int, int]:
+class _TrackReader:
+    """Reads the parts of one track chunk's events from ``data`` (never past ``end``), feeding ``builder``.
+
+    Each method takes the position of what it reads and returns the position after it; a fault raises
+    :class:`MidiReadError` naming the track and the byte.
+    """
+
+    def __init__(self, data: bytes, end: int, index: int, builder: _PieceBuilder) -> None:
+        self.data, self.end, self.index, self.builder = data, end, index, builder
+
+    def fail(self, reason: str, at: int) -> NoReturn:
+        raise MidiReadError(self.builder.path, f"track {self.index + 1}, byte {at}: {reason}")
+
+    def number(self, at: int) -> tuple[int, int]:
         """A variable-length quantity (at most 4 bytes, as the standard says) and the position after it."""
+        data, end = self.data, self.end
         value = 0
         for i in range(at, min(at + 4, end)):
             byte = data[i]
@@ -166,69 +205,55 @@ def _parse_track(data: bytes, pos: int, end: int, index: int, builder: _PieceBui
             if byte < 0x80:
                 return value, i + 1
         if at + 4 <= end:
-            fail("variable-length number longer than 4 bytes", at)
-        fail("the track ends inside a variable-length number", at)
+            self.fail("variable-length number longer than 4 bytes", at)
+        self.fail("the track ends inside a variable-length number", at)
 
-    while pos < end:
-        events += 1
-        if events > MAX_EVENTS:
-            raise MidiReadError(path, f"more than {MAX_EVENTS} events: too large to be a piece of music")
-        event_at = pos
-        delta, pos = number(pos)
-        tick += delta
-        if pos >= end:
-            fail("the track ends after a delta time, without an event", event_at)
-        status = data[pos]
-        if status >= 0x80:
-            pos += 1
-        elif running:
-            status = running  # running status: this byte is the first data byte
-        else:
-            fail(f"data byte {status:#04x} without a status byte (no running status in force)", pos)
-        if status < 0xF0:  # a channel message
-            size = 1 if 0xC0 <= status < 0xE0 else 2
-            if pos + size > end:
-                fail("the track ends inside a channel message", event_at)
-            first = data[pos]
-            second = data[pos + 1] if size == 2 else 0
-            if first > 0x7F or second > 0x7F:
-                fail(f"data byte over 127 in channel message {status:#04x}", pos)
-            pos += size
-            running = status
-            kind, channel = status & 0xF0, status & 0x0F
-            if kind == 0x90 and second:
-                builder.note_on(tick, channel, first, second)
-            elif kind == 0x80 or kind == 0x90:
-                builder.note_off(tick, channel, first)
-            elif kind == 0xC0:
-                builder.programs[channel] = first
-        elif status == 0xFF:  # a meta event (running status stays in force, as most readers do)
-            if pos >= end:
-                fail("the track ends inside a meta event", event_at)
-            meta_type = data[pos]
-            length, pos = number(pos + 1)
-            if pos + length > end:
-                fail(f"meta event of {length} bytes runs past the end of the track", event_at)
-            if meta_type == 0x03:
-                builder.name_track(data[pos:pos + length].decode("latin-1"))
-            elif meta_type in (0x51, 0x58, 0x59):
-                builder.meta(tick, meta_type, data[pos:pos + length], event_at)
-            pos += length
-        elif status == 0xF0 or status == 0xF7:  # sysex (or escape): skipped, and it cancels running status
-            length, pos = number(pos)
-            if pos + length > end:
-                fail(f"sysex event of {length} bytes runs past the end of the track", event_at)
-            pos += length
-            running = 0
-        elif status in _SYSTEM_DATA_BYTES:
+    def channel_message(self, status: int, pos: int, event_at: int, tick: int) -> int:
+        """The data bytes of a channel message (``pos``: the first); notes and program changes are kept."""
+        data = self.data
+        size = 1 if 0xC0 <= status < 0xE0 else 2
+        if pos + size > self.end:
+            self.fail("the track ends inside a channel message", event_at)
+        first = data[pos]
+        second = data[pos + 1] if size == 2 else 0
+        if first > 0x7F or second > 0x7F:
+            self.fail(f"data byte over 127 in channel message {status:#04x}", pos)
+        kind, channel = status & 0xF0, status & 0x0F
+        if kind == 0x90 and second:
+            self.builder.note_on(tick, channel, first, second)
+        elif kind == 0x80 or kind == 0x90:
+            self.builder.note_off(tick, channel, first)
+        elif kind == 0xC0:
+            self.builder.programs[channel] = first
+        return pos + size
+
+    def meta_event(self, pos: int, event_at: int, tick: int) -> int:
+        """A meta event after its 0xFF (``pos``: its type byte); track name, tempo, metre and key are kept."""
+        if pos >= self.end:
+            self.fail("the track ends inside a meta event", event_at)
+        meta_type = self.data[pos]
+        length, pos = self.number(pos + 1)
+        if pos + length > self.end:
+            self.fail(f"meta event of {length} bytes runs past the end of the track", event_at)
+        if meta_type == 0x03:
+            self.builder.name_track(self.data[pos:pos + length].decode("latin-1"))
+        elif meta_type in (0x51, 0x58, 0x59):
+            self.builder.meta(tick, meta_type, self.data[pos:pos + length], event_at)
+        return pos + length
+
+    def system_message(self, status: int, pos: int, event_at: int) -> int:
+        """Skip a sysex (or escape) event or a system message whose status byte is before ``pos``."""
+        if status == 0xF0 or status == 0xF7:  # sysex (or escape): skipped, and it cancels running status
+            length, pos = self.number(pos)
+            if pos + length > self.end:
+                self.fail(f"sysex event of {length} bytes runs past the end of the track", event_at)
+            return pos + length
+        if status in _SYSTEM_DATA_BYTES:
             pos += _SYSTEM_DATA_BYTES[status]
-            if pos > end:
-                fail(f"the track ends inside system message {status:#04x}", event_at)
-            running = 0
-        else:
-            fail(f"undefined status byte {status:#04x}", pos - 1)
-    builder.end_track(tick)
-    return events
+            if pos > self.end:
+                self.fail(f"the track ends inside system message {status:#04x}", event_at)
+            return pos
+        self.fail(f"undefined status byte {status:#04x}", pos - 1)
 
 
 class _PieceBuilder:
