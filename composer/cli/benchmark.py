@@ -193,7 +193,7 @@ def run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentPars
         print("composer benchmark: no epoch finished", file=sys.stderr)
         return 1
     print(f"best valid: {valid['frame_nll']:.4f} nats/frame, {valid['token_nll']:.4f} nats/token "
-          f"(epoch {checkpoint['metrics']['epoch']}) -> {args.out}", file=sys.stderr)
+          f"(epoch {checkpoint['metrics']['best_epoch']}) -> {args.out}", file=sys.stderr)
     cached = checkpoint["metrics"].get("valid_with_cache")
     if cached:
         print(f"with the repeat cache (fitted on the train split): valid {cached['frame_nll']:.4f} nats/frame",
