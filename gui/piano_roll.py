@@ -3,7 +3,9 @@
 :class:`PianoRoll` is a scroll area around a :class:`RollCanvas`. The canvas paints pitch rows (with
 piano keys on the left and a bar ruler on top, both pinned while scrolling), bar and beat lines, the
 notes coloured by voice, a rubber band and the playhead. Every mouse edit becomes one undoable step of
-the :class:`~gui.document.Document`; while a gesture is in progress only a preview is drawn.
+the :class:`~gui.document.Document`; while a gesture is in progress only a preview is drawn. The painting
+is :class:`~gui.roll_painter.RollPainter`, a mouse edit in progress a :class:`~gui.roll_gesture.Gesture`,
+and the grid's sizes and helpers live in :mod:`gui.roll_grid`.
 
 Mouse:
     click on the bar ruler     sets where playback starts
@@ -20,86 +22,20 @@ bar); the window's Ctrl+C/X/V copy, cut and paste notes (pasted at the playback 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from enum import Enum
 
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
 from PySide6.QtWidgets import QScrollArea, QWidget
 
 from composer.music.notes import Note, Piece
 from gui.commands import with_notes_added, with_notes_removed, with_notes_replaced
 from gui.document import Document
+from gui.roll_gesture import BAND, DRAW, MOVE, RESIZE, Gesture
+from gui.roll_grid import (BASE_BEAT_WIDTH, BASE_ROW_HEIGHT, EDGE_GRAB, KEY_WIDTH, MAX_ZOOM, MIN_ZOOM, RULER_HEIGHT,
+                           SNAP_CHOICES, Tool, bar_lines, pitch_name, voice_colour)
+from gui.roll_painter import RollPainter
 
-KEY_WIDTH = 58        # px, the piano keys on the left
-RULER_HEIGHT = 22     # px, the bar numbers on top
-EDGE_GRAB = 6         # px near a note's right edge that resize instead of move
-BASE_BEAT_WIDTH = 40  # px per beat at zoom 1
-BASE_ROW_HEIGHT = 13  # px per pitch at zoom 1
-MIN_ZOOM, MAX_ZOOM = 0.125, 8.0
-
-VOICE_COLOURS = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#edc948", "#9c755f")
-_BLACK_KEYS = {1, 3, 6, 8, 10}
-_NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
-# Snap choices: label -> length in quarter-note beats (0 means off: one tick)
-SNAP_CHOICES: dict[str, float] = {
-    "1/4": 1.0, "1/8": 0.5, "1/16": 0.25, "1/32": 0.125, "1/8 triplet": 1 / 3, "1/16 triplet": 1 / 6, "Off": 0.0,
-}
-
-
-def voice_colour(voice: int) -> QColor:
-    """The colour of a voice (cycling through a palette that tells 8 voices apart)."""
-    return QColor(VOICE_COLOURS[voice % len(VOICE_COLOURS)])
-
-
-def pitch_name(pitch: int) -> str:
-    """``60`` -> ``"C4"``."""
-    return f"{_NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
-
-
-def bar_lines(piece: Piece, end_tick: int) -> list[tuple[int, bool, int]]:
-    """Bar and beat lines up to ``end_tick``, following the piece's time signatures.
-
-    Returns:
-        (tick, is_bar_line, bar_number starting at 1) for each line.
-    """
-    lines = []
-    signatures = list(piece.time_signatures)
-    bar_number = 1
-    for index, signature in enumerate(signatures):
-        segment_end = signatures[index + 1].tick if index + 1 < len(signatures) else end_tick
-        bar = signature.ticks_per_bar(piece.ticks_per_beat)
-        beat = max(1, piece.ticks_per_beat * 4 // signature.denominator)
-        tick = signature.tick
-        while tick < segment_end:
-            lines.append((tick, True, bar_number))
-            beat_tick = tick + beat
-            while beat_tick < min(tick + bar, segment_end):
-                lines.append((beat_tick, False, bar_number))
-                beat_tick += beat
-            tick += bar
-            bar_number += 1
-    return lines
-
-
-class Tool(Enum):
-    DRAW = "Draw"
-    SELECT = "Select"
-
-
-@dataclass
-class _Gesture:
-    """A mouse gesture in progress: what it does, where it started, and the notes it drags."""
-
-    kind: str                  # "move", "resize", "draw", "band"
-    origin_tick: int
-    origin_pitch: int
-    origin: QPoint
-    notes: tuple[Note, ...] = ()
-    tick_delta: int = 0
-    pitch_delta: int = 0
-    current: QPoint | None = None
+__all__ = ["SNAP_CHOICES", "PianoRoll", "RollCanvas", "Tool", "bar_lines", "pitch_name", "voice_colour"]
 
 
 class RollCanvas(QWidget):
@@ -129,7 +65,8 @@ class RollCanvas(QWidget):
         self.play_start = 0
         self.selection: set[Note] = set()
         self.clipboard: tuple[Note, ...] = ()
-        self._gesture: _Gesture | None = None
+        self.gesture: Gesture | None = None   # the mouse edit in progress
+        self._painter = RollPainter(self)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
         self.setToolTip("Click to draw a note, drag a note to move it, drag its right edge to resize,\n"
@@ -270,73 +207,39 @@ class RollCanvas(QWidget):
             elif note not in self.selection:
                 self.selection = {note}
             self.selectionChanged.emit(len(self.selection))
-            kind = "resize" if self._near_right_edge(note, point) else "move"
-            self._gesture = _Gesture(kind, tick, pitch, point, tuple(sorted(self.selection or {note})))
+            kind = RESIZE if self._near_right_edge(note, point) else MOVE
+            self.gesture = Gesture(kind, tick, pitch, point, tuple(sorted(self.selection or {note})))
         elif self.tool is Tool.SELECT or event.modifiers() & Qt.ShiftModifier:
-            self._gesture = _Gesture("band", tick, pitch, point, current=point)
+            self.gesture = Gesture(BAND, tick, pitch, point, current=point)
         else:
             start = self.snap(tick)
             length = self.snap_ticks if self.snap_beats else max(1, self.piece.ticks_per_beat // 4)
             new = Note(start, start + length, pitch, voice=self.current_voice)
-            self._gesture = _Gesture("draw", start, pitch, point, (new,))
+            self.gesture = Gesture(DRAW, start, pitch, point, (new,))
         self.update()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         point = event.position().toPoint()
-        gesture = self._gesture
-        if gesture is None:
+        if self.gesture is None:
             self._report_hover(point)
             return
-        tick, pitch = self.x_to_tick(point.x()), self.y_to_pitch(point.y())
-        raw_delta = tick - gesture.origin_tick
-        step = self.snap_ticks
-        snapped_delta = round(raw_delta / step) * step
-        if gesture.kind == "move":
-            earliest = min(n.start for n in gesture.notes)
-            gesture.tick_delta = max(-earliest, snapped_delta)
-            low = min(n.pitch for n in gesture.notes)
-            high = max(n.pitch for n in gesture.notes)
-            gesture.pitch_delta = max(-low, min(127 - high, pitch - gesture.origin_pitch))
-        elif gesture.kind == "draw":
-            note = gesture.notes[0]
-            end = -(-max(tick, note.start + 1) // step) * step        # the grid line at or after the mouse
-            gesture.tick_delta = max(step, end - note.start) - note.duration
-        elif gesture.kind == "resize":
-            shortest = min(n.duration for n in gesture.notes)
-            gesture.tick_delta = max(1 - shortest, snapped_delta)
-        elif gesture.kind == "band":
-            gesture.current = point
+        self.gesture.drag_to(self.x_to_tick(point.x()), self.y_to_pitch(point.y()), point, self.snap_ticks)
         self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        gesture, self._gesture = self._gesture, None
+        gesture, self.gesture = self.gesture, None
         if gesture is None or event.button() != Qt.LeftButton:
             return
-        if gesture.kind == "band":
-            band = QRectF(QPointF(gesture.origin), QPointF(gesture.current or gesture.origin)).normalized()
-            self.selection = {n for n in self.piece.notes if self.note_rect(n).intersects(band)}
-            self.selectionChanged.emit(len(self.selection))
-        elif gesture.kind == "draw":
-            new = self._dragged(gesture)
-            self.document.apply(with_notes_added(self.piece, new), "Draw note")
-            self.selection = set(new) & set(self.document.piece.notes)
-            self.selectionChanged.emit(len(self.selection))
-        elif gesture.tick_delta or gesture.pitch_delta:
-            new = self._dragged(gesture)
-            label = "Move notes" if gesture.kind == "move" else "Resize notes"
-            if len(new) == 1:
-                label = label[:-1]
-            self.document.apply(with_notes_replaced(self.piece, gesture.notes, new), label)
-            self.selection = set(new) & set(self.document.piece.notes)
-            self.selectionChanged.emit(len(self.selection))
+        if gesture.kind == BAND:
+            band = gesture.band()
+            self._select({n for n in self.piece.notes if self.note_rect(n).intersects(band)})
+        elif gesture.kind == DRAW:
+            new = gesture.dragged()
+            self._apply_and_select(with_notes_added(self.piece, new), "Draw note", new)
+        elif gesture.changed():
+            new = gesture.dragged()
+            self._apply_and_select(with_notes_replaced(self.piece, gesture.notes, new), gesture.edit_label(), new)
         self.update()
-
-    def _dragged(self, gesture: _Gesture) -> tuple[Note, ...]:
-        """The notes of a gesture as they would be if the mouse were released now."""
-        if gesture.kind == "move":
-            return tuple(dataclasses.replace(n, start=n.start + gesture.tick_delta, end=n.end + gesture.tick_delta,
-                                             pitch=n.pitch + gesture.pitch_delta) for n in gesture.notes)
-        return tuple(dataclasses.replace(n, end=n.end + gesture.tick_delta) for n in gesture.notes)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         if not event.modifiers() & Qt.ControlModifier:
@@ -375,6 +278,15 @@ class RollCanvas(QWidget):
         self.hoverChanged.emit(text)
 
     # -- edits -------------------------------------------------------------------------------------
+    def _select(self, notes: set[Note]) -> None:
+        self.selection = notes
+        self.selectionChanged.emit(len(self.selection))
+
+    def _apply_and_select(self, piece: Piece, label: str, notes) -> None:
+        """Make ``piece`` the document's (one undoable step named ``label``) and select ``notes`` in it."""
+        self.document.apply(piece, label)
+        self._select(set(notes) & set(self.document.piece.notes))
+
     def delete_notes(self, notes: list[Note]) -> None:
         """Remove ``notes`` as one undoable step."""
         if not notes or self.read_only:
@@ -398,9 +310,7 @@ class RollCanvas(QWidget):
         moved = [dataclasses.replace(n, start=n.start + ticks, end=n.end + ticks, pitch=n.pitch + semitones)
                  for n in notes]
         label = "Transpose" if semitones else "Move"
-        self.document.apply(with_notes_replaced(self.piece, notes, moved), f"{label} notes")
-        self.selection = set(moved) & set(self.document.piece.notes)
-        self.selectionChanged.emit(len(self.selection))
+        self._apply_and_select(with_notes_replaced(self.piece, notes, moved), f"{label} notes", moved)
         self.update()
         return True
 
@@ -423,15 +333,12 @@ class RollCanvas(QWidget):
             return False
         at = self.play_start if at_tick is None else at_tick
         pasted = [dataclasses.replace(n, start=n.start + at, end=n.end + at) for n in self.clipboard]
-        self.document.apply(with_notes_added(self.piece, pasted), "Paste notes")
-        self.selection = set(pasted) & set(self.document.piece.notes)
-        self.selectionChanged.emit(len(self.selection))
+        self._apply_and_select(with_notes_added(self.piece, pasted), "Paste notes", pasted)
         self.update()
         return True
 
     def select_all(self) -> None:
-        self.selection = set(self.piece.notes)
-        self.selectionChanged.emit(len(self.selection))
+        self._select(set(self.piece.notes))
         self.update()
 
     def selected_region(self) -> tuple[int, int, list[int]] | None:
@@ -449,163 +356,9 @@ class RollCanvas(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.Antialiasing, False)
         visible = self.visibleRegion().boundingRect()
-        if visible.isEmpty():
-            visible = self.rect()
-        self._paint_rows(painter, visible)
-        self._paint_primer(painter, visible)
-        self._paint_grid(painter, visible)
-        self._paint_notes(painter, visible)
-        self._paint_gesture(painter)
-        self._paint_playhead(painter, visible)
-        self._paint_empty_hint(painter, visible)
-        self._paint_ruler(painter, visible)
-        self._paint_keys(painter, visible)
-        painter.setPen(QColor("#555"))
-        painter.fillRect(QRect(visible.left(), visible.top(), KEY_WIDTH, RULER_HEIGHT), QColor("#2b2b2b"))
+        self._painter.paint(painter, visible if not visible.isEmpty() else self.rect())
         painter.end()
-
-    def _visible_pitches(self, visible: QRect) -> range:
-        high = self.y_to_pitch(visible.top())
-        low = self.y_to_pitch(visible.bottom())
-        return range(low, high + 1)
-
-    def _paint_rows(self, painter: QPainter, visible: QRect) -> None:
-        painter.fillRect(visible, QColor("#1e1f22"))
-        for pitch in self._visible_pitches(visible):
-            colour = QColor("#26282c") if pitch % 12 in _BLACK_KEYS else QColor("#2e3035")
-            y = self.pitch_to_y(pitch)
-            painter.fillRect(QRectF(visible.left(), y, visible.width(), self.row_height), colour)
-            if pitch % 12 == 0:
-                painter.setPen(QColor("#44474d"))
-                painter.drawLine(QPointF(visible.left(), y + self.row_height), QPointF(visible.right(), y + self.row_height))
-
-    def _paint_empty_hint(self, painter: QPainter, visible: QRect) -> None:
-        """What to do with an empty piece, in the middle of the view."""
-        if self.piece.notes or self._gesture is not None:
-            return
-        area = QRectF(visible.left() + KEY_WIDTH, visible.top() + RULER_HEIGHT, visible.width() - KEY_WIDTH,
-                      visible.height() - RULER_HEIGHT)
-        painter.setPen(QColor("#8a9099"))
-        font = QFont(painter.font())
-        font.setPointSizeF(11)
-        painter.setFont(font)
-        painter.drawText(area, Qt.AlignCenter, "Click to draw notes, open a MIDI file (Ctrl+O) or drop one here,\n"
-                                               "or write melodies with Generate (Ctrl+G)")
-
-    def _paint_primer(self, painter: QPainter, visible: QRect) -> None:
-        """Shade the primer of a previewed continuation and mark where the new music starts."""
-        if not self.read_only or self.preview_new_from <= 0:
-            return
-        x = self.tick_to_x(self.preview_new_from)
-        painter.fillRect(QRectF(KEY_WIDTH, visible.top(), x - KEY_WIDTH, visible.height()), QColor(0, 0, 0, 70))
-        painter.setPen(QPen(QColor("#8fd18f"), 2, Qt.DashLine))
-        painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
-
-    def _paint_grid(self, painter: QPainter, visible: QRect) -> None:
-        first, last = self.x_to_tick(visible.left()), self.x_to_tick(visible.right()) + 1
-        beat_pixels = self.pixels_per_tick * self.piece.ticks_per_beat
-        for tick, is_bar, _ in bar_lines(self.piece, self.content_end()):
-            if tick < first - self.piece.ticks_per_bar or tick > last:
-                continue
-            if not is_bar and beat_pixels < 12:
-                continue
-            painter.setPen(QPen(QColor("#5c6068") if is_bar else QColor("#3a3d43"), 1))
-            x = self.tick_to_x(tick)
-            painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
-
-    def _paint_notes(self, painter: QPainter, visible: QRect) -> None:
-        hidden = set(self._gesture.notes) if self._gesture and self._gesture.kind in ("move", "resize") else set()
-        region = QRectF(visible)
-        for note in self.piece.notes:
-            rect = self.note_rect(note)
-            if not rect.intersects(region):
-                continue
-            primer = self.read_only and note.start < self.preview_new_from
-            self._paint_note(painter, note, rect, selected=note in self.selection, ghost=note in hidden or primer)
-
-    def _paint_note(self, painter: QPainter, note: Note, rect: QRectF, selected: bool, ghost: bool = False) -> None:
-        colour = voice_colour(note.voice)
-        fill = QColor(colour)
-        if ghost:
-            fill.setAlpha(90)
-        elif selected:
-            fill = colour.lighter(150)
-        painter.setPen(QPen(QColor("#ffffff") if selected else colour.darker(160), 1.5 if selected else 1))
-        painter.setBrush(fill)
-        painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
-
-    def _paint_gesture(self, painter: QPainter) -> None:
-        gesture = self._gesture
-        if gesture is None:
-            return
-        if gesture.kind == "band" and gesture.current is not None:
-            painter.setPen(QPen(QColor("#9ecbff"), 1, Qt.DashLine))
-            painter.setBrush(QColor(120, 170, 255, 40))
-            painter.drawRect(QRect(gesture.origin, gesture.current).normalized())
-            return
-        for note in self._dragged(gesture):
-            self._paint_note(painter, note, self.note_rect(note), selected=True)
-
-    def _paint_playhead(self, painter: QPainter, visible: QRect) -> None:
-        if self.playhead is None:
-            return
-        x = self.tick_to_x(self.playhead)
-        painter.setPen(QPen(QColor("#ffd54f"), 2))
-        painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
-
-    def _paint_ruler(self, painter: QPainter, visible: QRect) -> None:
-        ruler = QRect(visible.left(), visible.top(), visible.width(), RULER_HEIGHT)
-        painter.fillRect(ruler, QColor("#2b2b2b"))
-        font = QFont(painter.font())
-        font.setPointSizeF(8)
-        painter.setFont(font)
-        bar_pixels = self.pixels_per_tick * self.piece.ticks_per_bar
-        every = 1 if bar_pixels >= 28 else (2 if bar_pixels >= 14 else 4)
-        for tick, is_bar, number in bar_lines(self.piece, self.content_end()):
-            x = self.tick_to_x(tick)
-            if x < visible.left() - 40 or x > visible.right():
-                continue
-            painter.setPen(QColor("#9aa0a6"))
-            if is_bar:
-                painter.drawLine(QPointF(x, ruler.top() + 8), QPointF(x, ruler.bottom()))
-                if (number - 1) % every == 0:
-                    painter.drawText(QPointF(x + 3, ruler.top() + 14), str(number))
-            else:
-                painter.drawLine(QPointF(x, ruler.bottom() - 4), QPointF(x, ruler.bottom()))
-        if self.playhead is not None:
-            x = self.tick_to_x(self.playhead)
-            painter.setPen(QPen(QColor("#ffd54f"), 2))
-            painter.drawLine(QPointF(x, ruler.top()), QPointF(x, ruler.bottom()))
-        x = self.tick_to_x(self.play_start)
-        painter.setPen(Qt.NoPen)
-        painter.setBrush(QColor("#ffd54f"))
-        painter.drawPolygon([QPointF(x - 5, ruler.bottom() - 7), QPointF(x + 5, ruler.bottom() - 7),
-                             QPointF(x, ruler.bottom())])
-
-    def _paint_keys(self, painter: QPainter, visible: QRect) -> None:
-        left = visible.left()
-        font = QFont(painter.font())
-        font.setPointSizeF(7)
-        painter.setFont(font)
-        for pitch in self._visible_pitches(visible):
-            y = self.pitch_to_y(pitch)
-            black = pitch % 12 in _BLACK_KEYS
-            rect = QRectF(left, y, KEY_WIDTH if not black else KEY_WIDTH * 0.62, self.row_height)
-            if not black:
-                painter.fillRect(QRectF(left, y, KEY_WIDTH, self.row_height), QColor("#e8e8e8"))
-                painter.setPen(QColor("#9a9a9a"))
-                painter.drawLine(QPointF(left, y + self.row_height), QPointF(left + KEY_WIDTH, y + self.row_height))
-            else:
-                painter.fillRect(QRectF(left, y, KEY_WIDTH, self.row_height), QColor("#e8e8e8"))
-                painter.fillRect(rect, QColor("#1a1a1a"))
-            if pitch % 12 == 0 and self.row_height >= 8:
-                painter.setPen(QColor("#333"))
-                painter.drawText(QRectF(left, y, KEY_WIDTH - 3, self.row_height), Qt.AlignRight | Qt.AlignVCenter,
-                                 pitch_name(pitch))
-        painter.setPen(QColor("#555"))
-        painter.drawLine(QPointF(left + KEY_WIDTH, visible.top()), QPointF(left + KEY_WIDTH, visible.bottom()))
 
 
 class PianoRoll(QScrollArea):

@@ -1,0 +1,199 @@
+"""Painting the piano roll: pitch rows, the primer's shade, bar and beat lines, the notes coloured by voice,
+the gesture's preview, the playhead, a hint on an empty piece, and the ruler and piano keys pinned to the
+visible edges."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+
+from composer.music.notes import Note
+from gui.roll_gesture import BAND
+from gui.roll_grid import KEY_WIDTH, RULER_HEIGHT, bar_lines, is_black_key, pitch_name, voice_colour
+
+if TYPE_CHECKING:
+    from gui.piano_roll import RollCanvas
+
+BACKGROUND = QColor("#1e1f22")
+PLAYHEAD = QColor("#ffd54f")
+WHITE_KEY = QColor("#e8e8e8")
+EMPTY_HINT = ("Click to draw notes, open a MIDI file (Ctrl+O) or drop one here,\n"
+              "or write melodies with Generate (Ctrl+G)")
+
+
+class RollPainter:
+    """Paints a :class:`~gui.piano_roll.RollCanvas` (what it shows, its zoom, selection, gesture, playhead).
+
+    Args:
+        canvas: the canvas painted; its geometry (``tick_to_x``, ``pitch_to_y``...) places everything.
+    """
+
+    def __init__(self, canvas: RollCanvas) -> None:
+        self.canvas = canvas
+
+    def paint(self, painter: QPainter, visible: QRect) -> None:
+        """Paint the ``visible`` part of the canvas, back to front."""
+        painter.setRenderHint(QPainter.Antialiasing, False)
+        self._paint_rows(painter, visible)
+        self._paint_primer(painter, visible)
+        self._paint_grid(painter, visible)
+        self._paint_notes(painter, visible)
+        self._paint_gesture(painter)
+        self._paint_playhead(painter, visible)
+        self._paint_empty_hint(painter, visible)
+        self._paint_ruler(painter, visible)
+        self._paint_keys(painter, visible)
+        painter.setPen(QColor("#555"))
+        painter.fillRect(QRect(visible.left(), visible.top(), KEY_WIDTH, RULER_HEIGHT), QColor("#2b2b2b"))
+
+    def _visible_pitches(self, visible: QRect) -> range:
+        high = self.canvas.y_to_pitch(visible.top())
+        low = self.canvas.y_to_pitch(visible.bottom())
+        return range(low, high + 1)
+
+    def _paint_rows(self, painter: QPainter, visible: QRect) -> None:
+        canvas = self.canvas
+        painter.fillRect(visible, BACKGROUND)
+        for pitch in self._visible_pitches(visible):
+            colour = QColor("#26282c") if is_black_key(pitch) else QColor("#2e3035")
+            y = canvas.pitch_to_y(pitch)
+            painter.fillRect(QRectF(visible.left(), y, visible.width(), canvas.row_height), colour)
+            if pitch % 12 == 0:
+                painter.setPen(QColor("#44474d"))
+                bottom = y + canvas.row_height
+                painter.drawLine(QPointF(visible.left(), bottom), QPointF(visible.right(), bottom))
+
+    def _paint_empty_hint(self, painter: QPainter, visible: QRect) -> None:
+        """What to do with an empty piece, in the middle of the view."""
+        if self.canvas.piece.notes or self.canvas.gesture is not None:
+            return
+        area = QRectF(visible.left() + KEY_WIDTH, visible.top() + RULER_HEIGHT, visible.width() - KEY_WIDTH,
+                      visible.height() - RULER_HEIGHT)
+        painter.setPen(QColor("#8a9099"))
+        _set_font_size(painter, 11)
+        painter.drawText(area, Qt.AlignCenter, EMPTY_HINT)
+
+    def _paint_primer(self, painter: QPainter, visible: QRect) -> None:
+        """Shade the primer of a previewed continuation and mark where the new music starts."""
+        canvas = self.canvas
+        if not canvas.read_only or canvas.preview_new_from <= 0:
+            return
+        x = canvas.tick_to_x(canvas.preview_new_from)
+        painter.fillRect(QRectF(KEY_WIDTH, visible.top(), x - KEY_WIDTH, visible.height()), QColor(0, 0, 0, 70))
+        painter.setPen(QPen(QColor("#8fd18f"), 2, Qt.DashLine))
+        painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
+
+    def _paint_grid(self, painter: QPainter, visible: QRect) -> None:
+        canvas, piece = self.canvas, self.canvas.piece
+        first, last = canvas.x_to_tick(visible.left()), canvas.x_to_tick(visible.right()) + 1
+        beat_pixels = canvas.pixels_per_tick * piece.ticks_per_beat
+        for tick, is_bar, _ in bar_lines(piece, canvas.content_end()):
+            if tick < first - piece.ticks_per_bar or tick > last:
+                continue
+            if not is_bar and beat_pixels < 12:
+                continue
+            painter.setPen(QPen(QColor("#5c6068") if is_bar else QColor("#3a3d43"), 1))
+            x = canvas.tick_to_x(tick)
+            painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
+
+    def _paint_notes(self, painter: QPainter, visible: QRect) -> None:
+        canvas = self.canvas
+        hidden = canvas.gesture.hidden_notes() if canvas.gesture else set()
+        region = QRectF(visible)
+        for note in canvas.piece.notes:
+            rect = canvas.note_rect(note)
+            if not rect.intersects(region):
+                continue
+            primer = canvas.read_only and note.start < canvas.preview_new_from
+            self._paint_note(painter, note, rect, selected=note in canvas.selection, ghost=note in hidden or primer)
+
+    @staticmethod
+    def _paint_note(painter: QPainter, note: Note, rect: QRectF, selected: bool, ghost: bool = False) -> None:
+        colour = voice_colour(note.voice)
+        fill = QColor(colour)
+        if ghost:
+            fill.setAlpha(90)
+        elif selected:
+            fill = colour.lighter(150)
+        painter.setPen(QPen(QColor("#ffffff") if selected else colour.darker(160), 1.5 if selected else 1))
+        painter.setBrush(fill)
+        painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+
+    def _paint_gesture(self, painter: QPainter) -> None:
+        gesture = self.canvas.gesture
+        if gesture is None:
+            return
+        if gesture.kind == BAND and gesture.current is not None:
+            painter.setPen(QPen(QColor("#9ecbff"), 1, Qt.DashLine))
+            painter.setBrush(QColor(120, 170, 255, 40))
+            painter.drawRect(QRect(gesture.origin, gesture.current).normalized())
+            return
+        for note in gesture.dragged():
+            self._paint_note(painter, note, self.canvas.note_rect(note), selected=True)
+
+    def _paint_playhead(self, painter: QPainter, visible: QRect) -> None:
+        if self.canvas.playhead is None:
+            return
+        x = self.canvas.tick_to_x(self.canvas.playhead)
+        painter.setPen(QPen(PLAYHEAD, 2))
+        painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
+
+    def _paint_ruler(self, painter: QPainter, visible: QRect) -> None:
+        canvas = self.canvas
+        ruler = QRect(visible.left(), visible.top(), visible.width(), RULER_HEIGHT)
+        painter.fillRect(ruler, QColor("#2b2b2b"))
+        _set_font_size(painter, 8)
+        bar_pixels = canvas.pixels_per_tick * canvas.piece.ticks_per_bar
+        every = 1 if bar_pixels >= 28 else (2 if bar_pixels >= 14 else 4)
+        for tick, is_bar, number in bar_lines(canvas.piece, canvas.content_end()):
+            x = canvas.tick_to_x(tick)
+            if x < visible.left() - 40 or x > visible.right():
+                continue
+            painter.setPen(QColor("#9aa0a6"))
+            if is_bar:
+                painter.drawLine(QPointF(x, ruler.top() + 8), QPointF(x, ruler.bottom()))
+                if (number - 1) % every == 0:
+                    painter.drawText(QPointF(x + 3, ruler.top() + 14), str(number))
+            else:
+                painter.drawLine(QPointF(x, ruler.bottom() - 4), QPointF(x, ruler.bottom()))
+        self._paint_ruler_marks(painter, ruler)
+
+    def _paint_ruler_marks(self, painter: QPainter, ruler: QRect) -> None:
+        """The playhead across the ruler, and the triangle marking where playback (and pasting) starts."""
+        canvas = self.canvas
+        if canvas.playhead is not None:
+            x = canvas.tick_to_x(canvas.playhead)
+            painter.setPen(QPen(PLAYHEAD, 2))
+            painter.drawLine(QPointF(x, ruler.top()), QPointF(x, ruler.bottom()))
+        x = canvas.tick_to_x(canvas.play_start)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(PLAYHEAD)
+        painter.drawPolygon([QPointF(x - 5, ruler.bottom() - 7), QPointF(x + 5, ruler.bottom() - 7),
+                             QPointF(x, ruler.bottom())])
+
+    def _paint_keys(self, painter: QPainter, visible: QRect) -> None:
+        canvas, left = self.canvas, visible.left()
+        height = canvas.row_height
+        _set_font_size(painter, 7)
+        for pitch in self._visible_pitches(visible):
+            y = canvas.pitch_to_y(pitch)
+            painter.fillRect(QRectF(left, y, KEY_WIDTH, height), WHITE_KEY)
+            if is_black_key(pitch):
+                painter.fillRect(QRectF(left, y, KEY_WIDTH * 0.62, height), QColor("#1a1a1a"))
+            else:
+                painter.setPen(QColor("#9a9a9a"))
+                painter.drawLine(QPointF(left, y + height), QPointF(left + KEY_WIDTH, y + height))
+            if pitch % 12 == 0 and height >= 8:
+                painter.setPen(QColor("#333"))
+                painter.drawText(QRectF(left, y, KEY_WIDTH - 3, height), Qt.AlignRight | Qt.AlignVCenter,
+                                 pitch_name(pitch))
+        painter.setPen(QColor("#555"))
+        painter.drawLine(QPointF(left + KEY_WIDTH, visible.top()), QPointF(left + KEY_WIDTH, visible.bottom()))
+
+
+def _set_font_size(painter: QPainter, points: float) -> None:
+    font = QFont(painter.font())
+    font.setPointSizeF(points)
+    painter.setFont(font)
