@@ -8,7 +8,9 @@ The parts, each owned by the window:
 - :class:`~gui.jobs.runner.JobRunner` (``jobs``) and the jobs of :mod:`gui.jobs` (``generate_job``,
   ``harmony_jobs``, ``wav_export``, ``trainer``);
 - :class:`~gui.transport.Transport` (``transport``) and :class:`~gui.recording.KeyboardRecording`
-  (``recording``).
+  (``recording``);
+- :class:`~gui.results.ResultsView` (``results``): previewing, auditioning and using a result;
+- :class:`~gui.roll_controls.RollControls` (``roll_controls``): the piano roll's Tool, Snap and Voice boxes.
 
 All dialogs are thin wrappers around methods that do the work without asking (``open_file``,
 ``save_to``, ``export_wav_to``, ``generate``, ``harmonize``, ``use_variation``, ``restore_autosave``...);
