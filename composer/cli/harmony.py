@@ -1,4 +1,6 @@
-"""Command-line subcommands: harmonize, evaluate-harmony and regenerate (4-part SATB)."""
+"""Command-line subcommands of the 4-part (SATB) harmony models: harmonize, regenerate, evaluate-harmony, and
+the harmony side of ``train --task harmony`` and of ``generate`` with a harmony model (whole chorales);
+``composer.cli.main`` routes those two here."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import sys
 from pathlib import Path
 
 from composer import shipped
-from composer.cli.main import existing_dir, existing_file, float_range, int_range, key_name
+from composer.cli.common import (TrainPrinter, existing_dir, existing_file, float_range, int_range, key_name,
+                                 run_training, set_threads)
 
 DEFAULT_HARMONY_MODEL = shipped.HARMONY_MODEL
 VOICE_WORDS = {"s": 0, "soprano": 0, "a": 1, "alto": 1, "t": 2, "tenor": 2, "b": 3, "bass": 3}
@@ -116,7 +119,7 @@ def _ensemble_words(shifts) -> str:
 
 def _load(args: argparse.Namespace, command: str):
     from composer.core.modelfile import ModelFileError
-    from composer.harmony.inference import load_harmony_model
+    from composer.harmony.model import load_harmony_model
 
     path = args.model or DEFAULT_HARMONY_MODEL
     try:
@@ -214,10 +217,7 @@ def run_regenerate(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from composer.harmony.evaluate import LOWER_VOICES, VOICE_LEADING, evaluate_harmony
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     model = _load(args, "evaluate-harmony")
     if model is None:
         return 1
@@ -258,16 +258,18 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     return 0
 
 
-def run_train_harmony(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: dict) -> int:
-    """``composer train --task harmony``: train a 4-part harmony model (see composer.harmony.train)."""
-    from composer.cli.main import TrainPrinter, run_training
+def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: dict) -> int:
+    """``composer train --task harmony``: train a 4-part harmony model (see composer.harmony.train).
+
+    Args:
+        settings: the ``--config`` file's settings (see composer.cli.common.read_config).
+    """
     from composer.harmony.train import HarmonyTrainConfig, train_harmony
 
     for name in _EVENT_ONLY_FLAGS:
         if getattr(args, name) is not None:
             parser.error(f"argument --{name.replace('_', '-')}: not a setting of harmony models")
-    settings = dict(settings)
-    settings.pop("task", None)
+    settings = {k: v for k, v in settings.items() if k != "task"}
     settings.update({k: getattr(args, k) for k in _HARMONY_FLAGS if getattr(args, k) is not None})
     try:
         config = HarmonyTrainConfig.from_dict(settings)
@@ -275,51 +277,35 @@ def run_train_harmony(args: argparse.Namespace, parser: argparse.ArgumentParser,
         parser.error(str(error))
     if args.resume and not args.out.is_file():
         parser.error(f"argument --resume: {args.out} does not exist yet")
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     printer = TrainPrinter(quiet=args.quiet)
     return run_training(lambda: train_harmony(args.data_dir, args.out, config, resume=args.resume,
                                               progress=printer), args.out)
 
 
-def run_generate_chorales(args: argparse.Namespace, parser: argparse.ArgumentParser, model_path: Path) -> int:
-    """``composer generate --model CHORALE_MODEL``: write whole four-part pieces from nothing."""
-    import time
+def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, model) -> int:
+    """``composer generate --model CHORALE_MODEL``: write whole four-part pieces from nothing.
 
+    Args:
+        model: the loaded :class:`composer.harmony.model.HarmonyModel` (with its key ensemble).
+    """
+    from composer.core.output_folder import write_chorales_to_folder
     from composer.harmony.inference import generate_chorale
-    from composer.music.midi_io import write_midi
 
     unsupported = {"--primer": args.primer, "--beam": args.beam, "--top-k": args.top_k,
                    "--chords": getattr(args, "chords", None)}
     for flag, value in unsupported.items():
         if value:
-            parser.error(f"argument {flag}: not supported with a 4-part harmony model ({model_path}); "
+            parser.error(f"argument {flag}: not supported with a 4-part harmony model ({model.path}); "
                          f"to harmonize a melody use 'composer harmonize'")
     if args.top_p != 1.0:
         parser.error("argument --top-p: not supported with a 4-part harmony model; use --temperature")
-    args.model = model_path
-    model = _load(args, "generate")
-    if model is None:
-        return 1
-    started = time.perf_counter()
+    qpm = args.tempo or 80.0
     result = generate_chorale(model, args.bars, count=args.count, temperature=args.temperature, seed=args.seed,
-                              qpm=args.tempo or 80.0, key=args.key)
-    args.out.mkdir(parents=True, exist_ok=True)
-    digits = max(2, len(str(args.count)))
-    files = []
-    for index, piece in enumerate(result.pieces, start=1):
-        name = f"{args.prefix}_{index:0{digits}d}.mid"
-        write_midi(piece, args.out / name, end_tick=args.bars * piece.ticks_per_bar)
-        files.append({"file": name, "notes": len(piece.notes), "bars": args.bars, "voices": 4})
-        print(f"{name}: {len(piece.notes)} notes in 4 parts, {args.bars} bars")
-    manifest = {"parameters": {"count": args.count, "bars": args.bars, "temperature": args.temperature,
-                               "key": args.key,
-                               "seed": result.seed, "tempo": args.tempo or 80.0},
-                "model": {"path": str(model_path), "kind": "composer-harmony-model",
-                          "metrics": model.checkpoint.get("metrics", {})},
-                "generation_seconds": time.perf_counter() - started, "files": files}
-    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float))
-    print(f"{len(files)} file(s) and manifest.json in {args.out} (seed {result.seed}, {result.seconds:.2f}s)")
+                              qpm=qpm, key=args.key)
+    manifest = write_chorales_to_folder(model, args.out, result, args.bars, args.temperature, qpm, prefix=args.prefix)
+    for item in manifest["files"]:
+        print(f"{item['file']}: {item['notes']} notes in {item['voices']} parts, {args.bars} bars")
+    print(f"{len(manifest['files'])} file(s) and manifest.json in {args.out} "
+          f"(seed {manifest['parameters']['seed']}, {manifest['generation_seconds']:.2f}s)")
     return 0

@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import os
 import random
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
-from composer.melody.model import load_melody_model
-from composer.music.analysis import estimate_key
+from composer.core.output_folder import write_pieces
 from composer.melody.conditioning import codes_per_tick, condition_vectors
-from composer.music.chords import ChordSpan, chord_tone_fraction, infer_key, parse_progression, progression_spans
 from composer.melody.encoding import BOS, Vocabulary, decode, encode, prepare
-from composer.music.keys import parse_key
-from composer.music.midi_io import read_midi, write_midi
-from composer.melody.model import ComposerLM
-from composer.music.notes import Piece, TimeSignature, Voice, crop, to_monophonic
+from composer.melody.model import ComposerLM, MelodyModel
 from composer.melody.sample import Sampler, SamplingOptions
+from composer.music.chords import ChordSpan, infer_key, parse_progression, progression_spans
+from composer.music.keys import parse_key
+from composer.music.midi_io import read_midi
+from composer.music.notes import Piece, TimeSignature, Voice, crop, to_monophonic
 
 
 @dataclass(frozen=True)
@@ -113,48 +109,67 @@ def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, p
     started = time.perf_counter()
     seed = request.seed if request.seed is not None else random.randrange(2**31)
     config = vocab.config
-    time_signature, qpm, key, voices = (4, 4), 120.0, request.key, None
-    prompt = np.array([BOS], dtype=np.int64)
-    primer_end = 0
+    prompt = _prompt(vocab, request, primer)
+    bar_ticks = TimeSignature(0, *prompt.time_signature).ticks_per_bar(config.ticks_per_beat)
+    start = math.ceil(prompt.primer_end / bar_ticks) * bar_ticks
+    until = start + request.bars * bar_ticks
+    qpm = request.qpm or prompt.qpm
+    spans, condition = _chord_condition(model, request, start, until, bar_ticks, config.ticks_per_beat)
+    sampler = Sampler(model, vocab)
+    if request.beam:
+        rows = sampler.beam_search(prompt.tokens, request.beam, until, key=request.key, count=request.count,
+                                   condition=condition)
+    else:
+        options = SamplingOptions(request.temperature, request.top_k, request.top_p, request.key, seed)
+        rows = sampler.sample(prompt.tokens, request.count, until, options, on_step=on_step, condition=condition)
+    pieces = []
+    for index, ids in enumerate(rows):
+        piece = decode(ids, vocab, qpm=qpm, time_signature=prompt.time_signature, voices=prompt.voices,
+                       key=prompt.key, name=f"variation {index + 1}")
+        piece = _keep_primer_intact(piece, prompt.primer_notes, config.monophonic)
+        piece = crop(piece, 0 if request.keep_primer else start, until)
+        pieces.append(piece.replace(voices=piece.voices if prompt.voices else (Voice("Melody"),)))
+    offset = 0 if request.keep_primer else start
+    spans = [ChordSpan(s.start - offset, s.end - offset, s.chord) for s in spans]
+    key_token = vocab.key_of(int(prompt.tokens[1])) if len(prompt.tokens) > 1 else None
+    return GenerationResult(pieces, seed, start - offset, until - offset, time.perf_counter() - started, spans,
+                            key_token)
+
+
+@dataclass
+class _Prompt:
+    """What the model is given before it generates, and what the output keeps of the primer."""
+
+    tokens: np.ndarray                        # BOS (and a KEY token), or the encoded primer without its EOS
+    time_signature: tuple[int, int] = (4, 4)
+    qpm: float = 120.0
+    key: str | None = None                    # the output's key signature
+    voices: tuple | None = None               # the primer's voices (None: one "Melody" voice)
+    primer_end: int = 0                       # the primer's last tick at the model's grid
+    primer_notes: tuple = ()                  # the primer's notes at the model's grid
+
+
+def _prompt(vocab: Vocabulary, request: GenerationRequest, primer: Piece | None) -> _Prompt:
+    """The prompt: the primer's music, or BOS and, for a model with key tokens, the key asked for (or the key
+    the chords imply).
+
+    Raises:
+        ValueError: the primer has no notes the model can use.
+    """
+    config = vocab.config
     if primer is not None:
         prepared = prepare(primer, config)
         if not prepared.notes:
             raise ValueError("the primer has no notes this model can use")
         sig = prepared.time_signatures[0]
-        time_signature, qpm, voices = (sig.numerator, sig.denominator), prepared.qpm, prepared.voices
-        key = key or prepared.key
-        prompt = encode(prepared, vocab)[:-1]                          # drop EOS: the music goes on
-        primer_end = prepared.end
-    elif config.key_tokens and (request.key or request.chords):
+        return _Prompt(encode(prepared, vocab)[:-1], (sig.numerator, sig.denominator), prepared.qpm,  # no EOS
+                       request.key or prepared.key, prepared.voices, prepared.end, prepared.notes)
+    tokens = np.array([BOS], dtype=np.int64)
+    if config.key_tokens and (request.key or request.chords):
         prompt_key = request.key or infer_key([c for c, _ in parse_progression(request.chords)])
         if prompt_key:
-            prompt = np.array([BOS, vocab.key(prompt_key)], dtype=np.int64)  # ask for the key
-    bar_ticks = TimeSignature(0, *time_signature).ticks_per_bar(config.ticks_per_beat)
-    start = math.ceil(primer_end / bar_ticks) * bar_ticks
-    until = start + request.bars * bar_ticks
-    qpm = request.qpm or qpm
-    spans, condition = _chord_condition(model, request, start, until, bar_ticks, config.ticks_per_beat)
-    sampler = Sampler(model, vocab)
-    if request.beam:
-        rows = sampler.beam_search(prompt, request.beam, until, key=request.key, count=request.count,
-                                   condition=condition)
-    else:
-        options = SamplingOptions(request.temperature, request.top_k, request.top_p, request.key, seed)
-        rows = sampler.sample(prompt, request.count, until, options, on_step=on_step, condition=condition)
-    primer_notes = prepared.notes if primer is not None else ()
-    pieces = []
-    for index, ids in enumerate(rows):
-        piece = decode(ids, vocab, qpm=qpm, time_signature=time_signature, voices=voices, key=key,
-                       name=f"variation {index + 1}")
-        piece = _keep_primer_intact(piece, primer_notes, config.monophonic)
-        piece = crop(piece, 0 if request.keep_primer else start, until)
-        pieces.append(piece.replace(voices=piece.voices if voices else (Voice("Melody"),)))
-    primer_ticks = start if request.keep_primer else 0
-    length = until if request.keep_primer else until - start
-    offset = 0 if request.keep_primer else start
-    spans = [ChordSpan(s.start - offset, s.end - offset, s.chord) for s in spans]
-    key_token = vocab.key_of(int(prompt[1])) if len(prompt) > 1 else None
-    return GenerationResult(pieces, seed, primer_ticks, length, time.perf_counter() - started, spans, key_token)
+            tokens = np.array([BOS, vocab.key(prompt_key)], dtype=np.int64)  # ask for the key
+    return _Prompt(tokens, key=request.key)
 
 
 def _chord_condition(model: ComposerLM, request: GenerationRequest, start: int, until: int, bar_ticks: int,
@@ -194,55 +209,30 @@ def _keep_primer_intact(piece: Piece, primer_notes: tuple, monophonic: bool) -> 
     return piece.replace(notes=tuple(primer_notes) + tuple(generated))
 
 
-def generate_to_folder(model_path: str | os.PathLike, out_dir: str | os.PathLike, request: GenerationRequest,
+def generate_to_folder(model: MelodyModel, out_dir: str | os.PathLike, request: GenerationRequest,
                        primer: str | os.PathLike | None = None, prefix: str = "variation") -> dict:
-    """Generate variations and write them as MIDI files plus ``manifest.json`` into ``out_dir``.
+    """Generate variations and write them as ``PREFIX_NN.mid`` files plus ``manifest.json`` into ``out_dir``.
+
+    Args:
+        model: the loaded melody model file (see :func:`composer.melody.model.load_melody_model`).
+        out_dir: the folder (created if missing).
+        request: what to generate.
+        primer: a MIDI file whose music the variations continue.
+        prefix: file name prefix.
 
     Returns:
-        The manifest (also written as JSON): parameters, seed, model, and per file its note count,
-        length in bars and seconds.
+        The manifest (also written as JSON; its shape: :mod:`composer.core.output_folder`): parameters (the
+        request, the seed used and the primer), the model file, primer_ticks, key_token, chords, and per
+        file its note count, length in bars, beats and seconds, pitch range and estimated key.
 
     Raises:
-        ModelFileError: the model cannot be loaded.
         MidiReadError: the primer cannot be read.
-        ValueError: the primer has no usable notes.
+        ValueError: the primer has no usable notes; chords for a model without chord conditioning.
     """
-    loaded = load_melody_model(model_path)
-    model, vocab, checkpoint = loaded.net, loaded.vocab, loaded.checkpoint
     primer_piece = read_midi(primer) if primer is not None else None
-    result = generate(model, vocab, request, primer_piece)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = []
-    digits = max(2, len(str(len(result.pieces))))
-    for index, piece in enumerate(result.pieces, start=1):
-        name = f"{prefix}_{index:0{digits}d}.mid"
-        markers = tuple((span.start, span.chord.name) for span in result.chord_spans)
-        write_midi(piece, out_dir / name, end_tick=result.length_ticks, markers=markers)
-        length = result.length_ticks
-        estimate = estimate_key(piece)
-        files.append({"estimated_key": estimate.key if estimate else None,
-                      "in_scale": round(estimate.in_scale, 4) if estimate else None,"file": name, "notes": len(piece.notes), "bars": length / piece.ticks_per_bar,
-                      "beats": length / piece.ticks_per_beat, "seconds": piece.seconds(length),
-                      "pitch_range": [min((n.pitch for n in piece.notes), default=0),
-                                      max((n.pitch for n in piece.notes), default=0)]})
-        if result.chord_spans:
-            files[-1]["chord_tone_fraction"] = round(chord_tone_fraction(piece, result.chord_spans), 4)
-    manifest = {
-        "parameters": {**asdict(request), "seed": result.seed, "primer": str(primer) if primer else None},
-        "model": {"path": str(model_path), "sha256": _sha256(model_path),
-                  "metrics": checkpoint.get("metrics", {}), "epoch": checkpoint.get("epoch")},
-        "primer_ticks": result.primer_ticks,
-        "key_token": result.prompt_key,
-        "chords": [{"chord": s.chord.name, "start_beat": s.start / vocab.config.ticks_per_beat,
-                    "beats": (s.end - s.start) / vocab.config.ticks_per_beat} for s in result.chord_spans],
-        "ticks_per_beat": vocab.config.ticks_per_beat,
-        "generation_seconds": result.seconds,
-        "files": files,
-    }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float))
-    return manifest
-
-
-def _sha256(path: str | os.PathLike) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    result = generate(model.net, model.vocab, request, primer_piece)
+    parameters = {**asdict(request), "seed": result.seed, "primer": str(primer) if primer else None}
+    return write_pieces(out_dir, result.pieces, model=model, parameters=parameters,
+                        length_ticks=result.length_ticks, ticks_per_beat=model.vocab.config.ticks_per_beat,
+                        generation_seconds=result.seconds, prefix=prefix, primer_ticks=result.primer_ticks,
+                        key_token=result.prompt_key, chord_spans=result.chord_spans)

@@ -1,0 +1,236 @@
+"""What the ``composer`` subcommands share: argument types that say what is wrong, reading ``--config``,
+loading a model file for a command, running a trainer, and the training progress printer.
+
+Family modules (``melody``, ``harmony``, ``benchmark``, ``models``) import this module and no other cli
+module; ``main`` imports them all. Nothing here imports PyTorch or NumPy at import time, so that
+``composer --help`` stays light: the helpers that need them import them when called.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import time
+from pathlib import Path
+
+
+# -- argument types that say what is wrong ---------------------------------------------------------
+def int_range(low: int, high: int | None = None):
+    """argparse type: an integer in [low, high]."""
+
+    def parse(text: str) -> int:
+        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer {span}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be an integer {span}, got {value}")
+        return value
+
+    return parse
+
+
+def float_range(low: float, high: float, low_open: bool = False):
+    """argparse type: a number in [low, high] (or (low, high] when ``low_open``)."""
+
+    def parse(text: str) -> float:
+        bracket = "(" if low_open else "["
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number in {bracket}{low}, {high}], got {text!r}") from None
+        if not (value > low if low_open else value >= low) or value > high:
+            raise argparse.ArgumentTypeError(f"must be a number in {bracket}{low}, {high}], got {value:g}")
+        return value
+
+    return parse
+
+
+def key_name(text: str) -> str:
+    """argparse type: a key such as C, Am, F#m, Bb, Ddor (see composer.music.keys)."""
+    from composer.music.keys import parse_key
+
+    try:
+        parse_key(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def chord_progression(text: str) -> tuple[str, ...]:
+    """argparse type: chord symbols, one per bar or ``SYMBOL:BEATS`` (see composer.music.chords)."""
+    from composer.music.chords import parse_progression
+
+    try:
+        parse_progression(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return tuple(text.replace("|", " ").split())
+
+
+def file_prefix(text: str) -> str:
+    """argparse type: a prefix for file names, with no path in it."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", text) or text.startswith("."):
+        raise argparse.ArgumentTypeError(f"must be 1-64 letters, digits, '-', '_' or '.' (not first), "
+                                         f"got {text!r}")
+    return text
+
+
+def existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
+
+def existing_dir(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {text}")
+    return path
+
+
+def read_config(path: Path | None, parser: argparse.ArgumentParser) -> dict:
+    """The JSON object in a ``--config`` file ({} without one); a bad file is an argument error."""
+    if path is None:
+        return {}
+    try:
+        settings = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        parser.error(f"argument --config: {path} is not valid JSON ({error})")
+    if not isinstance(settings, dict):
+        parser.error(f"argument --config: {path} must hold a JSON object")
+    return settings
+
+
+# -- model files -------------------------------------------------------------------------------------
+def load_model(path: Path, kinds: tuple[str, ...] | None, command: str, hint: str = ""):
+    """Read a model file once (see composer.core.modelfile.load_model_file) for ``composer COMMAND``.
+
+    Args:
+        path: the model file.
+        kinds: the kinds of model file the command can use (None: any).
+        command: the subcommand, named in the message.
+        hint: appended to the message when the file cannot be loaded.
+
+    Returns:
+        The family's loaded model, or None when it cannot be loaded (the reason is printed).
+    """
+    from composer.core.modelfile import KINDS, ModelFileError, load_model_file
+
+    try:
+        return load_model_file(path, kinds=tuple(KINDS) if kinds is None else kinds)
+    except ModelFileError as error:
+        print(f"composer {command}: {error}{hint}", file=sys.stderr)
+        return None
+
+
+def model_file_kind(path: Path) -> str | None:
+    """The ``kind`` saved in a model file, reading only the file's plain data (its tensors are mapped, not
+    read); None when it is not a readable model file (the command that loads it says why)."""
+    import torch
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - any unreadable file: the loader that runs next reports it
+        return None
+    return checkpoint.get("kind") if isinstance(checkpoint, dict) else None
+
+
+def set_threads(threads: int | None) -> None:
+    """``--threads``: CPU threads for PyTorch (None: leave PyTorch's default)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+# -- training ------------------------------------------------------------------------------------------
+def run_training(start, out: Path) -> int:
+    """Run a trainer call and turn its outcome into an exit status for ``composer train``.
+
+    Args:
+        start: calls the trainer and returns its final checkpoint dict.
+        out: the model file, named in the message after Ctrl-C.
+
+    Returns:
+        0 when a validation score was saved, 1 on a TrainingError or no score, 130 on Ctrl-C.
+    """
+    from composer.core.training import TrainingError
+
+    try:
+        checkpoint = start()
+    except TrainingError as error:
+        print(f"composer train: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: progress saved in {out}; continue with --resume", file=sys.stderr)
+        return 130
+    return 0 if "valid" in checkpoint["metrics"] else 1
+
+
+class TrainPrinter:
+    """Progress of ``composer train`` on the terminal: a live line per step, a line per epoch."""
+
+    def __init__(self, quiet: bool = False, stream=None) -> None:
+        self.quiet = quiet
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty()
+        self.last_print = 0.0
+
+    def __call__(self, event: dict) -> None:
+        kind = event["event"]
+        if kind == "data":
+            self._data(event)
+        elif kind == "step" and not self.quiet:
+            self._step(event)
+        elif kind == "epoch":
+            self._clear()
+            mark = "*" if event["improved"] else " "
+            print(f"epoch {event['epoch']:3d}{mark} train loss {event['train_loss']:.4f} "
+                  f"acc {100 * event['train_accuracy']:5.1f}% | valid loss {event['valid_loss']:.4f} "
+                  f"ppl {event['valid_perplexity']:7.3f} acc {100 * event['valid_accuracy']:5.1f}% | "
+                  f"{event['seconds']:.0f}s", file=self.stream, flush=True)
+        elif kind == "warning":
+            print(f"warning: {event['message']}", file=self.stream)
+        elif kind == "done":
+            valid = event["metrics"].get("valid", {})
+            print(f"done ({event['stop_reason']}): best valid loss {valid.get('loss', float('nan')):.4f} "
+                  f"ppl {valid.get('perplexity', float('nan')):.3f} acc {100 * valid.get('accuracy', 0):.1f}% "
+                  f"-> {event['path']}", file=self.stream)
+
+    def _data(self, event: dict) -> None:
+        summary, skipped = event["summary"], event["skipped"]
+        files, tokens = summary["files"], summary["tokens"]
+        stats = event.get("stats", {})
+        cached = f", {stats['cached']} from cache" if stats.get("cached") else ""
+        print(f"data: {files['train']} train / {files['valid']} valid / {files['test']} test files, "
+              f"{tokens['train']:,} training tokens, read in {event['seconds']:.1f}s "
+              f"({stats.get('files_per_s', 0):,.0f} files/s{cached})", file=self.stream)
+        if skipped:
+            print(f"skipped {len(skipped)} file(s):", file=self.stream)
+            for path, reason in skipped[:20]:
+                print(f"  {path}: {reason}", file=self.stream)
+            if len(skipped) > 20:
+                print(f"  ... and {len(skipped) - 20} more (all listed in the .data.csv beside the model)",
+                      file=self.stream)
+
+    def _step(self, event: dict) -> None:
+        now = time.time()
+        if not self.live and now - self.last_print < 30:
+            return
+        self.last_print = now
+        done = event["batch"] / event["batches"]
+        bar = "#" * int(24 * done) + "." * (24 - int(24 * done))
+        text = (f"epoch {event['epoch']}/{event['epochs']} [{bar}] {100 * done:5.1f}% loss {event['loss']:.4f} "
+                f"ppl {math.exp(min(event['loss'], 50)):8.3f} acc {100 * event['accuracy']:5.1f}% "
+                f"{event['tokens_per_s']:,.0f} tok/s")
+        print(("\r" + text) if self.live else text, end="" if self.live else "\n", file=self.stream, flush=True)
+
+    def _clear(self) -> None:
+        if self.live:
+            print("\r" + " " * 110 + "\r", end="", file=self.stream)

@@ -1,0 +1,138 @@
+"""Command-line subcommands of the melody (event) models: ``train`` and ``generate``.
+
+The two parsers are shared with the harmony family (``train --task harmony``, ``generate`` with a 4-part
+model file): ``composer.cli.main`` picks the family and calls :func:`run_train` or :func:`run_generate` here
+for a melody model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from composer.cli.common import (TrainPrinter, chord_progression, existing_dir, existing_file, file_prefix,
+                                 float_range, int_range, key_name, run_training, set_threads)
+from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
+from composer.shipped import REPO_ROOT
+
+_TRAIN_FLAGS = ("epochs", "batch_size", "bptt", "lr", "hidden_size", "embedding_size", "num_layers",
+                "dropout", "cell", "patience", "max_minutes", "seed", "device")
+
+
+def add_train_command(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``composer train`` (both tasks: events, the default, and harmony) and return its parser."""
+    t = commands.add_parser("train", help="train a model on a folder of MIDI files",
+                            description="Train a model on every MIDI file under DATA_DIR (recursively). "
+                            "Files are split into train/valid/test by a hash of their path.")
+    t.add_argument("data_dir", type=existing_dir, metavar="DATA_DIR")
+    t.add_argument("--out", required=True, type=Path, help="model file to write (rewritten every epoch)")
+    t.add_argument("--config", type=existing_file, help="JSON file of training settings (see TrainConfig)")
+    t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    t.add_argument("--epochs", type=int_range(1, 10000))
+    t.add_argument("--batch-size", type=int_range(1, 4096))
+    t.add_argument("--bptt", type=int_range(2, 4096), help="steps per truncated-backprop chunk")
+    t.add_argument("--lr", type=float_range(0, 1, low_open=True))
+    t.add_argument("--hidden-size", type=int_range(1, 8192))
+    t.add_argument("--embedding-size", type=int_range(1, 8192))
+    t.add_argument("--num-layers", type=int_range(1, 16))
+    t.add_argument("--dropout", type=float_range(0, 0.95))
+    t.add_argument("--cell", choices=["lstm", "gru", "rnn"])
+    t.add_argument("--patience", type=int_range(1, 10000), help="epochs without improvement before stopping")
+    t.add_argument("--max-minutes", type=float_range(0, 1e6), help="stop after this much time (0: no limit); "
+                   "the learning rate still decays fully, over the epochs that fit")
+    t.add_argument("--seed", type=int_range(0, 2**31 - 1))
+    t.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
+    t.add_argument("--threads", type=int_range(1, 1024),
+                   help="CPU threads for PyTorch (default: all cores; 1 keeps the machine responsive)")
+    t.add_argument("--workers", type=int_range(0, 256), default=0,
+                   help="processes preparing the corpus (default 0: one per core)")
+    t.add_argument("--no-cache", action="store_true",
+                   help="prepare every file again instead of using the prepared-corpus cache")
+    t.add_argument("--quiet", action="store_true", help="print only epoch summaries")
+    t.add_argument("--task", choices=["events", "harmony"], default=None,
+                   help="events (default): a melody/event model; harmony: a 4-part SATB harmony model "
+                   "(also chosen by \"task\": \"harmony\" in --config)")
+    return t
+
+
+def add_generate_command(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``composer generate`` (a melody model, or a 4-part model writing chorales) and return its parser."""
+    g = commands.add_parser("generate", help="sample new melodies as MIDI files",
+                            description="Sample COUNT variations as one batch and write each as a MIDI file, "
+                            "with a manifest.json describing the run.")
+    g.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
+    g.add_argument("--model", type=existing_file, default=None,
+                   help=f"model file (default: the shipped {DEFAULT_MELODY_MODEL.relative_to(REPO_ROOT)})")
+    g.add_argument("--primer", type=existing_file, help="MIDI file whose music the variations continue")
+    g.add_argument("--continuation-only", action="store_true", help="leave the primer out of the output")
+    g.add_argument("--count", type=int_range(1, 256), default=8, help="variations (1..256, default 8)")
+    g.add_argument("--bars", type=int_range(1, 512), default=16, help="bars to generate (1..512, default 16)")
+    g.add_argument("--temperature", type=float_range(0, 5, low_open=True), default=1.0,
+                   help="randomness, in (0, 5] (default 1.0)")
+    g.add_argument("--top-k", type=int_range(0, 100000), default=0, help="keep the K likeliest tokens (0: all)")
+    g.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=1.0,
+                   help="nucleus sampling mass in (0, 1] (default 1.0: off)")
+    g.add_argument("--key", type=key_name, help="only notes of this key's scale: C, Am, F#m, Bb, Ddor, ...")
+    g.add_argument("--seed", type=int_range(0, 2**31 - 1), default=None, help="random seed (default: random)")
+    g.add_argument("--tempo", type=float_range(20, 400), default=None, help="tempo in QPM (default: primer's or 120)")
+    g.add_argument("--beam", type=int_range(1, 256), default=0,
+                   help="beam search with this width instead of sampling (returns the COUNT best beams)")
+    g.add_argument("--chords", type=chord_progression, default=None,
+                   help="chords for a chord model, one per bar, repeated to fill --bars: \"C G Am F\"; "
+                   "SYMBOL:BEATS for other lengths (\"C:2 G:2 Am F\"); N is no chord")
+    g.add_argument("--prefix", type=file_prefix, default="variation",
+                   help="file name prefix: letters, digits, '-', '_', '.' (default: variation)")
+    return g
+
+
+def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: dict) -> int:
+    """``composer train`` for the events task: train a melody/event model (see composer.melody.train).
+
+    Args:
+        settings: the ``--config`` file's settings (see composer.cli.common.read_config).
+    """
+    from composer.melody.train import TrainConfig, train
+
+    settings = {k: v for k, v in settings.items() if k != "task"}
+    settings.update({k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None})
+    try:
+        config = TrainConfig.from_dict(settings)
+    except (ValueError, TypeError) as error:  # the messages name the setting and what it allows
+        parser.error(str(error))
+    if args.resume and not args.out.is_file():
+        parser.error(f"argument --resume: {args.out} does not exist yet")
+    if args.resume and (args.config or any(getattr(args, k) is not None for k in _TRAIN_FLAGS)):
+        print("note: --resume continues with the recipe saved in the model file; other settings are ignored",
+              file=sys.stderr)
+    set_threads(args.threads)
+    printer = TrainPrinter(quiet=args.quiet)
+    return run_training(lambda: train(args.data_dir, args.out, config, resume=args.resume, progress=printer,
+                                      workers=args.workers, use_cache=not args.no_cache), args.out)
+
+
+def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, model) -> int:
+    """``composer generate`` with a melody model: variations as MIDI files and a manifest in ``--out``.
+
+    Args:
+        model: the loaded :class:`composer.melody.model.MelodyModel`.
+    """
+    from composer.melody.generate import GenerationRequest, generate_to_folder
+    from composer.music.midi_io import MidiReadError
+
+    request = GenerationRequest(count=args.count, bars=args.bars, temperature=args.temperature, top_k=args.top_k,
+                                top_p=args.top_p, key=args.key, seed=args.seed, qpm=args.tempo, beam=args.beam,
+                                chords=args.chords, keep_primer=not args.continuation_only)
+    try:
+        manifest = generate_to_folder(model, args.out, request, primer=args.primer, prefix=args.prefix)
+    except MidiReadError as error:
+        print(f"composer generate: argument --primer: {error}", file=sys.stderr)
+        return 1
+    except ValueError as error:
+        print(f"composer generate: {error}", file=sys.stderr)
+        return 1
+    for item in manifest["files"]:
+        print(f"{item['file']}: {item['notes']} notes, {item['bars']:g} bars, {item['seconds']:.1f}s")
+    print(f"{len(manifest['files'])} file(s) and manifest.json in {args.out} "
+          f"(seed {manifest['parameters']['seed']}, {manifest['generation_seconds']:.2f}s)")
+    return 0
