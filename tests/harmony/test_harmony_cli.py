@@ -233,3 +233,74 @@ def test_harmonize_says_when_it_sings_the_top_notes_of_chords(capsys, tmp_path, 
     code, out, err = run(capsys, "harmonize", tune, "--out", tmp_path / "h.mid", "--model", tiny_harmony_path)
     assert code == 0, err
     assert "chords at 2 place(s)" in out and "top note" in out
+
+
+def test_generate_with_a_harmony_model_reads_it_once(tmp_path, capsys, tiny_harmony_path, monkeypatch):
+    import composer.core.modelfile as modelfile
+
+    paths = []
+    real = modelfile.load_checkpoint
+    monkeypatch.setattr(modelfile, "load_checkpoint",
+                        lambda path, *a, **k: paths.append(str(path)) or real(path, *a, **k))
+    code, out, err = run(capsys, "generate", "--model", tiny_harmony_path, "--out", tmp_path / "gen", "--count", 1,
+                         "--bars", 2, "--seed", 1)
+    assert code == 0, err
+    assert paths == [str(tiny_harmony_path)]
+    assert "variation_01.mid: " in out and "notes in 4 parts, 2 bars" in out
+
+
+def test_the_chorale_manifest_has_the_melody_manifests_shape(tmp_path, capsys, tiny_harmony_path):
+    import hashlib
+
+    from composer.shipped import MODELS
+
+    code, _, err = run(capsys, "generate", "--model", tiny_harmony_path, "--out", tmp_path / "satb", "--count", 2,
+                       "--bars", 4, "--seed", 2, "--key", "G", "--prefix", "chorale")
+    assert code == 0, err
+    code, _, err = run(capsys, "generate", "--model", MODELS / "melody_chords.pt", "--out", tmp_path / "tune",
+                       "--count", 1, "--bars", 2, "--seed", 2, "--chords", "C G")
+    assert code == 0, err
+    chorale = json.loads((tmp_path / "satb" / "manifest.json").read_text())
+    tune = json.loads((tmp_path / "tune" / "manifest.json").read_text())
+    assert set(chorale) == set(tune)
+    assert set(chorale["model"]) == set(tune["model"]) == {"path", "kind", "sha256", "metrics", "epoch"}
+    assert set(chorale["files"][0]) == set(tune["files"][0]) - {"chord_tone_fraction"}   # a melody over chords
+    assert tune["chords"] == [{"chord": "C", "start_beat": 0.0, "beats": 4.0}, {"chord": "G", "start_beat": 4.0,
+                                                                                "beats": 4.0}]
+    assert chorale["model"] == {"path": str(tiny_harmony_path), "kind": "composer-harmony-model",
+                                "sha256": hashlib.sha256(tiny_harmony_path.read_bytes()).hexdigest(),
+                                "metrics": chorale["model"]["metrics"], "epoch": 2}
+    assert chorale["model"]["metrics"]["valid"]["loss"] > 0
+    assert chorale["parameters"] == {"count": 2, "bars": 4, "temperature": 1.0, "key": "G", "seed": 2, "tempo": 80.0}
+    assert chorale["primer_ticks"] == 0 and chorale["key_token"] == "G" and chorale["chords"] == []
+    assert chorale["ticks_per_beat"] == 12 and chorale["generation_seconds"] > 0
+    assert [f["file"] for f in chorale["files"]] == ["chorale_01.mid", "chorale_02.mid"]
+    for item in chorale["files"]:
+        piece = read_midi(tmp_path / "satb" / item["file"])
+        assert item["voices"] == 4 and item["bars"] == 4 and item["beats"] == 16
+        assert item["seconds"] == mido.MidiFile(tmp_path / "satb" / item["file"]).length == 12.0  # 16 beats at 80
+        assert item["notes"] == len(piece.notes) > 0
+        assert item["pitch_range"] == [min(n.pitch for n in piece.notes), max(n.pitch for n in piece.notes)]
+        assert item["estimated_key"] and 0 <= item["in_scale"] <= 1
+
+
+def test_write_chorales_to_folder_writes_what_generate_chorale_returned(tmp_path, tiny_harmony):
+    from composer.core.output_folder import write_chorales_to_folder
+    from composer.harmony.inference import generate_chorale
+
+    result = generate_chorale(tiny_harmony, 1, count=1, temperature=0.5, seed=4, qpm=100.0)
+    manifest = write_chorales_to_folder(tiny_harmony, tmp_path / "lib", result, 1, 0.5, 100.0)
+    assert [f["file"] for f in manifest["files"]] == ["variation_01.mid"]
+    assert manifest == json.loads((tmp_path / "lib" / "manifest.json").read_text())
+    assert manifest["parameters"] == {"count": 1, "bars": 1, "temperature": 0.5, "key": None, "seed": 4,
+                                      "tempo": 100.0}
+    assert manifest["key_token"] is None and manifest["files"][0]["seconds"] == 4 * 60 / 100
+
+
+def test_train_resume_recognises_a_harmony_model_file(tmp_path, tiny_harmony_path):
+    from composer.cli.common import model_file_kind
+
+    assert model_file_kind(tiny_harmony_path) == "composer-harmony-model"
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a model")
+    assert model_file_kind(junk) is None

@@ -336,3 +336,77 @@ def test_train_usage_errors_for_folders_and_resume(capsys, micro_corpus, tmp_pat
 def test_no_command_is_a_usage_error(capsys):
     err = usage_error(capsys, [])
     assert "COMMAND" in err or "required" in err
+
+
+# -- one read of the model file per command ---------------------------------------------------------------
+@pytest.fixture()
+def model_reads(monkeypatch) -> list:
+    """Every model-file read from now on: load_checkpoint's paths, and a marker per torch.load."""
+    import torch
+
+    import composer.core.modelfile as modelfile
+
+    reads = []
+    real_checkpoint, real_load = modelfile.load_checkpoint, torch.load
+
+    def counting_checkpoint(path, *args, **kwargs):
+        reads.append(("load_checkpoint", str(path)))
+        return real_checkpoint(path, *args, **kwargs)
+
+    def counting_load(*args, **kwargs):
+        reads.append(("torch.load", str(args[0]) if args else ""))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(modelfile, "load_checkpoint", counting_checkpoint)
+    monkeypatch.setattr(torch, "load", counting_load)
+    return reads
+
+
+def test_generate_reads_the_model_file_once(model_reads, tiny_model, tmp_path):
+    assert main(["generate", "--out", str(tmp_path / "once"), "--model", str(tiny_model.path), "--count", "1",
+                 "--bars", "1", "--seed", "1"]) == 0
+    path = str(tiny_model.path)
+    assert model_reads == [("load_checkpoint", path), ("torch.load", path)]
+
+
+@pytest.mark.parametrize("command", ["info", "strip"])
+def test_info_and_strip_read_the_model_file_once(model_reads, command, tiny_model, tmp_path, capsys):
+    extra = ["--out", str(tmp_path / "stripped.pt")] if command == "strip" else []
+    assert main([command, str(tiny_model.path), *extra]) == 0
+    path = str(tiny_model.path)
+    assert model_reads == [("load_checkpoint", path), ("torch.load", path)]
+
+
+def test_generate_with_a_benchmark_model_file_says_which_kinds_it_takes(capsys, tmp_path):
+    from composer.shipped import BENCHMARK_MODELS
+
+    jsb = BENCHMARK_MODELS["jsb_chorales_quarter.json"]
+    assert main(["generate", "--out", str(tmp_path / "x"), "--model", str(jsb)]) == 1
+    err = capsys.readouterr().err
+    assert "composer generate: cannot load model file" in err and "polyphonic benchmark model file" in err
+    assert "melody (event) model file or 4-part harmony model file" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_melody_manifest_has_the_shared_shape(generated, tiny_model):
+    """The keys every generate manifest has (composer.core.output_folder), for a melody model."""
+    manifest = json.loads((generated / "manifest.json").read_text())
+    assert set(manifest) == {"parameters", "model", "primer_ticks", "key_token", "chords", "ticks_per_beat",
+                             "generation_seconds", "files"}
+    assert manifest["model"]["kind"] == "composer-model" and manifest["chords"] == []
+    assert set(manifest["model"]) == {"path", "kind", "sha256", "metrics", "epoch"}
+    for item in manifest["files"]:
+        assert set(item) == {"file", "notes", "bars", "beats", "seconds", "voices", "pitch_range", "estimated_key",
+                             "in_scale"}
+        assert item["voices"] == 1
+
+
+def test_generate_to_folder_takes_the_loaded_model(tiny_model, tmp_path):
+    from composer.melody.generate import GenerationRequest, generate_to_folder
+    from composer.melody.model import load_melody_model
+
+    model = load_melody_model(tiny_model.path)
+    manifest = generate_to_folder(model, tmp_path / "lib", GenerationRequest(count=2, bars=1, seed=2), prefix="x")
+    assert [f["file"] for f in manifest["files"]] == ["x_01.mid", "x_02.mid"]
+    assert json.loads((tmp_path / "lib" / "manifest.json").read_text())["files"][1]["file"] == "x_02.mid"
+    assert manifest["model"]["path"] == str(tiny_model.path) and manifest["parameters"]["seed"] == 2
