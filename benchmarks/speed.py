@@ -52,7 +52,7 @@ def median_time(function, repeats: int) -> float:
 def bench_training(model_config: ModelConfig, vocab: Vocabulary, data: Path, files: int, repeats: int,
                    batch_size: int, bptt: int) -> dict:
     """tokens/s of our epoch loop and of a plain nn.LSTM loop on the same number of tokens."""
-    config = TrainConfig(embedding_size=model_config.embedding_size, hidden_size=model_config.hidden_size,
+    config = TrainConfig.of(embedding_size=model_config.embedding_size, hidden_size=model_config.hidden_size,
                          num_layers=model_config.num_layers, dropout=model_config.dropout, cell=model_config.cell,
                          batch_size=batch_size, bptt=bptt, **_encoding_fields(vocab))
     corpus = load_corpus(data, vocab, config.valid_fraction, config.test_fraction)

@@ -43,9 +43,9 @@ from composer.shipped import MODELS
 DEFAULT_RECIPE = MODELS / "melody.json"
 PROGRESS_STEPS = 1000
 
-TINY = TrainConfig(embedding_size=16, hidden_size=16, num_layers=1, dropout=0.0, epochs=2, batch_size=4, bptt=32,
+TINY = TrainConfig.of(embedding_size=16, hidden_size=16, num_layers=1, dropout=0.0, epochs=2, batch_size=4, bptt=32,
                    lr=1e-2, warmup_steps=5, patience=5, transpose=(-1, 1), key_tokens=True, device="cpu")
-SMALL = TrainConfig(embedding_size=64, hidden_size=128, num_layers=2, dropout=0.1, epochs=20, batch_size=16,
+SMALL = TrainConfig.of(embedding_size=64, hidden_size=128, num_layers=2, dropout=0.1, epochs=20, batch_size=16,
                     bptt=64, lr=3e-3, warmup_steps=50, patience=4, key_tokens=True)
 
 
@@ -54,7 +54,7 @@ def default_recipe() -> TrainConfig:
     try:
         return TrainConfig.from_dict(json.loads(DEFAULT_RECIPE.read_text()))
     except (OSError, ValueError):
-        return TrainConfig(key_tokens=True)
+        return TrainConfig.of(key_tokens=True)
 
 
 # label -> recipe maker, in the order of the picker
@@ -213,7 +213,7 @@ class TrainDialog(QDialog):
             ValueError: a setting the trainer refuses.
         """
         recipe = list(PRESETS.values())[self.preset_combo.currentIndex()]()
-        return dataclasses.replace(recipe, epochs=self.epochs_spin.value(), max_minutes=self.minutes_spin.value())
+        return recipe.replace(epochs=self.epochs_spin.value(), max_minutes=self.minutes_spin.value())
 
     def _folder_typed(self, text: str) -> None:
         if not self._output_edited and text.strip():

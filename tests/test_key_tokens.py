@@ -78,7 +78,7 @@ def test_generation_asked_for_a_key_starts_with_that_key(tmp_path):
     data.mkdir()
     for path in sorted((FOLK / "airdsAirs").glob("*.mid"))[:24]:
         shutil.copy(path, data)
-    config = TrainConfig(hidden_size=32, embedding_size=16, batch_size=4, bptt=32, epochs=1, key_tokens=True,
+    config = TrainConfig.of(hidden_size=32, embedding_size=16, batch_size=4, bptt=32, epochs=1, key_tokens=True,
                          min_pitch=36, max_pitch=96)
     train(data, tmp_path / "m.pt", config)
 

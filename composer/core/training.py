@@ -34,7 +34,7 @@ from torch import nn
 
 from composer.core import distributed
 from composer.core.atomic import write_atomically
-from composer.core.config import dataclass_from_dict
+from composer.core.config import dataclass_from_dict, nest_fields
 from composer.core.distributed import SINGLE, Shard
 from composer.core.modelfile import FORMAT_VERSION, ModelFileError, load_checkpoint, save_checkpoint
 from composer.core.optim import budget_epochs
@@ -81,8 +81,34 @@ class TrainingSettings:
         if self.max_minutes < 0 or self.weight_decay < 0:
             raise ValueError("max_minutes and weight_decay must not be negative")
 
+    # Nested fields (a dict of the model's shape, of the encoding) and the flat names that belong in each: a recipe
+    # may give them flat, as the JSON recipes do (see :func:`composer.core.config.nest_fields`).
+    NESTED: ClassVar[dict[str, tuple[str, ...]]] = {}
+    SETTINGS_LABEL: ClassVar[str] = "training settings"   # how messages name these settings
+
     def to_dict(self) -> dict:
+        """The recipe as plain data (nested fields as dicts, tuples as lists), as saved in model files."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        """The settings in a recipe dict, flat or nested (JSON lists for tuple fields; unknown names are refused)."""
+        values = nest_fields({k: v for k, v in values.items() if k != "task"}, cls.NESTED)
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        return dataclass_from_dict(cls, values, cls.SETTINGS_LABEL)
+
+    @classmethod
+    def of(cls, **values):
+        """The settings from flat keyword arguments, as a JSON recipe gives them: ``TrainConfig.of(hidden_size=64)``."""
+        return cls.from_dict(values)
+
+    def replace(self, **changes):
+        """A copy with some settings changed, named flat or nested."""
+        changes = nest_fields(changes, type(self).NESTED)
+        for group in type(self).NESTED:
+            if group in changes:
+                changes[group] = {**getattr(self, group), **changes[group]}
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -96,8 +122,6 @@ class CorpusTrainingSettings(TrainingSettings):
         valid_fraction, test_fraction: the files held out, by a hash of their path.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
     """
-
-    SETTINGS_LABEL: ClassVar[str] = "training settings"   # how messages name these settings
 
     warmup_steps: int = 100
     min_lr_ratio: float = 0.05
@@ -115,13 +139,6 @@ class CorpusTrainingSettings(TrainingSettings):
             raise ValueError("valid_fraction and test_fraction must be >= 0 and sum to less than 1")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
-
-    @classmethod
-    def from_dict(cls, values: dict):
-        """The settings in a recipe dict (JSON lists for the tuple fields; unknown names are refused)."""
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(values).items()}
-        values.pop("task", None)
-        return dataclass_from_dict(cls, values, cls.SETTINGS_LABEL)
 
 
 @dataclass

@@ -27,13 +27,13 @@ import torch
 from torch import nn
 
 from composer import shipped
-from composer.core.config import dataclass_from_dict
+from composer.core.config import Settings
 from composer.core.modelfile import HARMONY_KIND, load_model_file
 from composer.harmony.grid import MASK, MAX_POSITIONS, NUM_VOICES, UNKNOWN_KEY, VOCAB_SIZE
 
 
 @dataclass(frozen=True)
-class HarmonyConfig:
+class HarmonyConfig(Settings):
     """Shape of a :class:`HarmonyNet`; saved in every harmony model file.
 
     Attributes:
@@ -46,6 +46,8 @@ class HarmonyConfig:
         dropout: dropout on embeddings, between layers and before the heads.
         num_keys: 0, or NUM_KEYS to tell the encoder the key (major/minor and tonic) at every frame.
     """
+
+    LABEL = "harmony model settings"
 
     embedding_size: int = 96
     encoder_size: int = 128
@@ -60,19 +62,9 @@ class HarmonyConfig:
     num_keys: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("embedding_size", "encoder_size", "encoder_layers", "hidden_size", "num_layers",
-                     "head_size", "vocab_size", "num_voices", "num_positions"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> HarmonyConfig:
-        return dataclass_from_dict(cls, values, "harmony model settings")
+        self.require_at_least_one("embedding_size", "encoder_size", "encoder_layers", "hidden_size", "num_layers",
+                                  "head_size", "vocab_size", "num_voices", "num_positions")
+        self.require_dropout()
 
 
 class HarmonyNet(nn.Module):

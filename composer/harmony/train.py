@@ -13,6 +13,7 @@ number that picks the best weights is the NLL of the true alto, tenor and bass g
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from composer.core.config import complete_group, field_defaults
 from composer.core.corpus_files import find_midi_files, split_of
 from composer.core.modelfile import HARMONY_KIND
 from composer.core.optim import WarmupCosine, make_optimizer
@@ -39,45 +41,45 @@ from composer.music.midi_io import MidiReadError, read_midi
 MASK_KINDS = ("harmonize", "region", "free", "scatter")
 
 
+MODEL_DEFAULTS = field_defaults(HarmonyConfig, exclude=("vocab_size", "num_voices", "num_positions", "num_keys"))
+MODEL_FIELDS = tuple(MODEL_DEFAULTS)
+
+
 @dataclass(frozen=True)
 class HarmonyTrainConfig(CorpusTrainingSettings):
     """The recipe of a harmony model (saved in the model file).
 
     The optimisation, stopping, split and device fields are those every corpus-trained family shares
     (:class:`~composer.core.training.CorpusTrainingSettings`, here with the harmony model's defaults).
-    Model: see :class:`~composer.harmony.model.HarmonyConfig`.
+    ``model``: the shape fields of :class:`~composer.harmony.model.HarmonyConfig` (embedding_size, encoder_size,
+    encoder_layers, hidden_size, num_layers, head_size, dropout); a recipe may give them flat.
     ``mask_mix``: probabilities of the four mask kinds (harmonize, region, free, scatter).
     ``key_conditioning``: tell the model each piece's key (signature, else estimated); ``key_dropout`` of
     the training pieces are shown as "key unknown" so the model also works without one.
     """
 
     SETTINGS_LABEL = "harmony training settings"
+    NESTED = {"model": MODEL_FIELDS}
 
     epochs: int = 60
     batch_size: int = 8
     lr: float = 2e-3
     patience: int = 8
-    dropout: float = 0.3
-    embedding_size: int = 96
-    encoder_size: int = 128
-    encoder_layers: int = 1
-    hidden_size: int = 256
-    num_layers: int = 2
-    head_size: int = 128
+    model: dict = dataclasses.field(default_factory=dict)   # the HarmonyConfig shape fields
     mask_mix: tuple[float, float, float, float] = (0.5, 0.25, 0.1, 0.15)
     key_conditioning: bool = True
     key_dropout: float = 0.15
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        object.__setattr__(self, "model", complete_group(HarmonyConfig, self.model, MODEL_DEFAULTS,
+                                                         "harmony model settings"))
         if len(self.mask_mix) != len(MASK_KINDS) or min(self.mask_mix) < 0 or sum(self.mask_mix) <= 0:
             raise ValueError(f"mask_mix must be {len(MASK_KINDS)} non-negative weights for {MASK_KINDS}")
-        self.model()
+        self.model_config()
 
-    def model(self) -> HarmonyConfig:
-        return HarmonyConfig(self.embedding_size, self.encoder_size, self.encoder_layers, self.hidden_size,
-                             self.num_layers, self.head_size, self.dropout,
-                             num_keys=NUM_KEYS if self.key_conditioning else 0)
+    def model_config(self) -> HarmonyConfig:
+        return HarmonyConfig(**self.model, num_keys=NUM_KEYS if self.key_conditioning else 0)
 
 
 # -- data -------------------------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ class HarmonyTask(TrainingTask):
 
     def __init__(self, config: HarmonyTrainConfig, corpus: ChoraleCorpus, device: torch.device, data_dir) -> None:
         self.settings, self.corpus, self.device = config, corpus, device
-        self.model = self.trainable = HarmonyNet(config.model()).to(device)
+        self.model = self.trainable = HarmonyNet(config.model_config()).to(device)
         self.optimizer = make_optimizer(self.model, config.lr, config.weight_decay,
                                         no_decay=lambda name: "embedding" in name)
         self.steps_per_epoch = math.ceil(len(corpus.pieces["train"]) / config.batch_size)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from composer.core.config import dataclass_from_dict
+from composer.core.config import Settings
 from composer.music.keys import MINOR_MODES, key_name, parse_key
 from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice, quantize, to_monophonic
 
@@ -33,7 +33,7 @@ PAD, BOS, EOS = 0, 1, 2
 
 
 @dataclass(frozen=True)
-class EncodingConfig:
+class EncodingConfig(Settings):
     """What a token sequence can say. Saved inside every model file.
 
     Attributes:
@@ -51,6 +51,8 @@ class EncodingConfig:
         durations_advance: DUR tokens move the time cursor too (SHIFT only for rests); needs
             ``monophonic`` and one voice.
     """
+
+    LABEL = "encoding settings"
 
     ticks_per_beat: int = 12
     max_shift: int = 48
@@ -80,12 +82,6 @@ class EncodingConfig:
             if not ok:
                 raise ValueError(f"EncodingConfig: {message}")
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> EncodingConfig:
-        return dataclass_from_dict(cls, values, "encoding settings")
 
 
 class Vocabulary:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from composer.core.config import dataclass_from_dict
+from composer.core.config import Settings
 from composer.core.modelfile import MELODY_KIND, load_model_file
 from composer.melody.encoding import Vocabulary
 
@@ -19,7 +18,7 @@ State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # GRU/RNN: h; LSTM: (h
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Settings):
     """Shape of a :class:`ComposerLM`. Saved inside every model file.
 
     Attributes:
@@ -36,6 +35,8 @@ class ModelConfig:
             to the token embedding. 0: no conditioning (model files without this field load as 0).
     """
 
+    LABEL = "model settings"
+
     vocab_size: int
     embedding_size: int = 128
     hidden_size: int = 256
@@ -48,20 +49,10 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
-        for name in ("vocab_size", "embedding_size", "hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        self.require_at_least_one("vocab_size", "embedding_size", "hidden_size", "num_layers")
         if self.condition_size < 0:
             raise ValueError(f"condition_size must be 0 (off) or positive, got {self.condition_size}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ModelConfig:
-        return dataclass_from_dict(cls, values, "model settings")
+        self.require_dropout()
 
 
 class ComposerLM(nn.Module):

@@ -6,6 +6,7 @@ fields); :func:`train` reads the corpus and runs it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import platform
@@ -20,6 +21,7 @@ from torch import nn
 import composer
 from composer.core import distributed
 from composer.core import modelfile as ckpt
+from composer.core.config import complete_group, field_defaults
 from composer.core.distributed import SINGLE, Shard
 from composer.core.modelfile import MELODY_KIND
 from composer.core.optim import WarmupCosine, make_optimizer
@@ -31,15 +33,23 @@ from composer.melody.model import ComposerLM, ModelConfig, detach_state
 from composer.music.chords import NO_CHORD
 
 
+MODEL_DEFAULTS = field_defaults(ModelConfig, exclude=("vocab_size", "condition_size"))
+MODEL_FIELDS = tuple(MODEL_DEFAULTS)
+# Melody training keeps to the pitches a tune sings (the encoding itself allows the piano's range).
+ENCODING_DEFAULTS = {**field_defaults(EncodingConfig), "min_pitch": 36, "max_pitch": 96}
+ENCODING_FIELDS = tuple(ENCODING_DEFAULTS)
+
+
 @dataclass(frozen=True)
 class TrainConfig(CorpusTrainingSettings):
     """Everything that decides a melody training run. Saved in the model file as the recipe.
 
     The optimisation, stopping, split and device fields are :class:`~composer.core.training.TrainingSettings`'
     and :class:`~composer.core.training.CorpusTrainingSettings`'; this class adds the melody model's own.
-    Model: embedding_size, hidden_size, num_layers, dropout, cell, tie_weights (see ModelConfig).
-    Encoding: ticks_per_beat, max_shift, max_duration, num_voices, velocity_bins, min_pitch, max_pitch,
-    monophonic, key_tokens, durations_advance (see EncodingConfig).
+    ``model``: the :class:`~composer.melody.model.ModelConfig` fields (embedding_size, hidden_size, num_layers,
+    dropout, cell, tie_weights); ``encoding``: the :class:`~composer.melody.encoding.EncodingConfig` fields
+    (ticks_per_beat, max_shift, ..., key_tokens, durations_advance). A recipe may give them flat, as the JSON
+    recipes do: ``TrainConfig.of(hidden_size=64, key_tokens=True)``.
     Optimization: AdamW with linear warm-up then cosine decay to ``min_lr_ratio * lr``; gradients
     clipped to norm ``clip``; early stop after ``patience`` epochs without a better validation loss;
     ``max_minutes`` stops after the epoch that passes that much time (0: no limit); the cosine decay is
@@ -53,22 +63,10 @@ class TrainConfig(CorpusTrainingSettings):
     the run (the chord projection starts at zero): fine-tuning instead of training from scratch.
     """
 
-    embedding_size: int = 128
-    hidden_size: int = 256
-    num_layers: int = 2
-    dropout: float = 0.2
-    cell: str = "lstm"
-    tie_weights: bool = False
-    ticks_per_beat: int = 12
-    max_shift: int = 48
-    max_duration: int = 48
-    num_voices: int = 1
-    velocity_bins: int = 0
-    min_pitch: int = 36
-    max_pitch: int = 96
-    monophonic: bool = True
-    key_tokens: bool = False
-    durations_advance: bool = False
+    NESTED = {"model": MODEL_FIELDS, "encoding": ENCODING_FIELDS}
+
+    model: dict = dataclasses.field(default_factory=dict)      # the ModelConfig fields but the vocabulary's size
+    encoding: dict = dataclasses.field(default_factory=dict)   # the EncodingConfig fields
     bptt: int = 128
     chord_labels: str = ""
     chord_dropout: float = 0.1
@@ -76,6 +74,9 @@ class TrainConfig(CorpusTrainingSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        object.__setattr__(self, "model", complete_group(ModelConfig, self.model, MODEL_DEFAULTS, "model settings"))
+        object.__setattr__(self, "encoding", complete_group(EncodingConfig, self.encoding, ENCODING_DEFAULTS,
+                                                            "encoding settings"))
         if self.bptt < 1:
             raise ValueError(f"bptt must be positive, got {self.bptt}")
         if self.chord_labels and self.chord_labels not in LABEL_METHODS:
@@ -83,22 +84,15 @@ class TrainConfig(CorpusTrainingSettings):
                              f"got {self.chord_labels!r}")
         if not 0 <= self.chord_dropout <= 1:
             raise ValueError(f"chord_dropout must be in [0, 1], got {self.chord_dropout}")
-        self.encoding()  # validates the encoding fields
-        self.model(1)    # and the model fields
+        self.encoding_config()  # validates the encoding fields
+        self.model_config(1)    # and the model fields
 
-    def encoding(self) -> EncodingConfig:
-        return EncodingConfig(ticks_per_beat=self.ticks_per_beat, max_shift=self.max_shift,
-                              max_duration=self.max_duration, num_voices=self.num_voices,
-                              velocity_bins=self.velocity_bins, min_pitch=self.min_pitch,
-                              max_pitch=self.max_pitch, monophonic=self.monophonic, key_tokens=self.key_tokens,
-                              durations_advance=self.durations_advance)
+    def encoding_config(self) -> EncodingConfig:
+        return EncodingConfig(**self.encoding)
 
-    def model(self, vocab_size: int) -> ModelConfig:
-        return ModelConfig(vocab_size=vocab_size, embedding_size=self.embedding_size,
-                           hidden_size=self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
-                           cell=self.cell, tie_weights=self.tie_weights,
-                           condition_size=CONDITION_SIZE if self.chord_labels else 0)
-
+    def model_config(self, vocab_size: int) -> ModelConfig:
+        return ModelConfig(vocab_size=vocab_size, condition_size=CONDITION_SIZE if self.chord_labels else 0,
+                           **self.model)
 
 
 @torch.no_grad()
@@ -187,7 +181,7 @@ class MelodyTask(TrainingTask):
                  data_dir: str | os.PathLike, shard: Shard = SINGLE) -> None:
         self.settings, self.corpus, self.vocab, self.device, self._shard = config, corpus, vocab, device, shard
         self.rng = np.random.default_rng(config.seed)
-        self.model = ComposerLM(config.model(len(vocab))).to(device)
+        self.model = ComposerLM(config.model_config(len(vocab))).to(device)
         self.trainable = distributed.wrap(self.model, shard, device)  # what the steps call
         self.optimizer = make_optimizer(self.model, config.lr, config.weight_decay,
                                         no_decay=lambda name: name.startswith("embedding"))
@@ -330,7 +324,7 @@ def _train(data_dir, out_path: Path, config: TrainConfig, previous: dict | None,
     if config.batch_size % shard.world:
         raise TrainingError(f"batch_size {config.batch_size} must divide evenly among {shard.world} processes")
     seed_everything(config.seed)
-    vocab = Vocabulary(config.encoding())
+    vocab = Vocabulary(config.encoding_config())
     if not shard.is_main:
         distributed.barrier(shard)  # let rank 0 prepare (and cache) the corpus first
     corpus = _load_training_corpus(data_dir, vocab, config, out_path, emit, workers, use_cache, shard)

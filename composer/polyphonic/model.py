@@ -6,21 +6,20 @@ is a normalized distribution over piano rolls.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from composer.core.config import dataclass_from_dict
+from composer.core.config import Settings
 from composer.core.modelfile import POLYPHONIC_KIND, load_model_file
 from composer.polyphonic.data import (COPY_CONTEXT, COPY_STATES, INPUT_SIZE, MAX_POSITION, NUM_PITCHES, ORDERS,
                                       OUTPUT_SIZE, StepBatch)
 
 
 @dataclass(frozen=True)
-class PolyConfig:
+class PolyConfig(Settings):
     """Shape of a :class:`PolyphonicLM` and its encoding. Saved inside every polyphonic model file.
 
     Attributes:
@@ -41,6 +40,8 @@ class PolyConfig:
             so far agrees with it; and an embedding of the matched length and that agreement.
     """
 
+    LABEL = "polyphonic model settings"
+
     order: str = "ascending"
     embedding_size: int = 128
     hidden_size: int = 256
@@ -56,20 +57,10 @@ class PolyConfig:
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {self.order!r}")
-        for name in ("embedding_size", "hidden_size", "num_layers", "beat_period"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        self.require_at_least_one("embedding_size", "hidden_size", "num_layers", "beat_period")
         if self.skip_kernel < 0 or (self.skip_kernel and self.skip_kernel % 2 == 0):
             raise ValueError(f"skip_kernel must be 0 or odd, got {self.skip_kernel}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> PolyConfig:
-        return dataclass_from_dict(cls, values, "polyphonic model settings")
+        self.require_dropout()
 
 
 CHANNELS = 4  # previous frame, emitted so far, previous frame's note of the same rank, last emitted pitch

@@ -25,7 +25,6 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from composer.core.config import dataclass_from_dict
 from composer.core.modelfile import POLYPHONIC_KIND, load_checkpoint, save_checkpoint, strip_checkpoint
 from composer.core.optim import PlateauHalving, make_optimizer
 from composer.core.training import (Metrics, ProgressCallback, StepResult, Trainer, TrainingError, TrainingSettings,
@@ -60,6 +59,9 @@ class PolyTrainConfig(TrainingSettings):
         threads: torch CPU threads.
     """
 
+    SETTINGS_LABEL = "polyphonic training settings"
+    NESTED = {"model": tuple(f.name for f in dataclasses.fields(PolyConfig))}
+
     epochs: int = 60
     batch_size: int = 16
     lr: float = 2e-3
@@ -87,9 +89,6 @@ class PolyTrainConfig(TrainingSettings):
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    @classmethod
-    def from_dict(cls, values: dict) -> PolyTrainConfig:
-        return dataclass_from_dict(cls, values, "polyphonic training settings")
 
 
 # -- model files ------------------------------------------------------------------------------------

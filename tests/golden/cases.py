@@ -146,7 +146,7 @@ def training_cases() -> dict:
             folk.mkdir()
             for path in sorted(FOLK.glob("*/*.mid"))[::250][:14]:
                 shutil.copyfile(path, folk / f"{path.parent.name}_{path.name}")
-            config = TrainConfig(embedding_size=16, hidden_size=24, num_layers=2, dropout=0.1, epochs=2,
+            config = TrainConfig.of(embedding_size=16, hidden_size=24, num_layers=2, dropout=0.1, epochs=2,
                                  batch_size=4, bptt=24, lr=1e-2, warmup_steps=4, transpose=(-2, 2), seed=5,
                                  device="cpu", key_tokens=True)
             checkpoint = train(folk, root / "melody.pt", config, use_cache=False, workers=1)
@@ -155,7 +155,7 @@ def training_cases() -> dict:
             chorales.mkdir()
             for path in sorted(CHORALES.glob("*.mid"))[::25][:12]:
                 shutil.copyfile(path, chorales / path.name)
-            harmony = HarmonyTrainConfig(embedding_size=12, encoder_size=16, hidden_size=24, num_layers=1,
+            harmony = HarmonyTrainConfig.of(embedding_size=12, encoder_size=16, hidden_size=24, num_layers=1,
                                          head_size=16, epochs=2, batch_size=4, warmup_steps=4, seed=6,
                                          device="cpu")
             out["harmony"] = _curve(train_harmony(chorales, root / "harmony.pt", harmony))

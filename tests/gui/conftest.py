@@ -28,7 +28,7 @@ CHORALES = REPO / "midi_data" / "bach_chorales_satb"
 SHIPPED_MODELS = REPO / "midi_data" / "models"
 
 # Small enough to train in a couple of seconds on a busy 2-core machine, big enough to write melodies.
-GUI_TINY_CONFIG = TrainConfig(
+GUI_TINY_CONFIG = TrainConfig.of(
     embedding_size=16, hidden_size=32, num_layers=1, dropout=0.0, cell="lstm",
     epochs=2, batch_size=4, bptt=32, lr=1e-2, warmup_steps=5, patience=5,
     transpose=(-1, 1), seed=11, device="cpu", key_tokens=True,
@@ -140,7 +140,7 @@ def tiny_harmony_model(tmp_path_factory) -> Path:
     files = sorted(CHORALES.glob("*.mid"))
     for source in files[:: len(files) // 8][:8]:
         shutil.copyfile(source, chorales / source.name)
-    config = HarmonyTrainConfig(embedding_size=16, encoder_size=16, hidden_size=32, num_layers=1, head_size=16,
+    config = HarmonyTrainConfig.of(embedding_size=16, encoder_size=16, hidden_size=32, num_layers=1, head_size=16,
                                 dropout=0.0, epochs=2, batch_size=4, lr=1e-2, warmup_steps=5, patience=5,
                                 transpose=(-2, 2), seed=5, device="cpu")
     path = tmp_path_factory.mktemp("gui_harmony") / "tiny_chorale.pt"
@@ -161,6 +161,6 @@ def tiny_chord_model(tmp_path_factory, gui_corpus) -> Path:
 
     folder = tmp_path_factory.mktemp("gui_chord_model")
     path = folder / "tiny_chords.pt"
-    config = dataclasses.replace(GUI_TINY_CONFIG, key_tokens=False, chord_labels="melody", chord_dropout=0.0)
+    config = GUI_TINY_CONFIG.replace(key_tokens=False, chord_labels="melody", chord_dropout=0.0)
     train(gui_corpus, path, config, workers=1)
     return path

@@ -60,7 +60,7 @@ def test_a_tiny_run_trains_a_model_that_loads(qtbot, corpus, tmp_path):
     path = trained.args[0]
     assert path == dialog.output_edit.text() and chosen == [str(corpus)]
     checkpoint = load_melody_model(path).checkpoint
-    assert checkpoint["epoch"] == 2 and checkpoint["recipe"]["config"]["hidden_size"] == 16
+    assert checkpoint["epoch"] == 2 and checkpoint["recipe"]["config"]["model"]["hidden_size"] == 16
     assert checkpoint["recipe"]["data"]["skipped"] == 1
     assert len(dialog.plot.train_points) == 2 and len(dialog.plot.valid_points) == 2
     assert len(dialog.plot.step_points) >= 2 and "valid ppl" in dialog.plot.readout()

@@ -18,7 +18,7 @@ from composer.harmony.train import HarmonyTrainConfig, train_harmony
 REPO = Path(__file__).resolve().parents[2]
 CHORALES = REPO / "midi_data" / "bach_chorales_satb"
 
-TINY_HARMONY = HarmonyTrainConfig(embedding_size=16, encoder_size=16, hidden_size=32, num_layers=1,
+TINY_HARMONY = HarmonyTrainConfig.of(embedding_size=16, encoder_size=16, hidden_size=32, num_layers=1,
                                   head_size=16, dropout=0.0, epochs=2, batch_size=4, lr=1e-2,
                                   warmup_steps=5, patience=5, transpose=(-2, 2), seed=5, device="cpu")
 

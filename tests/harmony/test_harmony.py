@@ -323,9 +323,9 @@ def test_a_time_capped_harmony_run_ends_with_the_learning_rate_decayed(tmp_path)
     for path in chorale_paths(16, 2):
         shutil.copyfile(path, folder / path.name)
     started = time.perf_counter()
-    train_harmony(folder, tmp_path / "one.pt", dataclasses.replace(TINY_HARMONY, epochs=1))   # sizes the budget
+    train_harmony(folder, tmp_path / "one.pt", TINY_HARMONY.replace(epochs=1))   # sizes the budget
     one_epoch = time.perf_counter() - started
-    config = dataclasses.replace(TINY_HARMONY, epochs=1000, max_minutes=4 * one_epoch / 60, patience=1000)
+    config = TINY_HARMONY.replace(epochs=1000, max_minutes=4 * one_epoch / 60, patience=1000)
     history = train_harmony(folder, tmp_path / "capped.pt", config)["history"]
     assert 2 <= len(history) < 1000
     assert history[-1]["lr"] < 0.5 * config.lr

@@ -24,13 +24,13 @@ FOLK = REPO / "midi_data" / "folk_melodies"
 VENV_BIN = REPO / ".venv" / "bin"
 
 # The whole folder must stay fast on a busy 2-core machine: tiny models, tiny corpora.
-TINY_CONFIG = TrainConfig(
+TINY_CONFIG = TrainConfig.of(
     embedding_size=24, hidden_size=48, num_layers=2, dropout=0.1, cell="lstm",
     epochs=3, batch_size=8, bptt=32, lr=1e-2, warmup_steps=10, patience=5,
     transpose=(-2, 2), seed=7, device="cpu",
 )
 # Even smaller, for tests that train several times (seeds, resume, interrupts).
-MICRO_CONFIG = TrainConfig(
+MICRO_CONFIG = TrainConfig.of(
     embedding_size=16, hidden_size=32, num_layers=1, dropout=0.0, cell="lstm",
     epochs=1, batch_size=4, bptt=32, lr=1e-2, warmup_steps=5, patience=5,
     transpose=(-1, 1), seed=3, device="cpu",
@@ -112,7 +112,7 @@ def tiny_advancing_loaded(tmp_path_factory, small_corpus):
     """A tiny model (a MelodyModel) trained like ``tiny_model`` but with the encoding whose
     DUR tokens advance time (two tokens per legato note)."""
     out = tmp_path_factory.mktemp("tiny_advancing") / "tiny.pt"
-    train(small_corpus, out, dataclasses.replace(TINY_CONFIG, durations_advance=True))
+    train(small_corpus, out, TINY_CONFIG.replace(durations_advance=True))
     return load_melody_model(out)
 
 

@@ -35,7 +35,7 @@ Q = ("F#", "C#", "D#m", "B")  # P a tritone away: no pitch class in common with 
 
 # A tiny chord model: no key tokens and wide random transposition, so the chords are the only thing
 # that tells it which pitch classes to favour. If it ignored them, P and Q would give the same notes.
-CHORD_CONFIG = TrainConfig(
+CHORD_CONFIG = TrainConfig.of(
     embedding_size=32, hidden_size=64, num_layers=1, dropout=0.0, cell="lstm", epochs=8, batch_size=8,
     bptt=32, lr=1e-2, warmup_steps=10, patience=8, transpose=(-5, 6), min_pitch=48, max_pitch=84,
     chord_labels="melody", chord_dropout=0.0, seed=11, device="cpu",
@@ -175,7 +175,7 @@ def test_each_note_is_predicted_under_the_chord_at_its_onset(small_corpus):
 
 
 def test_corpus_chords_are_cached_and_parallel_to_the_tokens(small_corpus, tmp_path):
-    vocab = Vocabulary(CHORD_CONFIG.encoding())
+    vocab = Vocabulary(CHORD_CONFIG.encoding_config())
     first = load_corpus(small_corpus, vocab, workers=1, cache_dir=tmp_path, chord_labels="melody")
     second = load_corpus(small_corpus, vocab, workers=1, cache_dir=tmp_path, chord_labels="melody")
     plain = load_corpus(small_corpus, vocab, workers=1, cache_dir=tmp_path)
@@ -269,19 +269,19 @@ def test_generation_request_names_a_bad_chord():
 # -- training options ----------------------------------------------------------------------------------
 def test_bad_chord_training_settings_are_refused(tmp_path, micro_corpus):
     with pytest.raises(ValueError, match="chord_labels"):
-        TrainConfig(chord_labels="guess")
+        TrainConfig.of(chord_labels="guess")
     with pytest.raises(ValueError, match="chord_dropout"):
-        TrainConfig(chord_labels="melody", chord_dropout=1.5)
-    other = TrainConfig(min_pitch=40, chord_labels="melody", init_from=str(SHIPPED_MELODY), epochs=1, device="cpu")
+        TrainConfig.of(chord_labels="melody", chord_dropout=1.5)
+    other = TrainConfig.of(min_pitch=40, chord_labels="melody", init_from=str(SHIPPED_MELODY), epochs=1, device="cpu")
     with pytest.raises(TrainingError, match="another vocabulary"):
         train(micro_corpus, tmp_path / "x.pt", other, workers=1, use_cache=False)
 
 
 def test_fine_tuning_starts_from_the_given_weights(tmp_path, micro_corpus):
-    base = TrainConfig(embedding_size=16, hidden_size=16, num_layers=1, epochs=1, batch_size=4, bptt=16,
+    base = TrainConfig.of(embedding_size=16, hidden_size=16, num_layers=1, epochs=1, batch_size=4, bptt=16,
                        lr=1e-2, warmup_steps=2, seed=3, device="cpu")
     train(micro_corpus, tmp_path / "base.pt", base, workers=1, use_cache=False)
-    tuned = TrainConfig(**{**base.to_dict(), "transpose": (-5, 6), "lr": 1e-9, "chord_labels": "melody",
+    tuned = TrainConfig.of(**{**base.to_dict(), "transpose": (-5, 6), "lr": 1e-9, "chord_labels": "melody",
                            "init_from": str(tmp_path / "base.pt")})
     train(micro_corpus, tmp_path / "tuned.pt", tuned, workers=1, use_cache=False)
     loaded = load_melody_model(tmp_path / "base.pt")

@@ -21,7 +21,7 @@ from .conftest import FOLK, MICRO_CONFIG, copy_folk_subset, folk_files
 
 @pytest.fixture(scope="module")
 def vocab() -> Vocabulary:
-    return Vocabulary(MICRO_CONFIG.encoding())
+    return Vocabulary(MICRO_CONFIG.encoding_config())
 
 
 @pytest.fixture(scope="module")

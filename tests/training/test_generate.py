@@ -342,7 +342,7 @@ def test_the_advancing_encoding_is_saved_and_samples_two_tokens_per_legato_note(
                                                                                 tiny_loaded):
     checkpoint = tiny_advancing_loaded.checkpoint
     assert checkpoint["vocabulary"]["config"]["durations_advance"] is True
-    assert checkpoint["recipe"]["config"]["durations_advance"] is True
+    assert checkpoint["recipe"]["config"]["encoding"]["durations_advance"] is True
     assert not tiny_loaded.vocab.config.durations_advance
     tokens_per_note = {}
     for name, loaded in {"advance": tiny_advancing_loaded, "shift": tiny_loaded}.items():

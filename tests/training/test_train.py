@@ -27,7 +27,7 @@ def same_weights(a: dict, b: dict) -> bool:
 
 
 def valid_split(data_dir: Path, config: TrainConfig) -> list[np.ndarray]:
-    corpus = load_corpus(data_dir, Vocabulary(config.encoding()), config.valid_fraction, config.test_fraction)
+    corpus = load_corpus(data_dir, Vocabulary(config.encoding_config()), config.valid_fraction, config.test_fraction)
     _ensure_validation(corpus)
     return corpus.sequences["valid"]
 
@@ -35,11 +35,11 @@ def valid_split(data_dir: Path, config: TrainConfig) -> list[np.ndarray]:
 # -- the shared tiny run ---------------------------------------------------------------------------
 def test_training_lowers_validation_loss(tiny_model):
     config = tiny_model.config
-    vocab = Vocabulary(config.encoding())
+    vocab = Vocabulary(config.encoding_config())
     valid = valid_split(tiny_model.data_dir, config)
     assert len(valid) >= 2
     torch.manual_seed(config.seed)
-    untrained = ComposerLM(config.model(len(vocab)))
+    untrained = ComposerLM(config.model_config(len(vocab)))
     before = evaluate(untrained, valid, torch.device("cpu"))
     loaded = load_melody_model(tiny_model.path)
     model, checkpoint = loaded.net, loaded.checkpoint
@@ -102,7 +102,7 @@ def test_same_seed_same_weights_and_other_seed_other_weights(micro_corpus, tmp_p
     assert same_weights(first["resume"]["model_state"], second["resume"]["model_state"])
     assert first["history"][0]["train_loss"] == second["history"][0]["train_loss"]
     assert first["metrics"]["valid"] == second["metrics"]["valid"]
-    other = train(micro_corpus, tmp_path / "c.pt", dataclasses.replace(MICRO_CONFIG, seed=MICRO_CONFIG.seed + 1))
+    other = train(micro_corpus, tmp_path / "c.pt", MICRO_CONFIG.replace(seed=MICRO_CONFIG.seed + 1))
     assert not same_weights(first["model_state"], other["model_state"])
 
 
@@ -126,7 +126,7 @@ class StopInEpoch:
 
 
 def test_stop_then_resume_continues_the_history(micro_corpus, tmp_path):
-    config = dataclasses.replace(MICRO_CONFIG, epochs=2)
+    config = MICRO_CONFIG.replace(epochs=2)
     out = tmp_path / "run.pt"
     stopper = StopInEpoch(2)
     events = []
@@ -140,7 +140,7 @@ def test_stop_then_resume_continues_the_history(micro_corpus, tmp_path):
     load_melody_model(out)                                          # generation can use an interrupted run
     first_row = on_disk["history"][0]
 
-    resumed = train(micro_corpus, out, TrainConfig(epochs=99), resume=True)   # config comes from the file
+    resumed = train(micro_corpus, out, TrainConfig.of(epochs=99), resume=True)   # config comes from the file
     assert resumed["epoch"] == 2
     epochs = [r["epoch"] for r in resumed["history"]]
     assert epochs == [1, 2], epochs
@@ -170,12 +170,12 @@ def interrupt_on(kind: str, number: int):
 def test_ctrl_c_during_a_step_saves_a_loadable_checkpoint(micro_corpus, tmp_path):
     out = tmp_path / "ctrl_c.pt"
     with pytest.raises(KeyboardInterrupt):
-        train(micro_corpus, out, dataclasses.replace(MICRO_CONFIG, epochs=2), progress=interrupt_on("step", 2))
+        train(micro_corpus, out, MICRO_CONFIG.replace(epochs=2), progress=interrupt_on("step", 2))
     checkpoint = load_checkpoint(out)
     assert checkpoint["epoch"] == 0 and checkpoint["history"] == []
     assert "valid" not in checkpoint["metrics"]
     torch.manual_seed(MICRO_CONFIG.seed)                     # the run's initial weights, made again
-    initial = ComposerLM(MICRO_CONFIG.model(len(Vocabulary(MICRO_CONFIG.encoding())))).state_dict()
+    initial = ComposerLM(MICRO_CONFIG.model_config(len(Vocabulary(MICRO_CONFIG.encoding_config())))).state_dict()
     assert not same_weights(checkpoint["resume"]["model_state"], initial)   # the steps taken were kept
     loaded = load_melody_model(out)
     model, vocab = loaded.net, loaded.vocab
@@ -191,7 +191,7 @@ def test_saved_step_counter_agrees_with_the_scheduler(tiny_model, micro_corpus, 
     finished = tiny_model.checkpoint["resume"]
     assert finished["step"] == finished["scheduler"]["last_epoch"] == tiny_model.checkpoint["history"][-1]["step"]
 
-    config = dataclasses.replace(MICRO_CONFIG, epochs=2)
+    config = MICRO_CONFIG.replace(epochs=2)
     stopper = StopInEpoch(1, after_steps=5)
     stopped = train(micro_corpus, tmp_path / "stop.pt", config, progress=stopper.progress, should_stop=stopper)
     assert stopped["resume"]["step"] == stopped["resume"]["scheduler"]["last_epoch"] == 5
@@ -213,7 +213,7 @@ def test_ctrl_c_at_the_end_of_an_epoch_then_resume_does_not_repeat_the_epoch(mic
     """
     out = tmp_path / "ctrl_c_epoch.pt"
     with pytest.raises(KeyboardInterrupt):
-        train(micro_corpus, out, dataclasses.replace(MICRO_CONFIG, epochs=2), progress=interrupt_on("epoch", 1))
+        train(micro_corpus, out, MICRO_CONFIG.replace(epochs=2), progress=interrupt_on("epoch", 1))
     checkpoint = load_checkpoint(out)
     load_melody_model(out)
     saved = (checkpoint["epoch"], [r["epoch"] for r in checkpoint["history"]])
@@ -291,7 +291,7 @@ def test_too_little_music_is_a_training_error(tmp_path):
         write_midi(Piece(notes=tuple(Note(48 * k, 48 * k + 24, 60 + k + i) for k in range(10)), ticks_per_beat=96),
                    data / f"short_{i}.mid")
     with pytest.raises(TrainingError):
-        train(data, tmp_path / "short.pt", dataclasses.replace(MICRO_CONFIG, batch_size=32))
+        train(data, tmp_path / "short.pt", MICRO_CONFIG.replace(batch_size=32))
 
 
 def test_tiny_corpus_holds_out_a_validation_file(tmp_path):
@@ -317,11 +317,11 @@ def test_tiny_corpus_holds_out_a_validation_file(tmp_path):
 ])
 def test_train_config_validation(changes, word):
     with pytest.raises(ValueError, match=word):
-        TrainConfig(**changes)
+        TrainConfig.of(**changes)
 
 
 def test_train_config_dict_round_trip():
-    config = dataclasses.replace(TINY_CONFIG, transpose=(-3, 4))
+    config = TINY_CONFIG.replace(transpose=(-3, 4))
     values = config.to_dict()
     assert values["transpose"] == [-3, 4]
     assert TrainConfig.from_dict(values) == config
@@ -361,7 +361,7 @@ def test_a_time_capped_run_ends_with_the_learning_rate_decayed(micro_corpus, tmp
     started = time.perf_counter()
     train(micro_corpus, tmp_path / "one.pt", MICRO_CONFIG)               # one epoch, to size the budget
     one_epoch = time.perf_counter() - started
-    config = dataclasses.replace(MICRO_CONFIG, epochs=1000, max_minutes=4 * one_epoch / 60, patience=1000)
+    config = MICRO_CONFIG.replace(epochs=1000, max_minutes=4 * one_epoch / 60, patience=1000)
     result = train(micro_corpus, tmp_path / "capped.pt", config)
     history = result["history"]
     assert 2 <= len(history) < 1000
