@@ -137,15 +137,19 @@ def bar_positions(piece: Piece, length: int) -> np.ndarray:
 
 
 def positions_for(time_signatures, ticks_per_beat: int, length: int) -> np.ndarray:
-    """Frame positions in the bar for a list of :class:`TimeSignature` (the first at tick 0)."""
+    """Frame positions in the bar for a list of :class:`TimeSignature` (the first at tick 0), int64 [length].
+
+    Work and memory are bounded by ``length`` (the piece's frames): a signature change at or past the end,
+    however far (a hostile file may put one hours after the last note), changes nothing.
+    """
     positions = np.zeros(length, dtype=np.int64)
     signatures = list(time_signatures) or [TimeSignature(0, 4, 4)]
     for index, signature in enumerate(signatures):
-        start = to_frame(signature.tick, ticks_per_beat)
-        end = to_frame(signatures[index + 1].tick, ticks_per_beat) if index + 1 < len(signatures) else length
+        start = min(length, to_frame(signature.tick, ticks_per_beat))
+        following = signatures[index + 1].tick if index + 1 < len(signatures) else None
+        end = length if following is None else min(length, to_frame(following, ticks_per_beat))
         bar = max(1, round(signature.ticks_per_bar(ticks_per_beat) * FRAMES_PER_BEAT / ticks_per_beat))
-        span = np.arange(max(0, end - start)) % bar
-        positions[start:end] = span[:max(0, min(end, length) - start)]
+        positions[start:end] = np.arange(max(0, end - start)) % bar
     return np.minimum(positions, MAX_POSITIONS - 1)
 
 

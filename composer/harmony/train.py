@@ -118,6 +118,9 @@ def load_chorales(data_dir: str | os.PathLike, valid_fraction: float = 0.1,
         except (MidiReadError, HarmonyError) as error:
             skipped.append((relative, getattr(error, "reason", str(error))))
             continue
+        except (MemoryError, ValueError, OverflowError, RecursionError) as error:  # one bad file never ends the run
+            skipped.append((relative, f"cannot be used ({type(error).__name__}: {error})"))
+            continue
         split = split_of(relative, valid_fraction, test_fraction)
         pieces[split].append(chorale)
         files[split].append(relative)
