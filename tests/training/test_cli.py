@@ -240,7 +240,7 @@ def test_train_on_a_good_folder(capsys, micro_corpus, tmp_path):
     assert main(["train", str(micro_corpus), "--out", str(out), *TINY_FLAGS]) == 0
     checkpoint = load_checkpoint(out)
     config = checkpoint["recipe"]["config"]
-    assert config["hidden_size"] == 16 and config["epochs"] == 1 and config["seed"] == 1
+    assert config["model"]["hidden_size"] == 16 and config["epochs"] == 1 and config["seed"] == 1
     assert checkpoint["model_config"]["hidden_size"] == 16
     assert "valid" in checkpoint["metrics"]
     for suffix in (".curve.csv", ".curve.png", ".data.csv"):
