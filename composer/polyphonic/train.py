@@ -240,7 +240,10 @@ def train_polyphonic(data_path: str | os.PathLike, out_path: str | os.PathLike, 
     recipe["parameters"] = task.model.num_parameters()
     trainer = Trainer(task, out_path, progress)
     if resume and out_path.exists():
-        trainer.restore(_previous_run(out_path, recipe))
+        try:
+            trainer.restore(_previous_run(out_path, recipe))
+        except TrainingError as error:   # e.g. the resume state of a file from before the shared loop
+            raise PolyTrainingError(str(error)) from None
     return trainer.run()
 
 
