@@ -8,6 +8,7 @@ import shutil
 import mido
 import numpy as np
 import pretty_midi
+import pytest
 
 from composer.cli.main import main
 from composer.harmony.evaluate import voice_leading_counts
@@ -173,10 +174,43 @@ def test_evaluate_harmony_prints_a_table_and_writes_json(tmp_path, capsys, tiny_
     for voice in ("alto", "tenor", "bass"):
         assert 0 <= totals["token_accuracy"][voice] <= 1 and totals["nll_per_token"][voice] > 0
     assert totals["original"]["parallel_fifths"] < 1.0       # Bach hardly ever writes them
+    assert "temperature 0.7, seed 0," in out and report["temperature"] == 0.7   # harmonize's default
+    for line in ("final bass = original's", "final chord = original's", "alto attacks per 100 beats",
+                 "chord attacks per 100 beats", "on-beat clashes with soprano", "95% bootstrap interval"):
+        assert line in out
+    for side in ("original", "model"):
+        rate, (low, high) = totals["attacks_per_100_beats"][side]["chord"], totals["chord_attacks_ci"][side]
+        assert low <= rate <= high and f"{rate:6.1f} [{low:.1f}, {high:.1f}]" in out
+        assert 0 <= totals["clash_rate"][side] <= 1 and len(totals["clash_rate_ci"][side]) == 2
+    assert totals["note_accuracy_ci"][0] <= totals["note_accuracy"]["mean"] <= totals["note_accuracy_ci"][1]
+    assert 0 <= totals["final_bass_match"] <= 1 and totals["seeds"] == 1
     empty = tmp_path / "none"
     empty.mkdir()
     code, _, err = run(capsys, "evaluate-harmony", "--model", tiny_harmony_path, "--data", empty, "--split", "all")
     assert code == 1 and "no four-part pieces" in err
+
+
+def test_evaluate_harmony_averages_seeds_and_reports_their_spread(tmp_path, capsys, tiny_harmony_path):
+    for path in chorale_paths(2, 4):
+        shutil.copyfile(path, tmp_path / path.name)
+    code, out, err = run(capsys, "evaluate-harmony", "--model", tiny_harmony_path, "--data", tmp_path,
+                         "--split", "all", "--seeds", 3, "--seed", 7, "--json", tmp_path / "e.json")
+    assert code == 0, err
+    assert "3 seeds 7..9" in out and "spread over 3 seeds (7..9)" in out
+    report = json.loads((tmp_path / "e.json").read_text())
+    per_seed = report["totals"]["per_seed"]
+    assert report["seeds"] == 3 and per_seed["seed"] == [7, 8, 9]
+    assert all(len(p["per_seed"]) == 3 for p in report["pieces"])
+    assert report["totals"]["note_accuracy"]["mean"] == pytest.approx(np.mean(per_seed["note_accuracy"]))
+    code, out, err = run(capsys, "evaluate-harmony", "--model", tiny_harmony_path, "--data", tmp_path,
+                         "--split", "all", "--seeds", 2, "--temperature", 0, "--json", tmp_path / "g.json")
+    assert code == 0, err
+    assert "temperature 0, 2 seeds 0..1," in out
+    greedy = json.loads((tmp_path / "g.json").read_text())["totals"]["per_seed"]
+    for key in ("note_accuracy", "chord_attacks_per_100_beats", "clash_rate"):
+        assert greedy[key][0] == greedy[key][1]                  # greedy: every seed writes the same
+    code, _, err = run(capsys, "evaluate-harmony", "--model", tiny_harmony_path, "--seeds", 0)
+    assert code == 2 and "--seeds" in err
 
 
 def grid(*columns) -> np.ndarray:
