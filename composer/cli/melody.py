@@ -1,18 +1,19 @@
-"""Command-line subcommands of the melody (event) models: ``train`` and ``generate``.
+"""Command-line subcommands of the melody (event) models: ``train``, ``generate`` and ``evaluate``.
 
-The two parsers are shared with the harmony family (``train --task harmony``, ``generate`` with a 4-part
+The first two parsers are shared with the harmony family (``train --task harmony``, ``generate`` with a 4-part
 model file): ``composer.cli.main`` picks the family and calls :func:`run_train` or :func:`run_generate` here
-for a melody model.
+for a melody model. ``evaluate`` is the melody family's own (:func:`add_commands`; its parser names its handler).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from composer.cli.common import (TrainPrinter, chord_progression, existing_dir, existing_file, file_prefix,
-                                 float_range, int_range, key_name, run_training, set_threads)
+                                 float_range, int_range, key_name, load_model, run_training, set_threads)
 from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
 from composer.shipped import REPO_ROOT
 
@@ -83,7 +84,29 @@ def add_generate_command(commands: argparse._SubParsersAction) -> argparse.Argum
                    "SYMBOL:BEATS for other lengths (\"C:2 G:2 Am F\"); N is no chord")
     g.add_argument("--prefix", type=file_prefix, default="variation",
                    help="file name prefix: letters, digits, '-', '_', '.' (default: variation)")
+    add_commands(commands)  # composer.cli.main builds the melody family's parsers through the two calls above
     return g
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add the melody family's own subcommands (``evaluate``) to the ``composer`` parser; once only, so it may
+    be called from :func:`add_generate_command` and from ``composer.cli.main`` alike."""
+    if "evaluate" in commands.choices:
+        return
+    e = commands.add_parser("evaluate", help="score a melody model on held-out MIDI files (nats per note, form)",
+                            description="Nats per note of a melody model on every MIDI file under --data (all "
+                            "tokens of a note, timing included, so models with different encodings compare), and "
+                            "the form statistics (last note on the tonic, repeated bars and rhythms, pitch range, "
+                            "in-scale share) of COUNT generated pieces beside those of the files, with bootstrap "
+                            "95%% intervals over pieces.")
+    e.add_argument("model", type=existing_file, metavar="MODEL", help="melody model file")
+    e.add_argument("--data", required=True, type=existing_dir, help="folder of held-out MIDI files (recursive)")
+    e.add_argument("--count", type=int_range(1, 256), default=64, help="pieces to generate (default 64)")
+    e.add_argument("--bars", type=int_range(1, 512), default=16, help="bars per generated piece (default 16)")
+    e.add_argument("--seed", type=int_range(0, 2**31 - 1), default=11, help="generation seed (default 11)")
+    e.add_argument("--json", type=Path, metavar="FILE", help="also write everything (per piece too) as JSON")
+    e.add_argument("--threads", type=int_range(1, 1024), help="CPU threads for PyTorch (default: all cores)")
+    e.set_defaults(handler=run_evaluate)
 
 
 def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: dict) -> int:
@@ -135,4 +158,50 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, mode
         print(f"{item['file']}: {item['notes']} notes, {item['bars']:g} bars, {item['seconds']:.1f}s")
     print(f"{len(manifest['files'])} file(s) and manifest.json in {args.out} "
           f"(seed {manifest['parameters']['seed']}, {manifest['generation_seconds']:.2f}s)")
+    return 0
+
+
+_FORM_ROWS = (("ends_on_tonic", "last note on the tonic", "%"), ("repeated_bars", "bars repeating an earlier bar", "%"),
+              ("repeated_rhythms", "bars repeating an earlier rhythm", "%"), ("pitch_range", "pitch range (semitones)", ""),
+              ("in_scale", "in-scale share of note time", "%"))
+
+
+def _cell(summary: dict, unit: str) -> str:
+    scale = 100 if unit == "%" else 1
+    low, high = summary["ci95"]
+    return (f"{scale * summary['mean']:.1f}{unit} [{scale * low:.1f}, {scale * high:.1f}] "
+            f"med {scale * summary['median']:.1f}")
+
+
+def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``composer evaluate``: nats per note on ``--data`` and the form of generated pieces beside the files'."""
+    from composer.core.modelfile import MELODY_KIND
+    from composer.melody.evaluate import evaluate_melody_model
+
+    model = load_model(args.model, (MELODY_KIND,), "evaluate")
+    if model is None:
+        return 1
+    set_threads(args.threads)
+    report = evaluate_melody_model(model, args.data, count=args.count, bars=args.bars, seed=args.seed)
+    likelihood = report["likelihood"]
+    if not likelihood["pieces"]:
+        print(f"composer evaluate: no usable MIDI file under {args.data} "
+              f"({len(report['skipped'])} skipped)", file=sys.stderr)
+        return 1
+    low, high = likelihood["nats_per_note_ci95"]
+    print(f"{args.model} on {args.data}: {likelihood['pieces']} pieces, {likelihood['notes']} notes "
+          f"({len(report['skipped'])} files skipped)")
+    print(f"  nats per note {likelihood['nats_per_note']:.4f} [{low:.4f}, {high:.4f}]  "
+          f"(nats per token {likelihood['nats_per_token']:.4f}, {likelihood['tokens_per_note']:.2f} tokens per note)")
+    generated, corpus = report["form"]["generated"], report["form"]["corpus"]
+    print(f"  form: mean [95% interval] and median, {generated['pieces']} generated pieces of {args.bars} bars "
+          f"(seed {args.seed}) vs the {corpus['pieces']} files")
+    width = max(len(label) for _, label, _ in _FORM_ROWS)
+    print(f"  {'statistic':<{width}}  {'generated':<32}  files")
+    for name, label, unit in _FORM_ROWS:
+        print(f"  {label:<{width}}  {_cell(generated[name], unit):<32}  {_cell(corpus[name], unit)}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+        print(f"  written: {args.json}")
     return 0

@@ -1,7 +1,16 @@
-"""Measuring what a melody model writes."""
+"""Measuring what a melody model writes: how well it follows chords, and (``composer evaluate``, issue 14)
+nats per note on held-out MIDI files beside the form statistics (:mod:`composer.melody.form`) of what it
+generates and of those files."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from composer.melody.form import FormStatistics, bootstrap_interval, form_statistics, summarize
 from composer.melody.generate import GenerationRequest, generate
 from composer.music.chords import chord_tone_fraction, parse_progression, progression_spans
 from composer.music.notes import TimeSignature
@@ -33,3 +42,148 @@ def measure_chord_following(model, vocab, progression: tuple[str, ...], other: t
     spans = progression_spans(parse_progression(progression), 0, result.length_ticks, bar_ticks,
                               vocab.config.ticks_per_beat)
     return [chord_tone_fraction(piece, spans) for piece in result.pieces]
+
+
+MIN_NOTES = 8   # as training's corpus: shorter files are not scored
+
+
+@dataclass
+class HeldOutPiece:
+    """One usable file of the folder: its path (relative to the folder), the piece as prepared for the model's
+    encoding, and its token ids."""
+
+    path: str
+    piece: object
+    ids: np.ndarray
+
+
+def read_held_out(data_dir: str | Path, vocab, min_notes: int = MIN_NOTES) -> tuple[list[HeldOutPiece], dict]:
+    """Every MIDI file under ``data_dir``, prepared and encoded for ``vocab`` as training does
+    (:func:`composer.melody.encoding.prepare` then ``encode``).
+
+    Returns:
+        The usable pieces (sorted by path) and {relative path: why it was skipped} for the others.
+    """
+    from composer.core.corpus_files import find_midi_files
+    from composer.melody.encoding import encode, prepare
+    from composer.music.midi_io import MidiReadError, read_midi
+
+    root = Path(data_dir)
+    pieces, skipped = [], {}
+    for path in find_midi_files(root):
+        name = path.relative_to(root).as_posix()
+        try:
+            piece = prepare(read_midi(path), vocab.config)
+        except MidiReadError as error:
+            skipped[name] = error.reason
+            continue
+        if len(piece.notes) < min_notes:
+            skipped[name] = f"{len(piece.notes)} usable notes, fewer than {min_notes}"
+            continue
+        try:
+            ids = encode(piece, vocab)
+        except ValueError as error:
+            skipped[name] = str(error)
+            continue
+        pieces.append(HeldOutPiece(name, piece, ids))
+    return pieces, skipped
+
+
+def piece_losses(net, sequences: list[np.ndarray], batch_size: int = 32) -> np.ndarray:
+    """float [N]: the summed next-token loss (nats) of every sequence (BOS ... EOS, all tokens after BOS
+    scored), each from a fresh state, as :func:`composer.melody.train.evaluate` scores them. A chord-conditioned
+    model is scored over "no chord" throughout."""
+    import torch
+    from torch import nn
+
+    from composer.melody.conditioning import condition_vectors
+    from composer.melody.encoding import PAD
+    from composer.music.chords import NO_CHORD
+
+    net.eval()
+    totals = np.zeros(len(sequences))
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    with torch.no_grad():
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            width = max(len(sequences[i]) for i in rows)
+            batch = np.full((len(rows), width), PAD, dtype=np.int64)
+            for row, index in enumerate(rows):
+                batch[row, : len(sequences[index])] = sequences[index]
+            ids = torch.from_numpy(batch)
+            condition = None
+            if net.config.condition_size:
+                codes = torch.full((len(rows), width - 1), NO_CHORD, dtype=torch.long)
+                condition = condition_vectors(codes)
+            logits, _ = net(ids[:, :-1], condition=condition)
+            targets = ids[:, 1:]
+            losses = nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+            losses = losses.masked_fill(targets == PAD, 0.0).sum(1)
+            totals[rows] = losses.double().numpy()
+    return totals
+
+
+def _ratio_interval(numerators: np.ndarray, denominators: np.ndarray, resamples: int = 1000,
+                    seed: int = 14) -> tuple[float, float]:
+    """Bootstrap 95 % interval, over pieces, of sum(numerators) / sum(denominators)."""
+    if len(numerators) == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(numerators), size=(resamples, len(numerators)))
+    ratios = numerators[picks].sum(1) / denominators[picks].sum(1)
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def nats_per_note(net, pieces: list[HeldOutPiece]) -> dict:
+    """Nats per note of ``pieces``: every token of a piece scored (pitch, duration and timing tokens, the key
+    token where the encoding has one, and EOS), the total divided by the number of notes, so models with
+    different encodings compare. Also nats per token, and a bootstrap 95 % interval over pieces."""
+    losses = piece_losses(net, [p.ids for p in pieces])
+    notes = np.array([len(p.piece.notes) for p in pieces], dtype=float)
+    tokens = np.array([len(p.ids) - 1 for p in pieces], dtype=float)
+    total = float(losses.sum())
+    return {"pieces": len(pieces), "notes": int(notes.sum()), "tokens": int(tokens.sum()), "nats": total,
+            "nats_per_note": total / notes.sum() if len(pieces) else float("nan"),
+            "nats_per_note_ci95": list(_ratio_interval(losses, notes)),
+            "nats_per_token": total / tokens.sum() if len(pieces) else float("nan"),
+            "tokens_per_note": float(tokens.sum() / notes.sum()) if len(pieces) else float("nan")}
+
+
+def evaluate_melody_model(model, data_dir: str | Path, count: int = 64, bars: int = 16, seed: int = 11) -> dict:
+    """``composer evaluate``: a melody model scored on a folder of MIDI files it was not trained on.
+
+    Args:
+        model: a loaded :class:`composer.melody.model.MelodyModel`.
+        data_dir: the held-out MIDI files (searched recursively).
+        count, bars, seed: the generated pieces whose form is measured (``composer generate --count --bars
+            --seed``, other settings at their defaults).
+
+    Returns:
+        A JSON-ready dict: ``likelihood`` (see :func:`nats_per_note`), ``form`` with ``generated`` and
+        ``corpus`` summaries (see :func:`composer.melody.form.summarize`), the per-piece statistics, the
+        skipped files and the settings.
+    """
+    started = time.perf_counter()
+    pieces, skipped = read_held_out(data_dir, model.vocab)
+    likelihood = nats_per_note(model.net, pieces)
+    scored = time.perf_counter()
+    result = generate(model.net, model.vocab, GenerationRequest(count=count, bars=bars, seed=seed))
+    generated = [form_statistics(p) for p in result.pieces]
+    corpus = [form_statistics(p.piece) for p in pieces]
+    return {
+        "model": str(getattr(model, "path", "")),
+        "data": str(data_dir),
+        "settings": {"count": count, "bars": bars, "seed": seed},
+        "likelihood": likelihood,
+        "form": {"generated": summarize(generated), "corpus": summarize(corpus)},
+        "pieces": {"generated": [_piece_entry(f"variation {i + 1}", s) for i, s in enumerate(generated)],
+                   "corpus": [_piece_entry(p.path, s) for p, s in zip(pieces, corpus)]},
+        "skipped": skipped,
+        "seconds": {"likelihood": scored - started, "generation_and_form": time.perf_counter() - scored},
+    }
+
+
+def _piece_entry(name: str, statistics: FormStatistics | None) -> dict:
+    return {"name": name, **(statistics.to_dict() if statistics is not None else {})}
+
