@@ -33,6 +33,7 @@ from composer.music.keys import scale_mask
 from composer.melody.model import ComposerLM
 
 NEG_INF = float("-inf")
+DIVERSITY_PENALTY = 2.0   # nats per earlier beam group taking the same token at the same step (beam search)
 
 
 def _one_thread(method):
@@ -288,56 +289,85 @@ class Sampler:
     @torch.no_grad()
     def beam_search(self, prompt: np.ndarray, width: int, until_tick: int, key: str | None = None,
                     count: int = 1, max_steps: int | None = None,
-                    condition: torch.Tensor | None = None) -> list[np.ndarray]:
-        """The ``count`` likeliest continuations found by beam search of ``width`` beams.
+                    condition: torch.Tensor | None = None, diversity: float = DIVERSITY_PENALTY) -> list[np.ndarray]:
+        """``count`` likely and different continuations, by diverse beam search (Vijayakumar et al. 2018).
 
-        Beams are ranked by mean log-probability per token, so short and long ways of filling the same
-        length compete fairly. Deterministic.
+        The beams form ``count`` groups of ``width`` beams each, searched side by side; each returns its best
+        beam. At every step the groups choose in turn, and a group's candidates pay ``diversity`` nats for each
+        earlier group that chose the same token at that step, so the groups take different notes and
+        rhythms instead of ``count`` copies of one line (issue 14). Beams are ranked by log-probability per
+        note (the total over the tokens after the prompt divided by the notes so far), so a line of many
+        short notes and one of few long notes that fill the same time compete fairly; the penalty only
+        steers the choice, the scores stay log-probabilities. Deterministic.
 
         Args:
+            width: beams per group.
+            count: groups, one returned beam each.
             condition: per-tick condition vectors, as for :meth:`sample`.
+            diversity: nats a candidate pays for every earlier group that took its token at this step
+                (0: ``count`` independent copies of one beam search).
 
         Returns:
-            Up to ``count`` arrays (prompt + tokens), best first.
+            Up to ``count`` arrays (prompt + tokens), best first by log-probability per note.
         """
         self.check_condition(condition)
-        width = max(width, count)
-        state, last, start_cursor = self.prime(prompt, 1, condition)
+        width, groups = max(1, width), max(1, count)
+        state, last, start_cursor = self.prime(prompt, groups, condition)
         inputs = self.stepper.condition_inputs(condition) if condition is not None else None  # [ticks, 4H or E]
-        cursor = torch.full((1,), start_cursor, dtype=torch.long)
-        scores = torch.zeros(1)
-        lengths = torch.zeros(1)
-        histories: list[list[int]] = [[]]
+        group = torch.arange(groups)                                         # [R]: each row's group
+        cursor = torch.full((groups,), start_cursor, dtype=torch.long)
+        scores = torch.zeros(groups)                                         # log-probability after the prompt
+        notes = torch.zeros(groups)
+        histories: list[list[int]] = [[] for _ in range(groups)]
         done = cursor >= until_tick
         fixed_bias = self.key_bias(key)
         if max_steps is None:
             max_steps = 64 + 8 * max(0, until_tick - start_cursor)
         vocab_size = len(self.vocab)
+        is_pitch = torch.zeros(vocab_size)
+        is_pitch[list(self.vocab.pitch_ids)] = 1.0
+        finished_row = torch.full((vocab_size,), NEG_INF)   # a finished beam continues only with PAD at no cost
+        finished_row[PAD] = 0.0
         for _ in range(max_steps):
             if bool(done.all()):
                 break
-            extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]  # [beams, 4H or E]
+            extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]  # [R, 4H or E]
             logits, state = self.stepper(last, state, extra)
             bias = self.grammar_bias.index_select(0, last) + fixed_bias
             bias[:, EOS] = torch.where(cursor < until_tick, NEG_INF, bias[:, EOS])
-            logp = torch.log_softmax(logits + bias, -1)                      # [beams, V]
-            # a finished beam continues only with PAD at no cost
-            finished_row = torch.full((vocab_size,), NEG_INF)
-            finished_row[PAD] = 0.0
+            logp = torch.log_softmax(logits + bias, -1)                      # [R, V]
             logp = torch.where(done.unsqueeze(1), finished_row, logp)
-            total = (scores.unsqueeze(1) + logp).reshape(-1)
-            new_lengths = (lengths.unsqueeze(1) + (~done).float().unsqueeze(1)).expand(-1, vocab_size).reshape(-1)
-            rank = total / new_lengths.clamp(min=1)
-            best = torch.topk(rank, min(width, int(torch.isfinite(rank).sum())))[1]
-            rows, tokens = best // vocab_size, best % vocab_size
-            scores, lengths = total[best], new_lengths[best]
+            total = scores.unsqueeze(1) + logp                               # [R, V]
+            new_notes = notes.unsqueeze(1) + is_pitch * (~done).float().unsqueeze(1)
+            taken = torch.zeros(vocab_size)                                  # earlier groups' tokens this step
+            chosen_rows, chosen_tokens = [], []
+            for g in range(groups):
+                members = torch.nonzero(group == g).flatten()
+                penalty = (diversity * taken).unsqueeze(0).expand(len(members), -1)
+                penalty = torch.where(done.index_select(0, members).unsqueeze(1), 0.0, penalty)
+                rank = ((total.index_select(0, members) - penalty)
+                        / new_notes.index_select(0, members).clamp(min=1)).reshape(-1)
+                best = torch.topk(rank, min(width, int(torch.isfinite(rank).sum())))[1]
+                rows, tokens = members[best // vocab_size], best % vocab_size
+                chosen_rows.append(rows)
+                chosen_tokens.append(tokens)
+                live = tokens[~done.index_select(0, rows)]
+                taken.index_add_(0, live, torch.ones(len(live)))
+            rows, tokens = torch.cat(chosen_rows), torch.cat(chosen_tokens)
+            scores, notes = total[rows, tokens], new_notes[rows, tokens]
+            group = group.index_select(0, rows)
             state = Stepper.select(state, rows)
             histories = [histories[r] + [t] for r, t in zip(rows.tolist(), tokens.tolist())]
             was_done = done.index_select(0, rows)
             cursor = cursor.index_select(0, rows) + self.shift_steps[tokens]
             done = was_done | (tokens == EOS) | (cursor >= until_tick)
             last = torch.where(tokens == PAD, last.index_select(0, rows), tokens)
-        order = torch.argsort(scores / lengths.clamp(min=1), descending=True)[:count]
+        per_note = scores / notes.clamp(min=1)
+        best_of_group = []
+        for g in range(groups):
+            members = torch.nonzero(group == g).flatten()
+            best_of_group.append(int(members[torch.argmax(per_note.index_select(0, members))]))
+        order = sorted(best_of_group, key=lambda r: -float(per_note[r]))[:count]
         prompt = np.asarray(prompt, dtype=np.int64)
         return [np.concatenate([prompt, np.array([t for t in histories[i] if t not in (PAD, EOS)], dtype=np.int64)])
-                for i in order.tolist()]
+                for i in order]
