@@ -28,8 +28,10 @@ from torch import nn
 
 from composer import shipped
 from composer.core.config import Settings
-from composer.core.modelfile import HARMONY_KIND, load_model_file
-from composer.harmony.grid import MASK, MAX_POSITIONS, NUM_VOICES, UNKNOWN_KEY, VOCAB_SIZE
+from composer.core.modelfile import (HARMONY_KIND, ContentError, check_resume_state, check_state, expected_shapes,
+                                     load_model_file, one_line, settings_from_dict)
+from composer.harmony.grid import (MASK, MAX_PITCH, MAX_POSITIONS, MIN_PITCH, NUM_KEYS, NUM_VOICES, UNKNOWN_KEY,
+                                   VOCAB_SIZE)
 
 
 @dataclass(frozen=True)
@@ -194,15 +196,68 @@ class HarmonyModel:
         return dataclasses.replace(self, shifts=(0,))
 
 
+# Generous bounds on a harmony model file's declared sizes, checked before anything is built from them (the
+# shipped chorale.pt: widths 96-256, 1-2 layers); the weights' shapes must then match them exactly.
+HARMONY_LIMITS = {"embedding_size": 1 << 16, "encoder_size": 1 << 16, "encoder_layers": 64, "hidden_size": 1 << 16,
+                  "num_layers": 64, "head_size": 1 << 16}
+
+
+def check_checkpoint(checkpoint: dict) -> HarmonyConfig:
+    """Check a harmony model file's dict before anything large is built from it.
+
+    The model settings are type- and range-checked (the grid's vocabulary, voices and bar positions are fixed),
+    the network they describe is laid out on the ``meta`` device (no memory) and every saved tensor must have
+    its shape there; the best weights must be finite; the voice limits are four pitch ranges on the grid and
+    the recipe's transposition (which picks the key ensemble) a pair of whole numbers.
+
+    Raises:
+        ContentError: the first problem found (one line).
+    """
+    config = settings_from_dict(HarmonyConfig, checkpoint.get("model_config"), HARMONY_LIMITS)
+    fixed = {"vocab_size": VOCAB_SIZE, "num_voices": NUM_VOICES, "num_positions": MAX_POSITIONS}
+    for name, value in fixed.items():
+        if getattr(config, name) != value:
+            raise ContentError(f"its model settings give {name} {getattr(config, name)}; the 4-part grid has {value}")
+    if config.num_keys not in (0, NUM_KEYS):
+        raise ContentError(f"its model settings give num_keys {config.num_keys}; 0 or {NUM_KEYS}")
+    shapes = expected_shapes(lambda: HarmonyNet(config))
+    check_state(checkpoint.get("model_state"), shapes)
+    check_resume_state(checkpoint, shapes)
+    _voice_limits(checkpoint.get("satb"))
+    _transposition(checkpoint["recipe"] if isinstance(checkpoint.get("recipe"), dict) else {})
+    return config
+
+
+def _voice_limits(satb) -> list[list[int]]:
+    """The ``satb`` field's voice limits: per voice [lowest, highest], whole numbers within the grid's pitches."""
+    limits = satb.get("voice_limits") if isinstance(satb, dict) else None
+    if (not isinstance(limits, (list, tuple)) or len(limits) != NUM_VOICES
+            or not all(isinstance(pair, (list, tuple)) and len(pair) == 2 and all(type(p) is int for p in pair)
+                       and MIN_PITCH <= pair[0] <= pair[1] <= MAX_PITCH for pair in limits)):
+        raise ContentError(f"its satb voice_limits are {one_line(repr(limits), 60)}, not {NUM_VOICES} "
+                           f"[lowest, highest] pitches within {MIN_PITCH}..{MAX_PITCH}")
+    return [list(pair) for pair in limits]
+
+
+def _transposition(recipe: dict) -> None:
+    config = recipe.get("config", {})
+    transpose = config.get("transpose", (0, 0)) if isinstance(config, dict) else (0, 0)
+    if not (isinstance(transpose, (list, tuple)) and len(transpose) == 2 and all(type(t) is int for t in transpose)):
+        raise ContentError(f"its recipe's transpose is {one_line(repr(transpose), 40)}, not a pair of whole numbers "
+                           f"of semitones")
+
+
 def from_checkpoint(checkpoint: dict, path: str | os.PathLike) -> HarmonyModel:
     """The harmony model a model file's dict describes (best weights, eval mode), reading with its key ensemble.
 
     Raises:
-        KeyError, ValueError, TypeError, RuntimeError: contents that do not fit together.
+        ContentError: contents that are malformed or do not fit together (see :func:`check_checkpoint`),
+            refused before the network is built.
     """
-    net = HarmonyNet(HarmonyConfig.from_dict(checkpoint["model_config"]))
+    config = check_checkpoint(checkpoint)
+    net = HarmonyNet(config)
     net.load_state_dict(checkpoint["model_state"])
-    limits = [list(map(int, pair)) for pair in checkpoint["satb"]["voice_limits"]]
+    limits = _voice_limits(checkpoint["satb"])
     return HarmonyModel(net.eval(), limits, checkpoint, str(path), key_shifts(checkpoint))
 
 

@@ -21,6 +21,7 @@ every piece on the grid whose pitches, voices and velocities the configuration c
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,13 @@ from composer.music.keys import MINOR_MODES, key_name, parse_key
 from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice, quantize, to_monophonic
 
 PAD, BOS, EOS = 0, 1, 2
+
+
+# Bounds on an encoding (the shipped models: 12 steps per beat, SHIFT and DUR tokens up to 48 steps). A model
+# file's vocabulary is built from these numbers, and generation keeps a [V, V] grammar mask: 4096 SHIFT and
+# 4096 DUR tokens make a vocabulary of about 8,300 and a 70 MB mask; 10^8 of them would take tens of GB.
+MAX_TICKS_PER_BEAT = 960
+MAX_STEP_TOKENS = 4096
 
 
 @dataclass(frozen=True)
@@ -67,10 +75,16 @@ class EncodingConfig(Settings):
     durations_advance: bool = False
 
     def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):   # the checks below compare, and Vocabulary counts, with these
+            value, kind = getattr(self, field.name), field.type if isinstance(field.type, str) else field.type.__name__
+            if kind == "bool" and not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"EncodingConfig: {field.name} must be true or false, got {value!r:.40}")
+            if kind == "int" and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)):
+                raise ValueError(f"EncodingConfig: {field.name} must be a whole number, got {value!r:.40}")
         checks = [
-            (self.ticks_per_beat > 0, "ticks_per_beat must be positive"),
-            (self.max_shift > 0, "max_shift must be positive"),
-            (self.max_duration > 0, "max_duration must be positive"),
+            (0 < self.ticks_per_beat <= MAX_TICKS_PER_BEAT, f"ticks_per_beat must be 1..{MAX_TICKS_PER_BEAT}"),
+            (0 < self.max_shift <= MAX_STEP_TOKENS, f"max_shift must be 1..{MAX_STEP_TOKENS}"),
+            (0 < self.max_duration <= MAX_STEP_TOKENS, f"max_duration must be 1..{MAX_STEP_TOKENS}"),
             (1 <= self.num_voices <= 16, "num_voices must be 1..16"),
             (0 <= self.velocity_bins <= 127, "velocity_bins must be 0..127"),
             (0 <= self.min_pitch <= self.max_pitch <= 127, "need 0 <= min_pitch <= max_pitch <= 127"),
@@ -219,10 +233,16 @@ class Vocabulary:
         """Rebuild a vocabulary saved by :meth:`to_dict`, checking the token list matches.
 
         Raises:
-            ValueError: the saved tokens differ from what this version of Composer builds.
+            ValueError: not a dict with a ``config`` dict (and a ``tokens`` list), settings out of range, or saved
+                tokens that differ from what this version of Composer builds.
         """
-        vocab = cls(EncodingConfig.from_dict(values["config"]))
-        if list(values.get("tokens", vocab.names)) != vocab.names:
+        if not isinstance(values, dict) or not isinstance(values.get("config"), dict):
+            raise ValueError("a saved vocabulary is a dict with its encoding settings as a dict under 'config'")
+        tokens = values.get("tokens")
+        if tokens is not None and not isinstance(tokens, (list, tuple)):
+            raise ValueError(f"the saved vocabulary's tokens are a {type(tokens).__name__}, not a list")
+        vocab = cls(EncodingConfig.from_dict(values["config"]))   # bounded: at most ~8,300 tokens
+        if tokens is not None and list(tokens) != vocab.names:
             raise ValueError("the saved vocabulary does not match its encoding settings")
         return vocab
 

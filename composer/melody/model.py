@@ -9,8 +9,9 @@ import torch
 from torch import nn
 
 from composer.core.config import Settings
-from composer.core.modelfile import MELODY_KIND, load_model_file
-from composer.melody.encoding import Vocabulary
+from composer.core.modelfile import (MELODY_KIND, ContentError, check_resume_state, check_state, expected_shapes,
+                                     kind_of, load_model_file, settings_from_dict)
+from composer.melody.encoding import EncodingConfig, Vocabulary
 
 CELLS = ("lstm", "gru", "rnn")
 
@@ -146,6 +147,51 @@ class MelodyModel:
     path: str = ""
 
 
+# Generous bounds on a model file's declared sizes, checked before anything is built from them (the shipped
+# models: vocabulary 184, widths 128-256, 2 layers); the weights' shapes must then match them exactly.
+MODEL_LIMITS = {"vocab_size": 1 << 16, "embedding_size": 1 << 16, "hidden_size": 1 << 16, "num_layers": 64,
+                "condition_size": 1 << 16}
+
+
+def check_checkpoint(checkpoint: dict, weights: str = "model_state") -> tuple[ModelConfig, Vocabulary]:
+    """Check a melody model file's dict before anything large is built from it.
+
+    The vocabulary's settings and the model settings are type- and range-checked, the network they describe is
+    laid out on the ``meta`` device (no memory), and every saved tensor must have its shape there; the weights
+    to be used must be finite.
+
+    Args:
+        checkpoint: the file's dict.
+        weights: the weights that will be loaded (``model_state`` or ``resume``): these must be finite.
+
+    Returns:
+        The model settings and the vocabulary.
+
+    Raises:
+        ContentError: the first problem found (one line).
+    """
+    vocabulary = checkpoint.get("vocabulary")
+    if not isinstance(vocabulary, dict):
+        raise ContentError(f"its vocabulary is {kind_of(vocabulary)}, not a dict")
+    settings_from_dict(EncodingConfig, vocabulary.get("config"), {})   # types first, then the encoding's ranges
+    try:
+        vocab = Vocabulary.from_dict(vocabulary)
+    except (ValueError, TypeError, KeyError) as error:
+        raise ContentError(f"its vocabulary: {error}") from None
+    config = settings_from_dict(ModelConfig, checkpoint.get("model_config"), MODEL_LIMITS)
+    if config.vocab_size != len(vocab):
+        raise ContentError(f"inconsistent contents: its model settings give vocab_size {config.vocab_size:,} but "
+                           f"its vocabulary has {len(vocab):,} tokens")
+    shapes = expected_shapes(lambda: ComposerLM(config))
+    check_state(checkpoint.get("model_state"), shapes, finite=weights != "resume")
+    check_resume_state(checkpoint, shapes)
+    if weights == "resume":
+        if not isinstance(checkpoint.get("resume"), dict):
+            raise ContentError("it holds no resume state (it was stripped for shipping)")
+        check_state(checkpoint["resume"].get("model_state"), shapes, "resume state's model_state")
+    return config, vocab
+
+
 def from_checkpoint(checkpoint: dict, path: str | os.PathLike = "", weights: str = "model_state") -> MelodyModel:
     """The model and vocabulary a melody model file's dict describes, with its weights loaded, in eval mode.
 
@@ -155,10 +201,11 @@ def from_checkpoint(checkpoint: dict, path: str | os.PathLike = "", weights: str
         weights: ``model_state`` (best) or ``resume`` (last epoch, for resuming training).
 
     Raises:
-        KeyError, ValueError, TypeError, RuntimeError: contents that do not fit together.
+        ContentError: contents that are malformed or do not fit together (see :func:`check_checkpoint`),
+            refused before the network is built.
     """
-    vocab = Vocabulary.from_dict(checkpoint["vocabulary"])
-    net = ComposerLM(ModelConfig.from_dict(checkpoint["model_config"]))
+    config, vocab = check_checkpoint(checkpoint, weights)
+    net = ComposerLM(config)
     net.load_state_dict(checkpoint["resume"]["model_state"] if weights == "resume" else checkpoint["model_state"])
     return MelodyModel(net.eval(), vocab, checkpoint, str(path))
 

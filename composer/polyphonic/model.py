@@ -6,6 +6,7 @@ is a normalized distribution over piano rolls.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -13,7 +14,8 @@ import torch
 from torch import nn
 
 from composer.core.config import Settings
-from composer.core.modelfile import POLYPHONIC_KIND, load_model_file
+from composer.core.modelfile import (POLYPHONIC_KIND, ContentError, check_resume_state, check_state, expected_shapes,
+                                     is_number, load_model_file, one_line, settings_from_dict)
 from composer.polyphonic.data import (COPY_CONTEXT, COPY_STATES, INPUT_SIZE, MAX_POSITION, NUM_PITCHES, ORDERS,
                                       OUTPUT_SIZE, StepBatch)
 
@@ -215,13 +217,51 @@ class PolyphonicModel:
     path: str = ""
 
 
+# Generous bounds on a polyphonic model file's declared sizes, checked before anything is built from them (the
+# shipped jsb.pt: widths 128-512, 2 layers, a 49-wide kernel); the weights' shapes must then match them exactly.
+POLY_LIMITS = {"embedding_size": 1 << 16, "hidden_size": 1 << 16, "num_layers": 64, "beat_period": 1 << 10,
+               "skip_kernel": 1 << 10}
+MAX_CACHE_LENGTHS = 64   # context lengths of a repeat cache (the shipped ones: 8, from 1 to 16 frames)
+MAX_CACHE_CONTEXT = 4096  # frames in one context length
+
+
+def check_checkpoint(checkpoint: dict) -> PolyConfig:
+    """Check a polyphonic model file's dict before anything large is built from it.
+
+    The model settings are type- and range-checked, the network they describe is laid out on the ``meta``
+    device (no memory) and every saved tensor must have its shape there; the best weights must be finite; a
+    stored repeat cache must be context lengths (whole numbers) and rows of finite weights (its sums are
+    checked where it is used, :func:`composer.polyphonic.repeat_cache.cache_of`).
+
+    Raises:
+        ContentError: the first problem found (one line).
+    """
+    config = settings_from_dict(PolyConfig, checkpoint.get("model_config"), POLY_LIMITS)
+    shapes = expected_shapes(lambda: PolyphonicLM(config))
+    check_state(checkpoint.get("model_state"), shapes)
+    check_resume_state(checkpoint, shapes)
+    cache = checkpoint.get("repeat_cache")
+    if cache is not None:
+        lengths = cache.get("lengths") if isinstance(cache, dict) else None
+        rows = cache.get("weights") if isinstance(cache, dict) else None
+        if (not isinstance(lengths, list) or not 0 < len(lengths) <= MAX_CACHE_LENGTHS
+                or not all(type(n) is int and 0 < n <= MAX_CACHE_CONTEXT for n in lengths)
+                or not isinstance(rows, list) or len(rows) != len(lengths) + 1
+                or not all(isinstance(row, list) and len(row) == i + 1
+                           and all(is_number(w) and math.isfinite(w) for w in row) for i, row in enumerate(rows))):
+            raise ContentError(f"its repeat_cache is malformed (at most {MAX_CACHE_LENGTHS} context lengths and "
+                               f"a row of finite weights per bucket): {one_line(repr(cache), 80)}")
+    return config
+
+
 def from_checkpoint(checkpoint: dict, path: str | os.PathLike) -> PolyphonicModel:
     """The model a polyphonic model file's dict describes, with its best weights, in eval mode.
 
     Raises:
-        KeyError, ValueError, TypeError, RuntimeError: contents that do not fit together.
+        ContentError: contents that are malformed or do not fit together (see :func:`check_checkpoint`),
+            refused before the network is built.
     """
-    net = PolyphonicLM(PolyConfig.from_dict(checkpoint["model_config"]))
+    net = PolyphonicLM(check_checkpoint(checkpoint))
     net.load_state_dict(checkpoint["model_state"])
     return PolyphonicModel(net.eval(), checkpoint, str(path))
 
