@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     melody.add_train_command(commands).set_defaults(handler=run_train)
     melody.add_generate_command(commands).set_defaults(handler=run_generate)
-    for module in (models, harmony, benchmark):
+    for module in (melody, models, harmony, benchmark):
         module.add_commands(commands)
     return parser
 

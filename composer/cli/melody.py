@@ -84,15 +84,11 @@ def add_generate_command(commands: argparse._SubParsersAction) -> argparse.Argum
                    "SYMBOL:BEATS for other lengths (\"C:2 G:2 Am F\"); N is no chord")
     g.add_argument("--prefix", type=file_prefix, default="variation",
                    help="file name prefix: letters, digits, '-', '_', '.' (default: variation)")
-    add_commands(commands)  # composer.cli.main builds the melody family's parsers through the two calls above
     return g
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add the melody family's own subcommands (``evaluate``) to the ``composer`` parser; once only, so it may
-    be called from :func:`add_generate_command` and from ``composer.cli.main`` alike."""
-    if "evaluate" in commands.choices:
-        return
+    """Add the melody family's own subcommands (``evaluate``) to the ``composer`` parser."""
     e = commands.add_parser("evaluate", help="score a melody model on held-out MIDI files (nats per note, form)",
                             description="Nats per note of a melody model on every MIDI file under --data (all "
                             "tokens of a note, timing included, so models with different encodings compare), and "
