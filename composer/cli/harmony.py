@@ -61,6 +61,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     h.add_argument("--key", type=key_name, help="key to harmonize in, e.g. F or Dm (default: the file's key "
                    "signature, else the melody's estimated key)")
     _sampling_arguments(h)
+    h.add_argument("--no-cadence", action="store_true", help="leave the end free (by default the last melody "
+                   "note gets the tonic chord of the key, bass on the tonic, when that note belongs to it)")
+    h.add_argument("--allow-clashes", action="store_true", help="let the lower voices sound a minor second, major "
+                   "seventh or minor ninth against the melody on beats (refused by default)")
     h.set_defaults(handler=run_harmonize)
 
     r = commands.add_parser("regenerate", help="rewrite some voices of a 4-part piece over some bars",
@@ -180,7 +184,8 @@ def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     melody = select_voices(piece, [tracks[(args.track or 1) - 1]])
     try:
         result = harmonize(model, melody, count=args.count, temperature=args.temperature, seed=args.seed,
-                           rules=not args.no_rules, key=args.key)
+                           rules=not args.no_rules, key=args.key, cadence=not args.no_cadence,
+                           clash_guard=not args.allow_clashes)
     except HarmonyError as error:
         print(f"composer harmonize: {args.melody}: {error}", file=sys.stderr)
         return 1

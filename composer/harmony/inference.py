@@ -22,10 +22,14 @@ from composer.harmony.grid import (MASK, NUM_VOICES, UNKNOWN_KEY, VOICE_NAMES, H
                                    to_tick, transpose_key_index, voice_frames)
 from composer.harmony.model import (DEFAULT_HARMONY_MODEL, KEY_ENSEMBLE, HarmonyModel, key_shifts,  # noqa: F401 (API)
                                     load_harmony_model)
+from composer.harmony.cadence import melody_guide
+from composer.harmony.refine import refine
 from composer.harmony.sampler import StepCallback, fill
 from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice
 
 DEFAULT_SEARCH = 1
+DEFAULT_HOLD_BIAS = -0.5  # harmonize's bias on HOLD in the lower voices (see fill), chosen on the valid split
+DEFAULT_REFINE_STEPS = 0  # harmonize's pseudo-Gibbs refinement steps (see composer.harmony.refine)
 
 __all__ = ["DEFAULT_HARMONY_MODEL", "HarmonyError", "HarmonyModel", "HarmonyResult", "load_harmony_model",
            "harmonize", "regenerate_region", "generate_chorale", "fill"]
@@ -111,7 +115,9 @@ def soprano_shift(pitches: Sequence[int], limits: Sequence[int]) -> int:
 
 def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: float = 1.0,
               seed: int | None = None, on_step: StepCallback | None = None,
-              rules: bool = True, search: int = DEFAULT_SEARCH, key: str | None = None) -> HarmonyResult | None:
+              rules: bool = True, search: int = DEFAULT_SEARCH, key: str | None = None, cadence: bool = True,
+              clash_guard: bool = True, hold_bias: float = DEFAULT_HOLD_BIAS,
+              refine_steps: int = DEFAULT_REFINE_STEPS) -> HarmonyResult | None:
     """Write alto, tenor and bass under a melody, which becomes the soprano unchanged.
 
     Args:
@@ -127,6 +133,14 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
         search: candidates drawn per harmonization, the likeliest kept (see :func:`fill`).
         key: the key to harmonize in ("F", "Dm", ...); None: the melody's key signature, else its
             estimated key.
+        cadence: close on the tonic chord of that key over the melody's last note (bass on the tonic; a
+            Picardy third allowed in minor), unless that note is not a tone of the tonic triad.
+        clash_guard: refuse lower-voice notes a minor second, major seventh or minor ninth from the melody
+            on beats.
+        hold_bias: added to HOLD's log-probability in the lower voices (negative: more attacks).
+        refine_steps: regions rewritten afterwards by pseudo-Gibbs refinement, each kept only if the
+            model finds the whole more likely (see :func:`composer.harmony.refine.refine`); 0: none.
+        (See :mod:`composer.harmony.cadence` and :func:`fill`.)
 
     Returns:
         A :class:`HarmonyResult` whose pieces have the melody's resolution, tempo, metre and key.
@@ -140,6 +154,33 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     line, chords = melody_line(melody)
     shift = soprano_shift([n.pitch for n in line], model.voice_limits[0])
     told = _key_for(key, melody.replace(notes=tuple(line)))
+    given, positions = _melody_grid(model, line, melody, shift)
+    model_key = transpose_key_index(told, shift)
+    guide = melody_guide(given, positions, model_key, model.net.config.vocab_size, cadence, clash_guard)
+    grids = fill(model, given, positions, count, temperature, seed, on_step, rules, search, model_key,
+                 guide=guide, hold_bias=hold_bias)
+    if grids is None:
+        return None
+    if refine_steps:
+        grids = np.stack([refine(model, given, grid, positions, refine_steps, model_key, seed + index, rules=rules,
+                                 guide=guide)[0] for index, grid in enumerate(grids)])
+    soprano = tuple(Note(n.start, n.end, n.pitch, n.velocity, 0) for n in line)
+    pieces = []
+    for index, grid in enumerate(grids):
+        lower = [Note(n.start, n.end, n.pitch - shift, n.velocity, n.voice)
+                 for n in frames_to_notes(grid, melody.ticks_per_beat, voices=(1, 2, 3))]
+        piece = _satb_piece(soprano + tuple(lower), melody, f"{melody.name or 'melody'} harmonized {index + 1}")
+        pieces.append(piece.replace(key=melody.key or key_of_index(told)))
+    return HarmonyResult(pieces, seed, time.perf_counter() - started, shift, key_of_index(told), chords)
+
+
+def _melody_grid(model: HarmonyModel, line: list[Note], melody: Piece, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """The grid to fill under a melody line moved ``shift`` semitones (MASK below the soprano), and its
+    frame positions.
+
+    Raises:
+        HarmonyError: the lower voices would leave the MIDI range.
+    """
     tpb = melody.ticks_per_beat
     moved = [Note(n.start, n.end, n.pitch + shift, n.velocity, 0) for n in line]
     lowest = min(model.voice_limits[3][0], model.voice_limits[2][0]) - shift
@@ -149,19 +190,7 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     length = num_frames(Piece(tuple(moved), tpb))
     given = np.full((length, NUM_VOICES), MASK, dtype=np.int64)
     given[:, 0] = voice_frames(moved, tpb, length)
-    positions = positions_for(melody.time_signatures, tpb, length)
-    grids = fill(model, given, positions, count, temperature, seed, on_step, rules, search,
-                 transpose_key_index(told, shift))
-    if grids is None:
-        return None
-    soprano = tuple(Note(n.start, n.end, n.pitch, n.velocity, 0) for n in line)
-    pieces = []
-    for index, grid in enumerate(grids):
-        lower = [Note(n.start, n.end, n.pitch - shift, n.velocity, n.voice)
-                 for n in frames_to_notes(grid, tpb, voices=(1, 2, 3))]
-        piece = _satb_piece(soprano + tuple(lower), melody, f"{melody.name or 'melody'} harmonized {index + 1}")
-        pieces.append(piece.replace(key=melody.key or key_of_index(told)))
-    return HarmonyResult(pieces, seed, time.perf_counter() - started, shift, key_of_index(told), chords)
+    return given, positions_for(melody.time_signatures, tpb, length)
 
 
 def _key_for(key: str | None, piece: Piece) -> int:

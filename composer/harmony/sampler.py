@@ -17,6 +17,7 @@ import torch
 
 from composer.core.lstm_step import FusedStack, one_thread
 from composer.core.sampling import draw_tokens
+from composer.harmony.cadence import Guide
 from composer.harmony.grid import (HOLD, MASK, MIN_PITCH, NUM_VOICES, PITCH_OFFSET, REST, UNKNOWN_KEY,
                                    transpose_key_index)
 from composer.harmony.model import HarmonyModel
@@ -59,7 +60,8 @@ def _draw(logits: torch.Tensor, temperature: float, generator: torch.Generator) 
 @torch.no_grad()
 def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: int = 1,
          temperature: float = 1.0, seed: int = 0, on_step: StepCallback | None = None,
-         rules: bool = True, search: int = 1, key: int = UNKNOWN_KEY) -> np.ndarray | None:
+         rules: bool = True, search: int = 1, key: int = UNKNOWN_KEY, guide: Guide | None = None,
+         hold_bias: float = 0.0) -> np.ndarray | None:
     """Write every MASK cell of ``given``; return ``count`` completed grids.
 
     Args:
@@ -76,6 +78,11 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
         key: the key index (see :func:`composer.harmony.grid.key_index`) the model is told.
         search: draw ``search`` candidates per completion and keep the likeliest (by the model's own
             log-probability of the cells it wrote); 1 keeps every draw.
+        guide: limits on the pitch classes each cell may sound (a final cadence, no clashes with the
+            melody: see :mod:`composer.harmony.cadence`); kept before the rules, dropped on a cell where
+            it leaves nothing to draw. None: no limits.
+        hold_bias: added to the log-probability of HOLD in the alto, tenor and bass (negative: more
+            attacks, a livelier texture).
 
     Returns:
         int64 [count, T, 4], or None when cancelled.
@@ -84,7 +91,8 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
         raise ValueError(f"search must be at least 1, got {search}")
     with one_thread():
         result = _fill(model, given, positions, count * search, temperature, seed, on_step, rules, key,
-                       score=search > 1)
+                       score=search > 1, guide=guide.with_vocab(model.net.config.vocab_size) if guide else None,
+                       hold_bias=hold_bias)
     if result is None:
         return None
     grids, scores = result
@@ -94,7 +102,8 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
     return grids[best]
 
 
-def _fill(model, given, positions, count, temperature, seed, on_step, rules, key, score):
+def _fill(model, given, positions, count, temperature, seed, on_step, rules, key, score, guide=None,
+          hold_bias=0.0):
     out = np.repeat(given[None], count, axis=0)                          # [B, T, 4]
     unknown = given == MASK                                              # [T, 4]
     rows = np.flatnonzero(unknown.any(1))
@@ -122,13 +131,14 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
             if t == 0 or not unknown[t - 1, voice]:
                 logits[:, HOLD] = NEG_INF                # never extend a given note
             else:
-                logits[:, HOLD] = torch.where(before[:, voice] < 0, NEG_INF, logits[:, HOLD])
+                bias = hold_bias if voice > 0 else 0.0
+                logits[:, HOLD] = torch.where(before[:, voice] < 0, NEG_INF, logits[:, HOLD] + bias)
+            guided = guide.forbidden(t, voice, before, now) if guide is not None else None
+            broken = None
             if rules:
                 decided = [u for u in range(NUM_VOICES) if u < voice or not unknown[t, u]]
                 broken = rule_mask(candidates, before, now, voice, decided)                   # [B, V]
-                ruled = logits.masked_fill(broken, NEG_INF)
-                stuck = torch.isinf(ruled).all(-1, keepdim=True)
-                logits = torch.where(stuck, logits, ruled)
+            logits = _constrain(logits, broken, guided)
             choice = _draw(logits, temperature, generator)
             tokens[:, t, voice] = choice
             if score:                                    # only best-of-N search needs it
@@ -138,6 +148,18 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
         if on_step is not None and on_step(t - first + 1, last - first):
             return None
     return tokens.numpy(), scores.numpy()
+
+
+def _constrain(logits: torch.Tensor, broken: torch.Tensor | None, guided: torch.Tensor | None) -> torch.Tensor:
+    """``logits`` [B, V] with the tokens that break a rule (``broken``) and those the guide refuses (``guided``)
+    at -inf. A row where that leaves nothing to draw keeps the rules alone, else the guide alone, else neither."""
+    options = [f for f in (broken | guided if broken is not None and guided is not None else None, broken, guided)
+               if f is not None]
+    result = logits
+    for forbidden in reversed(options):                # the last assigned wins: both, then rules, then guide
+        kept = logits.masked_fill(forbidden, NEG_INF)
+        result = torch.where(torch.isinf(kept).all(-1, keepdim=True), result, kept)
+    return result
 
 
 # -- the key ensemble ------------------------------------------------------------------------------------------
