@@ -295,10 +295,9 @@ class Sampler:
         The beams form ``count`` groups of ``width`` beams each, searched side by side; each returns its best
         beam. At every step the groups choose in turn, and a group's candidates pay ``diversity`` nats for each
         earlier group that chose the same token at that step, so the groups take different notes and
-        rhythms instead of ``count`` copies of one line (issue 14). Beams are ranked by log-probability per
-        note (the total over the tokens after the prompt divided by the notes so far), so a line of many
-        short notes and one of few long notes that fill the same time compete fairly; the penalty only
-        steers the choice, the scores stay log-probabilities. Deterministic.
+        rhythms instead of ``count`` copies of one line. Beams are ranked by log-probability per
+        note (the total after the prompt over the notes so far), so many short notes and few long ones
+        filling the same time compete fairly; the penalty only steers the choice. Deterministic.
 
         Args:
             width: beams per group.
@@ -323,11 +322,7 @@ class Sampler:
         fixed_bias = self.key_bias(key)
         if max_steps is None:
             max_steps = 64 + 8 * max(0, until_tick - start_cursor)
-        vocab_size = len(self.vocab)
-        is_pitch = torch.zeros(vocab_size)
-        is_pitch[list(self.vocab.pitch_ids)] = 1.0
-        finished_row = torch.full((vocab_size,), NEG_INF)   # a finished beam continues only with PAD at no cost
-        finished_row[PAD] = 0.0
+        is_pitch, finished_row = _beam_tables(self.vocab)
         for _ in range(max_steps):
             if bool(done.all()):
                 break
@@ -339,21 +334,7 @@ class Sampler:
             logp = torch.where(done.unsqueeze(1), finished_row, logp)
             total = scores.unsqueeze(1) + logp                               # [R, V]
             new_notes = notes.unsqueeze(1) + is_pitch * (~done).float().unsqueeze(1)
-            taken = torch.zeros(vocab_size)                                  # earlier groups' tokens this step
-            chosen_rows, chosen_tokens = [], []
-            for g in range(groups):
-                members = torch.nonzero(group == g).flatten()
-                penalty = (diversity * taken).unsqueeze(0).expand(len(members), -1)
-                penalty = torch.where(done.index_select(0, members).unsqueeze(1), 0.0, penalty)
-                rank = ((total.index_select(0, members) - penalty)
-                        / new_notes.index_select(0, members).clamp(min=1)).reshape(-1)
-                best = torch.topk(rank, min(width, int(torch.isfinite(rank).sum())))[1]
-                rows, tokens = members[best // vocab_size], best % vocab_size
-                chosen_rows.append(rows)
-                chosen_tokens.append(tokens)
-                live = tokens[~done.index_select(0, rows)]
-                taken.index_add_(0, live, torch.ones(len(live)))
-            rows, tokens = torch.cat(chosen_rows), torch.cat(chosen_tokens)
+            rows, tokens = _choose_in_groups(total, new_notes, group, done, groups, width, diversity)
             scores, notes = total[rows, tokens], new_notes[rows, tokens]
             group = group.index_select(0, rows)
             state = Stepper.select(state, rows)
@@ -362,12 +343,57 @@ class Sampler:
             cursor = cursor.index_select(0, rows) + self.shift_steps[tokens]
             done = was_done | (tokens == EOS) | (cursor >= until_tick)
             last = torch.where(tokens == PAD, last.index_select(0, rows), tokens)
-        per_note = scores / notes.clamp(min=1)
-        best_of_group = []
-        for g in range(groups):
-            members = torch.nonzero(group == g).flatten()
-            best_of_group.append(int(members[torch.argmax(per_note.index_select(0, members))]))
-        order = sorted(best_of_group, key=lambda r: -float(per_note[r]))[:count]
+        order = _best_of_each_group(scores / notes.clamp(min=1), group, groups)[:count]
         prompt = np.asarray(prompt, dtype=np.int64)
         return [np.concatenate([prompt, np.array([t for t in histories[i] if t not in (PAD, EOS)], dtype=np.int64)])
                 for i in order]
+
+
+def _choose_in_groups(total: torch.Tensor, new_notes: torch.Tensor, group: torch.Tensor, done: torch.Tensor,
+                      groups: int, width: int, diversity: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of diverse beam search: each group in turn keeps its ``width`` best (row, token) candidates.
+
+    Args:
+        total: [R, V] log-probability of each row extended by each token.
+        new_notes: [R, V] notes of each extension (the per-note ranking divides by it).
+        group: [R] each row's group; done: [R] rows already finished (they pay no penalty).
+        diversity: nats a candidate pays for every earlier group that took its token at this step.
+
+    Returns:
+        (rows, tokens), each [groups * width] at most, group by group.
+    """
+    vocab_size = total.size(1)
+    taken = torch.zeros(vocab_size)                                  # earlier groups' tokens this step
+    chosen_rows, chosen_tokens = [], []
+    for g in range(groups):
+        members = torch.nonzero(group == g).flatten()
+        penalty = (diversity * taken).unsqueeze(0).expand(len(members), -1)
+        penalty = torch.where(done.index_select(0, members).unsqueeze(1), 0.0, penalty)
+        rank = ((total.index_select(0, members) - penalty)
+                / new_notes.index_select(0, members).clamp(min=1)).reshape(-1)
+        best = torch.topk(rank, min(width, int(torch.isfinite(rank).sum())))[1]
+        rows, tokens = members[best // vocab_size], best % vocab_size
+        chosen_rows.append(rows)
+        chosen_tokens.append(tokens)
+        live = tokens[~done.index_select(0, rows)]
+        taken.index_add_(0, live, torch.ones(len(live)))
+    return torch.cat(chosen_rows), torch.cat(chosen_tokens)
+
+
+def _best_of_each_group(per_note: torch.Tensor, group: torch.Tensor, groups: int) -> list[int]:
+    """The row of each group with the best log-probability per note, best first."""
+    best = []
+    for g in range(groups):
+        members = torch.nonzero(group == g).flatten()
+        best.append(int(members[torch.argmax(per_note.index_select(0, members))]))
+    return sorted(best, key=lambda r: -float(per_note[r]))
+
+
+def _beam_tables(vocab: Vocabulary) -> tuple[torch.Tensor, torch.Tensor]:
+    """[V] 1 for the PITCH tokens (notes are counted by them); [V] the only continuation of a finished beam
+    (PAD, at no cost)."""
+    is_pitch = torch.zeros(len(vocab))
+    is_pitch[list(vocab.pitch_ids)] = 1.0
+    finished_row = torch.full((len(vocab),), NEG_INF)
+    finished_row[PAD] = 0.0
+    return is_pitch, finished_row
