@@ -134,9 +134,12 @@ def model_file_kind(path: Path) -> str | None:
     read); None when it is not a readable model file (the command that loads it says why)."""
     import torch
 
+    from composer.core.modelfile import check_archive
+
     try:
+        check_archive(Path(path))   # a zip bomb is refused before anything is unpacked
         checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # noqa: BLE001 - any unreadable file: the loader that runs next reports it
+    except Exception:  # noqa: BLE001 - any unreadable or refused file: the loader that runs next reports it
         return None
     return checkpoint.get("kind") if isinstance(checkpoint, dict) else None
 
