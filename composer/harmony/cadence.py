@@ -55,26 +55,36 @@ class Guide:
         """
         if not self.active(t, voice):
             return None
-        allowed = np.repeat(self.allowed[t, voice][None], len(before), axis=0)             # [B, 12]
+        allowed = self.allowed[t, voice]
+        held = before[:, voice].numpy()
+        bad = np.repeat(self._static(t, voice)[None], len(held), axis=0)                       # [B, V]
+        hold_bad = (held >= 0) & ~allowed[np.maximum(held, 0) % 12]
+        bad[:, HOLD] = hold_bad | ((held < 0) & self.sound[t, voice])
         if self.thirds is not None and self.third_frames[t]:
-            first, second = self.thirds
             classes = np.where(now.numpy() >= 0, now.numpy() % 12, -1)                       # [B, 4]
-            allowed[:, second] &= ~(classes == first).any(1)
-            allowed[:, first] &= ~(classes == second).any(1)
-        pitch = np.repeat(self._token_pitch[None], len(before), axis=0)                   # [B, V]
-        pitch[:, HOLD] = before[:, voice].numpy()
-        rows = np.arange(len(before))[:, None]
-        bad = (pitch >= 0) & ~allowed[rows, np.maximum(pitch, 0) % 12]
-        if self.sound[t, voice]:
-            bad[:, REST] = True
-            bad[:, HOLD] |= pitch[:, HOLD] < 0
-        bad[:, MASK] = True
+            for mine, other in (self.thirds, self.thirds[::-1]):
+                sung = (classes == other).any(1)                                             # [B]
+                bad[:, PITCH_OFFSET:] |= sung[:, None] & (self._token_class[None, PITCH_OFFSET:] == mine)
+                bad[:, HOLD] |= sung & (held >= 0) & (held % 12 == mine)
         return torch.from_numpy(bad)
 
-    def with_vocab(self, vocab: int) -> "Guide":
+    def _static(self, t: int, voice: int) -> np.ndarray:
+        """bool [V]: the tokens refused at (t, voice) whatever came before: pitch tokens of classes not
+        allowed, MASK, and REST where the voice must sound."""
+        key = (t, voice)
+        if key not in self._cache:
+            row = np.zeros(len(self._token_class), dtype=bool)
+            row[PITCH_OFFSET:] = ~self.allowed[t, voice][self._token_class[PITCH_OFFSET:]]
+            row[MASK] = True
+            row[REST] = bool(self.sound[t, voice])
+            self._cache[key] = row
+        return self._cache[key]
+
+    def with_vocab(self, vocab: int) -> Guide:
         """Fit the guide to a model's vocabulary of ``vocab`` tokens; returns itself."""
-        self._token_pitch = np.full(vocab, -1, dtype=np.int64)
-        self._token_pitch[PITCH_OFFSET:] = np.arange(vocab - PITCH_OFFSET) + MIN_PITCH
+        self._token_class = np.zeros(vocab, dtype=np.int64)
+        self._token_class[PITCH_OFFSET:] = (np.arange(vocab - PITCH_OFFSET) + MIN_PITCH) % 12
+        self._cache: dict[tuple[int, int], np.ndarray] = {}
         return self
 
 

@@ -10,7 +10,7 @@ import torch
 from composer.harmony.cadence import final_span, melody_guide, soprano_pitches, tonic_chord
 from composer.harmony.evaluate import clash_counts, final_bass
 from composer.harmony.grid import (HOLD, MASK, PITCH_OFFSET, REST, UNKNOWN_KEY, key_index, piece_to_frames,
-                                   pitch_token, positions_for, sounding_pitches)
+                                   pitch_token, sounding_pitches)
 from composer.harmony.inference import DEFAULT_HARMONY_MODEL, harmonize, load_harmony_model
 from composer.music.midi_io import read_midi
 from composer.music.notes import Note, Piece, TimeSignature, select_voices
@@ -112,7 +112,7 @@ def test_real_chorales_end_on_the_tonic_chord_of_their_key(shipped, offset):
         soprano = select_voices(read_midi(path), [0])
         result = harmonize(shipped, soprano, temperature=0.7, seed=offset)
         melody_end = max(soprano.notes, key=lambda n: n.start).pitch % 12
-        tonic, classes = tonic_chord(key_index(result.key))
+        _, classes = tonic_chord(key_index(result.key))
         assert [n for n in result.pieces[0].notes if n.voice == 0] == list(soprano.notes)
         if melody_end in classes:
             check_cadence(result.pieces[0], result.key)
@@ -151,3 +151,25 @@ def test_the_guide_can_be_turned_off(shipped):
     guided = harmonize(shipped, tune, temperature=0.7, seed=0)
     assert free.pieces[0].notes == same.pieces[0].notes
     assert free.pieces[0].notes != guided.pieces[0].notes
+
+
+def test_the_cli_turns_the_cadence_and_the_clash_guard_off(tmp_path, capsys, monkeypatch):
+    from composer.cli.main import main
+    from composer.harmony import inference
+    from composer.music.midi_io import write_midi
+
+    seen = []
+    real = inference.harmonize
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs["cadence"], kwargs["clash_guard"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inference, "harmonize", spy)
+    melody = tmp_path / "jig.mid"
+    write_midi(tune_68_with_pickup(), melody)
+    assert main(["harmonize", str(melody), "--out", str(tmp_path / "a.mid"), "--seed", "1"]) == 0
+    assert main(["harmonize", str(melody), "--out", str(tmp_path / "b.mid"), "--seed", "1", "--no-cadence",
+                 "--allow-clashes"]) == 0
+    assert seen == [(True, True), (False, False)]
+    assert "harmonized in G" in capsys.readouterr().out
