@@ -19,6 +19,7 @@ from gui.generate_panel import GeneratePanel  # noqa: E402
 from gui.jobs.runner import JobRunner  # noqa: E402
 from gui.jobs.train import training_error_message  # noqa: E402
 from gui.jobs.worker import CANCELLED, FAILED, SUCCEEDED, JobControl, Worker, user_message  # noqa: E402
+from fake_messages import FakeMessages  # noqa: E402
 
 TIMEOUT_MS = 10_000
 
@@ -123,19 +124,6 @@ def test_training_errors_read_as_before():
     assert training_error_message(ValueError("bad recipe")) == "Training stopped: bad recipe"
     assert training_error_message(KeyError("x")) == "Training failed unexpectedly: KeyError: 'x'"
     assert user_message(KeyError("x"), "Generation") == "Generation failed: KeyError: 'x'"
-
-
-class FakeMessages:
-    def __init__(self) -> None:
-        self.last_message = ""
-        self.errors: list[tuple[str, str]] = []
-
-    def show_message(self, text: str) -> None:
-        self.last_message = text
-
-    def show_error(self, title: str, text: str) -> None:
-        self.last_message = text
-        self.errors.append((title, text))
 
 
 @pytest.fixture

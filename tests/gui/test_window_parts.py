@@ -25,19 +25,7 @@ from gui.files import ASK, FileActions, dropped_midi  # noqa: E402
 from gui.piano_roll import PianoRoll  # noqa: E402
 from gui.roll_controls import RollControls  # noqa: E402
 from gui.settings import AppSettings, settings_at  # noqa: E402
-
-
-class FakeMessages:
-    def __init__(self) -> None:
-        self.last_message = ""
-        self.errors: list[tuple[str, str]] = []
-
-    def show_message(self, text: str) -> None:
-        self.last_message = text
-
-    def show_error(self, title: str, text: str) -> None:
-        self.last_message = text
-        self.errors.append((title, text))
+from fake_messages import FakeMessages  # noqa: E402
 
 
 @pytest.fixture
