@@ -84,4 +84,4 @@ def pytest_terminal_summary(terminalreporter):
         total = _TALLY["piece"] + _TALLY["error"]
         terminalreporter.write_line(
             f"reliability fuzz: {total} MIDI files read ({_TALLY['piece']} pieces, {_TALLY['error']} "
-            f"MidiReadErrors, no other outcome); slowest read {_TALLY['slowest_ms'] / 1000:.3f} s")
+            f"MidiReadErrors, no other outcome); slowest read {_TALLY['slowest_ms'] / 1000:.3f} s of CPU")
