@@ -311,7 +311,6 @@ def test_search_keeps_the_likeliest_of_several_draws(tiny_harmony):
 
 def test_a_time_capped_harmony_run_ends_with_the_learning_rate_decayed(tmp_path):
     """1000 epochs asked, time for about four allowed: the cosine is fitted to the epochs that fit."""
-    import dataclasses
     import shutil
     import time
 

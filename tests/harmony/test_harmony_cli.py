@@ -14,8 +14,8 @@ from composer.cli.main import main
 from composer.harmony.evaluate import voice_leading_counts
 from composer.music.midi_io import read_midi, write_midi
 from composer.music.notes import select_voices
-from composer.harmony.grid import HOLD, REST, pitch_token
 from tests.harmony.conftest import REPO, chorale_paths
+from tests.harmony.grids import grid
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -211,15 +211,6 @@ def test_evaluate_harmony_averages_seeds_and_reports_their_spread(tmp_path, caps
         assert greedy[key][0] == greedy[key][1]                  # greedy: every seed writes the same
     code, _, err = run(capsys, "evaluate-harmony", "--model", tiny_harmony_path, "--seeds", 0)
     assert code == 2 and "--seeds" in err
-
-
-def grid(*columns) -> np.ndarray:
-    """Frames [T, 4] from four lists of MIDI pitches (None: rest, '-': hold)."""
-    frames = np.full((len(columns[0]), 4), REST)
-    for voice, column in enumerate(columns):
-        for t, value in enumerate(column):
-            frames[t, voice] = REST if value is None else HOLD if value == "-" else pitch_token(value)
-    return frames
 
 
 def test_voice_leading_counts_find_each_fault_and_spare_good_writing():

@@ -16,22 +16,14 @@ import torch
 from composer.cli.harmony import DEFAULT_TEMPERATURE
 from composer.harmony.evaluate import (attack_counts, bootstrap_interval, clash_counts, compare, evaluate_harmony,
                                        final_bass, final_chord, report_lines, texture_counts)
-from composer.harmony.grid import HOLD, REST, chorale_from_piece, piece_to_frames, pitch_token
+from composer.harmony.grid import chorale_from_piece, piece_to_frames
 from composer.harmony.inference import DEFAULT_HARMONY_MODEL, harmonize, load_harmony_model
 from composer.music.midi_io import read_midi
 from composer.music.notes import select_voices, to_monophonic
 from tests.harmony.conftest import CHORALES, chorale_paths
+from tests.harmony.grids import grid
 
 SHORT_CHORALES = ("bwv286.mid", "bwv255.mid", "bwv265.mid")     # 96, 128 and 128 frames
-
-
-def grid(*columns) -> np.ndarray:
-    """Frames [T, 4] from four lists of MIDI pitches (None: rest, '-': hold)."""
-    frames = np.full((len(columns[0]), 4), REST)
-    for voice, column in enumerate(columns):
-        for t, value in enumerate(column):
-            frames[t, voice] = REST if value is None else HOLD if value == "-" else pitch_token(value)
-    return frames
 
 
 # -- hand-built grids --------------------------------------------------------------------------------------
