@@ -28,6 +28,9 @@ ANY_KEY = "Any key"
 KEYS = (ANY_KEY, "C", "G", "D", "A", "E", "B", "F#", "Db", "Ab", "Eb", "Bb", "F",
         "Am", "Em", "Bm", "F#m", "C#m", "G#m", "Ebm", "Bbm", "Fm", "Cm", "Gm", "Dm",
         "D dorian", "A dorian", "E dorian", "G mixolydian", "D mixolydian", "A mixolydian")
+FORMS = (("Through-composed", ""), ("AABB", "AABB"), ("AABA", "AABA"), ("ABAC", "ABAC"), ("ABAB", "ABAB"),
+         ("AB", "AB"))
+TIME_SIGNATURES = ("4/4", "3/4", "2/4", "6/8", "9/8", "12/8")
 ADD_MODEL = "__add_model__"
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
 
@@ -149,6 +152,7 @@ class GeneratePanel(QWidget):
         form.addRow("Variations", self.count_spin)
         self.bars_spin = self._spin(1, 64, 8, "Length of the new music, in bars (1-64)")
         form.addRow("Bars", self.bars_spin)
+        self._add_form_rows(form)
         self.temperature_spin = self._double(0.1, 2.0, 1.0, 0.05,
                                              "Temperature: below 1 is safer and more repetitive, above 1 wilder")
         form.addRow("Temperature", self.temperature_spin)
@@ -195,6 +199,20 @@ class GeneratePanel(QWidget):
         self.progress_bar.setTextVisible(True)
         form.addRow(self.progress_bar)
         return box
+
+    def _add_form_rows(self, form: QFormLayout) -> None:
+        """The Form and Time choices."""
+        self.form_combo = QComboBox()
+        for label, letters in FORMS:
+            self.form_combo.addItem(label, letters)
+        self.form_combo.setToolTip("The tune's form: equal sections, a repeated letter repeats its music\n"
+                                   "with a new last bar (AABB: 16 bars give 4 of each).\n"
+                                   "With a primer, the form spans the primer too, so its phrases come back.")
+        form.addRow("Form", self.form_combo)
+        self.time_combo = QComboBox()
+        self.time_combo.addItems(TIME_SIGNATURES)
+        self.time_combo.setToolTip("Metre of new music (a primer keeps its own)")
+        form.addRow("Time", self.time_combo)
 
     def _build_harmony_box(self) -> QGroupBox:
         box = QGroupBox("Harmony (4 parts)")
@@ -333,7 +351,8 @@ class GeneratePanel(QWidget):
         """The choices as a generation request (raises ValueError naming a bad choice)."""
         values = dict(count=self.count_spin.value(), bars=self.bars_spin.value(),
                       temperature=self.temperature_spin.value(), top_p=self.top_p_spin.value(), key=self.key(),
-                      seed=None if self.random_seed_check.isChecked() else self.seed_spin.value())
+                      seed=None if self.random_seed_check.isChecked() else self.seed_spin.value(),
+                      form=self.form_combo.currentData() or "", time_signature=self.time_combo.currentText())
         chords = self.chords_edit.text().split()
         if self.chords_supported and chords:
             values["chords"] = tuple(chords)
@@ -355,6 +374,8 @@ class GeneratePanel(QWidget):
         self.top_p_spin.setValue(settings.value("generate/top_p", 0.95, float))
         self.key_combo.setCurrentText(settings.value("generate/key", self.key_combo.itemText(0), str))
         self.continue_check.setChecked(settings.value("generate/continue", False, bool))
+        self.form_combo.setCurrentText(settings.value("generate/form", self.form_combo.itemText(0), str))
+        self.time_combo.setCurrentText(settings.value("generate/time", "4/4", str))
 
     def save_choices(self, settings: AppSettings) -> None:
         """Remember the generation choices for the next session."""
@@ -364,6 +385,8 @@ class GeneratePanel(QWidget):
         settings.set_value("generate/top_p", self.top_p_spin.value())
         settings.set_value("generate/key", self.key_combo.currentText())
         settings.set_value("generate/continue", self.continue_check.isChecked())
+        settings.set_value("generate/form", self.form_combo.currentText())
+        settings.set_value("generate/time", self.time_combo.currentText())
 
     # -- state -----------------------------------------------------------------------------------
     def set_busy(self, busy: bool, text: str = "") -> None:

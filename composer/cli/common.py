@@ -72,6 +72,27 @@ def chord_progression(text: str) -> tuple[str, ...]:
     return tuple(text.replace("|", " ").split())
 
 
+def form_letters(text: str) -> str:
+    """argparse type: a form such as AABB, AABA, ABAC, or ``through`` (see composer.melody.form_plan)."""
+    from composer.melody.form_plan import parse_form
+
+    try:
+        return parse_form(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def time_signature(text: str) -> str:
+    """argparse type: a time signature such as 4/4, 3/4 or 6/8."""
+    from composer.melody.generate import parse_time_signature
+
+    try:
+        parse_time_signature(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text.strip()
+
+
 def file_prefix(text: str) -> str:
     """argparse type: a prefix for file names, with no path in it."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", text) or text.startswith("."):

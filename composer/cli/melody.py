@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from composer.cli.common import (TrainPrinter, chord_progression, existing_dir, existing_file, file_prefix,
-                                 float_range, int_range, key_name, load_model, run_training, set_threads)
+                                 float_range, form_letters, int_range, key_name, load_model, run_training,
+                                 set_threads, time_signature)
 from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
 from composer.shipped import REPO_ROOT
 
@@ -82,6 +83,11 @@ def add_generate_command(commands: argparse._SubParsersAction) -> argparse.Argum
     g.add_argument("--chords", type=chord_progression, default=None,
                    help="chords for a chord model, one per bar, repeated to fill --bars: \"C G Am F\"; "
                    "SYMBOL:BEATS for other lengths (\"C:2 G:2 Am F\"); N is no chord")
+    g.add_argument("--form", type=form_letters, default="",
+                   help="sections of equal length, repeated letters repeating their music with a new last bar: "
+                   "AABB, AABA, ABAC... (default: through-composed); the form spans the primer too")
+    g.add_argument("--time-signature", type=time_signature, default=None, metavar="N/D",
+                   help="metre of new music without a primer: 4/4 (default), 3/4, 2/4, 6/8, ...")
     g.add_argument("--prefix", type=file_prefix, default="variation",
                    help="file name prefix: letters, digits, '-', '_', '.' (default: variation)")
     return g
@@ -100,6 +106,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     e.add_argument("--count", type=int_range(1, 256), default=64, help="pieces to generate (default 64)")
     e.add_argument("--bars", type=int_range(1, 512), default=16, help="bars per generated piece (default 16)")
     e.add_argument("--seed", type=int_range(0, 2**31 - 1), default=11, help="generation seed (default 11)")
+    e.add_argument("--form", type=form_letters, default="",
+                   help="generate in this form (AABB, AABA...) and report how well its sections match")
+    e.add_argument("--time-signature", type=time_signature, default=None, metavar="N/D",
+                   help="metre of the generated pieces (default 4/4)")
     e.add_argument("--json", type=Path, metavar="FILE", help="also write everything (per piece too) as JSON")
     e.add_argument("--threads", type=int_range(1, 1024), help="CPU threads for PyTorch (default: all cores)")
     e.set_defaults(handler=run_evaluate)
@@ -141,7 +151,8 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, mode
 
     request = GenerationRequest(count=args.count, bars=args.bars, temperature=args.temperature, top_k=args.top_k,
                                 top_p=args.top_p, key=args.key, seed=args.seed, qpm=args.tempo, beam=args.beam,
-                                chords=args.chords, keep_primer=not args.continuation_only)
+                                chords=args.chords, keep_primer=not args.continuation_only, form=args.form,
+                                time_signature=args.time_signature)
     try:
         manifest = generate_to_folder(model, args.out, request, primer=args.primer, prefix=args.prefix)
     except MidiReadError as error:
@@ -169,6 +180,11 @@ def _cell(summary: dict, unit: str) -> str:
             f"med {scale * summary['median']:.1f}")
 
 
+def _share(summary: dict) -> str:
+    low, high = summary["ci95"]
+    return f"{100 * summary['mean']:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
+
+
 def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``composer evaluate``: nats per note on ``--data`` and the form of generated pieces beside the files'."""
     from composer.core.modelfile import MELODY_KIND
@@ -178,7 +194,12 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     if model is None:
         return 1
     set_threads(args.threads)
-    report = evaluate_melody_model(model, args.data, count=args.count, bars=args.bars, seed=args.seed)
+    try:
+        report = evaluate_melody_model(model, args.data, count=args.count, bars=args.bars, seed=args.seed,
+                                       form=args.form, time_signature=args.time_signature)
+    except ValueError as error:
+        print(f"composer evaluate: {error}", file=sys.stderr)
+        return 1
     likelihood = report["likelihood"]
     if not likelihood["pieces"]:
         print(f"composer evaluate: no usable MIDI file under {args.data} "
@@ -196,6 +217,10 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     print(f"  {'statistic':<{width}}  {'generated':<32}  files")
     for name, label, unit in _FORM_ROWS:
         print(f"  {label:<{width}}  {_cell(generated[name], unit):<32}  {_cell(corpus[name], unit)}")
+    if "form_match" in report["form"]:
+        match = report["form"]["form_match"]
+        print(f"  form {args.form}: aligned bars identical between sections with the same letter "
+              f"{_share(match['same'])}, with different letters {_share(match['different'])}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))

@@ -27,6 +27,7 @@ import os
 from pathlib import Path
 
 from composer.music.analysis import estimate_key
+from composer.music.metre import metre_of
 from composer.music.chords import ChordSpan, chord_tone_fraction
 from composer.music.midi_io import write_midi
 from composer.music.notes import Piece
@@ -79,10 +80,11 @@ def write_pieces(out_dir: str | os.PathLike, pieces: list[Piece], *, model, para
 
 
 def piece_entry(piece: Piece, name: str, length_ticks: int) -> dict:
-    """A manifest's entry for one written piece that runs ``length_ticks``."""
+    """A manifest's entry for one written piece that runs ``length_ticks`` (its bars in the tune's own bar
+    length: a pickup counts as the fraction of a bar it is)."""
     estimate = estimate_key(piece)
     pitches = [n.pitch for n in piece.notes]
-    return {"file": name, "notes": len(piece.notes), "bars": length_ticks / piece.ticks_per_bar,
+    return {"file": name, "notes": len(piece.notes), "bars": length_ticks / metre_of(piece).bar_ticks,
             "beats": length_ticks / piece.ticks_per_beat, "seconds": piece.seconds(length_ticks),
             "voices": len(piece.voices), "pitch_range": [min(pitches, default=0), max(pitches, default=0)],
             "estimated_key": estimate.key if estimate else None,

@@ -22,6 +22,7 @@ import torch
 from composer.core.atomic import write_atomically
 from composer.core.corpus_files import MIDI_SUFFIXES, SPLITS, split_of
 from composer.melody.encoding import EncodingConfig, Vocabulary, encode, pitch_span, prepare, transpose_ids
+from composer.music.metre import Metre, metre_of
 from composer.music.midi_io import MidiReadError, piece_from_bytes, read_midi_bytes
 
 
@@ -38,6 +39,8 @@ class Corpus:
         stats: how the corpus was prepared: files, prepared, cached, workers, seconds, files_per_s.
         chords: split name -> int64 chord-code arrays parallel to ``sequences`` (one code per token,
             see :func:`composer.music.chords.token_chord_codes`); empty lists when chords were not labelled.
+        metres: split name -> the bar lines of each piece (:func:`composer.music.metre.metre_of`, on the
+            encoding's grid), parallel to ``sequences``; form inputs are computed from them.
     """
 
     root: Path
@@ -47,6 +50,7 @@ class Corpus:
     fingerprint: str = ""
     stats: dict = field(default_factory=dict)
     chords: dict[str, list[np.ndarray]] = field(default_factory=lambda: {s: [] for s in SPLITS})
+    metres: dict[str, list[Metre]] = field(default_factory=lambda: {s: [] for s in SPLITS})
 
     def num_tokens(self, split: str) -> int:
         return int(sum(len(s) for s in self.sequences[split]))
@@ -59,7 +63,7 @@ class Corpus:
         }
 
 
-CACHE_VERSION = 1  # bump when what a cached entry means changes
+CACHE_VERSION = 3  # bump when what a cached entry means changes
 _NOT_DATA = ("PROVENANCE.txt", "README.md", "README.txt", "LICENSE")
 
 
@@ -72,53 +76,38 @@ def default_cache_dir() -> Path:
 
 
 def prepare_file(path: str, config_dict: dict, min_notes: int,
-                 chord_labels: str = "") -> tuple[str, np.ndarray | None, str] | tuple:
+                 chord_labels: str = "") -> tuple:
     """Read, prepare and encode one file (the unit of work of a preparation process).
 
     Args:
-        chord_labels: "" for none, else a labelling method of :func:`composer.music.chords.label_piece`;
-            the result then has a fourth item, the chord code of every token (or None).
+        chord_labels: "" for none, else a labelling method of :func:`composer.music.chords.label_piece`
+            (the chord code of every token is then the fourth item).
 
     Returns:
-        (sha256 of the file's bytes, token ids or None, reason it is unusable or "")[, chord codes].
+        (sha256 of the file's bytes, token ids or None, reason it is unusable or "", chord codes or None,
+        metre as (bar_ticks, beat_ticks, phase) or None).
     """
-    if chord_labels:
-        return _prepare_file_with_chords(path, config_dict, min_notes, chord_labels)
     vocab = _vocabulary(tuple(sorted(config_dict.items())))
     try:
         data = read_midi_bytes(path)  # read once: hashed here, parsed below
     except MidiReadError as error:
-        return "", None, error.reason
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        piece = prepare(piece_from_bytes(data, path), vocab.config)
-    except MidiReadError as error:
-        return digest, None, error.reason
-    if len(piece.notes) < min_notes:
-        return digest, None, f"{len(piece.notes)} usable notes, fewer than {min_notes}"
-    return digest, encode(piece, vocab), ""
-
-
-def _prepare_file_with_chords(path: str, config_dict: dict, min_notes: int, method: str) -> tuple:
-    """:func:`prepare_file` plus per-token chord codes, labelled from the whole piece by ``method``."""
-    from composer.melody.conditioning import label_piece, token_chord_codes
-
-    vocab = _vocabulary(tuple(sorted(config_dict.items())))
-    try:
-        data = read_midi_bytes(path)
-    except MidiReadError as error:
-        return "", None, error.reason, None
+        return "", None, error.reason, None, None
     digest = hashlib.sha256(data).hexdigest()
     try:
         original = piece_from_bytes(data, path)
         piece = prepare(original, vocab.config)
     except MidiReadError as error:
-        return digest, None, error.reason, None
+        return digest, None, error.reason, None, None
     if len(piece.notes) < min_notes:
-        return digest, None, f"{len(piece.notes)} usable notes, fewer than {min_notes}", None
+        return digest, None, f"{len(piece.notes)} usable notes, fewer than {min_notes}", None, None
     ids = encode(piece, vocab)
-    spans = label_piece(original, piece, method)
-    return digest, ids, "", token_chord_codes(ids, vocab.shift_steps, spans)
+    metre = metre_of(piece)
+    codes = None
+    if chord_labels:  # per-token chord codes, labelled from the whole piece
+        from composer.melody.conditioning import label_piece, token_chord_codes
+
+        codes = token_chord_codes(ids, vocab.shift_steps, label_piece(original, piece, chord_labels))
+    return digest, ids, "", codes, (metre.bar_ticks, metre.beat_ticks, metre.phase)
 
 
 @functools.lru_cache(maxsize=4)
@@ -205,10 +194,10 @@ def _encoded_entries(root: Path, midi_files: list[Path], vocab: Vocabulary, min_
             entries[relative] = hit
         else:
             todo.append((relative, path, stat))
-    for (relative, _, stat), (digest, ids, reason, *chords) in zip(
+    for (relative, _, stat), (digest, ids, reason, chords, metre) in zip(
             todo, _prepare_many([t[1] for t in todo], vocab, min_notes, workers, chord_labels)):
         entries[relative] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest,
-                             "reason": reason, "ids": ids, "chords": chords[0] if chords else None}
+                             "reason": reason, "ids": ids, "chords": chords, "metre": metre}
     if cache_path and todo:
         _write_cache(cache_path, entries)
     return entries, len(todo)
@@ -234,6 +223,7 @@ def _split_corpus(root: Path, all_files: list[Path], entries: dict[str, dict], v
         split = split_of(relative, valid_fraction, test_fraction)
         corpus.sequences[split].append(entry["ids"])
         corpus.files[split].append(relative)
+        corpus.metres[split].append(Metre(*entry["metre"]))
         if chord_labels:
             corpus.chords[split].append(entry["chords"])
         hasher.update(f"{relative}\0{entry['sha256']}\n".encode("utf-8"))
@@ -266,8 +256,11 @@ def _read_cache(path: Path) -> dict:
     for item, (start, end) in zip(meta, zip(offsets[:-1], offsets[1:])):
         ids = tokens[start:end].astype(np.int64) if item["ok"] else None
         codes = chords[start:end].astype(np.int64) if item["ok"] and chords is not None else None
+        if item["ok"] and not (isinstance(item.get("metre"), list) and len(item["metre"]) == 3):
+            return {}    # an older cache: prepare again
         entries[item["file"]] = {"size": item["size"], "mtime_ns": item["mtime_ns"], "sha256": item["sha256"],
-                                 "reason": item["reason"], "ids": ids, "chords": codes}
+                                 "reason": item["reason"], "ids": ids, "chords": codes,
+                                 "metre": tuple(item["metre"]) if item["ok"] else None}
     return entries
 
 
@@ -279,7 +272,8 @@ def _write_cache(path: Path, entries: dict) -> None:
         if entry.get("chords") is not None:
             chord_chunks.append(entry["chords"])
         meta.append({"file": relative, "size": entry["size"], "mtime_ns": entry["mtime_ns"],
-                     "sha256": entry["sha256"], "reason": entry["reason"], "ok": entry["ids"] is not None})
+                     "sha256": entry["sha256"], "reason": entry["reason"], "ok": entry["ids"] is not None,
+                     "metre": [int(v) for v in entry["metre"]] if entry["ids"] is not None else None})
         chunks_.append(ids)
         offsets.append(offsets[-1] + len(ids))
     tokens = np.concatenate(chunks_).astype(np.int32) if chunks_ else np.zeros(0, dtype=np.int32)
@@ -326,15 +320,18 @@ def batchify(sequences: list[np.ndarray], batch_size: int) -> torch.Tensor:
     As in pytorch/examples word_language_model: column b is a contiguous slice of the stream, and the
     model reads the columns in parallel, carrying its state from one chunk to the next.
 
+    Args:
+        sequences: arrays [T, ...] (token ids [T], or per-token features [T, K]).
+
     Returns:
-        int64 [batch_size, N] (the stream's tail that does not fill a row is dropped).
+        int64 [batch_size, N, ...] (the stream's tail that does not fill a row is dropped).
     """
     stream = np.concatenate(sequences) if sequences else np.zeros(0, dtype=np.int64)
     columns = max(1, batch_size)
     length = len(stream) // columns
     if length < 2:
         raise ValueError(f"{len(stream)} tokens are too few for a batch of {columns} streams")
-    return torch.from_numpy(stream[: length * columns].reshape(columns, length).copy())
+    return torch.from_numpy(stream[: length * columns].reshape(columns, length, *stream.shape[1:]).copy())
 
 
 def chunks(stream: torch.Tensor, bptt: int):

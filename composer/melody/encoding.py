@@ -334,16 +334,17 @@ def encode(piece: Piece, vocab: Vocabulary) -> np.ndarray:
 
 
 def piece_key(piece: Piece) -> str:
-    """The key a piece is encoded in: its own key if it names one, else the estimated key, else C."""
+    """The key a piece is encoded in: its own key if it names one, else the estimated key (its final as the
+    tonic where the tune keeps to a scale on it, :func:`composer.music.analysis.estimate_tune_key`), else C."""
     if piece.key:
         try:
             parse_key(piece.key)
             return piece.key
         except ValueError:
             pass
-    from composer.music.analysis import estimate_key
+    from composer.music.analysis import estimate_tune_key
 
-    estimate = estimate_key(piece)
+    estimate = estimate_tune_key(piece)
     return estimate.key if estimate else "C"
 
 

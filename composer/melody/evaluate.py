@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from composer.melody.form import FormStatistics, bootstrap_interval, form_statistics, summarize
+from composer.melody.form import FormStatistics, bootstrap_interval, form_match, form_statistics, summarize
 from composer.melody.generate import GenerationRequest, generate
 from composer.music.chords import chord_tone_fraction, parse_progression, progression_spans
 from composer.music.notes import TimeSignature
@@ -89,10 +89,12 @@ def read_held_out(data_dir: str | Path, vocab, min_notes: int = MIN_NOTES) -> tu
     return pieces, skipped
 
 
-def piece_losses(net, sequences: list[np.ndarray], batch_size: int = 32) -> np.ndarray:
+def piece_losses(net, sequences: list[np.ndarray], batch_size: int = 32,
+                 forms: list[np.ndarray] | None = None) -> np.ndarray:
     """float [N]: the summed next-token loss (nats) of every sequence (BOS ... EOS, all tokens after BOS
     scored), each from a fresh state, as :func:`composer.melody.train.evaluate` scores them. A chord-conditioned
-    model is scored over "no chord" throughout."""
+    model is scored over "no chord" throughout; a model with form inputs reads ``forms`` (ids [T, K] per
+    sequence, :func:`composer.melody.form_inputs.sequence_ids`)."""
     import torch
     from torch import nn
 
@@ -115,7 +117,13 @@ def piece_losses(net, sequences: list[np.ndarray], batch_size: int = 32) -> np.n
             if net.config.condition_size:
                 codes = torch.full((len(rows), width - 1), NO_CHORD, dtype=torch.long)
                 condition = condition_vectors(codes)
-            logits, _ = net(ids[:, :-1], condition=condition)
+            form = None
+            if forms is not None:
+                padded = np.zeros((len(rows), width, forms[0].shape[1]), dtype=np.int64)
+                for row, index in enumerate(rows):
+                    padded[row, : len(forms[index])] = forms[index]
+                form = torch.from_numpy(padded[:, :-1])                       # [B, T-1, K]
+            logits, _ = net(ids[:, :-1], condition=condition, form=form)
             targets = ids[:, 1:]
             losses = nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
             losses = losses.masked_fill(targets == PAD, 0.0).sum(1)
@@ -135,11 +143,21 @@ def _ratio_interval(numerators: np.ndarray, denominators: np.ndarray, resamples:
     return float(low), float(high)
 
 
-def nats_per_note(net, pieces: list[HeldOutPiece]) -> dict:
+def nats_per_note(net, pieces: list[HeldOutPiece], vocab=None) -> dict:
     """Nats per note of ``pieces``: every token of a piece scored (pitch, duration and timing tokens, the key
     token where the encoding has one, and EOS), the total divided by the number of notes, so models with
-    different encodings compare. Also nats per token, and a bootstrap 95 % interval over pieces."""
-    losses = piece_losses(net, [p.ids for p in pieces])
+    different encodings compare. Also nats per token, and a bootstrap 95 % interval over pieces.
+
+    Args:
+        vocab: the model's vocabulary (needed for a model with form inputs, which reads each piece's bar lines).
+    """
+    forms = None
+    if getattr(net, "form", None) is not None:
+        from composer.melody.form_inputs import sequence_ids
+        from composer.music.metre import metre_of
+
+        forms = [sequence_ids(p.ids, vocab, net.layout, metre_of(p.piece)) for p in pieces]
+    losses = piece_losses(net, [p.ids for p in pieces], forms=forms)
     notes = np.array([len(p.piece.notes) for p in pieces], dtype=float)
     tokens = np.array([len(p.ids) - 1 for p in pieces], dtype=float)
     total = float(losses.sum())
@@ -150,38 +168,54 @@ def nats_per_note(net, pieces: list[HeldOutPiece]) -> dict:
             "tokens_per_note": float(tokens.sum() / notes.sum()) if len(pieces) else float("nan")}
 
 
-def evaluate_melody_model(model, data_dir: str | Path, count: int = 64, bars: int = 16, seed: int = 11) -> dict:
+def evaluate_melody_model(model, data_dir: str | Path, count: int = 64, bars: int = 16, seed: int = 11,
+                          form: str = "", time_signature: str | None = None) -> dict:
     """``composer evaluate``: a melody model scored on a folder of MIDI files it was not trained on.
 
     Args:
         model: a loaded :class:`composer.melody.model.MelodyModel`.
         data_dir: the held-out MIDI files (searched recursively).
-        count, bars, seed: the generated pieces whose form is measured (``composer generate --count --bars
-            --seed``, other settings at their defaults).
+        count, bars, seed, form, time_signature: the generated pieces whose form is measured (``composer generate
+            --count --bars --seed --form --time-signature``, other settings at their defaults).
 
     Returns:
         A JSON-ready dict: ``likelihood`` (see :func:`nats_per_note`), ``form`` with ``generated`` and
-        ``corpus`` summaries (see :func:`composer.melody.form.summarize`), the per-piece statistics, the
-        skipped files and the settings.
+        ``corpus`` summaries (see :func:`composer.melody.form.summarize`), with ``form`` asked for also
+        ``form_match`` (see :func:`composer.melody.form.form_match`: mean and bootstrap interval of ``same`` and
+        ``different`` over the generated pieces), the per-piece statistics, the skipped files and the settings.
     """
     started = time.perf_counter()
     pieces, skipped = read_held_out(data_dir, model.vocab)
-    likelihood = nats_per_note(model.net, pieces)
+    likelihood = nats_per_note(model.net, pieces, model.vocab)
     scored = time.perf_counter()
-    result = generate(model.net, model.vocab, GenerationRequest(count=count, bars=bars, seed=seed))
+    result = generate(model.net, model.vocab, GenerationRequest(count=count, bars=bars, seed=seed, form=form,
+                                                                time_signature=time_signature))
     generated = [form_statistics(p) for p in result.pieces]
     corpus = [form_statistics(p.piece) for p in pieces]
+    summary = {"generated": summarize(generated), "corpus": summarize(corpus)}
+    if form:
+        summary["form_match"] = _form_match_summary([form_match(p, form) for p in result.pieces])
     return {
         "model": str(getattr(model, "path", "")),
         "data": str(data_dir),
-        "settings": {"count": count, "bars": bars, "seed": seed},
+        "settings": {"count": count, "bars": bars, "seed": seed, "form": form, "time_signature": time_signature},
         "likelihood": likelihood,
-        "form": {"generated": summarize(generated), "corpus": summarize(corpus)},
+        "form": summary,
         "pieces": {"generated": [_piece_entry(f"variation {i + 1}", s) for i, s in enumerate(generated)],
                    "corpus": [_piece_entry(p.path, s) for p, s in zip(pieces, corpus)]},
         "skipped": skipped,
         "seconds": {"likelihood": scored - started, "generation_and_form": time.perf_counter() - scored},
     }
+
+
+def _form_match_summary(matches: list[dict[str, float]]) -> dict:
+    """Mean and bootstrap 95 % interval over pieces of each :func:`form_match` share."""
+    summary = {}
+    for name in ("same", "different"):
+        values = np.array([m[name] for m in matches if not np.isnan(m[name])])
+        summary[name] = {"mean": float(values.mean()) if len(values) else float("nan"),
+                         "ci95": list(bootstrap_interval(values))}
+    return summary
 
 
 def _piece_entry(name: str, statistics: FormStatistics | None) -> dict:

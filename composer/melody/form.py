@@ -13,8 +13,9 @@ Per piece (:func:`form_statistics`):
 * ``pitch_range``: highest minus lowest pitch, in semitones.
 * ``in_scale``: share of sounding time on the estimated key's scale (``estimate_key``'s ``in_scale``).
 
-Bars are ``Piece.ticks_per_bar`` long (the opening time signature) and counted from tick 0, so a pickup bar is
-a bar of its own, as it comes. A note belongs to the bar of its onset (a note held over a bar line is not in
+Bars are the piece's own (:func:`composer.music.metre.metre_of`): a pickup written as a short opening time
+signature is a bar of its own, and the bars after it are counted from the first full bar's downbeat; a piece
+without one has bars of its opening time signature from tick 0. A note belongs to the bar of its onset (a note held over a bar line is not in
 the next bar). Empty bars (rests only) are neither counted nor repeated.
 
 Over a collection (:func:`summarize`): per statistic the mean and median over pieces, and a bootstrap 95 %
@@ -29,6 +30,7 @@ import numpy as np
 
 from composer.music.analysis import estimate_key
 from composer.music.keys import parse_key
+from composer.music.metre import metre_of
 from composer.music.notes import Piece
 
 STATISTICS = ("ends_on_tonic", "repeated_bars", "repeated_rhythms", "pitch_range", "in_scale")
@@ -63,14 +65,16 @@ class FormStatistics:
 
 
 def bar_contents(piece: Piece) -> list[frozenset[tuple[int, int]]]:
-    """The (onset within the bar, pitch) pairs of each bar from tick 0 to the last onset's bar; bars
-    without onsets are empty sets."""
-    bar_ticks = piece.ticks_per_bar
+    """The (onset within the bar, pitch) pairs of each bar (the pickup bar first, if any) up to the last onset's
+    bar; bars without onsets are empty sets."""
     if not piece.notes:
         return []
-    bars: list[set[tuple[int, int]]] = [set() for _ in range(max(n.start for n in piece.notes) // bar_ticks + 1)]
+    metre = metre_of(piece)
+    first = metre.bar_index(0)                     # -1 with a pickup
+    bars: list[set[tuple[int, int]]] = [set() for _ in range(metre.bar_index(max(n.start for n in piece.notes))
+                                                               - first + 1)]
     for note in piece.notes:
-        bars[note.start // bar_ticks].add((note.start % bar_ticks, note.pitch))
+        bars[metre.bar_index(note.start) - first].add((metre.position(note.start), note.pitch))
     return [frozenset(bar) for bar in bars]
 
 
@@ -134,3 +138,36 @@ def summarize(statistics: list[FormStatistics | None]) -> dict:
                          "median": float(np.median(values)) if len(values) else float("nan"),
                          "ci95": [low, high]}
     return summary
+
+
+def section_bars(piece: Piece, sections: int) -> list[list[frozenset[tuple[int, int]]]]:
+    """The piece's full bars (the pickup bar left out) cut into ``sections`` equal runs of bars (the bars that
+    do not divide evenly, at the end, left out)."""
+    bars = bar_contents(piece)
+    if metre_of(piece).phase:
+        bars = bars[1:]
+    per_section = len(bars) // sections if sections else 0
+    return [bars[i * per_section:(i + 1) * per_section] for i in range(sections)] if per_section else []
+
+
+def form_match(piece: Piece, form: str) -> dict[str, float]:
+    """How recognisable a form is in a piece: aligned bars that are identical between two sections.
+
+    The piece's bars are cut into ``len(form)`` equal sections; for every pair of sections, the share of
+    their aligned bars (first with first...) whose (onset, pitch) sets are equal. ``same``: the mean over pairs
+    with the same letter (the A sections of AABA); ``different``: over pairs with different letters (A and
+    B). A piece that carries its form scores ``same`` far above ``different``.
+
+    Returns:
+        {"same": float or nan, "different": float or nan} (nan where the form has no such pair).
+    """
+    letters = form.upper()
+    sections = section_bars(piece, len(letters))
+    same, different = [], []
+    for i in range(len(sections)):
+        for j in range(i + 1, len(sections)):
+            pairs = list(zip(sections[i], sections[j]))
+            share = sum(a == b and bool(a) for a, b in pairs) / len(pairs) if pairs else 0.0
+            (same if letters[i] == letters[j] else different).append(share)
+    return {"same": float(np.mean(same)) if same else float("nan"),
+            "different": float(np.mean(different)) if different else float("nan")}

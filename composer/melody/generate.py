@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import random
 import time
@@ -17,10 +16,12 @@ import torch
 from composer.core.output_folder import write_pieces
 from composer.melody.conditioning import codes_per_tick, condition_vectors
 from composer.melody.encoding import BOS, Vocabulary, decode, encode, prepare
+from composer.melody.form_plan import FormPlan, parse_form
 from composer.melody.model import ComposerLM, MelodyModel
 from composer.melody.sample import Sampler, SamplingOptions
 from composer.music.chords import ChordSpan, infer_key, parse_progression, progression_spans
 from composer.music.keys import parse_key
+from composer.music.metre import Metre, beat_ticks, metre_of
 from composer.music.midi_io import read_midi
 from composer.music.notes import Piece, TimeSignature, Voice, crop, to_monophonic
 
@@ -40,6 +41,9 @@ class GenerationRequest:
         chords: chord symbols for a chord-conditioned model (see :mod:`composer.music.chords`): each lasts one
             bar, or ``SYMBOL:BEATS``; the progression repeats to fill ``bars``, starting with the first
             new bar. None: no chords (a chord model then plays as if over "no chord").
+        form: section letters such as ``AABB``, ``AABA`` or ``ABAC`` (see :mod:`composer.melody.form_plan`);
+            "" for through-composed. The form spans the whole piece, primer included, in equal sections.
+        time_signature: the metre of new music without a primer, as ``"6/8"`` (None: 4/4; a primer keeps its own).
     """
 
     count: int = 8
@@ -53,6 +57,8 @@ class GenerationRequest:
     beam: int = 0
     keep_primer: bool = True
     chords: tuple[str, ...] | None = None
+    form: str = ""
+    time_signature: str | None = None
 
     def __post_init__(self) -> None:
         if self.count < 1:
@@ -70,6 +76,25 @@ class GenerationRequest:
             if isinstance(self.chords, str):
                 object.__setattr__(self, "chords", tuple(self.chords.split()))
             parse_progression(self.chords)  # names a bad symbol
+        object.__setattr__(self, "form", parse_form(self.form))
+        if self.form and self.beam:
+            raise ValueError("a form is sampled, not searched: use --form without --beam")
+        if self.time_signature is not None:
+            parse_time_signature(self.time_signature)
+
+
+def parse_time_signature(text: str) -> tuple[int, int]:
+    """(numerator, denominator) of ``"6/8"``.
+
+    Raises:
+        ValueError: not N/D with N 1..32 and D a power of two up to 32.
+    """
+    parts = str(text).strip().split("/")
+    if len(parts) == 2 and parts[0].strip().isdigit() and parts[1].strip().isdigit():
+        numerator, denominator = int(parts[0]), int(parts[1])
+        if 1 <= numerator <= 32 and denominator in (1, 2, 4, 8, 16, 32):
+            return numerator, denominator
+    raise ValueError(f"a time signature is N/D such as 4/4, 3/4 or 6/8, got {text!r}")
 
 
 @dataclass
@@ -110,22 +135,25 @@ def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, p
     seed = request.seed if request.seed is not None else random.randrange(2**31)
     config = vocab.config
     prompt = _prompt(vocab, request, primer)
-    bar_ticks = TimeSignature(0, *prompt.time_signature).ticks_per_bar(config.ticks_per_beat)
-    start = math.ceil(prompt.primer_end / bar_ticks) * bar_ticks
-    until = start + request.bars * bar_ticks
+    metre = prompt.metre
+    start = metre.bar_start(max(0, -(-(prompt.primer_end - metre.phase) // metre.bar_ticks)))
+    until = start + request.bars * metre.bar_ticks
+    plan = FormPlan.build(request.form, metre.bar_index(until), metre) if request.form else None
     qpm = request.qpm or prompt.qpm
-    spans, condition = _chord_condition(model, request, start, until, bar_ticks, config.ticks_per_beat)
+    spans, condition = _chord_condition(model, request, start, until, metre.bar_ticks, config.ticks_per_beat)
     sampler = Sampler(model, vocab)
     if request.beam:
         rows = sampler.beam_search(prompt.tokens, request.beam, until, key=request.key, count=request.count,
-                                   condition=condition)
+                                   condition=condition, metre=metre)
     else:
         options = SamplingOptions(request.temperature, request.top_k, request.top_p, request.key, seed)
-        rows = sampler.sample(prompt.tokens, request.count, until, options, on_step=on_step, condition=condition)
+        rows = sampler.sample(prompt.tokens, request.count, until, options, on_step=on_step, condition=condition,
+                              metre=metre, plan=plan)
     pieces = []
     for index, ids in enumerate(rows):
         piece = decode(ids, vocab, qpm=qpm, time_signature=prompt.time_signature, voices=prompt.voices,
                        key=prompt.key, name=f"variation {index + 1}")
+        piece = piece.replace(time_signatures=prompt.signatures)
         piece = _keep_primer_intact(piece, prompt.primer_notes, config.monophonic)
         piece = crop(piece, 0 if request.keep_primer else start, until)
         pieces.append(piece.replace(voices=piece.voices if prompt.voices else (Voice("Melody"),)))
@@ -141,6 +169,8 @@ class _Prompt:
     """What the model is given before it generates, and what the output keeps of the primer."""
 
     tokens: np.ndarray                        # BOS (and a KEY token), or the encoded primer without its EOS
+    metre: Metre                              # bar lines of the output
+    signatures: tuple[TimeSignature, ...]     # the output's time signatures (a pickup's, then the tune's)
     time_signature: tuple[int, int] = (4, 4)
     qpm: float = 120.0
     key: str | None = None                    # the output's key signature
@@ -161,15 +191,19 @@ def _prompt(vocab: Vocabulary, request: GenerationRequest, primer: Piece | None)
         prepared = prepare(primer, config)
         if not prepared.notes:
             raise ValueError("the primer has no notes this model can use")
-        sig = prepared.time_signatures[0]
-        return _Prompt(encode(prepared, vocab)[:-1], (sig.numerator, sig.denominator), prepared.qpm,  # no EOS
-                       request.key or prepared.key, prepared.voices, prepared.end, prepared.notes)
+        metre = metre_of(prepared)
+        sig = prepared.time_signatures[1 if metre.phase else 0]
+        signatures = tuple(prepared.time_signatures[:2] if metre.phase else prepared.time_signatures[:1])
+        return _Prompt(encode(prepared, vocab)[:-1], metre, signatures, (sig.numerator, sig.denominator),  # no EOS
+                       prepared.qpm, request.key or prepared.key, prepared.voices, prepared.end, prepared.notes)
     tokens = np.array([BOS], dtype=np.int64)
     if config.key_tokens and (request.key or request.chords):
         prompt_key = request.key or infer_key([c for c, _ in parse_progression(request.chords)])
         if prompt_key:
             tokens = np.array([BOS, vocab.key(prompt_key)], dtype=np.int64)  # ask for the key
-    return _Prompt(tokens, key=request.key)
+    signature = TimeSignature(0, *parse_time_signature(request.time_signature or "4/4"))
+    metre = Metre(signature.ticks_per_bar(config.ticks_per_beat), beat_ticks(signature, config.ticks_per_beat))
+    return _Prompt(tokens, metre, (signature,), (signature.numerator, signature.denominator), key=request.key)
 
 
 def _chord_condition(model: ComposerLM, request: GenerationRequest, start: int, until: int, bar_ticks: int,

@@ -12,6 +12,7 @@ from composer.core.config import Settings
 from composer.core.modelfile import (MELODY_KIND, ContentError, check_resume_state, check_state, expected_shapes,
                                      kind_of, load_model_file, settings_from_dict)
 from composer.melody.encoding import EncodingConfig, Vocabulary
+from composer.melody.form_inputs import FormLayout
 
 CELLS = ("lstm", "gru", "rnn")
 
@@ -34,6 +35,9 @@ class ModelConfig(Settings):
         condition_size: width of an optional conditioning vector given with every token (e.g. the
             sounding chord, :mod:`composer.music.chords`); it is projected to the embedding width and added
             to the token embedding. 0: no conditioning (model files without this field load as 0).
+        form_features: comma-separated form inputs (:mod:`composer.melody.form_inputs`: position in the bar,
+            bars remaining, phrase, lookbacks); each token's ids pick rows of one embedding table that are
+            added to the token embedding. "": none (model files without this field).
     """
 
     LABEL = "model settings"
@@ -46,8 +50,10 @@ class ModelConfig(Settings):
     cell: str = "lstm"
     tie_weights: bool = False
     condition_size: int = 0
+    form_features: str = ""
 
     def __post_init__(self) -> None:
+        FormLayout.parse(self.form_features)   # raises ValueError on an unknown feature
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         self.require_at_least_one("vocab_size", "embedding_size", "hidden_size", "num_layers")
@@ -66,6 +72,8 @@ class ComposerLM(nn.Module):
         self.condition = None
         if config.condition_size:
             self.condition = nn.Linear(config.condition_size, config.embedding_size)
+        self.layout = FormLayout.parse(config.form_features)
+        self.form = nn.Embedding(self.layout.rows, config.embedding_size) if self.layout else None
         rnn_class = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[config.cell]
         self.rnn = rnn_class(config.embedding_size, config.hidden_size, config.num_layers,
                              dropout=config.dropout if config.num_layers > 1 else 0.0, batch_first=True)
@@ -82,6 +90,8 @@ class ComposerLM(nn.Module):
 
     def _init_weights(self) -> None:
         nn.init.normal_(self.embedding.weight, std=0.05)
+        if self.form is not None:
+            nn.init.normal_(self.form.weight, std=0.02)
         nn.init.zeros_(self.head.bias)
         if self.config.cell == "lstm":  # forget-gate bias 1: remember by default (Jozefowicz et al. 2015)
             hidden = self.config.hidden_size
@@ -93,8 +103,8 @@ class ComposerLM(nn.Module):
             nn.init.zeros_(self.condition.weight)
             nn.init.zeros_(self.condition.bias)
 
-    def forward(self, ids: torch.Tensor, state: State | None = None,
-                condition: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
+    def forward(self, ids: torch.Tensor, state: State | None = None, condition: torch.Tensor | None = None,
+                form: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
         """Next-token logits.
 
         Args:
@@ -102,12 +112,14 @@ class ComposerLM(nn.Module):
             state: recurrent state from the previous chunk, or None for zeros.
             condition: float [B, T, condition_size], the conditioning vector at each position; required
                 when the model has ``condition_size``, refused when it has not.
+            form: int64 [B, T, K] form input ids (:func:`composer.melody.form_inputs.sequence_ids`); required
+                when the model has ``form_features``, refused when it has not.
 
         Returns:
             logits [B, T, V] and the state after the last step.
 
         Raises:
-            ValueError: a condition missing, unexpected, or of the wrong width.
+            ValueError: a condition or form input missing, unexpected, or of the wrong width.
         """
         x = self.embedding(ids)                       # [B, T, E]
         if self.condition is not None:
@@ -117,12 +129,23 @@ class ComposerLM(nn.Module):
             x = x + self.condition(condition)         # [B, T, E]
         elif condition is not None:
             raise ValueError("this model was built without conditioning; it takes no condition vectors")
+        x = x + self._form_input(form)
         x = self.drop(x)
         out, state = self.rnn(x, state)               # [B, T, H]
         out = self.drop(out)
         if self.projection is not None:
             out = self.projection(out)                # [B, T, E]
         return self.head(out), state                  # [B, T, V]
+
+    def _form_input(self, form: torch.Tensor | None) -> torch.Tensor | float:
+        """The sum of the form inputs' embeddings [B, T, E] (0.0 for a model without them)."""
+        if self.form is None:
+            if form is not None:
+                raise ValueError("this model was built without form inputs; it takes none")
+            return 0.0
+        if form is None or form.shape[-1] != self.layout.width:
+            raise ValueError(f"this model needs {self.layout.width} form input ids at every position")
+        return self.form(form).sum(-2)                # [B, T, K, E] -> [B, T, E]
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

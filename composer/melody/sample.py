@@ -29,8 +29,11 @@ import torch
 from composer.core.lstm_step import FusedStack, one_thread, select_rows
 from composer.core.sampling import draw_tokens
 from composer.melody.encoding import BOS, EOS, PAD, Vocabulary
-from composer.music.keys import scale_mask
+from composer.melody.form_plan import FormPlan
+from composer.melody.form_steps import FormSteps
 from composer.melody.model import ComposerLM
+from composer.music.keys import scale_mask
+from composer.music.metre import Metre
 
 NEG_INF = float("-inf")
 DIVERSITY_PENALTY = 2.0   # nats per earlier beam group taking the same token at the same step (beam search)
@@ -81,10 +84,14 @@ class Stepper:
         if vectors.dim() != 2 or vectors.size(1) != self.config.condition_size:
             raise ValueError(f"condition vectors must be [N, {self.config.condition_size}], "
                              f"got {list(vectors.shape)}")
-        inputs = torch.nn.functional.linear(vectors.float(), *self.condition)          # [N, E]
+        return self.input_side(torch.nn.functional.linear(vectors.float(), *self.condition))  # [N, 4H or E]
+
+    def input_side(self, inputs: torch.Tensor) -> torch.Tensor:
+        """What embedding-width inputs [N, E] add to a step, to pass as ``extra``: [N, 4H] for an LSTM (its
+        share of the first layer's gates), the inputs themselves for other cells."""
         if self.first_gates is not None:
-            return self.stack.input_gates(inputs, bias=False)                          # [N, 4H]
-        return inputs
+            return self.stack.input_gates(inputs.float(), bias=False)
+        return inputs.float()
 
     def initial_state(self, batch: int) -> list:
         return self.stack.zeros(batch)
@@ -189,12 +196,13 @@ class Sampler:
             raise ValueError(f"condition must be [ticks, {size}], got {list(condition.shape)}")
 
     @torch.no_grad()
-    def prime(self, prompt: np.ndarray, batch: int,
-              condition: torch.Tensor | None = None) -> tuple[list, torch.Tensor, int]:
+    def prime(self, prompt: np.ndarray, batch: int, condition: torch.Tensor | None = None,
+              form: FormSteps | None = None) -> tuple[list, torch.Tensor, int]:
         """Read the prompt once; return (state for ``batch`` rows, last token [batch], cursor ticks).
 
         Args:
             condition: float [ticks, C] per-tick condition vectors, for a conditioned model.
+            form: the form inputs of a model that reads them.
         """
         prompt = np.asarray(prompt, dtype=np.int64)
         if len(prompt) == 0 or prompt[0] != BOS:
@@ -207,7 +215,9 @@ class Sampler:
             if condition is not None:  # each token gets the condition at the cursor after it
                 cursors = np.cumsum(self.vocab.shift_steps[prompt[:-1]]).clip(max=len(condition) - 1)
                 prompt_condition = condition[torch.from_numpy(cursors)].unsqueeze(0)  # [1, T-1, C]
-            _, module_state = self.model(torch.from_numpy(prompt[None, :-1]), condition=prompt_condition)
+            prompt_form = form.prompt_form(prompt) if form is not None else None
+            _, module_state = self.model(torch.from_numpy(prompt[None, :-1]), condition=prompt_condition,
+                                         form=prompt_form)
             state = self.stepper.from_module_state(module_state)
         rows = torch.zeros(batch, dtype=torch.long)
         state = Stepper.select(state, rows)
@@ -219,11 +229,13 @@ class Sampler:
     @torch.no_grad()
     def sample(self, prompt: np.ndarray, count: int, until_tick: int, options: SamplingOptions,
                max_steps: int | None = None, on_step: Callable[[int, torch.Tensor], bool] | None = None,
-               condition: torch.Tensor | None = None) -> list[np.ndarray]:
+               condition: torch.Tensor | None = None, metre: Metre | None = None,
+               plan: FormPlan | None = None) -> list[np.ndarray]:
         """Sample ``count`` continuations of ``prompt`` until each reaches ``until_tick``.
 
-        A row is finished when its time cursor reaches ``until_tick`` (the note that would start there
-        is not drawn) or it emits EOS, which is only allowed once the cursor is there.
+        A row is finished when its time cursor reaches ``until_tick`` or it emits EOS, which is only allowed
+        once the cursor is there. No note is held past ``until_tick`` (nor past a section boundary of
+        ``plan``), so every row ends exactly there.
 
         Args:
             prompt: token ids starting with BOS (just ``[BOS]`` to start from nothing).
@@ -234,17 +246,21 @@ class Sampler:
             on_step: called after each step with (step, tokens [count]); returning True cancels.
             condition: float [ticks, C], the condition vector at each grid tick (ticks past the end use
                 the last row); required by a conditioned model, refused by others.
+            metre: the bar lines (default 4/4 from tick 0), read by a model with form inputs and by ``plan``.
+            plan: sections to keep and repeat (:class:`composer.melody.form_plan.FormPlan`, ending at
+                ``until_tick``); None: through-composed.
 
         Returns:
             One int64 array per row: the prompt followed by that row's tokens (no EOS, no padding).
 
         Raises:
-            ValueError: a bad prompt, or a condition that does not fit the model.
+            ValueError: a bad prompt, a condition that does not fit the model, or a plan that ends elsewhere.
         """
         self.check_condition(condition)
         generator = torch.Generator().manual_seed(options.seed)
-        state, last, cursor = self.prime(prompt, count, condition)
-        inputs = self.stepper.condition_inputs(condition) if condition is not None else None  # [ticks, 4H or E]
+        form = self.form_steps(prompt, count, until_tick, metre, plan)
+        state, last, cursor = self.prime(prompt, count, condition, form)
+        inputs = self.tick_inputs(condition, form)                                      # [ticks, 4H or E]
         cursor = torch.full((count,), cursor, dtype=torch.long)
         if max_steps is None:
             max_steps = 64 + 8 * max(0, until_tick - int(cursor[0]))
@@ -254,12 +270,13 @@ class Sampler:
         for step in range(max_steps):
             if bool(done.all()):
                 break
-            extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]  # [B, 4H or E]
-            logits, state = self.stepper(last, state, extra)             # [B, V]
+            logits, state = self._logits(last, state, cursor, inputs, form)  # [B, V]
             logits += step_bias.index_select(0, last)
             logits[:, EOS].masked_fill_(cursor < until_tick, NEG_INF)    # no EOS before the end
-            token = self._draw(logits, options, generator)               # [B]
+            form.restrict(logits, cursor)
+            token = form.replay(self._draw(logits, options, generator), cursor)   # [B]: drawn, or a repeat's copy
             token = torch.where(done, torch.full_like(token, PAD), token)
+            form.record(token, cursor)
             cursor = cursor + self.shift_steps[token]
             done = done | (token == EOS) | (cursor >= until_tick)
             outputs.append(token)
@@ -267,8 +284,37 @@ class Sampler:
             if on_step is not None and on_step(step, token):
                 break
         generated = torch.stack(outputs, 1).numpy() if outputs else np.zeros((count, 0), dtype=np.int64)
-        prompt = np.asarray(prompt, dtype=np.int64)
-        return [np.concatenate([prompt, row[(row != PAD) & (row != EOS)]]) for row in generated]
+        return _after_prompt(prompt, list(generated))
+
+    def _logits(self, last: torch.Tensor, state: list, cursor: torch.Tensor, inputs: torch.Tensor | None,
+                form: FormSteps) -> tuple[torch.Tensor, list]:
+        """One step for every row: logits [R, V] and the new state, with the per-tick inputs (chords, form)
+        at each row's cursor and the lookbacks added."""
+        extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]      # [R, 4H or E]
+        return self.stepper(last, state, _plus(extra, form.lookback_extra(cursor)))
+
+    def form_steps(self, prompt: np.ndarray, rows: int, until_tick: int, metre: Metre | None,
+                   plan: FormPlan | None) -> FormSteps:
+        """The per-step form work of a request (see :mod:`composer.melody.form_steps`).
+
+        Raises:
+            ValueError: a plan that does not end at ``until_tick``.
+        """
+        if plan is not None and plan.end != until_tick:
+            raise ValueError(f"the form plan ends at tick {plan.end}, the request at {until_tick}")
+        beat = self.vocab.config.ticks_per_beat
+        return FormSteps(self.model, self.stepper.input_side, self.vocab, np.asarray(prompt, dtype=np.int64), rows,
+                         metre or Metre(4 * beat, beat), plan, until_tick)
+
+    def tick_inputs(self, condition: torch.Tensor | None, form: FormSteps) -> torch.Tensor | None:
+        """[ticks, 4H or E]: what the chords and the per-tick form inputs add to a step at each tick."""
+        chords = self.stepper.condition_inputs(condition) if condition is not None else None
+        per_tick = form.tick_table
+        if chords is None or per_tick is None:
+            return chords if per_tick is None else per_tick
+        ticks = max(len(chords), len(per_tick))
+        return (chords[torch.arange(ticks).clamp(max=len(chords) - 1)]
+                + per_tick[torch.arange(ticks).clamp(max=len(per_tick) - 1)])
 
     @staticmethod
     def _draw(logits: torch.Tensor, options: SamplingOptions, generator: torch.Generator) -> torch.Tensor:
@@ -288,8 +334,8 @@ class Sampler:
     @_one_thread
     @torch.no_grad()
     def beam_search(self, prompt: np.ndarray, width: int, until_tick: int, key: str | None = None,
-                    count: int = 1, max_steps: int | None = None,
-                    condition: torch.Tensor | None = None, diversity: float = DIVERSITY_PENALTY) -> list[np.ndarray]:
+                    count: int = 1, max_steps: int | None = None, condition: torch.Tensor | None = None,
+                    diversity: float = DIVERSITY_PENALTY, metre: Metre | None = None) -> list[np.ndarray]:
         """``count`` likely and different continuations, by diverse beam search (Vijayakumar et al. 2018).
 
         The beams form ``count`` groups of ``width`` beams each, searched side by side; each returns its best
@@ -303,6 +349,7 @@ class Sampler:
             width: beams per group.
             count: groups, one returned beam each.
             condition: per-tick condition vectors, as for :meth:`sample`.
+            metre: the bar lines, as for :meth:`sample` (a beam search keeps the exact end but takes no plan).
             diversity: nats a candidate pays for every earlier group that took its token at this step
                 (0: ``count`` independent copies of one beam search).
 
@@ -311,8 +358,9 @@ class Sampler:
         """
         self.check_condition(condition)
         width, groups = max(1, width), max(1, count)
-        state, last, start_cursor = self.prime(prompt, groups, condition)
-        inputs = self.stepper.condition_inputs(condition) if condition is not None else None  # [ticks, 4H or E]
+        form = self.form_steps(prompt, groups, until_tick, metre, None)
+        state, last, start_cursor = self.prime(prompt, groups, condition, form)
+        inputs = self.tick_inputs(condition, form)                                      # [ticks, 4H or E]
         group = torch.arange(groups)                                         # [R]: each row's group
         cursor = torch.full((groups,), start_cursor, dtype=torch.long)
         scores = torch.zeros(groups)                                         # log-probability after the prompt
@@ -326,11 +374,8 @@ class Sampler:
         for _ in range(max_steps):
             if bool(done.all()):
                 break
-            extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]  # [R, 4H or E]
-            logits, state = self.stepper(last, state, extra)
-            bias = self.grammar_bias.index_select(0, last) + fixed_bias
-            bias[:, EOS] = torch.where(cursor < until_tick, NEG_INF, bias[:, EOS])
-            logp = torch.log_softmax(logits + bias, -1)                      # [R, V]
+            logits, state = self._logits(last, state, cursor, inputs, form)
+            logp = torch.log_softmax(logits + self._beam_bias(last, cursor, until_tick, fixed_bias, form), -1)
             logp = torch.where(done.unsqueeze(1), finished_row, logp)
             total = scores.unsqueeze(1) + logp                               # [R, V]
             new_notes = notes.unsqueeze(1) + is_pitch * (~done).float().unsqueeze(1)
@@ -338,15 +383,37 @@ class Sampler:
             scores, notes = total[rows, tokens], new_notes[rows, tokens]
             group = group.index_select(0, rows)
             state = Stepper.select(state, rows)
+            form.select(rows)
+            form.record(tokens, cursor.index_select(0, rows))
             histories = [histories[r] + [t] for r, t in zip(rows.tolist(), tokens.tolist())]
             was_done = done.index_select(0, rows)
             cursor = cursor.index_select(0, rows) + self.shift_steps[tokens]
             done = was_done | (tokens == EOS) | (cursor >= until_tick)
             last = torch.where(tokens == PAD, last.index_select(0, rows), tokens)
         order = _best_of_each_group(scores / notes.clamp(min=1), group, groups)[:count]
-        prompt = np.asarray(prompt, dtype=np.int64)
-        return [np.concatenate([prompt, np.array([t for t in histories[i] if t not in (PAD, EOS)], dtype=np.int64)])
-                for i in order]
+        return _after_prompt(prompt, [np.array(histories[i], dtype=np.int64) for i in order])
+
+    def _beam_bias(self, last: torch.Tensor, cursor: torch.Tensor, until_tick: int, fixed_bias: torch.Tensor,
+                   form: FormSteps) -> torch.Tensor:
+        """[R, V] additive masks of a beam step: the grammar after each row's last token, the key, no EOS before
+        the end, and the form's boundaries and rhythm grid."""
+        bias = self.grammar_bias.index_select(0, last) + fixed_bias
+        bias[:, EOS] = torch.where(cursor < until_tick, NEG_INF, bias[:, EOS])
+        form.restrict(bias, cursor)
+        return bias
+
+
+def _after_prompt(prompt: np.ndarray, rows: list[np.ndarray]) -> list[np.ndarray]:
+    """Each row's tokens (PAD and EOS left out) after the prompt, as int64 arrays."""
+    prompt = np.asarray(prompt, dtype=np.int64)
+    return [np.concatenate([prompt, row[(row != PAD) & (row != EOS)]]).astype(np.int64) for row in rows]
+
+
+def _plus(a: torch.Tensor | None, b: torch.Tensor | None) -> torch.Tensor | None:
+    """a + b where both are given, else whichever is."""
+    if a is None or b is None:
+        return b if a is None else a
+    return a + b
 
 
 def _choose_in_groups(total: torch.Tensor, new_notes: torch.Tensor, group: torch.Tensor, done: torch.Tensor,

@@ -29,6 +29,8 @@ from composer.core.training import (Metrics, ProgressCallback, StepResult, Train
 from composer.melody.conditioning import CONDITION_SIZE, LABEL_METHODS, condition_vectors, transpose_codes
 from composer.melody.corpus import Corpus, batchify, chunks, load_corpus, random_shifts
 from composer.melody.encoding import PAD, EncodingConfig, Vocabulary, transpose_ids
+from composer.melody.form_inputs import sequence_ids
+from composer.music.metre import Metre
 from composer.melody.model import ComposerLM, ModelConfig, detach_state
 from composer.music.chords import NO_CHORD
 
@@ -95,9 +97,17 @@ class TrainConfig(CorpusTrainingSettings):
                            **self.model)
 
 
+def form_ids(model: ComposerLM, vocab: Vocabulary, pieces: list[np.ndarray], metres: list[Metre]) -> list | None:
+    """The form input ids [T, K] of each piece for a model with form inputs, else None."""
+    if model.form is None:
+        return None
+    return [sequence_ids(ids, vocab, model.layout, metre) for ids, metre in zip(pieces, metres)]
+
+
 @torch.no_grad()
 def evaluate(model: ComposerLM, sequences: list[np.ndarray], device: torch.device,
-             batch_size: int = 32, shard: Shard = SINGLE, chords: list[np.ndarray] | None = None) -> Metrics:
+             batch_size: int = 32, shard: Shard = SINGLE, chords: list[np.ndarray] | None = None,
+             forms: list[np.ndarray] | None = None) -> Metrics:
     """Mean next-token loss (nats) and accuracy over whole pieces, each from a fresh state.
 
     Args:
@@ -107,10 +117,12 @@ def evaluate(model: ComposerLM, sequences: list[np.ndarray], device: torch.devic
         batch_size: pieces per forward pass (padded to the longest; padding is not scored).
         shard: with several ranks, each scores every world-th piece and the sums are shared.
         chords: chord codes parallel to ``sequences``, for a chord-conditioned model.
+        forms: form input ids [T, K] parallel to ``sequences`` (:func:`form_ids`), for a model with form inputs.
     """
     model.eval()
     sequences = sequences[shard.rank::shard.world]
     chords = chords[shard.rank::shard.world] if chords else None
+    forms = forms[shard.rank::shard.world] if forms else None
     total_loss, correct, count = 0.0, 0, 0
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     for start in range(0, len(order), batch_size):
@@ -126,7 +138,14 @@ def evaluate(model: ComposerLM, sequences: list[np.ndarray], device: torch.devic
             for row, index in enumerate(order[start:start + batch_size]):
                 codes[row, : len(chords[index])] = chords[index]
             condition = condition_vectors(torch.from_numpy(codes[:, :-1])).to(device)  # [B, T-1, C]
-        logits, _ = model(ids[:, :-1], condition=condition)           # [B, T-1, V]
+        form = None
+        if forms:
+            columns = forms[0].shape[1]
+            padded = np.zeros((len(group), width, columns), dtype=np.int64)
+            for row, index in enumerate(order[start:start + batch_size]):
+                padded[row, : len(forms[index])] = forms[index]
+            form = torch.from_numpy(padded[:, :-1]).to(device)                           # [B, T-1, K]
+        logits, _ = model(ids[:, :-1], condition=condition, form=form)  # [B, T-1, V]
         targets = ids[:, 1:]                                          # [B, T-1]
         mask = targets != PAD
         losses = nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
@@ -145,6 +164,7 @@ def _ensure_validation(corpus: Corpus) -> None:
         return
     corpus.sequences["valid"].append(corpus.sequences["train"].pop())
     corpus.files["valid"].append(corpus.files["train"].pop())
+    corpus.metres["valid"].append(corpus.metres["train"].pop())
     if corpus.chords["train"]:
         corpus.chords["valid"].append(corpus.chords["train"].pop())
 
@@ -189,6 +209,7 @@ class MelodyTask(TrainingTask):
         self.schedule = WarmupCosine(self.optimizer, config.warmup_steps, config.min_lr_ratio, steps_per_epoch,
                                      config.epochs)
         self.state, self.epoch_batches = None, steps_per_epoch
+        self.form_cache: dict[str, list | None] = {}
         self.recipe = {
             "config": config.to_dict(), "data_dir": str(Path(data_dir).resolve()),
             "data_fingerprint": corpus.fingerprint, "data": corpus.summary(),
@@ -233,6 +254,11 @@ class MelodyTask(TrainingTask):
         per_rank = config.batch_size // self._shard.world
         columns = slice(self._shard.rank * per_rank, (self._shard.rank + 1) * per_rank)
         stream = batchify(pieces, config.batch_size)[columns].to(self.device)          # [B / world, N]
+        forms = form_ids(self.model, self.vocab, pieces, [self.corpus.metres["train"][i] for i in order])
+        form_chunks = None
+        if forms is not None:
+            form_chunks = (inputs for inputs, _ in chunks(batchify(forms, config.batch_size)[columns],
+                                                          config.bptt))                  # [B, t, K] each
         chord_chunks = None
         if self.corpus.chords["train"]:
             codes = [transpose_codes(self.corpus.chords["train"][i], shift) for i, shift in zip(order, shifts)]
@@ -240,21 +266,23 @@ class MelodyTask(TrainingTask):
             codes = [np.full_like(c, NO_CHORD) if drop else c for c, drop in zip(codes, dropped)]
             chord_chunks = (inputs for inputs, _ in chunks(batchify(codes, config.batch_size)[columns], config.bptt))
         self.state, self.epoch_batches = None, math.ceil((stream.size(1) - 1) / config.bptt)
-        return self._chunks(stream, chord_chunks)
+        return self._chunks(stream, chord_chunks, form_chunks)
 
-    def _chunks(self, stream: torch.Tensor, chord_chunks) -> Iterator[tuple]:
+    def _chunks(self, stream: torch.Tensor, chord_chunks, form_chunks) -> Iterator[tuple]:
         for inputs, targets in chunks(stream, self.settings.bptt):                     # [B, t] each
-            condition = None
+            condition = form = None
             if chord_chunks is not None:
                 condition = condition_vectors(next(chord_chunks)).to(self.device)     # [B, t, 25]
-            yield inputs, targets, condition
+            if form_chunks is not None:
+                form = next(form_chunks).to(self.device)                               # [B, t, K]
+            yield inputs, targets, condition, form
 
     def batches_per_epoch(self) -> int:
         return self.epoch_batches
 
     def step(self, batch: tuple) -> StepResult:
-        inputs, targets, condition = batch
-        logits, state = self.trainable(inputs, self.state, condition=condition)       # [B, t, V]
+        inputs, targets, condition, form = batch
+        logits, state = self.trainable(inputs, self.state, condition=condition, form=form)  # [B, t, V]
         self.state = detach_state(state)
         loss = nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1),
                                            ignore_index=PAD)
@@ -262,8 +290,15 @@ class MelodyTask(TrainingTask):
 
     def validate(self) -> tuple[float, dict]:
         valid = evaluate(self.model, self.corpus.sequences["valid"], self.device, self.settings.batch_size,
-                         self._shard, self.corpus.chords["valid"])
+                         self._shard, self.corpus.chords["valid"], self._forms("valid"))
         return valid.loss, valid.to_dict()
+
+    def _forms(self, split: str) -> list | None:
+        """Form input ids of a held-out split (computed once)."""
+        if split not in self.form_cache:
+            self.form_cache[split] = form_ids(self.model, self.vocab, self.corpus.sequences[split],
+                                              self.corpus.metres[split])
+        return self.form_cache[split]
 
     def history_fields(self, train: Metrics, valid: dict) -> dict:
         return {"train_perplexity": train.perplexity, "train_accuracy": train.accuracy,
@@ -276,7 +311,7 @@ class MelodyTask(TrainingTask):
         """Score the best weights on the test split."""
         if self.corpus.sequences["test"]:
             test = evaluate(self.model, self.corpus.sequences["test"], self.device, self.settings.batch_size,
-                            self._shard, self.corpus.chords["test"])
+                            self._shard, self.corpus.chords["test"], self._forms("test"))
             checkpoint["metrics"] = {**checkpoint["metrics"], "test": test.to_dict()}
 
 

@@ -55,3 +55,40 @@ def estimate_key(piece: Piece) -> KeyEstimate | None:
     scale = scale_pitch_classes(name)
     in_scale = float(sum(histogram[pc] for pc in scale) / histogram.sum())
     return KeyEstimate(name, correlation, in_scale)
+
+
+# Modes a tune's final can be the tonic of, and the key (major or minor) each is named by.
+_FINAL_MODES = (("major", "major"), ("mixolydian", "major"), ("minor", "minor"), ("dorian", "minor"))
+FINAL_IN_SCALE = 0.9
+
+
+def estimate_tune_key(piece: Piece) -> KeyEstimate | None:
+    """The key a tune is in, as a folk musician names it: its last note is the tonic when the tune keeps to a
+    scale on that note.
+
+    Among the major, mixolydian, minor and dorian scales on the last note's pitch class, the one holding the most
+    note time wins if it holds at least 90 %; the key is then the major (major, mixolydian) or minor (minor,
+    dorian) key on that note, so a D dorian tune is in D minor, not C major as Krumhansl-Schmuckler would have
+    it. Otherwise (a tune that ends elsewhere) the :func:`estimate_key` estimate. None for a piece without notes.
+    """
+    estimate = estimate_key(piece)
+    if estimate is None:
+        return None
+    last_start = max(n.start for n in piece.notes)
+    final = min(n.pitch for n in piece.notes if n.start == last_start) % 12
+    histogram = pitch_class_durations(piece)
+    best = None
+    for mode, named in _FINAL_MODES:
+        share = float(sum(histogram[(final + step) % 12] for step in _MODE_STEPS[mode]) / histogram.sum())
+        if best is None or share > best[0]:
+            best = (share, named)
+    share, named = best
+    if share < FINAL_IN_SCALE:
+        return estimate
+    name = key_name(final, named)
+    in_scale = float(sum(histogram[pc] for pc in scale_pitch_classes(name)) / histogram.sum())
+    return KeyEstimate(name, estimate.correlation if name == estimate.key else float("nan"), in_scale)
+
+
+_MODE_STEPS = {"major": (0, 2, 4, 5, 7, 9, 11), "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+               "minor": (0, 2, 3, 5, 7, 8, 10), "dorian": (0, 2, 3, 5, 7, 9, 10)}

@@ -183,6 +183,23 @@ def test_generate_in_a_key_and_continue_from_the_piece(window, qtbot, folk_file)
         assert piece.notes[:len(primer.notes)] == primer.notes
 
 
+def test_generate_a_form_in_a_metre_from_the_compose_panel(window, qtbot):
+    window.panel.form_combo.setCurrentText("AABB")
+    window.panel.time_combo.setCurrentText("3/4")
+    request = window.panel.request()
+    assert (request.form, request.time_signature) == ("AABB", "3/4")
+    assert _generate(qtbot, window, count=4, bars=8) == "succeeded"
+    repeats = 0
+    for variation in window.panel.results.variations():
+        piece = variation.piece
+        assert (piece.time_signatures[0].numerator, piece.time_signatures[0].denominator) == (3, 4)
+        assert piece.end <= 8 * 36                       # eight 3/4 bars at 12 ticks a beat, not a tick more
+        first_bar = [(n.start, n.pitch) for n in piece.notes if n.start < 36]
+        third_bar = [(n.start - 72, n.pitch) for n in piece.notes if 72 <= n.start < 108]
+        repeats += bool(first_bar) and first_bar[0] == third_bar[0]   # the second A starts as the first did
+    assert repeats >= 3
+
+
 def test_generation_runs_off_the_gui_thread_and_can_be_cancelled(window, qtbot):
     window.panel.count_spin.setValue(16)
     window.panel.bars_spin.setValue(64)
@@ -246,12 +263,14 @@ def test_settings_are_remembered(window_factory, tmp_path):
     first = window_factory()
     first.panel.count_spin.setValue(5)
     first.panel.key_combo.setCurrentText("Dm")
+    first.panel.form_combo.setCurrentText("AABA")
     first.tempo_spin.setValue(80)
     first.close()
     second = window_factory()
     assert second.panel.count_spin.value() == 5
     assert second.panel.key_combo.currentText() == "Dm" and "Dm" in KEYS
     assert second.tempo_spin.value() == 80
+    assert second.panel.form_combo.currentData() == "AABA"
 
 
 def test_about_box_shows_the_models_recipe(window):

@@ -11,6 +11,7 @@ import torch
 from composer.melody.encoding import BOS, EOS, PAD, decode, encode, prepare
 from composer.melody.generate import GenerationRequest, generate
 from composer.music.keys import scale_pitch_classes
+from composer.music.metre import metre_of
 from composer.music.midi_io import read_midi
 from composer.music.notes import Note, Piece, crop
 from composer.melody.sample import Sampler, SamplingOptions
@@ -179,9 +180,12 @@ def test_request_validation(kwargs, word):
 
 
 # -- primer ----------------------------------------------------------------------------------------------
-def test_primer_is_kept_at_the_start_exactly(model, vocab, bar, primer):
-    expected = prepare(primer, vocab.config).notes
-    start = -(-max(n.end for n in expected) // bar) * bar
+def test_primer_is_kept_at_the_start_exactly(model, vocab, primer):
+    prepared = prepare(primer, vocab.config)
+    expected, metre = prepared.notes, metre_of(prepared)
+    assert metre.phase > 0, "this tune opens with a pickup"
+    bar = metre.bar_ticks
+    start = metre.phase + -(-(max(n.end for n in expected) - metre.phase) // bar) * bar   # the primer's next bar line
     for seed in range(3):
         result = generate(model, vocab, GenerationRequest(count=4, bars=2, seed=seed), primer=primer)
         assert result.primer_ticks == start and result.length_ticks == start + 2 * bar
@@ -193,8 +197,9 @@ def test_primer_is_kept_at_the_start_exactly(model, vocab, bar, primer):
             assert piece.end <= start + 2 * bar
 
 
-def test_continuation_only_leaves_the_primer_out(model, vocab, bar, primer):
+def test_continuation_only_leaves_the_primer_out(model, vocab, primer):
     prepared = prepare(primer, vocab.config)
+    bar = metre_of(prepared).bar_ticks
     request = GenerationRequest(count=4, bars=2, seed=5)
     full = generate(model, vocab, request, primer=primer)
     alone = generate(model, vocab, GenerationRequest(count=4, bars=2, seed=5, keep_primer=False), primer=primer)
@@ -247,13 +252,26 @@ def test_beam_rows_are_ranked_and_reach_the_length(model, vocab, bar):
     scores = []
     for row in rows:
         assert row[0] == BOS and EOS not in row and PAD not in row
-        assert int(vocab.shift_steps[row].sum()) >= 2 * bar
-        with torch.no_grad():
-            logits, _ = model(torch.from_numpy(row[None, :-1]))
-        logp = torch.log_softmax(logits[0], -1).gather(1, torch.from_numpy(row[1:])[:, None])
-        scores.append(float(logp.mean()))
-    # best first (unmasked log-probabilities can only be >= the masked ones, so allow a little slack)
-    assert scores[0] >= max(scores) - 0.2
+        assert int(vocab.shift_steps[row].sum()) == 2 * bar              # exactly the length asked
+        scores.append(masked_log_probability_per_note(sampler, row, 2 * bar))
+    assert scores == sorted(scores, reverse=True)                     # best first, by what the search ranks
+
+
+@torch.no_grad()
+def masked_log_probability_per_note(sampler, row, until_tick) -> float:
+    """A row's log-probability under the search's masks (grammar, end, rhythm grid), per note: teacher-forced."""
+    form = sampler.form_steps(row[:1], 1, until_tick, None, None)
+    state, cursor = sampler.stepper.initial_state(1), torch.zeros(1, dtype=torch.long)
+    last, total, notes = torch.tensor([int(row[0])]), 0.0, 0
+    for token in row[1:]:
+        logits, state = sampler._logits(last, state, cursor, None, form)
+        bias = sampler._beam_bias(last, cursor, until_tick, sampler.key_bias(None), form)
+        total += float(torch.log_softmax(logits + bias, -1)[0, token])
+        form.record(torch.tensor([int(token)]), cursor)
+        cursor = cursor + int(sampler.vocab.shift_steps[token])
+        last = torch.tensor([int(token)])
+        notes += int(token) in sampler.vocab.pitch_ids
+    return total / max(1, notes)
 
 
 # -- the sampler itself ---------------------------------------------------------------------------------------

@@ -1,0 +1,187 @@
+"""What form adds to each sampling step: the model's form inputs, the exact end, and repeated sections.
+
+:class:`FormSteps` is used by :class:`composer.melody.sample.Sampler` once per step for a batch of rows:
+
+* the model's form inputs (:mod:`composer.melody.form_inputs`): per-tick ones become a table of what they
+  add to the first layer's input side (looked up by each row's cursor), lookbacks are gathered per row;
+* boundaries (:class:`composer.melody.form_plan.FormPlan`): a token that would move the cursor, or hold a
+  note, past the next section boundary or the requested end is not drawn, so every piece ends exactly where
+  asked and every section starts on its downbeat;
+* repeats: a row inside a repeated stretch replays its own tokens from the stretch it copies, while the model
+  reads them as it would read a primer;
+* the rhythm grid: a time shift or a note length may only end on a sixteenth or an eighth-note triplet
+  (:func:`rhythm_grid`), so a rare draw of a 1/12-beat token cannot put the rest of a piece a tick late.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from composer.melody.encoding import BOS, EOS, PAD, Vocabulary
+from composer.melody.form_inputs import LookbackTracker, sequence_ids, tick_ids
+from composer.melody.form_plan import FormPlan, through_composed
+from composer.music.metre import Metre
+
+NEG_INF = float("-inf")
+
+
+class FormSteps:
+    """Per-step form work for ``rows`` rows sampling from ``prompt`` to the plan's end.
+
+    Args:
+        model: the :class:`~composer.melody.model.ComposerLM` (its form inputs, if any, are used).
+        input_side: maps [N, E] embedding-width inputs to what a step adds (``Stepper.input_side``).
+        vocab: the vocabulary.
+        prompt: int64 [P] the prompt's tokens.
+        rows: batch rows.
+        metre: bar lines of the piece.
+        plan: the sections (default: through-composed to ``until``).
+        until: the requested end tick (used when ``plan`` is None).
+    """
+
+    def __init__(self, model, input_side, vocab: Vocabulary, prompt: np.ndarray, rows: int, metre: Metre,
+                 plan: FormPlan | None, until: int) -> None:
+        self.plan = plan or through_composed(until)
+        self.end = self.plan.end
+        self.vocab, self.metre = vocab, metre
+        self.layout = getattr(model, "layout", None) if getattr(model, "form", None) is not None else None
+        reach = vocab.shift_steps.copy()
+        reach[vocab.duration_offset:] = np.arange(1, vocab.config.max_duration + 1)
+        self.reach = torch.from_numpy(reach)                                              # [V]
+        self.advance = torch.from_numpy(vocab.shift_steps)                                # [V]
+        self.boundary = torch.from_numpy(self.plan.boundary)                              # [end + 1]
+        self.beat = vocab.config.ticks_per_beat
+        self.off_grid = torch.from_numpy(~rhythm_grid(vocab, reach))                      # [beat, V]
+        self.tick_table = self.lookback_table = self.tracker = None
+        if self.layout:
+            weight = model.form.weight.detach()                                           # [rows, E]
+            ticks = np.arange(self.end + 1)
+            per_tick = torch.from_numpy(tick_ids(self.layout, metre, self.end, ticks, vocab.config.ticks_per_beat))
+            self.tick_table = input_side(weight[per_tick].sum(1)) if per_tick.size(1) else None   # [end+1, G]
+            if self.layout.lags:
+                self.lookback_table = input_side(weight)                                  # [rows, G]
+                self.tracker = LookbackTracker(self.layout, metre, vocab, prompt, rows, self.end + 1)
+        self.repeats = _Replay(self.plan, vocab, prompt, rows) if _has_repeats(self.plan) else None
+
+    def prompt_form(self, prompt: np.ndarray) -> torch.Tensor | None:
+        """int64 [1, P - 1, K]: the form ids the model reads with the prompt (None without form inputs)."""
+        if not self.layout:
+            return None
+        ids = sequence_ids(prompt, self.vocab, self.layout, self.metre, self.end)
+        return torch.from_numpy(ids[:-1]).unsqueeze(0)
+
+    def lookback_extra(self, cursor: torch.Tensor) -> torch.Tensor | None:
+        """[B, G]: what the lookback inputs add to this step (None without them); the per-tick inputs are
+        ``tick_table``'s rows."""
+        if self.tracker is None:
+            return None
+        return self.lookback_table[self.tracker.ids(cursor)].sum(1)                      # [B, 2L, G] -> [B, G]
+
+    def restrict(self, logits: torch.Tensor, cursor: torch.Tensor) -> None:
+        """Forbid (in place) tokens that would cross the next boundary: [B, V] logits, [B] cursors."""
+        room = self.boundary[cursor.clamp(max=self.end)] - cursor                         # [B]
+        logits.masked_fill_(self.reach.unsqueeze(0) > room.unsqueeze(1), NEG_INF)
+        logits.masked_fill_(self.off_grid[cursor % self.beat], NEG_INF)
+
+    def replay(self, drawn: torch.Tensor, cursor: torch.Tensor) -> torch.Tensor:
+        """[B] the tokens the rows take: a repeat's copy where a row is inside a repeated stretch, else ``drawn``."""
+        if self.repeats is None:
+            return drawn
+        forced = self.repeats.forced(cursor, self.advance)
+        return torch.where(forced >= 0, forced, drawn)
+
+    def record(self, token: torch.Tensor, cursor_before: torch.Tensor) -> None:
+        """Note the tokens the rows took, drawn at ``cursor_before``."""
+        if self.tracker is not None:
+            self.tracker.record(token, cursor_before)
+        if self.repeats is not None:
+            self.repeats.record(token, cursor_before)
+
+    def select(self, rows: torch.Tensor) -> None:
+        """Keep the given rows, in this order (beam search)."""
+        if self.tracker is not None:
+            self.tracker.select(rows)
+
+
+def rhythm_grid(vocab: Vocabulary, reach: np.ndarray) -> np.ndarray:
+    """bool [ticks_per_beat, V]: from a cursor this far into a beat, may the token be drawn?
+
+    Time shifts and note lengths must end on a sixteenth or an eighth-note triplet (where the grid holds
+    them; every tick where it holds neither); other tokens always may.
+    """
+    beat = vocab.config.ticks_per_beat
+    points = {k * beat // parts for parts in (4, 3) if beat % parts == 0 for k in range(parts)}
+    if not points:
+        points = set(range(beat))
+    on_grid = np.zeros(beat, dtype=bool)
+    on_grid[sorted(points)] = True
+    moves = reach > 0                                                                     # [V]
+    lands = (np.arange(beat)[:, None] + reach[None, :]) % beat                            # [beat, V]
+    return ~moves[None, :] | on_grid[lands]
+
+
+def _has_repeats(plan: FormPlan) -> bool:
+    return bool((plan.copy_source >= 0).any())
+
+
+class _Replay:
+    """Each row's own history, so a repeated stretch can copy it token by token.
+
+    ``first[row, tick]`` is the history index of the first event token (a time shift or a note) drawn with the
+    cursor at ``tick``; a row whose cursor reaches a copied tick where its source tick has such a token starts
+    replaying there, and stops at the end of the copied stretch (or where a copied token would cross it).
+    """
+
+    def __init__(self, plan: FormPlan, vocab: Vocabulary, prompt: np.ndarray, rows: int) -> None:
+        self.source = torch.from_numpy(plan.copy_source)                                  # [end + 1]
+        self.copy_end = torch.from_numpy(_copy_ends(plan.copy_source))                    # [end + 1]
+        self.end = len(plan.copy_source) - 1
+        capacity = len(prompt) + 64 + 8 * self.end
+        self.history = torch.full((rows, capacity), PAD, dtype=torch.long)
+        self.first = torch.full((rows, self.end + 1), -1, dtype=torch.long)
+        self.length = 0
+        self.pointer = torch.full((rows,), -1, dtype=torch.long)
+        self.rows = torch.arange(rows)
+        self.is_event = torch.ones(len(vocab), dtype=torch.bool)
+        self.is_event[[BOS, EOS, PAD]] = False
+        self.is_event[vocab.key_offset:vocab.shift_offset] = False
+        self.is_event[vocab.duration_offset:] = False
+        prompt = torch.as_tensor(np.asarray(prompt, dtype=np.int64))
+        before = torch.cumsum(torch.from_numpy(vocab.shift_steps)[prompt], 0) - torch.from_numpy(vocab.shift_steps)[prompt]
+        for token, at in zip(prompt.tolist(), before.tolist()):
+            self.record(torch.full((rows,), token), torch.full((rows,), at))
+
+    def record(self, token: torch.Tensor, cursor_before: torch.Tensor) -> None:
+        if self.length >= self.history.size(1):
+            return
+        self.history[:, self.length] = token
+        mark = self.is_event[token] & (cursor_before <= self.end)
+        at = cursor_before.clamp(max=self.end)
+        unset = self.first[self.rows, at] < 0
+        self.first[self.rows[mark & unset], at[mark & unset]] = self.length
+        self.pointer = torch.where(self.pointer >= 0, self.pointer + 1, self.pointer)
+        self.length += 1
+
+    def forced(self, cursor: torch.Tensor, advance: torch.Tensor) -> torch.Tensor:
+        at = cursor.clamp(max=self.end)
+        source = self.source[at]                                                          # [B]
+        inside = source >= 0
+        start = torch.where(inside, self.first[self.rows, source.clamp(min=0)], -1)
+        self.pointer = torch.where(inside & (self.pointer < 0), start, self.pointer)
+        self.pointer = torch.where(inside, self.pointer, -1)
+        pointer = self.pointer.clamp(min=0, max=self.history.size(1) - 1)
+        token = self.history[self.rows, pointer]
+        fits = cursor + advance[token] <= self.copy_end[at]
+        usable = (self.pointer >= 0) & (self.pointer < self.length) & fits & (token != PAD) & (token != EOS)
+        self.pointer = torch.where(usable, self.pointer, -1)
+        return torch.where(usable, token, -1)
+
+
+def _copy_ends(copy_source: np.ndarray) -> np.ndarray:
+    """Per tick of a copied stretch, the tick where the stretch ends (the tick itself elsewhere)."""
+    ends = np.arange(len(copy_source), dtype=np.int64)
+    for tick in range(len(copy_source) - 2, -1, -1):
+        if copy_source[tick] >= 0:
+            ends[tick] = ends[tick + 1] if copy_source[tick + 1] >= 0 else tick + 1
+    return ends
