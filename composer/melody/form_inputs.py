@@ -9,14 +9,16 @@ cursor after the token (the time of the event the model predicts next, the rule 
 feature        columns                                                                       classes
 =============  ===========================================================================  =======
 ``position``   position in the bar in twelfths of a beat (capped); the metre (bar, beat)     144, 9
-``remaining``  bars from the cursor's bar to the last bar: 0, 1, 2, 3, 4-7, 8 or more        6
+``remaining``  bars from the cursor's bar to the last bar: 0, 1, 2, 3, 4-7, 8 or more;        6, 10
+               whole beats until the end: 0-8, or more
 ``phrase``     bar number within an eight-bar phrase (0-7), or the pickup bar                9
 ``lookbackN``  the note that started exactly N bars earlier: its MIDI pitch + 1 (0: none),    129, 49
                and its first duration token in twelfths of a beat (0: none; capped at 48)
 =============  ===========================================================================  =======
 
-``remaining`` is what lets a model close a piece: in training it counts to the piece's last bar, in
-generation to the requested end. The lookbacks are Magenta's Lookback RNN idea: a bar that repeats one two
+``remaining`` is what lets a model close a piece: in training it counts to the piece's end, in generation to
+the requested end; its beats column says where in the last bar the end falls (a tune with a pickup ends
+before its last bar line), so the model knows which note is the final one. The lookbacks are Magenta's Lookback RNN idea: a bar that repeats one two
 four or eight bars back is a copy of what the model is shown. Per-tick columns (``position``,
 ``remaining``, ``phrase``) depend only on the cursor, so generation turns them into a table once; the
 lookback columns depend on what each row has written (:class:`LookbackTracker`).
@@ -35,13 +37,14 @@ from composer.music.metre import Metre
 POSITION_CLASSES = 144          # twelfths of a beat: bars up to 12 beats
 METRES = ((24, 12), (36, 12), (48, 12), (36, 18), (54, 18), (72, 18), (48, 24), (72, 12))  # (bar, beat) /12
 REMAINING_CLASSES = 6
+END_BEAT_CLASSES = 10           # whole beats until the end: 0..8, 9 for more
 PHRASE_BARS = 8
 PITCH_CLASSES = 129             # MIDI pitch + 1; 0 for no note
 DURATION_CLASSES = 49           # twelfths of a beat 1..48; 0 for no note
 LOOKBACK_BARS = (1, 2, 4, 8)
 
 FEATURES = ("position", "remaining", "phrase", *(f"lookback{n}" for n in LOOKBACK_BARS))
-_COLUMNS = {"position": (POSITION_CLASSES, len(METRES) + 1), "remaining": (REMAINING_CLASSES,),
+_COLUMNS = {"position": (POSITION_CLASSES, len(METRES) + 1), "remaining": (REMAINING_CLASSES, END_BEAT_CLASSES),
             "phrase": (PHRASE_BARS + 1,), **{f"lookback{n}": (PITCH_CLASSES, DURATION_CLASSES)
                                               for n in LOOKBACK_BARS}}
 ALL = ",".join(FEATURES)
@@ -145,6 +148,7 @@ def tick_ids(layout: FormLayout, metre: Metre, end_tick: int, ticks: np.ndarray,
             last_bar = (max(end_tick, 1) - 1 - metre.phase) // metre.bar_ticks
             left = np.maximum(last_bar - bars, 0)
             columns.append(np.where(left >= 8, 5, np.where(left >= 4, 4, left)))
+            columns.append(np.clip((end_tick - ticks) // ticks_per_beat, 0, END_BEAT_CLASSES - 1))
         elif feature == "phrase":
             columns.append(np.where(bars < 0, PHRASE_BARS, bars % PHRASE_BARS))
     if not columns:

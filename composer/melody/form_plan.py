@@ -120,12 +120,3 @@ def through_composed(end: int) -> FormPlan:
     boundary = np.full(end + 1, end, dtype=np.int64)
     return FormPlan((Section("A", 0, 0, end),), np.full(end + 1, -1, dtype=np.int64), boundary)
 
-
-def section_bars(piece_notes, plan: FormPlan) -> list[list[tuple[int, int]]]:
-    """Helper for measures: per section, the (onset from the section's downbeat, pitch) pairs of its notes
-    (``piece_notes``: objects with ``start`` and ``pitch``)."""
-    contents = []
-    for section in plan.sections:
-        contents.append(sorted((n.start - section.downbeat, n.pitch) for n in piece_notes
-                               if section.downbeat <= n.start < section.end))
-    return contents

@@ -64,9 +64,10 @@ def test_per_tick_inputs_count_bars_as_a_musician_does():
     layout = FormLayout.parse("position,remaining,phrase")
     metre = Metre(16, 4, 0)
     ids = tick_ids(layout, metre, 64, np.array([0, 6, 16, 48, 63]), 4) - layout.tick_offsets
-    position, _, remaining, phrase = ids.T
+    position, _, remaining, beats_left, phrase = ids.T
     assert list(position) == [0, 18, 0, 0, 45]            # twelfths of a beat into the bar
     assert list(remaining) == [3, 3, 2, 0, 0]             # four bars: the last one says 0
+    assert list(beats_left) == [9, 9, 9, 4, 0]            # 16 and 14.5 beats (9: more than 8), then 4, then 1 tick
     assert list(phrase) == [0, 0, 1, 3, 3]
 
 
