@@ -239,8 +239,9 @@ class LookbackTracker:
         self.lags = torch.tensor([lag * metre.bar_ticks for lag in layout.lags], dtype=torch.long)   # [L]
         self.offsets = torch.from_numpy(layout.lookback_offsets).view(-1, 2)                          # [L, 2]
         pitches, durations = note_tables(prompt, vocab, self.ticks)
-        self.pitches = torch.from_numpy(pitches).repeat(rows, 1)                                      # [B, ticks]
-        self.durations = torch.from_numpy(durations).repeat(rows, 1)
+        # int16 [B, ticks]: 256 rows of 512 bars take 25 MB each
+        self.pitches = torch.from_numpy(pitches.astype(np.int16)).repeat(rows, 1)
+        self.durations = torch.from_numpy(durations.astype(np.int16)).repeat(rows, 1)
         self.pitch_base = vocab.pitch_offset - vocab.config.min_pitch - 1
         self.pitch_range = (vocab.pitch_offset, vocab.duration_offset)
         self.duration_offset = vocab.duration_offset
@@ -253,8 +254,8 @@ class LookbackTracker:
         back = cursor.unsqueeze(1) - self.lags                                                        # [B, L]
         inside = (back >= 0) & (back < self.ticks)
         safe = back.clamp(0, self.ticks - 1)
-        pitch = torch.where(inside, self.pitches.gather(1, safe), 0)
-        duration = torch.where(inside, self.durations.gather(1, safe), 0)
+        pitch = torch.where(inside, self.pitches.gather(1, safe).long(), 0)
+        duration = torch.where(inside, self.durations.gather(1, safe).long(), 0)
         return (torch.stack([pitch, duration], 2) + self.offsets).flatten(1)                        # [B, 2L]
 
     def record(self, token: torch.Tensor, cursor_before: torch.Tensor) -> None:
@@ -265,11 +266,11 @@ class LookbackTracker:
         if bool(is_duration.any()):
             rows, onset = self.row_index[is_duration], self.onset[is_duration]
             steps = token[is_duration] - self.duration_offset + 1
-            self.durations[rows, onset] = (steps * 12 // self.ticks_per_beat).clamp(1, DURATION_CLASSES - 1)
+            self.durations[rows, onset] = (steps * 12 // self.ticks_per_beat).clamp(1, DURATION_CLASSES - 1).short()
         self.onset = torch.where(is_duration, -1, self.onset)
         if bool(is_pitch.any()):
             rows, at = self.row_index[is_pitch], cursor_before[is_pitch]
-            self.pitches[rows, at] = token[is_pitch] - self.pitch_base
+            self.pitches[rows, at] = (token[is_pitch] - self.pitch_base).short()
             self.onset = torch.where(is_pitch, cursor_before, self.onset)
 
     def select(self, rows: torch.Tensor) -> None:

@@ -137,9 +137,8 @@ class _Replay:
         self.source = torch.from_numpy(plan.copy_source)                                  # [end + 1]
         self.copy_end = torch.from_numpy(_copy_ends(plan.copy_source))                    # [end + 1]
         self.end = len(plan.copy_source) - 1
-        capacity = len(prompt) + 64 + 8 * self.end
-        self.history = torch.full((rows, capacity), PAD, dtype=torch.long)
-        self.first = torch.full((rows, self.end + 1), -1, dtype=torch.long)
+        self.history = torch.full((rows, len(prompt) + 256), PAD, dtype=torch.long)   # grows as tokens come
+        self.first = torch.full((rows, self.end + 1), -1, dtype=torch.int32)
         self.length = 0
         self.pointer = torch.full((rows,), -1, dtype=torch.long)
         self.rows = torch.arange(rows)
@@ -153,8 +152,8 @@ class _Replay:
             self.record(torch.full((rows,), token), torch.full((rows,), at))
 
     def record(self, token: torch.Tensor, cursor_before: torch.Tensor) -> None:
-        if self.length >= self.history.size(1):
-            return
+        if self.length >= self.history.size(1):                     # double the room (memory follows the steps)
+            self.history = torch.cat([self.history, torch.full_like(self.history, PAD)], 1)
         self.history[:, self.length] = token
         mark = self.is_event[token] & (cursor_before <= self.end)
         at = cursor_before.clamp(max=self.end)
@@ -167,7 +166,7 @@ class _Replay:
         at = cursor.clamp(max=self.end)
         source = self.source[at]                                                          # [B]
         inside = source >= 0
-        start = torch.where(inside, self.first[self.rows, source.clamp(min=0)], -1)
+        start = torch.where(inside, self.first[self.rows, source.clamp(min=0)].long(), -1)
         self.pointer = torch.where(inside & (self.pointer < 0), start, self.pointer)
         self.pointer = torch.where(inside, self.pointer, -1)
         pointer = self.pointer.clamp(min=0, max=self.history.size(1) - 1)
