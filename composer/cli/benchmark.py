@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from composer.cli.common import existing_file, float_range, int_range, read_config
+from composer.cli.common import add_force_argument, check_outputs, existing_file, float_range, int_range, read_config
 from composer.shipped import BENCHMARK_MODELS as SHIPPED_MODELS
 
 SPLITS = ("train", "valid", "test")   # composer.polyphonic.data.SPLITS, named here to keep PyTorch out of --help
@@ -71,6 +71,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--copy-features", action=argparse.BooleanOptionalAction, default=None,
                        help="feed the LSTM the frame that followed the last occurrence of the longest repeated "
                             "context")
+    add_force_argument(train, "replace an existing --out (starting afresh) and an existing --ship file")
     train.set_defaults(handler=run_train_polyphonic)
 
 
@@ -176,8 +177,10 @@ def run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentPars
         parser.error(str(error))
     if args.resume and not args.out.is_file():
         parser.error(f"argument --resume: {args.out} does not exist yet")
-    if not args.resume and args.out.exists():
-        parser.error(f"argument --out: {args.out} exists; pass --resume to continue it or choose a new file")
+    if not args.resume:   # --resume rewrites its own --out
+        check_outputs(parser, [args.out], (args.data, args.config), args.force, hint="--resume to continue it, ")
+    if args.ship:
+        check_outputs(parser, [args.ship], (args.data, args.config, args.out), args.force, flag="--ship")
     try:
         checkpoint = train_polyphonic(args.data, args.out, config, resume=args.resume)
     except (PolyTrainingError, BenchmarkDataError, ModelFileError) as error:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -126,6 +127,53 @@ def read_config(path: Path | None, parser: argparse.ArgumentParser) -> dict:
     if not isinstance(settings, dict):
         parser.error(f"argument --config: {path} must hold a JSON object")
     return settings
+
+
+# -- output files ------------------------------------------------------------------------------------
+FORCE_HELP = "overwrite existing output files (an input file is never overwritten)"
+
+
+def add_force_argument(parser: argparse.ArgumentParser, help_text: str = FORCE_HELP) -> argparse.ArgumentParser:
+    """Give a subcommand that writes files its ``--force`` flag; returns the parser."""
+    parser.add_argument("--force", action="store_true", help=help_text)
+    return parser
+
+
+def check_outputs(parser: argparse.ArgumentParser, outputs, inputs=(), force: bool = False,
+                  flag: str = "--out", hint: str = "") -> None:
+    """Refuse, before any work, to write over an input file, or over any existing file without ``--force``.
+
+    Args:
+        parser: the subcommand's parser; a refusal is its usage error, one line naming the file.
+        outputs: every file the command would write.
+        inputs: the files it reads (melody, piece, primer, model, data; None entries are skipped): writing
+            over one of them is refused even with ``--force``.
+        force: ``--force`` was given: existing files that are not inputs may be overwritten.
+        flag: the option named in the message.
+        hint: other advice when a file exists, before --force's (e.g. "--resume to continue it, ").
+
+    Raises:
+        SystemExit: (status 2, through ``parser.error``) when a file would be overwritten.
+    """
+    outputs = [Path(path) for path in outputs]
+    for path in outputs:
+        for source in inputs:
+            if source is not None and _same_file(path, Path(source)):
+                same = "" if path == Path(source) else f" (as {source})"
+                parser.error(f"argument {flag}: {path} is an input file{same}; it is never overwritten, "
+                             f"choose another {flag}")
+    existing = None if force else next((path for path in outputs if os.path.lexists(path)), None)
+    if existing is not None:
+        parser.error(f"argument {flag}: {existing} exists; pass {hint}--force to overwrite it, or choose "
+                     f"another {flag}")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (links followed); paths that do not both exist compare resolved."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
 
 
 # -- model files -------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from composer import shipped
-from composer.cli.common import (TrainPrinter, existing_dir, existing_file, float_range, int_range, key_name,
-                                 run_training, set_threads)
+from composer.cli.common import (TrainPrinter, add_force_argument, check_outputs, existing_dir, existing_file,
+                                 float_range, int_range, key_name, run_training, set_threads)
 
 DEFAULT_HARMONY_MODEL = shipped.HARMONY_MODEL
 VOICE_WORDS = {"s": 0, "soprano": 0, "a": 1, "alto": 1, "t": 2, "tenor": 2, "b": 3, "bass": 3}
@@ -65,6 +65,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    "note gets the tonic chord of the key, bass on the tonic, when that note belongs to it)")
     h.add_argument("--allow-clashes", action="store_true", help="let the lower voices sound a minor second, major "
                    "seventh or minor ninth against the melody on beats (refused by default)")
+    add_force_argument(h, "overwrite existing output files (never MELODY.mid)")
     h.set_defaults(handler=run_harmonize)
 
     r = commands.add_parser("regenerate", help="rewrite some voices of a 4-part piece over some bars",
@@ -77,6 +78,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     r.add_argument("--voices", required=True, type=voice_list, help="voices to rewrite, e.g. alto,tenor or AT")
     r.add_argument("--model", type=existing_file, help=model_help)
     _sampling_arguments(r)
+    add_force_argument(r, "overwrite existing output files (never PIECE.mid)")
     r.set_defaults(handler=run_regenerate)
 
     e = commands.add_parser("evaluate-harmony", help="score a harmony model on real 4-part pieces",
@@ -158,9 +160,11 @@ def _read(path: Path, command: str):
 
 
 def _piece_and_model(args: argparse.Namespace, path: Path, parser: argparse.ArgumentParser, command: str):
-    """Check ``--out``, read the input MIDI file and load the model; None (reported) when either fails."""
+    """Check ``--out`` (every file it names: no folder, no input file, no existing file without ``--force``), read
+    the input MIDI file and load the model; None (reported) when either fails."""
     if args.out.is_dir():
         parser.error(f"argument --out: {args.out} is a folder; give a .mid file name")
+    check_outputs(parser, _outputs(args.out, args.count), (path, args.model or DEFAULT_HARMONY_MODEL), args.force)
     piece = _read(path, command)
     model = _load(args, command) if piece is not None else None
     return (piece, model) if model is not None else None

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from composer.cli import benchmark, harmony, melody, models
-from composer.cli.common import load_model, model_file_kind, read_config
+from composer.cli.common import add_force_argument, check_outputs, load_model, model_file_kind, read_config
 from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
 
 
@@ -20,8 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="composer", description="Train stacked-LSTM music models on MIDI "
                                      "files and generate new music as MIDI.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    melody.add_train_command(commands).set_defaults(handler=run_train)
-    melody.add_generate_command(commands).set_defaults(handler=run_generate)
+    add_force_argument(melody.add_train_command(commands), "replace an existing --out model file (without "
+                       "--resume, training starts afresh)").set_defaults(handler=run_train)
+    add_force_argument(melody.add_generate_command(commands), "overwrite the files this run writes in --out (its "
+                       "numbered .mid files and manifest.json)").set_defaults(handler=run_generate)
     for module in (melody, models, harmony, benchmark):
         module.add_commands(commands)
     return parser
@@ -39,9 +41,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``composer train``: a harmony model for ``--task harmony``, a "task": "harmony" config, or when
-    resuming a harmony model file; otherwise a melody/event model."""
+    resuming a harmony model file; otherwise a melody/event model. An existing ``--out`` needs ``--resume`` or
+    ``--force``."""
     from composer.core.modelfile import HARMONY_KIND
 
+    if not args.resume:   # --resume rewrites its own --out: that is what it is for
+        check_outputs(parser, [args.out], (args.data_dir, args.config), args.force,
+                      hint="--resume to continue it, ")
     settings = read_config(args.config, parser)
     resuming_harmony = args.resume and args.out.is_file() and model_file_kind(args.out) == HARMONY_KIND
     family = harmony if (args.task or settings.get("task")) == "harmony" or resuming_harmony else melody
@@ -50,8 +56,9 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``composer generate``: read the model file once; a melody model writes melodies, a 4-part harmony
-    model whole chorales."""
+    model whole chorales. Files of an earlier run in ``--out`` need ``--force``."""
     from composer.core.modelfile import HARMONY_KIND, MELODY_KIND
+    from composer.core.output_folder import output_names
     from composer.harmony.model import HarmonyModel
 
     if args.out.exists() and not args.out.is_dir():
@@ -60,6 +67,8 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     if not model_path.is_file():
         parser.error(f"argument --model: the default model {model_path} is missing; train one with "
                      f"'composer train' or pass --model")
+    outputs = [args.out / name for name in output_names(args.count, args.prefix)]
+    check_outputs(parser, outputs, (model_path, args.primer), args.force)
     model = load_model(model_path, (MELODY_KIND, HARMONY_KIND), "generate")
     if model is None:
         return 1

@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from composer.cli.common import existing_file, load_model
+from composer.cli.common import add_force_argument, check_outputs, existing_file, load_model
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -20,6 +20,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     s = commands.add_parser("strip", help="drop a model file's resume state (optimizer) for shipping")
     s.add_argument("model", type=existing_file, metavar="MODEL")
     s.add_argument("--out", required=True, type=Path)
+    add_force_argument(s, "overwrite an existing --out (never MODEL itself)")
     s.set_defaults(handler=run_strip)
 
 
@@ -80,9 +81,11 @@ def _info_other_kind(args: argparse.Namespace, checkpoint: dict, kind_name: str)
 
 
 def run_strip(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``composer strip``: read the file once (any kind), write it again without its resume state."""
+    """``composer strip``: read the file once (any kind), write it again without its resume state (an existing
+    ``--out`` needs ``--force``; the model file itself is never the output)."""
     from composer.core.modelfile import save_checkpoint, strip_checkpoint
 
+    check_outputs(parser, [args.out], (args.model,), args.force)
     model = load_model(args.model, None, "strip")
     if model is None:
         return 1

@@ -55,11 +55,9 @@ def write_pieces(out_dir: str | os.PathLike, pieces: list[Piece], *, model, para
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    digits = max(2, len(str(len(pieces))))
     markers = tuple((span.start, span.chord.name) for span in chord_spans)
     files = []
-    for index, piece in enumerate(pieces, start=1):
-        name = f"{prefix}_{index:0{digits}d}.mid"
+    for piece, name in zip(pieces, output_names(len(pieces), prefix)):
         write_midi(piece, out_dir / name, end_tick=length_ticks, markers=markers)
         files.append(piece_entry(piece, name, length_ticks))
         if chord_spans:
@@ -77,6 +75,12 @@ def write_pieces(out_dir: str | os.PathLike, pieces: list[Piece], *, model, para
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float))
     return manifest
+
+
+def output_names(count: int, prefix: str = "variation") -> list[str]:
+    """The names :func:`write_pieces` gives ``count`` pieces (``PREFIX_01.mid`` ...), then ``manifest.json``."""
+    digits = max(2, len(str(count)))
+    return [f"{prefix}_{index:0{digits}d}.mid" for index in range(1, count + 1)] + ["manifest.json"]
 
 
 def piece_entry(piece: Piece, name: str, length_ticks: int) -> dict:
