@@ -67,20 +67,34 @@ def qt_can_open_windows() -> tuple[bool, str]:
     return False, "Qt cannot open a window on this display (" + " ".join(useful[:4])[:600] + ")"
 
 
-def run_without_display(reason: str) -> int:
-    """Explain that no window can open, then generate melodies with the command line instead."""
+def fresh_folder(base: str | Path) -> Path:
+    """``base`` if it does not exist or is an empty folder, else the first of ``base_2``, ``base_3``... that is
+    (an earlier run's melodies are never written over)."""
+    base = Path(base)
+    candidate, number = base, 1
+    while candidate.exists() and not (candidate.is_dir() and not any(candidate.iterdir())):
+        number += 1
+        candidate = base.with_name(f"{base.name}_{number}")
+    return candidate
+
+
+def run_without_display(reason: str, out: str | Path = CLI_OUT) -> int:
+    """Explain that no window can open, then generate melodies with the command line instead, into a fresh
+    folder (``generated``, else ``generated_2``...)."""
     from composer.cli.main import main as cli_main
+
+    out = fresh_folder(out)
 
     print(f"composer-gui: cannot open the window: {reason}.\n"
           "Composer's command line does the same work without a screen. Doing its main job now:\n"
-          f"  composer generate --out {CLI_OUT} --count 8 --bars 16\n", flush=True)
+          f"  composer generate --out {out} --count 8 --bars 16\n", flush=True)
     if "xcb" in reason:
         print("(On Debian or Ubuntu, Qt's X11 support needs: sudo apt-get install libxcb-cursor0 libxcb-icccm4 "
               "libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0)\n", flush=True)
-    code = cli_main(["generate", "--out", CLI_OUT, "--count", "8", "--bars", "16"])
+    code = cli_main(["generate", "--out", str(out), "--count", "8", "--bars", "16"])
     if code not in (0, None):
         return int(code)
-    print(f"\nThe melodies are in {Path(CLI_OUT).resolve()} (variation_01.mid ... and manifest.json).\n"
+    print(f"\nThe melodies are in {out.resolve()} (variation_01.mid ... and manifest.json).\n"
           "More with the command line:\n"
           "  composer generate --help        all the generation options (key, temperature, primer, seed...)\n"
           "  composer train FOLDER --out my_model.pt    train on your own MIDI files\n"

@@ -48,6 +48,22 @@ def test_without_a_display_it_explains_and_generates_with_the_cli(tmp_path):
     manifest = json.loads((tmp_path / "generated" / "manifest.json").read_text())
     assert len(manifest["files"]) == 8
     assert all((tmp_path / "generated" / f["file"]).is_file() for f in manifest["files"])
+    first_run = {p.name: p.read_bytes() for p in (tmp_path / "generated").iterdir()}
+    again = subprocess.run([sys.executable, "-c", "import sys; from gui.app import main; sys.exit(main())"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "composer generate --out generated_2 --count 8 --bars 16" in again.stdout    # a fresh folder
+    assert {p.name: p.read_bytes() for p in (tmp_path / "generated").iterdir()} == first_run
+    assert len(json.loads((tmp_path / "generated_2" / "manifest.json").read_text())["files"]) == 8
+
+
+def test_a_fresh_folder_is_never_one_with_files(tmp_path):
+    assert app.fresh_folder(tmp_path / "out") == tmp_path / "out"
+    (tmp_path / "out").mkdir()
+    assert app.fresh_folder(tmp_path / "out") == tmp_path / "out"            # empty: usable
+    (tmp_path / "out" / "a.mid").write_bytes(b"x")
+    (tmp_path / "out_2").write_text("a file, not a folder")
+    assert app.fresh_folder(tmp_path / "out") == tmp_path / "out_3"
 
 
 def test_build_window_opens_the_file_and_uses_the_given_settings(qtbot, tmp_path, folk_file):
