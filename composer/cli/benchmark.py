@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from composer.cli.common import add_force_argument, check_outputs, existing_file, float_range, int_range, read_config
+from composer.cli.common import (add_force_argument, check_outputs, existing_file, float_range, int_range, read_config,
+                                 with_output_lock)
 from composer.shipped import BENCHMARK_MODELS as SHIPPED_MODELS
 
 SPLITS = ("train", "valid", "test")   # composer.polyphonic.data.SPLITS, named here to keep PyTorch out of --help
@@ -161,7 +162,13 @@ def run_fit_cache(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 
 def run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``composer benchmark train-polyphonic``: train, early-stop on valid, write the model file."""
+    """``composer benchmark train-polyphonic``: train, early-stop on valid, write the model file (holding its
+    lock from the start: a second training into the same ``--out`` stops at once, see composer.core.locks)."""
+    return with_output_lock(args.out, "benchmark", lambda: _run_train_polyphonic(args, parser))
+
+
+def _run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """:func:`run_train_polyphonic`, with ``--out``'s lock held."""
     from composer.core.modelfile import ModelFileError
     from composer.polyphonic.data import BenchmarkDataError
     from composer.polyphonic.train import PolyTrainConfig, PolyTrainingError, ship, train_polyphonic

@@ -14,6 +14,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -174,6 +175,76 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return a.resolve() == b.resolve()
+
+
+class UnwritableOutput(Exception):
+    """An output cannot be written (checked before any work); the message is ``cannot write to PATH: why``."""
+
+
+def check_writable(files=(), folders=()) -> None:
+    """Refuse, before any work, outputs that cannot be written: the folder each would be written in must be a
+    folder, or be missing but creatable, and a file must really be creatable there (a test file is made and
+    removed: permissions, a read-only disk, ``/proc`` and the like all fail it).
+
+    Args:
+        files: files the command would write (their folders are checked; an existing folder is refused).
+        folders: folders the command would write files into (``generate --out``).
+
+    Raises:
+        UnwritableOutput: one of them cannot be written; the message names it and says why.
+    """
+    checked = set()
+    for path, folder in [(Path(f), Path(f).parent) for f in files] + [(Path(d), Path(d)) for d in folders]:
+        if path != folder and path.is_dir():
+            raise UnwritableOutput(f"cannot write to {path}: it is a folder")
+        if folder in checked:
+            continue
+        checked.add(folder)
+        reason = _unwritable_reason(folder)
+        if reason:
+            raise UnwritableOutput(f"cannot write to {path}: {reason}")
+
+
+def _unwritable_reason(folder: Path) -> str:
+    """Why no file can be written in ``folder`` (created if missing), or "" when one can."""
+    existing = folder if str(folder) else Path(".")
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"no permission to write in {existing}"
+    try:
+        fd, name = tempfile.mkstemp(prefix=".composer-write-test-", dir=existing)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as error:
+        return f"no file can be created in {existing} ({error.strerror or error})"
+    return ""
+
+
+def with_output_lock(out: Path, command: str, run) -> int:
+    """Run a training command holding the lock of its model file (see composer.core.locks), so that a second
+    training into the same file stops before any work.
+
+    Args:
+        out: the model file.
+        command: the command named in the message (``train``, ``benchmark``).
+        run: runs the command and returns its exit status.
+
+    Returns:
+        ``run``'s exit status, or 1 (the reason printed) when another training holds the lock.
+    """
+    from composer.core.locks import OutputLockedError, output_lock
+
+    if os.environ.get("RANK", "0") != "0":   # under torchrun only the first process writes (and locks)
+        return run()
+    try:
+        with output_lock(out):
+            return run()
+    except OutputLockedError as error:
+        print(f"composer {command}: {error}", file=sys.stderr)
+        return 1
 
 
 # -- model files -------------------------------------------------------------------------------------

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from composer.cli import benchmark, harmony, melody, models
-from composer.cli.common import add_force_argument, check_outputs, load_model, model_file_kind, read_config
+from composer.cli.common import (UnwritableOutput, add_force_argument, check_outputs, check_writable, load_model,
+                                 model_file_kind, read_config, with_output_lock)
 from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
 
 
@@ -29,20 +31,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The options that name what a command writes: checked before any work (see check_writable).
+WRITTEN_FILES = ("out", "ship", "json")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run ``composer ARGV``. An output that cannot be written is refused before any work, and an OS error
+    while writing (a full disk, ...) ends in one line, ``composer COMMAND: REASON: PATH``, not a traceback.
+
+    Returns:
+        The exit status: 0 on success, 1 on an error reported in one line, 130 on Ctrl-C.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    command = " ".join(filter(None, (args.command, getattr(args, "benchmark_command", None))))
     try:
+        _check_writable(args)
         return args.handler(args, parser)
+    except UnwritableOutput as error:
+        print(f"composer {command}: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        print(f"composer {command}: {error.strerror or error}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
 
 
+def _check_writable(args: argparse.Namespace) -> None:
+    """:func:`check_writable` on the outputs the arguments name (``generate --out`` is a folder).
+
+    Raises:
+        UnwritableOutput: one of them cannot be written.
+    """
+    paths = [getattr(args, name) for name in WRITTEN_FILES if isinstance(getattr(args, name, None), Path)]
+    if args.command == "generate":
+        check_writable(folders=paths)
+    else:
+        check_writable(files=paths)
+
+
 def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``composer train``: a harmony model for ``--task harmony``, a "task": "harmony" config, or when
     resuming a harmony model file; otherwise a melody/event model. An existing ``--out`` needs ``--resume`` or
-    ``--force``."""
+    ``--force``. The lock of ``--out`` is held from the start (a second training into it stops at once) to the
+    end; the training loop takes it again, for the library's other callers (see composer.core.locks)."""
+    return with_output_lock(args.out, "train", lambda: _run_train(args, parser))
+
+
+def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """:func:`run_train`, with ``--out``'s lock held."""
     from composer.core.modelfile import HARMONY_KIND
 
     if not args.resume:   # --resume rewrites its own --out: that is what it is for

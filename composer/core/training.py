@@ -3,8 +3,9 @@
 A family supplies a :class:`TrainingTask`: its network, its schedule, each epoch's batches, the loss of a batch,
 validation, and the fields of its model file. :class:`Trainer` does the rest, the same for all: the optimizer
 steps (clipped gradients), early stopping on the validation loss, the time budget (with the learning-rate decay
-fitted to it), the best weights, the model file rewritten atomically after every epoch and on interruption, resume
-(weights, optimizer, schedule, RNG, patience), the learning curve beside the model file, and progress events::
+fitted to it), the best weights, the model file rewritten atomically after every epoch and on interruption (its
+lock held for the whole run, so that a second training into the same file stops at once: :mod:`composer.core.locks`),
+resume (weights, optimizer, schedule, RNG, patience), the learning curve beside the model file, and progress events::
 
     {"event": "step", "epoch", "epochs", "batch", "batches", "loss", "accuracy", "tokens_per_s", "lr"}
     {"event": "epoch", **history_row, "improved"}   {"event": "done" | "interrupted", ...}
@@ -17,6 +18,7 @@ A model file is one plain dict (see :mod:`composer.core.modelfile`)::
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -36,6 +38,7 @@ from composer.core import distributed
 from composer.core.atomic import write_atomically
 from composer.core.config import dataclass_from_dict, nest_fields
 from composer.core.distributed import SINGLE, Shard
+from composer.core.locks import OutputLockedError, output_lock
 from composer.core.modelfile import FORMAT_VERSION, ModelFileError, load_checkpoint, save_checkpoint
 from composer.core.optim import budget_epochs
 
@@ -339,8 +342,20 @@ class Trainer:
             The final checkpoint dict (also after ``should_stop`` interrupted the run).
 
         Raises:
+            TrainingError: another process is training into the same model file (it holds the file's lock,
+                see :mod:`composer.core.locks`; the lock is held here for the whole run, by the first process).
             KeyboardInterrupt: after saving, when interrupted with Ctrl-C.
         """
+        with contextlib.ExitStack() as held:
+            if self.shard.is_main:   # only the first process writes files
+                try:
+                    held.enter_context(output_lock(self.out_path))
+                except OutputLockedError as error:
+                    raise TrainingError(str(error)) from None
+            return self._run()
+
+    def _run(self) -> dict:
+        """:meth:`run`, with the model file's lock held."""
         stop_reason = "finished all epochs"
         try:
             for epoch in range(self.completed, self.task.settings.epochs):

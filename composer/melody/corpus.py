@@ -21,6 +21,7 @@ import torch
 
 from composer.core.atomic import write_atomically
 from composer.core.corpus_files import MIDI_SUFFIXES, SPLITS, split_of
+from composer.core.locks import try_lock
 from composer.melody.encoding import EncodingConfig, Vocabulary, encode, pitch_span, prepare, transpose_ids
 from composer.music.metre import Metre, metre_of
 from composer.music.midi_io import MidiReadError, piece_from_bytes, read_midi_bytes
@@ -265,7 +266,11 @@ def _read_cache(path: Path) -> dict:
 
 
 def _write_cache(path: Path, entries: dict) -> None:
-    """Save entries as plain arrays plus JSON (never pickle), atomically; a failure only costs speed."""
+    """Save entries as plain arrays plus JSON (never pickle), atomically; a failure only costs speed.
+
+    The cache file's lock (composer.core.locks) is held while it is re-read and written: when another process
+    holds it for more than a few seconds, or the cache already holds these entries, nothing is written.
+    """
     meta, chunks_, offsets, chord_chunks = [], [], [0], []
     for relative, entry in sorted(entries.items()):
         ids = entry["ids"] if entry["ids"] is not None else np.zeros(0, dtype=np.int64)
@@ -281,10 +286,21 @@ def _write_cache(path: Path, entries: dict) -> None:
     usable = [e for e in entries.values() if e["ids"] is not None]
     if usable and all(e.get("chords") is not None for e in usable):
         arrays["chords"] = np.concatenate(chord_chunks).astype(np.int32)
-    try:
-        write_atomically(path, lambda handle: np.savez(handle, **arrays))
-    except OSError:
-        pass
+    with try_lock(path) as held:   # concurrent trainings: one writes at a time, a busy cache is left to its writer
+        if not held or _cache_is_current(path, entries):
+            return
+        try:
+            write_atomically(path, lambda handle: np.savez(handle, **arrays))
+        except OSError:
+            pass
+
+
+def _cache_is_current(path: Path, entries: dict) -> bool:
+    """Whether the cache file already holds exactly these entries (another training just wrote them)."""
+    fields = ("size", "mtime_ns", "sha256", "reason")
+    on_disk = _read_cache(path)
+    return on_disk.keys() == entries.keys() and all(
+        all(on_disk[name][f] == entry[f] for f in fields) for name, entry in entries.items())
 
 
 def transpose_randomly(sequences: list[np.ndarray], vocab: Vocabulary, semitones: tuple[int, int],
