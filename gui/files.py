@@ -3,6 +3,10 @@ which tracks to open).
 
 The work is done by methods that do not ask (``open_file``, ``save_to``, ``new_piece``); the dialogs are
 thin wrappers around them, so tests drive the real thing without modal dialogs.
+
+A piece opened from inside the installation (the bundled examples in ``midi_data/``, the app's own folders)
+or from a place the user cannot write is saved like an untitled one: Save asks for a file (Save As), and Save
+As starts in the folder of the last save, else the user's documents (home), never in the installation.
 """
 
 from __future__ import annotations
@@ -15,15 +19,38 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 from composer.music.midi_io import MidiReadError, read_midi, write_midi
 from composer.music.notes import Piece, select_voices
+from composer.shipped import MIDI_DATA, REPO_ROOT
 from gui.autosave import Autosaver
 from gui.document import Document, empty_piece
 from gui.messages import Messages
 from gui.piano_roll import PianoRoll
-from gui.settings import AppSettings
+from gui.settings import AppSettings, documents_folder
 from gui.track_dialog import TrackDialog
 
 MIDI_FILTER = "MIDI files (*.mid *.midi);;All files (*)"
 ASK = "ask"
+# Folders of the installation: files there are examples to open, never to save over.
+INSTALLATION = (MIDI_DATA, REPO_ROOT / "composer", REPO_ROOT / "gui")
+
+
+def read_only_location(path: str | os.PathLike) -> bool:
+    """True when a piece must not be saved to ``path``: inside the installation (:data:`INSTALLATION`), a
+    file the user cannot write, or in a folder the user cannot write (the save writes a temporary file there)."""
+    path = Path(path).expanduser().resolve()
+    if any(path.is_relative_to(folder.resolve()) for folder in INSTALLATION):
+        return True
+    if path.exists() and not os.access(path, os.W_OK):
+        return True
+    return path.parent.is_dir() and not os.access(path.parent, os.W_OK)
+
+
+def save_folder(settings: AppSettings) -> Path:
+    """Where a new file is saved first: the folder of the last save, else the user's documents, else home;
+    never a read-only place or the installation."""
+    for folder in (settings.last_save_folder(), documents_folder(), str(Path.home())):
+        if folder and Path(folder).is_dir() and not read_only_location(Path(folder) / "untitled.mid"):
+            return Path(folder)
+    return Path.home()
 
 
 def dropped_midi(mime: QMimeData) -> str | None:
@@ -115,6 +142,7 @@ class FileActions(QObject):
             self.messages.show_error("Cannot save", f"cannot write {path}: {error.strerror or error}")
             return False
         self.document.mark_saved(path)
+        self.settings.set_last_save_folder(path.parent)
         self.autosaver.discard()
         self.settings.add_recent_file(path)
         self.rebuild_recent_menu()
@@ -166,11 +194,23 @@ class FileActions(QObject):
             self.open_file(path, ASK)
 
     def save_dialog(self) -> bool:
-        if self.document.path is None:
+        """Save (Ctrl+S): over the document's file, or through Save As when it has none or it is read-only
+        (a bundled example)."""
+        path = self.document.path
+        if path is None or read_only_location(path):
             return self.save_as_dialog()
-        return self.save_to(self.document.path)
+        return self.save_to(path)
 
     def save_as_dialog(self) -> bool:
-        start = str(self.document.path or Path(self.settings.last_folder()) / f"{self.document.title}.mid")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save MIDI file", start, MIDI_FILTER)
+        """Save As: ask for the file, starting at :meth:`save_as_start`."""
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save MIDI file", str(self.save_as_start()), MIDI_FILTER)
         return self.save_to(path) if path else False
+
+    def save_as_start(self) -> Path:
+        """The file Save As offers: the document's own when it may be written, else its name (or the title)
+        in :func:`save_folder`."""
+        path = self.document.path
+        if path is not None and not read_only_location(path):
+            return Path(path)
+        name = Path(path).name if path is not None else f"{self.document.title}.mid"
+        return save_folder(self.settings) / name

@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self._connect_document()
         self.models.refresh_models()
         self._restore_settings()
+        self.settings_saver = self.settings.save_on_change(self, self.save_settings)  # saved as they change
         self.setAcceptDrops(True)
         if preload:
             self.models.preload_default_model()

@@ -77,6 +77,9 @@ class ModelPicker(QObject):
             return False
         self.settings.add_model(path)
         self.refresh_models(select=str(Path(path).resolve()) if kind == MELODY_KIND else None)
+        if kind == MELODY_KIND and self.panel.model_path():  # the choice is kept at once (a crash loses nothing)
+            self.settings.set_last_model(self.panel.model_path())
+            self.settings.sync()
         self.messages.show_message(f"Added model {Path(path).name}")
         return True
 

@@ -2,6 +2,10 @@
 
 Everything goes through :class:`AppSettings`, which wraps one ``QSettings``. Tests pass their own
 ``QSettings(path, QSettings.IniFormat)`` so the user's real settings are never touched.
+
+Choices are written to disk as they change, not only on a clean exit (a crash would lose them): the window
+hands its ``save_settings`` to :meth:`AppSettings.save_on_change`, whose :class:`SettingsSaver` calls it a
+moment after any box, check box, checkable action, dock, tool bar or the window's size changes.
 """
 
 from __future__ import annotations
@@ -10,12 +14,23 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QObject, QSettings, QStandardPaths, QTimer
+from PySide6.QtWidgets import (QAbstractButton, QComboBox, QDockWidget, QDoubleSpinBox, QSlider, QSpinBox,
+                               QSplitter, QToolBar, QWidget)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from PySide6.QtWidgets import QMainWindow
 
 MAX_RECENT = 10
+SAVE_DELAY_MS = 500  # quiet time after a change before the settings are written
+
+
+def documents_folder() -> str:
+    """The user's documents folder (home when the platform has none): where new files are saved first."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+    return folder if folder and Path(folder).is_dir() else str(Path.home())
 
 
 def settings_at(path: str | os.PathLike) -> QSettings:
@@ -59,6 +74,13 @@ class AppSettings:
 
     def set_last_folder(self, folder: str | os.PathLike) -> None:
         self.set_value("files/last_folder", str(folder))
+
+    def last_save_folder(self) -> str | None:
+        """The folder a piece was last saved to (None before the first save)."""
+        return self.value("files/last_save_folder", None, str)
+
+    def set_last_save_folder(self, folder: str | os.PathLike) -> None:
+        self.set_value("files/last_save_folder", str(folder))
 
     # -- models ---------------------------------------------------------------------------------
     def extra_models(self) -> list[str]:
@@ -114,6 +136,11 @@ class AppSettings:
     def sync(self) -> None:
         self.store.sync()
 
+    def save_on_change(self, window: QWidget, save: Callable[[], None],
+                       delay_ms: int = SAVE_DELAY_MS) -> SettingsSaver:
+        """Call ``save`` (which should end with :meth:`sync`) shortly after any choice in ``window`` changes."""
+        return SettingsSaver(window, save, delay_ms)
+
     def _list(self, key: str) -> list[str]:
         value = self.store.value(key)
         if value is None or value == "":
@@ -121,3 +148,66 @@ class AppSettings:
         if isinstance(value, str):
             return [value]
         return [str(v) for v in value]
+
+
+class SettingsSaver(QObject):
+    """Saves the settings a moment after a choice changes, so that a crash loses neither choices nor layout.
+
+    Watches every combo box, spin box, slider, checkable button and checkable action under ``window`` (those
+    that exist when it is made), its dock widgets, tool bars and splitters, and the window's own size,
+    position and state. A change (re)starts a single-shot timer; when it runs out ``save`` is called once.
+
+    Args:
+        window: the window whose widgets are watched (also the saver's parent).
+        save: writes the settings and syncs them to disk (the window's ``save_settings``).
+        delay_ms: quiet time before saving, so that dragging a spin box or the window saves once.
+    """
+
+    WINDOW_EVENTS = (QEvent.Type.Move, QEvent.Type.Resize, QEvent.Type.WindowStateChange)
+
+    def __init__(self, window: QWidget, save: Callable[[], None], delay_ms: int = SAVE_DELAY_MS) -> None:
+        super().__init__(window)
+        self._save = save
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(delay_ms)
+        self.timer.timeout.connect(self.save_now)
+        self.watch(window)
+        window.installEventFilter(self)
+
+    def watch(self, root: QWidget) -> None:
+        """Save after any change of the choices, docks and tool bars under ``root``."""
+        signals = []
+        for box in root.findChildren(QComboBox):
+            signals.append(box.currentIndexChanged)
+        for spin in root.findChildren(QSpinBox) + root.findChildren(QDoubleSpinBox) + root.findChildren(QSlider):
+            signals.append(spin.valueChanged)
+        signals += [button.toggled for button in root.findChildren(QAbstractButton) if button.isCheckable()]
+        signals += [action.toggled for action in root.actions() if action.isCheckable()]
+        for dock in root.findChildren(QDockWidget):
+            signals += [dock.dockLocationChanged, dock.topLevelChanged, dock.visibilityChanged]
+            dock.installEventFilter(self)  # resized by the splitter beside it
+        for bar in root.findChildren(QToolBar):
+            signals += [bar.topLevelChanged, bar.orientationChanged, bar.visibilityChanged]
+        signals += [splitter.splitterMoved for splitter in root.findChildren(QSplitter)]
+        for signal in signals:
+            signal.connect(self.changed)
+
+    def changed(self, *_args) -> None:
+        """A choice changed: save when things have been quiet for the delay."""
+        self.timer.start()
+
+    def pending(self) -> bool:
+        """True while a change waits to be saved."""
+        return self.timer.isActive()
+
+    def save_now(self) -> None:
+        """Save at once (a pending save is done now, not later)."""
+        self.timer.stop()
+        self._save()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        """The window (or a dock) moved, was resized or maximized: save soon. Never swallows the event."""
+        if event.type() in self.WINDOW_EVENTS:
+            self.changed()
+        return False

@@ -7,17 +7,19 @@ Use in the main window::
     dialog.folderChosen.connect(remember_folder)     # optional: the folder of the last run
     dialog.show()
 
-The user picks a MIDI folder, the model file to write, a recipe (Tiny for a quick test, Small, or
-Default, the shipped melody recipe ``midi_data/models/melody.json``), the number of epochs, a time limit
-and the CPU threads (1 by default, so the app stays responsive). Start runs
+The user picks a MIDI folder (the model file is named after it when the folder is browsed to or typed in full,
+unless the user chose the model file; a line under the folder counts its MIDI files and warns when fewer than
+:data:`MIN_VALID_FILES` would be held out for validation), the model file to write, a recipe (Tiny for a quick
+test, Small, or Default, the shipped melody recipe ``midi_data/models/melody.json``), the number of epochs, a time
+limit and the CPU threads (1 by default, so the app stays responsive). Start runs
 :func:`composer.melody.train.train` (:func:`gui.jobs.train.training_job`) on a :class:`~gui.jobs.worker.Worker`,
 the app's one worker class, which only emits signals; the dialog shows the corpus report, a live
-:class:`~gui.loss_plot.LossPlot`, a progress bar and the perplexity. Cancel
-asks the trainer to stop after the current step: the model file is then saved with its resume state,
-and "Resume" (enabled whenever the model file holds resume state) continues the run with the file's
-own recipe. Problems (no usable MIDI files, a missing folder, a model file that cannot be resumed) are
-shown in the dialog; nothing here raises to the event loop. Closing the dialog during a run stops the
-run first, then closes.
+:class:`~gui.loss_plot.LossPlot`, a progress bar and the perplexity. Cancel asks the trainer to stop after the
+current step: the model file is then saved with its resume state, and "Resume" (enabled when the model file holds
+the resume state of a run that has not finished: not all its epochs done, no early stop or time limit reached)
+continues the run with the file's own recipe. Problems (no usable MIDI files, a missing folder, a model file that
+cannot be resumed) are shown in the dialog; nothing here raises to the event loop. Closing the dialog during a run
+stops the run first, then closes.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QF
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from composer.core.corpus_files import count_splits
 from composer.melody.train import TrainConfig
 from gui.jobs.train import training_error_message, training_job
 from gui.jobs.worker import Worker
@@ -42,6 +45,9 @@ from composer.shipped import MODELS
 
 DEFAULT_RECIPE = MODELS / "melody.json"
 PROGRESS_STEPS = 1000
+MIN_VALID_FILES = 5  # fewer validation files make the validation loss (early stop, the best model) unreliable
+COUNT_LIMIT = 200_000  # folder entries looked at when a folder is chosen (a bigger tree is counted by the run)
+WARNING_STYLE = "color: #e65100;"
 
 TINY = TrainConfig.of(embedding_size=16, hidden_size=16, num_layers=1, dropout=0.0, epochs=2, batch_size=4, bptt=32,
                    lr=1e-2, warmup_steps=5, patience=5, transpose=(-1, 1), key_tokens=True, device="cpu")
@@ -66,7 +72,9 @@ PRESETS = {
 
 
 def resume_state(path: str | os.PathLike) -> dict | None:
-    """``{"epoch": done, "epochs": planned}`` when ``path`` is a melody model file with resume state, else None."""
+    """``{"epoch": done, "epochs": planned, "history", "finished"}`` when ``path`` is a melody model file with
+    resume state, else None. ``finished``: the run ended by itself (the trainer records its ``stop_reason`` in
+    the recipe then: all epochs, early stop or time limit), or all planned epochs are done; nothing to resume."""
     from composer.core.modelfile import ModelFileError, load_checkpoint
 
     if not Path(path).is_file():
@@ -77,8 +85,29 @@ def resume_state(path: str | os.PathLike) -> dict | None:
         return None
     if "resume" not in checkpoint:
         return None
-    planned = checkpoint.get("recipe", {}).get("config", {}).get("epochs", 0)
-    return {"epoch": int(checkpoint.get("epoch", 0)), "epochs": int(planned), "history": checkpoint.get("history", [])}
+    recipe = checkpoint.get("recipe", {})
+    planned, done = int(recipe.get("config", {}).get("epochs", 0)), int(checkpoint.get("epoch", 0))
+    return {"epoch": done, "epochs": planned, "history": checkpoint.get("history", []),
+            "finished": "stop_reason" in recipe or (planned > 0 and done >= planned)}
+
+
+def corpus_note(folder: str | os.PathLike, recipe: TrainConfig) -> tuple[str, bool]:
+    """The line shown under the MIDI folder and whether it is a warning: how many MIDI files there are and how
+    many the recipe holds out for validation (by path, :func:`composer.core.corpus_files.count_splits`; no
+    MIDI file is read), with a warning below :data:`MIN_VALID_FILES` validation files."""
+    try:
+        counts = count_splits(Path(folder).expanduser(), recipe.valid_fraction, recipe.test_fraction, COUNT_LIMIT)
+    except OSError:
+        return f"{folder} is not a folder.", True
+    if counts is None:
+        return "A very large folder: its files are counted when training starts.", False
+    total, valid = sum(counts.values()), counts["valid"]
+    if total == 0:
+        return "No MIDI files (.mid, .midi, .smf, .kar) in this folder or its sub-folders.", True
+    if valid < MIN_VALID_FILES:
+        return ((f"{total} MIDI files, only {valid} of them for validation: with fewer than {MIN_VALID_FILES} the "
+                 "validation loss (early stopping, the best model) is unreliable. Add more files."), True)
+    return f"{total} MIDI files, {valid} of them for validation.", False
 
 
 class TrainDialog(QDialog):
@@ -117,7 +146,10 @@ class TrainDialog(QDialog):
     def _build(self) -> None:
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("a folder of .mid files (sub-folders too)")
-        self.folder_edit.textEdited.connect(self._folder_typed)
+        self.folder_edit.editingFinished.connect(self._folder_chosen)  # Enter or leaving the field, not each key
+        self.corpus_label = QLabel()
+        self.corpus_label.setWordWrap(True)
+        self.corpus_label.setVisible(False)
         self.output_edit = QLineEdit()
         self.output_edit.setPlaceholderText("the model file to write, e.g. my_model.pt")
         self.output_edit.textEdited.connect(self._output_typed)
@@ -164,6 +196,7 @@ class TrainDialog(QDialog):
     def _lay_out(self) -> None:
         form = QFormLayout()
         form.addRow("MIDI folder:", self._with_browse(self.folder_edit, self._browse_folder))
+        form.addRow("", self.corpus_label)
         form.addRow("Model file:", self._with_browse(self.output_edit, self._browse_output))
         form.addRow("Recipe:", self.preset_combo)
         form.addRow("Epochs:", self.epochs_spin)
@@ -196,13 +229,13 @@ class TrainDialog(QDialog):
 
     # -- choices -----------------------------------------------------------------------------------
     def set_folder(self, folder: str | os.PathLike) -> None:
-        """Choose the MIDI folder; the model file follows its name unless the user typed one."""
+        """Choose the MIDI folder; the model file follows its name unless the user chose one."""
         self.folder_edit.setText(str(folder))
-        self._folder_typed(str(folder))
+        self._folder_chosen()
 
     def set_output(self, path: str | os.PathLike) -> None:
-        """Choose the model file to write (or to resume)."""
-        self._output_edited = True
+        """Choose the model file to write (or to resume); an empty one lets the folder name it again."""
+        self._output_edited = bool(str(path).strip())
         self.output_edit.setText(str(path))
         self.refresh_resume()
 
@@ -215,13 +248,36 @@ class TrainDialog(QDialog):
         recipe = list(PRESETS.values())[self.preset_combo.currentIndex()]()
         return recipe.replace(epochs=self.epochs_spin.value(), max_minutes=self.minutes_spin.value())
 
-    def _folder_typed(self, text: str) -> None:
-        if not self._output_edited and text.strip():
-            name = Path(text.strip()).name or "model"
-            self.output_edit.setText(str(self.models_dir / f"{name}.pt"))
+    def _folder_chosen(self) -> None:
+        """The folder was browsed to or typed in full: name the model file after an existing folder (unless the
+        user chose the model file) and count the folder's files."""
+        text = self.folder_edit.text().strip()
+        folder = Path(text).expanduser()
+        if text and folder.is_dir() and not self._output_edited:
+            self.output_edit.setText(str(self.models_dir / f"{folder.resolve().name or 'model'}.pt"))
+        self.show_corpus_note()
 
-    def _output_typed(self, _text: str) -> None:
-        self._output_edited = True
+    def show_corpus_note(self) -> bool:
+        """Count the chosen folder's MIDI files under it (:func:`corpus_note`). True when it is a warning."""
+        folder = self.folder_edit.text().strip()
+        text, warning = corpus_note(folder, list(PRESETS.values())[self.preset_combo.currentIndex()]()) \
+            if folder else ("", False)
+        self.corpus_label.setText(text)
+        self.corpus_label.setStyleSheet(WARNING_STYLE if warning else "")
+        self.corpus_label.setVisible(bool(text))
+        return warning
+
+    def _output_typed(self, text: str) -> None:
+        self._output_edited = bool(text.strip())  # emptied: the folder names it again
+
+    def output_path(self) -> str:
+        """The model file field as a path: ``~`` expanded, a bare name put in the models folder, ``.pt`` added."""
+        text = self.output_edit.text().strip()
+        if not text:
+            return ""
+        path = Path(text).expanduser()
+        path = path if path.is_absolute() else self.models_dir / path
+        return str(path if path.suffix.lower() == ".pt" or path.is_dir() else path.with_name(path.name + ".pt"))
 
     def _browse_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of MIDI files", self.folder_edit.text())
@@ -242,12 +298,14 @@ class TrainDialog(QDialog):
 
     def refresh_resume(self) -> None:
         """Enable Resume when the model file holds a run's resume state."""
-        path = self.output_edit.text().strip()
+        path = self.output_path()
         state = resume_state(path) if path else None
-        self.resume_check.setEnabled(state is not None and not self.is_running())
-        if state is None:
+        resumable = state is not None and not state["finished"]
+        self.resume_check.setEnabled(resumable and not self.is_running())
+        if not resumable:
             self.resume_check.setChecked(False)
-            self.resume_check.setText("Resume the run saved in the model file")
+            self.resume_check.setText("Resume the run saved in the model file"
+                                      + (" (its run has finished)" if state is not None else ""))
         else:
             self.resume_check.setText(f"Resume the run saved in the model file ({state['epoch']} of "
                                       f"{state['epochs']} epochs done)")
@@ -266,7 +324,9 @@ class TrainDialog(QDialog):
         """Start training with the dialog's choices; False (with the reason shown) when it cannot."""
         if self.is_running():
             return False
-        folder, output = self.folder_edit.text().strip(), self.output_edit.text().strip()
+        folder, output = os.path.expanduser(self.folder_edit.text().strip()), self.output_path()
+        if output and output != self.output_edit.text():
+            self.output_edit.setText(output)  # where the model really goes
         resume = self.resume_check.isChecked() and self.resume_check.isEnabled()
         problem = self._check_choices(folder, output)
         config = None
@@ -287,6 +347,8 @@ class TrainDialog(QDialog):
             self.plot.load_history(state["history"] if state else [])
         self.progress_bar.setValue(0)
         self.log_view.clear()
+        if self.show_corpus_note():
+            self.log_view.appendPlainText(f"warning: {self.corpus_label.text()}")
         self.status_label.setStyleSheet("")
         self.status_label.setText("Reading the MIDI files...")
         job = training_job(folder, output, config, resume, self.threads_spin.value())

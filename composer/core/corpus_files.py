@@ -7,6 +7,7 @@ in the same split on every machine and every run, and adding files never moves o
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 
@@ -37,3 +38,38 @@ def split_of(relative_path: str, valid_fraction: float, test_fraction: float) ->
     if bucket < valid_fraction + test_fraction:
         return "test"
     return "train"
+
+
+def count_splits(root: str | Path, valid_fraction: float, test_fraction: float,
+                 limit: int | None = None) -> dict[str, int] | None:
+    """How many of the MIDI files under ``root`` (those :func:`find_midi_files` finds) each split gets.
+
+    No file is opened: the split comes from each file's relative path (:func:`split_of`), so this is cheap
+    enough to tell a user at once that a corpus is too small to validate on.
+
+    Args:
+        root: the corpus folder.
+        valid_fraction, test_fraction: as for :func:`split_of`.
+        limit: give up (None) after looking at this many folder entries; None looks at all.
+
+    Returns:
+        ``{"train": n, "valid": n, "test": n}``, or None past ``limit``.
+
+    Raises:
+        FileNotFoundError: ``root`` is not a folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"not a folder: {root}")
+    counts = dict.fromkeys(SPLITS, 0)
+    seen = 0
+    for folder, folders, names in os.walk(root):
+        seen += len(folders) + len(names)
+        if limit is not None and seen > limit:
+            return None
+        relative_folder = Path(folder).relative_to(root)
+        for name in names:
+            if os.path.splitext(name)[1].lower() in MIDI_SUFFIXES:
+                relative = (relative_folder / name).as_posix()
+                counts[split_of(relative, valid_fraction, test_fraction)] += 1
+    return counts

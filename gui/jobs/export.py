@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from gui.document import Document
+from gui.files import read_only_location, save_folder
 from gui.messages import Messages
 from gui.piano_roll import RollCanvas
 from gui.settings import AppSettings
@@ -26,7 +27,7 @@ class WavExport(QObject):
     Args:
         canvas: the piano roll; its piece (the document's, or a previewed result) is what is rendered.
         document: names the default file.
-        settings: the last folder.
+        settings: the folder of the last save (the default folder for the WAV file).
         messages: where messages and errors go.
         dialog_parent: the window the file dialog belongs to.
     """
@@ -60,8 +61,13 @@ class WavExport(QObject):
         return True
 
     def export_wav_dialog(self) -> None:
-        """Ask for the WAV file (next to the piece's file, or in the last folder), then export."""
-        default = self.document.path or Path(self.settings.last_folder()) / self.document.title
+        """Ask for the WAV file (next to the piece's file, or in the save folder when the piece has none or is
+        a bundled example: :func:`gui.files.save_folder`), then export."""
+        path = self.document.path
+        if path is not None and not read_only_location(path):
+            default = Path(path)
+        else:
+            default = save_folder(self.settings) / (Path(path).name if path is not None else self.document.title)
         path, _ = QFileDialog.getSaveFileName(self.dialog_parent, "Export WAV", str(default.with_suffix(".wav")),
                                               WAV_FILTER)
         if path:

@@ -68,7 +68,8 @@ def test_a_tiny_run_trains_a_model_that_loads(qtbot, corpus, tmp_path):
     log = dialog.log_view.toPlainText()
     assert "skipped broken.mid" in log and "epoch 2: train loss" in log
     assert "Done" in dialog.status_label.text() and dialog.last_error == ""
-    assert dialog.start_button.isEnabled() and dialog.resume_check.isEnabled()  # the file keeps resume state
+    assert dialog.start_button.isEnabled() and not dialog.resume_check.isEnabled()  # finished: nothing to resume
+    assert "its run has finished" in dialog.resume_check.text()
 
 
 def test_cancel_leaves_a_loadable_model_and_resume_continues_it(qtbot, corpus, tmp_path):
