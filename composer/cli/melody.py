@@ -88,6 +88,8 @@ def add_generate_command(commands: argparse._SubParsersAction) -> argparse.Argum
                    "AABB, AABA, ABAC... (default: through-composed); the form spans the primer too")
     g.add_argument("--time-signature", type=time_signature, default=None, metavar="N/D",
                    help="metre of new music without a primer: 4/4 (default), 3/4, 2/4, 6/8, ...")
+    g.add_argument("--no-cadence", dest="cadence", action="store_false",
+                   help="leave the ending to the model (default: the last note is the tonic of the key)")
     g.add_argument("--prefix", type=file_prefix, default="variation",
                    help="file name prefix: letters, digits, '-', '_', '.' (default: variation)")
     return g
@@ -110,6 +112,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="generate in this form (AABB, AABA...) and report how well its sections match")
     e.add_argument("--time-signature", type=time_signature, default=None, metavar="N/D",
                    help="metre of the generated pieces (default 4/4)")
+    e.add_argument("--no-cadence", dest="cadence", action="store_false",
+                   help="generate without the closing-cadence guide (measures the model alone)")
     e.add_argument("--json", type=Path, metavar="FILE", help="also write everything (per piece too) as JSON")
     e.add_argument("--threads", type=int_range(1, 1024), help="CPU threads for PyTorch (default: all cores)")
     e.set_defaults(handler=run_evaluate)
@@ -152,7 +156,7 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, mode
     request = GenerationRequest(count=args.count, bars=args.bars, temperature=args.temperature, top_k=args.top_k,
                                 top_p=args.top_p, key=args.key, seed=args.seed, qpm=args.tempo, beam=args.beam,
                                 chords=args.chords, keep_primer=not args.continuation_only, form=args.form,
-                                time_signature=args.time_signature)
+                                time_signature=args.time_signature, cadence=args.cadence)
     try:
         manifest = generate_to_folder(model, args.out, request, primer=args.primer, prefix=args.prefix)
     except MidiReadError as error:
@@ -196,7 +200,7 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     set_threads(args.threads)
     try:
         report = evaluate_melody_model(model, args.data, count=args.count, bars=args.bars, seed=args.seed,
-                                       form=args.form, time_signature=args.time_signature)
+                                       form=args.form, time_signature=args.time_signature, cadence=args.cadence)
     except ValueError as error:
         print(f"composer evaluate: {error}", file=sys.stderr)
         return 1

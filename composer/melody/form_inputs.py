@@ -14,14 +14,17 @@ feature        columns                                                          
 ``phrase``     bar number within an eight-bar phrase (0-7), or the pickup bar                9
 ``lookbackN``  the note that started exactly N bars earlier: its MIDI pitch + 1 (0: none),    129, 49
                and its first duration token in twelfths of a beat (0: none; capped at 48)
+``key``        the piece's key (its ``KEY`` token: 12 major, 12 minor; 24 before it or none)  25
 =============  ===========================================================================  =======
 
 ``remaining`` is what lets a model close a piece: in training it counts to the piece's end, in generation to
 the requested end; its beats column says where in the last bar the end falls (a tune with a pickup ends
 before its last bar line), so the model knows which note is the final one. The lookbacks are Magenta's Lookback RNN idea: a bar that repeats one two
-four or eight bars back is a copy of what the model is shown. Per-tick columns (``position``,
-``remaining``, ``phrase``) depend only on the cursor, so generation turns them into a table once; the
-lookback columns depend on what each row has written (:class:`LookbackTracker`).
+four or eight bars back is a copy of what the model is shown. ``key`` repeats the key at every step, so the
+model does not have to remember one token from the start of the piece to keep to its key and close on its
+tonic. Per-tick columns (``position``, ``remaining``, ``phrase``) depend only on the cursor, so generation
+turns them into a table once; the lookback and key columns depend on what each row has written
+(:class:`LookbackTracker`, and each row's KEY token).
 """
 
 from __future__ import annotations
@@ -43,10 +46,11 @@ PITCH_CLASSES = 129             # MIDI pitch + 1; 0 for no note
 DURATION_CLASSES = 49           # twelfths of a beat 1..48; 0 for no note
 LOOKBACK_BARS = (1, 2, 4, 8)
 
-FEATURES = ("position", "remaining", "phrase", *(f"lookback{n}" for n in LOOKBACK_BARS))
+KEY_CLASSES = 25                # 24 keys, and 24 for "not known yet"
+FEATURES = ("position", "remaining", "phrase", *(f"lookback{n}" for n in LOOKBACK_BARS), "key")
 _COLUMNS = {"position": (POSITION_CLASSES, len(METRES) + 1), "remaining": (REMAINING_CLASSES, END_BEAT_CLASSES),
             "phrase": (PHRASE_BARS + 1,), **{f"lookback{n}": (PITCH_CLASSES, DURATION_CLASSES)
-                                              for n in LOOKBACK_BARS}}
+                                              for n in LOOKBACK_BARS}, "key": (KEY_CLASSES,)}
 ALL = ",".join(FEATURES)
 
 
@@ -80,7 +84,7 @@ class FormLayout:
 
     @property
     def tick_features(self) -> tuple[str, ...]:
-        return tuple(f for f in self.features if not f.startswith("lookback"))
+        return tuple(f for f in self.features if f in ("position", "remaining", "phrase"))
 
     @property
     def lags(self) -> tuple[int, ...]:
@@ -105,6 +109,13 @@ class FormLayout:
         """int64 [2 * lags]: first table row of each lookback column (pitch, duration per lag)."""
         start = sum(sum(_COLUMNS[f]) for f in self.tick_features)
         return np.asarray(self._offsets(tuple(f"lookback{n}" for n in self.lags), start), dtype=np.int64)
+
+    @property
+    def key_offset(self) -> int | None:
+        """Table row of the key column's class 0 (None when the layout has no key column)."""
+        if "key" not in self.features:
+            return None
+        return sum(sum(_COLUMNS[f]) for f in self.features if f != "key")
 
     @property
     def rows(self) -> int:
@@ -223,7 +234,22 @@ def sequence_ids(ids: np.ndarray, vocab: Vocabulary, layout: FormLayout, metre: 
     end = int(cursor[-1]) if end_tick is None else end_tick
     per_tick = tick_ids(layout, metre, end, cursor, vocab.config.ticks_per_beat)
     pitches, durations = note_tables(ids, vocab, int(cursor[-1]) + 1)
-    return np.concatenate([per_tick, lookback_ids(layout, metre, cursor, pitches, durations)], 1)
+    columns = [per_tick, lookback_ids(layout, metre, cursor, pitches, durations)]
+    if layout.key_offset is not None:
+        columns.append(key_ids(ids, vocab)[:, None] + layout.key_offset)
+    return np.concatenate(columns, 1)
+
+
+def key_ids(ids: np.ndarray, vocab: Vocabulary) -> np.ndarray:
+    """int64 [T]: the key class at each position: the KEY token's index (0-23) from that token on, 24 before
+    it (and throughout a sequence without one)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    is_key = (ids >= vocab.key_offset) & (ids < vocab.shift_offset)
+    classes = np.full(len(ids), KEY_CLASSES - 1, dtype=np.int64)
+    where = np.flatnonzero(is_key)
+    if len(where):
+        classes[where[0]:] = ids[where[0]] - vocab.key_offset
+    return classes
 
 
 class LookbackTracker:

@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from composer.melody.cadence import CadenceGuide
 from composer.melody.encoding import BOS, EOS, PAD, Vocabulary
-from composer.melody.form_inputs import LookbackTracker, sequence_ids, tick_ids
+from composer.melody.form_inputs import LookbackTracker, key_ids, sequence_ids, tick_ids
 from composer.melody.form_plan import FormPlan, through_composed
 from composer.music.metre import Metre
 
@@ -38,10 +39,12 @@ class FormSteps:
         metre: bar lines of the piece.
         plan: the sections (default: through-composed to ``until``).
         until: the requested end tick (used when ``plan`` is None).
+        cadence: end every row on its tonic (:class:`composer.melody.cadence.CadenceGuide`).
+        key: the key asked for (the cadence's tonic; else each row's KEY token).
     """
 
     def __init__(self, model, input_side, vocab: Vocabulary, prompt: np.ndarray, rows: int, metre: Metre,
-                 plan: FormPlan | None, until: int) -> None:
+                 plan: FormPlan | None, until: int, cadence: bool = False, key: str | None = None) -> None:
         self.plan = plan or through_composed(until)
         self.end = self.plan.end
         self.vocab, self.metre = vocab, metre
@@ -53,16 +56,20 @@ class FormSteps:
         self.boundary = torch.from_numpy(self.plan.boundary)                              # [end + 1]
         self.beat = vocab.config.ticks_per_beat
         self.off_grid = torch.from_numpy(~rhythm_grid(vocab, reach))                      # [beat, V]
-        self.tick_table = self.lookback_table = self.tracker = None
+        self.tick_table = self.lookback_table = self.tracker = self.key_row = None
         if self.layout:
             weight = model.form.weight.detach()                                           # [rows, E]
             ticks = np.arange(self.end + 1)
             per_tick = torch.from_numpy(tick_ids(self.layout, metre, self.end, ticks, vocab.config.ticks_per_beat))
             self.tick_table = input_side(weight[per_tick].sum(1)) if per_tick.size(1) else None   # [end+1, G]
-            if self.layout.lags:
+            if self.layout.lags or self.layout.key_offset is not None:
                 self.lookback_table = input_side(weight)                                  # [rows, G]
+            if self.layout.lags:
                 self.tracker = LookbackTracker(self.layout, metre, vocab, prompt, rows, self.end + 1)
+            if self.layout.key_offset is not None:                                        # each row's key class
+                self.key_row = torch.full((rows,), int(key_ids(prompt, vocab)[-1]) + self.layout.key_offset)
         self.repeats = _Replay(self.plan, vocab, prompt, rows) if _has_repeats(self.plan) else None
+        self.cadence = CadenceGuide(vocab, prompt, rows, self.end, key, self.reach) if cadence else None
 
     def prompt_form(self, prompt: np.ndarray) -> torch.Tensor | None:
         """int64 [1, P - 1, K]: the form ids the model reads with the prompt (None without form inputs)."""
@@ -74,15 +81,21 @@ class FormSteps:
     def lookback_extra(self, cursor: torch.Tensor) -> torch.Tensor | None:
         """[B, G]: what the lookback inputs add to this step (None without them); the per-tick inputs are
         ``tick_table``'s rows."""
-        if self.tracker is None:
-            return None
-        return self.lookback_table[self.tracker.ids(cursor)].sum(1)                      # [B, 2L, G] -> [B, G]
+        out = None
+        if self.tracker is not None:
+            out = self.lookback_table[self.tracker.ids(cursor)].sum(1)                   # [B, 2L, G] -> [B, G]
+        if self.key_row is not None:
+            keyed = self.lookback_table[self.key_row]                                     # [B, G]
+            out = keyed if out is None else out + keyed
+        return out
 
     def restrict(self, logits: torch.Tensor, cursor: torch.Tensor) -> None:
         """Forbid (in place) tokens that would cross the next boundary: [B, V] logits, [B] cursors."""
         room = self.boundary[cursor.clamp(max=self.end)] - cursor                         # [B]
         logits.masked_fill_(self.reach.unsqueeze(0) > room.unsqueeze(1), NEG_INF)
         logits.masked_fill_(self.off_grid[cursor % self.beat], NEG_INF)
+        if self.cadence is not None:
+            self.cadence.restrict(logits, cursor)
 
     def replay(self, drawn: torch.Tensor, cursor: torch.Tensor) -> torch.Tensor:
         """[B] the tokens the rows take: a repeat's copy where a row is inside a repeated stretch, else ``drawn``."""
@@ -95,13 +108,22 @@ class FormSteps:
         """Note the tokens the rows took, drawn at ``cursor_before``."""
         if self.tracker is not None:
             self.tracker.record(token, cursor_before)
+        if self.key_row is not None:
+            is_key = (token >= self.vocab.key_offset) & (token < self.vocab.shift_offset)
+            self.key_row = torch.where(is_key, token - self.vocab.key_offset + self.layout.key_offset, self.key_row)
         if self.repeats is not None:
             self.repeats.record(token, cursor_before)
+        if self.cadence is not None:
+            self.cadence.record(token)
 
     def select(self, rows: torch.Tensor) -> None:
         """Keep the given rows, in this order (beam search)."""
         if self.tracker is not None:
             self.tracker.select(rows)
+        if self.key_row is not None:
+            self.key_row = self.key_row[rows]
+        if self.cadence is not None:
+            self.cadence.select(rows)
 
 
 def rhythm_grid(vocab: Vocabulary, reach: np.ndarray) -> np.ndarray:

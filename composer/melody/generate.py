@@ -44,6 +44,8 @@ class GenerationRequest:
         form: section letters such as ``AABB``, ``AABA`` or ``ABAC`` (see :mod:`composer.melody.form_plan`);
             "" for through-composed. The form spans the whole piece, primer included, in equal sections.
         time_signature: the metre of new music without a primer, as ``"6/8"`` (None: 4/4; a primer keeps its own).
+        cadence: end every piece on the tonic (of ``key``, else of the model's KEY token; see
+            :mod:`composer.melody.cadence`); False leaves the ending to the model.
     """
 
     count: int = 8
@@ -59,6 +61,7 @@ class GenerationRequest:
     chords: tuple[str, ...] | None = None
     form: str = ""
     time_signature: str | None = None
+    cadence: bool = True
 
     def __post_init__(self) -> None:
         if self.count < 1:
@@ -144,9 +147,10 @@ def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, p
     sampler = Sampler(model, vocab)
     if request.beam:
         rows = sampler.beam_search(prompt.tokens, request.beam, until, key=request.key, count=request.count,
-                                   condition=condition, metre=metre)
+                                   condition=condition, metre=metre, cadence=request.cadence)
     else:
-        options = SamplingOptions(request.temperature, request.top_k, request.top_p, request.key, seed)
+        options = SamplingOptions(request.temperature, request.top_k, request.top_p, request.key, seed,
+                                  request.cadence)
         rows = sampler.sample(prompt.tokens, request.count, until, options, on_step=on_step, condition=condition,
                               metre=metre, plan=plan)
     pieces = []

@@ -139,6 +139,8 @@ class SamplingOptions:
         top_p: keep the smallest set of tokens whose probability reaches p (1.0: off).
         key: restrict pitches to this key's scale (None: any pitch).
         seed: random seed; the same seed, model and request give the same output.
+        cadence: end every row on the tonic (of ``key``, else of the row's KEY token; see
+            :mod:`composer.melody.cadence`).
     """
 
     temperature: float = 1.0
@@ -146,6 +148,7 @@ class SamplingOptions:
     top_p: float = 1.0
     key: str | None = None
     seed: int = 0
+    cadence: bool = False
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
@@ -258,7 +261,7 @@ class Sampler:
         """
         self.check_condition(condition)
         generator = torch.Generator().manual_seed(options.seed)
-        form = self.form_steps(prompt, count, until_tick, metre, plan)
+        form = self.form_steps(prompt, count, until_tick, metre, plan, options.cadence, options.key)
         state, last, cursor = self.prime(prompt, count, condition, form)
         inputs = self.tick_inputs(condition, form)                                      # [ticks, 4H or E]
         cursor = torch.full((count,), cursor, dtype=torch.long)
@@ -294,7 +297,7 @@ class Sampler:
         return self.stepper(last, state, _plus(extra, form.lookback_extra(cursor)))
 
     def form_steps(self, prompt: np.ndarray, rows: int, until_tick: int, metre: Metre | None,
-                   plan: FormPlan | None) -> FormSteps:
+                   plan: FormPlan | None, cadence: bool = False, key: str | None = None) -> FormSteps:
         """The per-step form work of a request (see :mod:`composer.melody.form_steps`).
 
         Raises:
@@ -304,7 +307,7 @@ class Sampler:
             raise ValueError(f"the form plan ends at tick {plan.end}, the request at {until_tick}")
         beat = self.vocab.config.ticks_per_beat
         return FormSteps(self.model, self.stepper.input_side, self.vocab, np.asarray(prompt, dtype=np.int64), rows,
-                         metre or Metre(4 * beat, beat), plan, until_tick)
+                         metre or Metre(4 * beat, beat), plan, until_tick, cadence, key)
 
     def tick_inputs(self, condition: torch.Tensor | None, form: FormSteps) -> torch.Tensor | None:
         """[ticks, 4H or E]: what the chords and the per-tick form inputs add to a step at each tick."""
@@ -335,7 +338,8 @@ class Sampler:
     @torch.no_grad()
     def beam_search(self, prompt: np.ndarray, width: int, until_tick: int, key: str | None = None,
                     count: int = 1, max_steps: int | None = None, condition: torch.Tensor | None = None,
-                    diversity: float = DIVERSITY_PENALTY, metre: Metre | None = None) -> list[np.ndarray]:
+                    diversity: float = DIVERSITY_PENALTY, metre: Metre | None = None,
+                    cadence: bool = False) -> list[np.ndarray]:
         """``count`` likely and different continuations, by diverse beam search (Vijayakumar et al. 2018).
 
         The beams form ``count`` groups of ``width`` beams each, searched side by side; each returns its best
@@ -349,7 +353,7 @@ class Sampler:
             width: beams per group.
             count: groups, one returned beam each.
             condition: per-tick condition vectors, as for :meth:`sample`.
-            metre: the bar lines, as for :meth:`sample` (a beam search keeps the exact end but takes no plan).
+            metre, cadence: the bar lines and the closing tonic, as for :meth:`sample` (no form plan here).
             diversity: nats a candidate pays for every earlier group that took its token at this step
                 (0: ``count`` independent copies of one beam search).
 
@@ -358,7 +362,7 @@ class Sampler:
         """
         self.check_condition(condition)
         width, groups = max(1, width), max(1, count)
-        form = self.form_steps(prompt, groups, until_tick, metre, None)
+        form = self.form_steps(prompt, groups, until_tick, metre, None, cadence, key)
         state, last, start_cursor = self.prime(prompt, groups, condition, form)
         inputs = self.tick_inputs(condition, form)                                      # [ticks, 4H or E]
         group = torch.arange(groups)                                         # [R]: each row's group

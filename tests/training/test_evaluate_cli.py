@@ -53,7 +53,8 @@ def report(held_out, tmp_path_factory):
 def test_the_report_scores_every_usable_file_and_skips_the_short_one(report, held_out):
     assert report["likelihood"]["pieces"] == 3
     assert list(report["skipped"]) == ["short.mid"] and "fewer than 8" in report["skipped"]["short.mid"]
-    assert report["settings"] == {"count": 3, "bars": 4, "seed": 2, "form": "", "time_signature": None}
+    assert report["settings"] == {"count": 3, "bars": 4, "seed": 2, "form": "", "time_signature": None,
+                                  "cadence": True}
     assert len(report["pieces"]["corpus"]) == 3 and len(report["pieces"]["generated"]) == 3
 
 

@@ -377,3 +377,19 @@ def test_the_advancing_encoding_is_saved_and_samples_two_tokens_per_legato_note(
             expected = piece.notes[-1].end if v.config.durations_advance else piece.notes[-1].start
             assert int(v.shift_steps[music].sum()) == expected
     assert tokens_per_note["advance"] < 2.5 < tokens_per_note["shift"], tokens_per_note
+
+
+# -- the closing cadence ----------------------------------------------------------------------------------
+def test_the_cadence_guide_ends_every_piece_on_the_tonic_even_against_the_model(model, vocab):
+    """A model pushed to play D and E all but always still ends on C when asked for C; without the guide it
+    does not. Before the final beat the music is the model's: D and E throughout."""
+    biased = pitch_biased_model(model, vocab, {2, 4}, amount=8.0)
+    guided = generate(biased, vocab, GenerationRequest(count=8, bars=4, seed=3, key="C"))
+    free = generate(biased, vocab, GenerationRequest(count=8, bars=4, seed=3, key="C", cadence=False))
+    for piece in guided.pieces:
+        last = max(piece.notes, key=lambda n: n.start)
+        assert last.pitch % 12 == 0, [(n.start, n.pitch) for n in piece.notes[-4:]]
+        assert piece.end <= guided.length_ticks
+        before = [n.pitch % 12 for n in piece.notes if n.end <= guided.length_ticks - vocab.config.ticks_per_beat]
+        assert sum(pc in (2, 4) for pc in before) >= 0.8 * len(before)
+    assert sum(max(p.notes, key=lambda n: n.start).pitch % 12 == 0 for p in free.pieces) <= 2

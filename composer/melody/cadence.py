@@ -1,0 +1,87 @@
+"""The closing cadence of a sampled melody: its last note is the tonic (issue 14).
+
+A model that knows where the end is (:mod:`composer.melody.form_inputs`) often closes on its own, but not
+always. :class:`CadenceGuide` makes sure, step by step and without looking ahead:
+
+* in the final beat, a new note can only be the tonic;
+* a note that is not the tonic must end (and a rest after it must stop) before the final beat, so another
+  note, the tonic, follows it; and in the final beat a rest cannot run to the end after it.
+
+So the last note of every row is the tonic, and everything before the final beat is the model's own. The
+tonic is the key's: the request's ``--key``, else each row's ``KEY`` token (the prompt's, or the one the
+model drew first). A row whose key is unknown (a model without key tokens, no key asked) is left alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from composer.melody.encoding import Vocabulary
+from composer.music.keys import parse_key
+
+NEG_INF = float("-inf")
+
+
+class CadenceGuide:
+    """Keeps the last note of each row on its tonic (see the module docstring).
+
+    Args:
+        vocab: the vocabulary.
+        prompt: int64 [P] the prompt (its KEY token, if any, gives every row's tonic).
+        rows: batch rows.
+        end: the tick where the rows end.
+        key: a key asked for (its tonic wins over KEY tokens), or None.
+        reach: int64 [V] how far each token moves the cursor or holds its note (SHIFT and DUR tokens).
+    """
+
+    def __init__(self, vocab: Vocabulary, prompt: np.ndarray, rows: int, end: int, key: str | None,
+                 reach: torch.Tensor) -> None:
+        self.vocab, self.end, self.reach = vocab, end, reach
+        self.final_beat = end - vocab.config.ticks_per_beat                      # the final beat's first tick
+        pitches = np.arange(len(vocab)) - vocab.pitch_offset + vocab.config.min_pitch
+        self.pitch_class = torch.from_numpy(np.where(_pitch_mask(vocab), pitches % 12, -1))     # [V], -1 not a pitch
+        self.is_key = torch.zeros(len(vocab), dtype=torch.bool)
+        self.is_key[vocab.key_offset:vocab.shift_offset] = True
+        self.is_shift = torch.zeros(len(vocab), dtype=torch.bool)
+        self.is_shift[vocab.shift_offset:vocab.voice_offset] = True
+        self.fixed = parse_key(key)[0] if key else None
+        self.tonic = torch.full((rows,), -1 if self.fixed is None else self.fixed, dtype=torch.long)
+        self.last_is_tonic = torch.ones(rows, dtype=torch.bool)                  # no note yet: nothing to finish
+        for token in np.asarray(prompt, dtype=np.int64).tolist():
+            self.record(torch.full((rows,), token, dtype=torch.long))
+
+    def record(self, token: torch.Tensor) -> None:
+        """Note the tokens the rows took: a KEY token sets a row's tonic, a pitch its last note."""
+        if self.fixed is None and bool(self.is_key[token].any()):
+            index = (token - self.vocab.key_offset) % 12
+            self.tonic = torch.where(self.is_key[token], index, self.tonic)
+        pitch_class = self.pitch_class[token]
+        is_pitch = pitch_class >= 0
+        self.last_is_tonic = torch.where(is_pitch, pitch_class == self.tonic, self.last_is_tonic)
+
+    def select(self, rows: torch.Tensor) -> None:
+        """Keep the given rows, in this order (beam search)."""
+        self.tonic, self.last_is_tonic = self.tonic[rows], self.last_is_tonic[rows]
+
+    def restrict(self, logits: torch.Tensor, cursor: torch.Tensor) -> None:
+        """Forbid (in place) what would end a row off the tonic: [B, V] logits, [B] cursors. A row the masks
+        would leave without any token is left as it was."""
+        known = self.tonic >= 0
+        in_final_beat = (cursor >= self.final_beat) & known                                   # [B]
+        off_tonic = (self.pitch_class.unsqueeze(0) >= 0) & (self.pitch_class.unsqueeze(0) != self.tonic.unsqueeze(1))
+        forbid = off_tonic & in_final_beat.unsqueeze(1)                                       # [B, V]
+        must_stop = known & ~self.last_is_tonic & (cursor < self.final_beat)                  # [B]
+        into_final = (cursor.unsqueeze(1) + self.reach.unsqueeze(0)) > self.final_beat        # [B, V]
+        forbid |= must_stop.unsqueeze(1) & into_final & (self.reach.unsqueeze(0) > 0)
+        must_play = known & ~self.last_is_tonic & (cursor >= self.final_beat)                 # [B]
+        to_end = (cursor.unsqueeze(1) + self.reach.unsqueeze(0)) >= self.end                  # [B, V]
+        forbid |= must_play.unsqueeze(1) & to_end & self.is_shift.unsqueeze(0)
+        still_open = (logits.masked_fill(forbid, NEG_INF) > NEG_INF).any(1, keepdim=True)    # [B, 1]
+        logits.masked_fill_(forbid & still_open, NEG_INF)
+
+
+def _pitch_mask(vocab: Vocabulary) -> np.ndarray:
+    mask = np.zeros(len(vocab), dtype=bool)
+    mask[vocab.pitch_offset:vocab.duration_offset] = True
+    return mask
