@@ -213,6 +213,11 @@ class GeneratePanel(QWidget):
         self.time_combo.addItems(TIME_SIGNATURES)
         self.time_combo.setToolTip("Metre of new music (a primer keeps its own)")
         form.addRow("Time", self.time_combo)
+        self.cadence_check = QCheckBox("End on the tonic")
+        self.cadence_check.setChecked(True)
+        self.cadence_check.setToolTip("Close every variation on the key's tonic (the last note);\n"
+                                      "untick to leave the ending to the model")
+        form.addRow(self.cadence_check)
 
     def _build_harmony_box(self) -> QGroupBox:
         box = QGroupBox("Harmony (4 parts)")
@@ -352,7 +357,8 @@ class GeneratePanel(QWidget):
         values = dict(count=self.count_spin.value(), bars=self.bars_spin.value(),
                       temperature=self.temperature_spin.value(), top_p=self.top_p_spin.value(), key=self.key(),
                       seed=None if self.random_seed_check.isChecked() else self.seed_spin.value(),
-                      form=self.form_combo.currentData() or "", time_signature=self.time_combo.currentText())
+                      form=self.form_combo.currentData() or "", time_signature=self.time_combo.currentText(),
+                      cadence=self.cadence_check.isChecked())
         chords = self.chords_edit.text().split()
         if self.chords_supported and chords:
             values["chords"] = tuple(chords)
@@ -376,6 +382,7 @@ class GeneratePanel(QWidget):
         self.continue_check.setChecked(settings.value("generate/continue", False, bool))
         self.form_combo.setCurrentText(settings.value("generate/form", self.form_combo.itemText(0), str))
         self.time_combo.setCurrentText(settings.value("generate/time", "4/4", str))
+        self.cadence_check.setChecked(settings.value("generate/cadence", True, bool))
 
     def save_choices(self, settings: AppSettings) -> None:
         """Remember the generation choices for the next session."""
@@ -387,6 +394,7 @@ class GeneratePanel(QWidget):
         settings.set_value("generate/continue", self.continue_check.isChecked())
         settings.set_value("generate/form", self.form_combo.currentText())
         settings.set_value("generate/time", self.time_combo.currentText())
+        settings.set_value("generate/cadence", self.cadence_check.isChecked())
 
     # -- state -----------------------------------------------------------------------------------
     def set_busy(self, busy: bool, text: str = "") -> None:

@@ -187,7 +187,7 @@ def test_generate_a_form_in_a_metre_from_the_compose_panel(window, qtbot):
     window.panel.form_combo.setCurrentText("AABB")
     window.panel.time_combo.setCurrentText("3/4")
     request = window.panel.request()
-    assert (request.form, request.time_signature) == ("AABB", "3/4")
+    assert (request.form, request.time_signature, request.cadence) == ("AABB", "3/4", True)
     assert _generate(qtbot, window, count=4, bars=8) == "succeeded"
     repeats = 0
     for variation in window.panel.results.variations():
