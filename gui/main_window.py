@@ -35,7 +35,7 @@ from gui.files import FileActions, dropped_midi
 from gui.generate_panel import GeneratePanel
 from gui.jobs.export import WavExport
 from gui.jobs.generate import GenerateJob
-from gui.jobs.harmony import HarmonyJobs
+from gui.jobs.harmony import HarmonyJobs, voices_to_tick
 from gui.jobs.runner import JobRunner
 from gui.jobs.train import TrainLauncher
 from gui.jobs.worker import Worker
@@ -48,6 +48,7 @@ from gui.results import ResultsView
 from gui.roll_controls import RollControls
 from gui.settings import AppSettings
 from gui.transport import Transport
+from gui.window_fit import fit_to_screen, scrolling
 
 
 class MainWindow(QMainWindow):
@@ -119,7 +120,7 @@ class MainWindow(QMainWindow):
         self.panel = GeneratePanel()
         dock = QDockWidget("Compose", self)
         dock.setObjectName("compose_dock")
-        dock.setWidget(self.panel)
+        dock.setWidget(scrolling(self.panel))  # the panel scrolls on a short screen
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(Qt.RightDockWidgetArea, dock)
         self.status_label = QLabel()
@@ -155,7 +156,7 @@ class MainWindow(QMainWindow):
     def _build_jobs(self) -> None:
         self.jobs = JobRunner(self.panel, self, self)
         self.jobs.jobFinished.connect(self.jobFinished)
-        self.generate_job = GenerateJob(self.jobs, self.panel, self.store, self.document, self, self)
+        self.generate_job = GenerateJob(self.jobs, self.panel, self.store, self.document, self, self, self.canvas)
         self.harmony_jobs = HarmonyJobs(self.jobs, self.panel, self.store, self.document, self.canvas, self, self)
         self.wav_export = WavExport(self.canvas, self.document, self.settings, self, self)
         self.trainer = TrainLauncher(self.settings, self.user_models_dir, self.models.add_model, self, self)
@@ -178,7 +179,7 @@ class MainWindow(QMainWindow):
     def _build_file_actions(self) -> None:
         """The File and Edit menus' actions, and zoom."""
         files, canvas, stack = self.files, self.canvas, self.document.undo_stack
-        self.new_action = self._action("&New", files.new_piece_dialog, QKeySequence.New, "Start an empty piece")
+        self.new_action = self._action("&New", self.new_piece_dialog, QKeySequence.New, "Start an empty piece")
         self.open_action = self._action("&Open MIDI...", files.open_dialog, QKeySequence.Open,
                                         "Open a MIDI file (Ctrl+O)")
         self.save_action = self._action("&Save", files.save_dialog, QKeySequence.Save,
@@ -273,6 +274,7 @@ class MainWindow(QMainWindow):
         self.roll_controls.restore_settings(self.settings)
         self.transport.restore_settings(self.settings)
         self.settings.restore_window(self)
+        fit_to_screen(self)
 
     def save_settings(self) -> None:
         """Remember the choices, the view, playback and the window's layout for the next session."""
@@ -307,7 +309,7 @@ class MainWindow(QMainWindow):
     def _selection_changed(self, count: int) -> None:
         region = self.canvas.selected_region()
         if region is not None:
-            self.panel.set_selected_voices(region[2])
+            self.panel.set_selected_voices(voices_to_tick(region[2], self.panel.selected_voices()))
         self.status_label.setText(f"{count} note(s) selected" if count else "")
 
     def delete_selection(self) -> None:
@@ -338,6 +340,13 @@ class MainWindow(QMainWindow):
     def pending_restore(self) -> dict | None:
         """What the last session left unsaved, or None."""
         return self.recovery.pending_restore
+
+    def new_piece_dialog(self) -> None:
+        """An empty piece (once unsaved changes are dealt with), at zoom 1, without the old piece's results."""
+        if self.files.maybe_save():
+            self.files.new_piece()
+            self.results.clear()
+            self.piano_roll.reset_zoom()
 
     def open_file(self, path: str | os.PathLike, voices: list[int] | None | str = None) -> bool:
         """Open a MIDI file as the document; see :meth:`FileActions.open_file`."""
@@ -424,8 +433,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not getattr(self, "_shown_once", False):
             self._shown_once = True
-            # The piano roll has its real size only now: bring the notes (or middle C) into view.
-            QTimer.singleShot(0, lambda: self.piano_roll.show_pitch_range(self.canvas.piece))
+            # The piano roll has its real size only now: fit a piece opened before (composer-gui FILE.mid) to it.
+            QTimer.singleShot(0, lambda: self.piano_roll.fit_piece(self.canvas.piece))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if not self.files.maybe_save():

@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
 from PySide6.QtWidgets import QScrollArea, QWidget
 
 from composer.music.notes import Note, Piece
 from gui.commands import with_notes_added, with_notes_removed, with_notes_replaced
 from gui.document import Document
-from gui.roll_gesture import BAND, DRAW, MOVE, RESIZE, Gesture
+from gui.roll_gesture import BAND, DRAW, MOVE, RESIZE, Gesture, band_covers
 from gui.roll_grid import (BASE_BEAT_WIDTH, BASE_ROW_HEIGHT, EDGE_GRAB, KEY_WIDTH, MAX_ZOOM, MIN_ZOOM, RULER_HEIGHT,
                            SNAP_CHOICES, Tool, bar_lines, pitch_name, voice_colour)
 from gui.roll_painter import RollPainter
@@ -56,6 +56,8 @@ class RollCanvas(QWidget):
         self.document = document
         self.preview: Piece | None = None   # a read-only piece shown instead of the document's
         self.preview_new_from = 0           # the tick where the preview's new music starts
+        self.changed_region: tuple[int, int] | None = None   # ticks a previewed regeneration wrote again
+        self.view_width = 0                 # the scroll area's visible width: the canvas is never narrower
         self.zoom_x = 1.0
         self.zoom_y = 1.0
         self.snap_beats = SNAP_CHOICES["1/16"]
@@ -83,15 +85,17 @@ class RollCanvas(QWidget):
     def read_only(self) -> bool:
         return self.preview is not None
 
-    def set_preview(self, piece: Piece | None, new_from: int = 0) -> None:
+    def set_preview(self, piece: Piece | None, new_from: int = 0, changed: tuple[int, int] | None = None) -> None:
         """Show ``piece`` read-only instead of the document (None: back to the document).
 
         Args:
             piece: the piece to show.
             new_from: where its new music starts (the part before, a primer, is shaded).
+            changed: the (start, end) ticks a regeneration wrote again, marked with a band; None for none.
         """
         self.preview = piece
         self.preview_new_from = new_from if piece is not None else 0
+        self.changed_region = changed if piece is not None else None
         self.selection.clear()
         self.selectionChanged.emit(0)
         self._resize_to_content()
@@ -142,9 +146,16 @@ class RollCanvas(QWidget):
         return (tick // step) * step
 
     def content_end(self) -> int:
-        """Ticks the canvas spans: the piece plus room to draw (at least 16 bars)."""
+        """Ticks the canvas spans: the piece plus room to draw (at least 16 bars), and at least the view's width."""
         bar = self.piece.ticks_per_bar
-        return max(self.piece.end + 4 * bar, 16 * bar)
+        view = -(-max(0, self.view_width - KEY_WIDTH) // self.pixels_per_tick)
+        return max(self.piece.end + 4 * bar, 16 * bar, int(view))
+
+    def set_view_width(self, width: int) -> None:
+        """The width the scroll area shows: the canvas grows to fill it (on a resize, see :class:`PianoRoll`)."""
+        if width != self.view_width:
+            self.view_width = width
+            self._resize_to_content()
 
     def _resize_to_content(self) -> None:
         width = round(self.tick_to_x(self.content_end())) + 1
@@ -232,7 +243,7 @@ class RollCanvas(QWidget):
             return
         if gesture.kind == BAND:
             band = gesture.band()
-            self._select({n for n in self.piece.notes if self.note_rect(n).intersects(band)})
+            self._select({n for n in self.piece.notes if band_covers(band, self.note_rect(n))})
         elif gesture.kind == DRAW:
             new = gesture.dragged()
             self._apply_and_select(with_notes_added(self.piece, new), "Draw note", new)
@@ -374,6 +385,11 @@ class PianoRoll(QScrollArea):
         self.horizontalScrollBar().valueChanged.connect(self.canvas.update)
         self.verticalScrollBar().valueChanged.connect(self.canvas.update)
 
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        if event.type() == QEvent.Resize:
+            self.canvas.set_view_width(self.viewport().width())  # the grid always fills the view
+        return super().viewportEvent(event)
+
     def show_pitch_range(self, piece: Piece) -> None:
         """Scroll so the piece's notes (or middle C) are in view, starting at bar 1."""
         pitches = [n.pitch for n in piece.notes] or [60]
@@ -381,6 +397,12 @@ class PianoRoll(QScrollArea):
         y = self.canvas.pitch_to_y(middle) - self.viewport().height() / 2
         self.verticalScrollBar().setValue(max(0, round(y)))
         self.horizontalScrollBar().setValue(0)
+
+    def fit_piece(self, piece: Piece) -> None:
+        """Bring ``piece``'s notes (or middle C) into view, fitted to the visible width when it has notes."""
+        self.show_pitch_range(piece)
+        if piece.notes:
+            self.fit_width(piece.end)
 
     def follow(self, tick: int) -> None:
         """Keep the playhead at ``tick`` in view while playing."""
@@ -398,6 +420,11 @@ class PianoRoll(QScrollArea):
         canvas = self.canvas
         beats = end_tick / canvas.piece.ticks_per_beat
         canvas.set_zoom(zoom_x=width / (beats * BASE_BEAT_WIDTH))
+        self.horizontalScrollBar().setValue(0)
+
+    def reset_zoom(self) -> None:
+        """Back to zoom 1 in time and pitch (a new piece), scrolled to bar 1."""
+        self.canvas.set_zoom(zoom_x=1.0, zoom_y=1.0)
         self.horizontalScrollBar().setValue(0)
 
     def zoom_in(self) -> None:

@@ -40,9 +40,11 @@ class ResultsView(QObject):
         panel.auditionRequested.connect(self.audition)
 
     def preview(self, variation: Variation | None) -> None:
-        """Show ``variation`` read-only in the piano roll (None: back to the document)."""
+        """Show ``variation`` read-only in the piano roll (None: back to the document); the region a
+        regeneration changed (a variation's ``changed``, when it has one) is shaded."""
         self.piano_roll.canvas.set_preview(variation.piece if variation else None,
-                                           variation.new_from if variation else 0)
+                                           variation.new_from if variation else 0,
+                                           getattr(variation, "changed", None))
         if variation is not None:
             self.banner.setText(f"Previewing {variation.label} (read-only). \"Use this one\" "
                                         "makes it your piece; \"Back to my piece\" returns.")
@@ -55,10 +57,18 @@ class ResultsView(QObject):
         variation = self.panel.results.variation(row)
         if variation is None:
             return False
+        had, has = len(self.document.piece.voices), len(variation.piece.voices)
+        lost = had > has and any(n.voice >= has for n in self.document.piece.notes)
         self.document.apply(variation.piece, f"Use {variation.label}")
         self.panel.clear_preview()
-        self.messages.show_message(f"Now editing {variation.label}")
+        self.messages.show_message(f"Now editing {variation.label}" + (
+            f": it replaces your piece's {had} voices with {has} (Undo brings them back)" if lost else ""))
         return True
+
+    def clear(self) -> None:
+        """Empty the results list and show the document (a new piece starts without the old results)."""
+        self.panel.results.clear()
+        self.panel.clear_preview()
 
     def use_selected_variation(self) -> bool:
         return self.use_variation(self.panel.results.currentRow())

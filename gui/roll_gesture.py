@@ -79,3 +79,13 @@ class Gesture:
         """The undo step's name for a move or resize ("Move note", "Resize notes")."""
         label = "Move notes" if self.kind == MOVE else "Resize notes"
         return label[:-1] if len(self.notes) == 1 else label
+
+
+def band_covers(band: QRectF, rect: QRectF) -> bool:
+    """Whether a rubber ``band`` covers a note's ``rect``, rather than grazing it: the middle of the note's row
+    is inside the band, and the band holds at least half the note's length (or the band lies within the note)."""
+    middle = rect.center().y()
+    if not band.top() <= middle <= band.bottom():
+        return False
+    overlap = min(band.right(), rect.right()) - max(band.left(), rect.left())
+    return overlap > 0 and overlap >= min(rect.width(), band.width()) / 2

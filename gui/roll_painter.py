@@ -1,13 +1,13 @@
-"""Painting the piano roll: pitch rows, the primer's shade, bar and beat lines, the notes coloured by voice,
-the gesture's preview, the playhead, a hint on an empty piece, and the ruler and piano keys pinned to the
-visible edges."""
+"""Painting the piano roll: pitch rows, the primer's shade, the band over a regenerated region, bar and beat
+lines, the notes coloured by voice, the gesture's preview, the playhead, a hint on an empty piece, and the ruler
+and piano keys pinned to the visible edges."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 
 from composer.music.notes import Note
 from gui.roll_gesture import BAND
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 BACKGROUND = QColor("#1e1f22")
 PLAYHEAD = QColor("#ffd54f")
 WHITE_KEY = QColor("#e8e8e8")
+CHANGED = QColor(255, 213, 79, 38)        # the band over a regenerated region
+CHANGED_EDGE = QColor(255, 213, 79, 160)
+HINT_FLAGS = Qt.AlignCenter | Qt.TextWordWrap
+HINT_POINTS = 11
 EMPTY_HINT = ("Click to draw notes, open a MIDI file (Ctrl+O) or drop one here,\n"
               "or write melodies with Generate (Ctrl+G)")
 
@@ -38,6 +42,7 @@ class RollPainter:
         painter.setRenderHint(QPainter.Antialiasing, False)
         self._paint_rows(painter, visible)
         self._paint_primer(painter, visible)
+        self._paint_changed_region(painter, visible)
         self._paint_grid(painter, visible)
         self._paint_notes(painter, visible)
         self._paint_gesture(painter)
@@ -66,14 +71,36 @@ class RollPainter:
                 painter.drawLine(QPointF(visible.left(), bottom), QPointF(visible.right(), bottom))
 
     def _paint_empty_hint(self, painter: QPainter, visible: QRect) -> None:
-        """What to do with an empty piece, in the middle of the view."""
+        """What to do with an empty piece, in the middle of the view (wrapped to fit it)."""
         if self.canvas.piece.notes or self.canvas.gesture is not None:
             return
-        area = QRectF(visible.left() + KEY_WIDTH, visible.top() + RULER_HEIGHT, visible.width() - KEY_WIDTH,
-                      visible.height() - RULER_HEIGHT)
         painter.setPen(QColor("#8a9099"))
-        _set_font_size(painter, 11)
-        painter.drawText(area, Qt.AlignCenter, EMPTY_HINT)
+        _set_font_size(painter, HINT_POINTS)
+        painter.drawText(self._hint_area(visible), HINT_FLAGS, EMPTY_HINT)
+
+    @staticmethod
+    def _hint_area(visible: QRect) -> QRectF:
+        """The visible grid, right of the keys and under the ruler."""
+        return QRectF(visible.left() + KEY_WIDTH, visible.top() + RULER_HEIGHT, visible.width() - KEY_WIDTH,
+                      visible.height() - RULER_HEIGHT)
+
+    def empty_hint_rect(self, visible: QRect) -> QRectF:
+        """Where the empty-piece hint's text goes when ``visible`` is the part of the canvas in view."""
+        font = QFont(self.canvas.font())
+        font.setPointSizeF(HINT_POINTS)
+        area = self._hint_area(visible)
+        return QFontMetricsF(font).boundingRect(area, HINT_FLAGS, EMPTY_HINT)
+
+    def _paint_changed_region(self, painter: QPainter, visible: QRect) -> None:
+        """Shade the ticks a previewed regeneration wrote again, edged with two lines."""
+        canvas = self.canvas
+        if not canvas.read_only or canvas.changed_region is None:
+            return
+        x0, x1 = (canvas.tick_to_x(tick) for tick in canvas.changed_region)
+        painter.fillRect(QRectF(x0, visible.top(), x1 - x0, visible.height()), CHANGED)
+        painter.setPen(QPen(CHANGED_EDGE, 1))
+        for x in (x0, x1):
+            painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
 
     def _paint_primer(self, painter: QPainter, visible: QRect) -> None:
         """Shade the primer of a previewed continuation and mark where the new music starts."""

@@ -12,10 +12,12 @@ from composer.melody.generate import GenerationRequest, GenerationResult, genera
 from composer.music.notes import Piece, TimeSignature
 from gui.document import Document
 from gui.generate_panel import GeneratePanel, Variation
+from gui.jobs.continuation import continues_one_voice, melody_voice, merge_continuation, voice_name, voice_primer
 from gui.jobs.runner import JobRunner
 from gui.jobs.worker import Progress
 from gui.messages import Messages
 from gui.models import ModelStore
+from gui.piano_roll import RollCanvas
 
 
 def generation_job(model, vocab, request: GenerationRequest,
@@ -60,16 +62,19 @@ class GenerateJob(QObject):
         document: the piece, continued when "Continue from the current piece" is ticked.
         messages: where messages and errors go.
         parent: Qt parent.
+        canvas: the piano roll; with a piece of several voices and a one-line melody model, the voice of its
+            selected notes is the one continued (else the highest voice), and the other voices are kept.
     """
 
     def __init__(self, runner: JobRunner, panel: GeneratePanel, store: ModelStore, document: Document,
-                 messages: Messages, parent: QObject | None = None) -> None:
+                 messages: Messages, parent: QObject | None = None, canvas: RollCanvas | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
         self.panel = panel
         self.store = store
         self.document = document
         self.messages = messages
+        self.canvas = canvas
 
     def generate(self) -> bool:
         """Generate variations with the panel's settings (in a worker). Returns False when it cannot start."""
@@ -84,22 +89,29 @@ class GenerateJob(QObject):
             return False
         primer = self._primer()
         store = self.store
+        voice = melody_voice(primer, self.canvas.selection if self.canvas else ()) if primer is not None else 0
 
-        def job(progress: Progress) -> GenerationResult:
+        def job(progress: Progress) -> tuple[GenerationResult, str]:
             model, vocab, _checkpoint = store.melody(path)
-            return generation_job(model, vocab, request, primer)(progress)
+            if not continues_one_voice(vocab.config, primer):
+                return generation_job(model, vocab, request, primer)(progress), ""
+            result = generation_job(model, vocab, request, voice_primer(primer, voice))(progress)
+            return merge_continuation(primer, voice, result, vocab.config), voice_name(primer, voice)
 
-        return self.runner.start(job, "Generation", lambda result: self._show_generated(result, Path(path).stem))
+        return self.runner.start(job, "Generation", lambda done: self._show_generated(*done, Path(path).stem))
 
     def _primer(self) -> Piece | None:
         """The piece to continue: the document's, when the panel says so and it has notes."""
         primer = self.document.piece if self.panel.continue_check.isChecked() else None
         return primer if primer is not None and primer.notes else None
 
-    def _show_generated(self, result: GenerationResult, model_name: str) -> None:
+    def _show_generated(self, result: GenerationResult, continued: str, model_name: str) -> None:
+        """List the variations and say what was made (and, when one voice of several was continued, which)."""
         variations = [Variation(piece, f"Variation {i + 1}", result.length_ticks, result.seed, result.primer_ticks)
                       for i, piece in enumerate(result.pieces)]
         self.panel.show_results(variations)
         self.panel.seed_spin.setValue(result.seed)  # untick Random to make the same music again
+        kept = (f". Continued the {continued}; the other voices are kept as they were — use Harmonize to "
+                "extend them") if continued else ""
         self.messages.show_message(f"{len(variations)} variations from {model_name} in {result.seconds:.1f} s "
-                                   f"(seed {result.seed})")
+                                   f"(seed {result.seed}){kept}")

@@ -6,6 +6,7 @@ and lists its results. Without a harmony model, or with nothing to work on, it s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject
@@ -21,6 +22,20 @@ from gui.piano_roll import RollCanvas
 
 NO_HARMONY_MODEL = ("no 4-part harmony model was found (midi_data/models/chorale.pt, "
                     "or train one with: composer train --task harmony)")
+MELODY = 0  # the soprano: rewritten only when its box is ticked by the user
+
+
+@dataclass(frozen=True)
+class RegionVariation(Variation):
+    """A regenerated result: ``changed`` is the (start, end) ticks it wrote again (shaded in its preview)."""
+
+    changed: tuple[int, int] | None = None
+
+
+def voices_to_tick(selected: list[int], ticked: list[int]) -> list[int]:
+    """The voice boxes to tick for a selection: the accompanying voices of the selected notes, and the melody
+    only if its box already is (selecting soprano notes never ticks it: rewriting the melody is a choice)."""
+    return sorted({v for v in selected if v != MELODY} | ({MELODY} & set(ticked)))
 
 
 def _inference(name: str) -> Callable[..., Any] | None:
@@ -84,7 +99,8 @@ class HarmonyJobs(QObject):
         region, voices = self.canvas.selected_region(), self.panel.selected_voices()
         if region is None or not voices:
             return self._refuse("Cannot regenerate", "select the notes of a region first (shift+drag) and "
-                                                     "tick the voices to write again")
+                                                     "tick the voices to write again (the Soprano is rewritten "
+                                                     "only when you tick it)")
         start, end, _ = region
         piece = self.document.piece
         count, temperature, seed = self._choices()
@@ -97,7 +113,7 @@ class HarmonyJobs(QObject):
                                      temperature=temperature, seed=seed, on_step=progress)
 
         label = f"Regenerated {bar_span(piece, start, end)}"
-        return self.runner.start(job, "Regeneration", lambda result: self._show(result, label))
+        return self.runner.start(job, "Regeneration", lambda result: self._show(result, label, (start, end)))
 
     def new_chorale(self) -> bool:
         """Write 4-part chorales from scratch (as many bars as the panel says); results go to the list."""
@@ -137,11 +153,11 @@ class HarmonyJobs(QObject):
         key = self.panel.key()
         return {"key": key} if key else {}
 
-    def _show(self, result, label: str) -> None:
-        """List a harmony job's results and say what was written."""
+    def _show(self, result, label: str, changed: tuple[int, int] | None = None) -> None:
+        """List a harmony job's results (``changed``: the ticks a regeneration wrote) and say what was written."""
         if result is None:  # cancelled inside the library
             return
-        variations = [Variation(piece, f"{label} {i + 1}", piece.end, result.seed)
+        variations = [RegionVariation(piece, f"{label} {i + 1}", piece.end, result.seed, changed=changed)
                       for i, piece in enumerate(result.pieces)]
         self.panel.show_results(variations)
         self.panel.seed_spin.setValue(result.seed)
