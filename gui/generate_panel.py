@@ -234,7 +234,8 @@ class GeneratePanel(QWidget):
         self.harmonize_button.clicked.connect(self.harmonizeRequested)
         self.regenerate_button = QPushButton("Regenerate selection")
         self.regenerate_button.setToolTip("Write the selected bars again in the ticked voices\n"
-                                          "(select notes with shift+drag; their voices are ticked for you)")
+                                          "(select notes with shift+drag: alto, tenor and bass are ticked for\n"
+                                          "the voices you selected; the Soprano only if you tick it)")
         self.regenerate_button.clicked.connect(self.regenerateRequested)
         self.chorale_button = QPushButton("New chorale")
         self.chorale_button.setToolTip("Write a 4-part chorale from scratch, as many bars as Bars says")
