@@ -66,12 +66,15 @@ def melody_nll_case() -> dict:
     from composer.melody.encoding import encode, prepare
     from composer.melody.model import load_melody_model
     from composer.music.midi_io import read_midi
-    from composer.melody.train import evaluate
+    from composer.melody.train import evaluate, form_ids
+    from composer.music.metre import metre_of
 
     model = load_melody_model(MODELS / "melody.pt")
     files = sorted(FOLK.glob("*/*.mid"))[::180][:24]
-    sequences = [encode(prepare(read_midi(f), model.vocab.config), model.vocab) for f in files]
-    metrics = evaluate(model.net, sequences, torch.device("cpu"), batch_size=8)
+    pieces = [prepare(read_midi(f), model.vocab.config) for f in files]
+    sequences = [encode(piece, model.vocab) for piece in pieces]
+    forms = form_ids(model.net, model.vocab, sequences, [metre_of(piece) for piece in pieces])
+    metrics = evaluate(model.net, sequences, torch.device("cpu"), batch_size=8, forms=forms)
     return {"loss": metrics.loss, "accuracy": metrics.accuracy, "tokens": metrics.tokens}
 
 

@@ -189,10 +189,16 @@ def test_corpus_chords_are_cached_and_parallel_to_the_tokens(small_corpus, tmp_p
 
 
 # -- models ------------------------------------------------------------------------------------------
-def test_old_model_files_load_without_conditioning_and_refuse_chords():
-    loaded = load_melody_model(SHIPPED_MELODY)
+def test_old_model_files_load_without_conditioning_and_refuse_chords(tmp_path):
+    """A file written before chords and form inputs existed: its model settings lack both fields."""
+    old = torch.load(SHIPPED_MELODY, weights_only=True)
+    for field in ("condition_size", "form_features"):
+        old["model_config"].pop(field, None)
+    old["model_state"] = {k: v for k, v in old["model_state"].items() if not k.startswith("form.")}
+    torch.save(old, tmp_path / "old.pt")
+    loaded = load_melody_model(tmp_path / "old.pt")
     model, vocab, checkpoint = loaded.net, loaded.vocab, loaded.checkpoint
-    assert "condition_size" not in checkpoint["model_config"]
+    assert "condition_size" not in checkpoint["model_config"] and model.form is None
     assert model.config.condition_size == 0 and model.condition is None
     with pytest.raises(ValueError, match="without chord conditioning"):
         generate(model, vocab, GenerationRequest(count=1, bars=1, chords=P, seed=0))

@@ -18,7 +18,8 @@ from composer.melody.evaluate import nats_per_note, read_held_out
 from composer.melody.form import form_statistics, summarize
 from composer.melody.generate import GenerationRequest, generate
 from composer.melody.model import load_melody_model
-from composer.melody.train import evaluate
+from composer.melody.train import evaluate, form_ids
+from composer.music.metre import metre_of
 from composer.music.midi_io import write_midi
 from composer.music.notes import Note, Piece
 
@@ -61,7 +62,9 @@ def test_the_report_scores_every_usable_file_and_skips_the_short_one(report, hel
 def test_nats_per_note_is_training_s_token_loss_summed_over_each_piece_and_divided_by_its_notes(
         report, held_out, shipped_melody):
     pieces, _ = read_held_out(held_out, shipped_melody.vocab)
-    metrics = evaluate(shipped_melody.net, [p.ids for p in pieces], torch.device("cpu"))
+    sequences = [p.ids for p in pieces]
+    forms = form_ids(shipped_melody.net, shipped_melody.vocab, sequences, [metre_of(p.piece) for p in pieces])
+    metrics = evaluate(shipped_melody.net, sequences, torch.device("cpu"), forms=forms)
     notes = sum(len(p.piece.notes) for p in pieces)
     likelihood = report["likelihood"]
     assert likelihood["notes"] == notes and likelihood["tokens"] == metrics.tokens
@@ -70,7 +73,7 @@ def test_nats_per_note_is_training_s_token_loss_summed_over_each_piece_and_divid
     low, high = likelihood["nats_per_note_ci95"]
     assert low <= likelihood["nats_per_note"] <= high
     # each piece from a fresh state: scoring them one at a time gives the same total
-    one_by_one = sum(nats_per_note(shipped_melody.net, [p])["nats"] for p in pieces)
+    one_by_one = sum(nats_per_note(shipped_melody.net, [p], shipped_melody.vocab)["nats"] for p in pieces)
     assert one_by_one == pytest.approx(likelihood["nats"], rel=1e-5)
 
 

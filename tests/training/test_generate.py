@@ -16,6 +16,8 @@ from composer.music.midi_io import read_midi
 from composer.music.notes import Note, Piece, crop
 from composer.melody.sample import Sampler, SamplingOptions
 
+from .beam_scoring import masked_log_probability_per_note
+
 from .conftest import folk_files
 
 BLACK_KEYS = {1, 3, 6, 8, 10}
@@ -257,21 +259,6 @@ def test_beam_rows_are_ranked_and_reach_the_length(model, vocab, bar):
     assert scores == sorted(scores, reverse=True)                     # best first, by what the search ranks
 
 
-@torch.no_grad()
-def masked_log_probability_per_note(sampler, row, until_tick) -> float:
-    """A row's log-probability under the search's masks (grammar, end, rhythm grid), per note: teacher-forced."""
-    form = sampler.form_steps(row[:1], 1, until_tick, None, None)
-    state, cursor = sampler.stepper.initial_state(1), torch.zeros(1, dtype=torch.long)
-    last, total, notes = torch.tensor([int(row[0])]), 0.0, 0
-    for token in row[1:]:
-        logits, state = sampler._logits(last, state, cursor, None, form)
-        bias = sampler._beam_bias(last, cursor, until_tick, sampler.key_bias(None), form)
-        total += float(torch.log_softmax(logits + bias, -1)[0, token])
-        form.record(torch.tensor([int(token)]), cursor)
-        cursor = cursor + int(sampler.vocab.shift_steps[token])
-        last = torch.tensor([int(token)])
-        notes += int(token) in sampler.vocab.pitch_ids
-    return total / max(1, notes)
 
 
 # -- the sampler itself ---------------------------------------------------------------------------------------
