@@ -38,6 +38,7 @@ class CadenceGuide:
     def __init__(self, vocab: Vocabulary, prompt: np.ndarray, rows: int, end: int, key: str | None,
                  reach: torch.Tensor) -> None:
         self.vocab, self.end, self.reach = vocab, end, reach
+        self.longest = int(reach.max())
         self.final_beat = end - vocab.config.ticks_per_beat                      # the final beat's first tick
         pitches = np.arange(len(vocab)) - vocab.pitch_offset + vocab.config.min_pitch
         self.pitch_class = torch.from_numpy(np.where(_pitch_mask(vocab), pitches % 12, -1))     # [V], -1 not a pitch
@@ -67,6 +68,9 @@ class CadenceGuide:
     def restrict(self, logits: torch.Tensor, cursor: torch.Tensor) -> None:
         """Forbid (in place) what would end a row off the tonic: [B, V] logits, [B] cursors. A row the masks
         would leave without any token is left as it was."""
+        near = (cursor + self.longest > self.final_beat) & (cursor < self.end)                # [B]
+        if not bool(near.any()):
+            return                                     # no unfinished row is near enough to the end for a rule
         known = self.tonic >= 0
         in_final_beat = (cursor >= self.final_beat) & known                                   # [B]
         off_tonic = (self.pitch_class.unsqueeze(0) >= 0) & (self.pitch_class.unsqueeze(0) != self.tonic.unsqueeze(1))

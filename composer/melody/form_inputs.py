@@ -285,19 +285,18 @@ class LookbackTracker:
         return (torch.stack([pitch, duration], 2) + self.offsets).flatten(1)                        # [B, 2L]
 
     def record(self, token: torch.Tensor, cursor_before: torch.Tensor) -> None:
-        """Note each row's new token, drawn with its time cursor at ``cursor_before``."""
+        """Note each row's new token, drawn with its time cursor at ``cursor_before`` (every row is written,
+        with its old value where nothing changes: no data-dependent indexing, no synchronisation)."""
         low, high = self.pitch_range
+        rows = self.row_index
         is_pitch = (token >= low) & (token < high) & (cursor_before < self.ticks)
         is_duration = (token >= self.duration_offset) & (self.onset >= 0)
-        if bool(is_duration.any()):
-            rows, onset = self.row_index[is_duration], self.onset[is_duration]
-            steps = token[is_duration] - self.duration_offset + 1
-            self.durations[rows, onset] = (steps * 12 // self.ticks_per_beat).clamp(1, DURATION_CLASSES - 1).short()
-        self.onset = torch.where(is_duration, -1, self.onset)
-        if bool(is_pitch.any()):
-            rows, at = self.row_index[is_pitch], cursor_before[is_pitch]
-            self.pitches[rows, at] = (token[is_pitch] - self.pitch_base).short()
-            self.onset = torch.where(is_pitch, cursor_before, self.onset)
+        onset = self.onset.clamp(min=0)
+        twelfths = ((token - self.duration_offset + 1) * 12 // self.ticks_per_beat).clamp(1, DURATION_CLASSES - 1)
+        self.durations[rows, onset] = torch.where(is_duration, twelfths.short(), self.durations[rows, onset])
+        at = cursor_before.clamp(0, self.ticks - 1)
+        self.pitches[rows, at] = torch.where(is_pitch, (token - self.pitch_base).short(), self.pitches[rows, at])
+        self.onset = torch.where(is_pitch, cursor_before, torch.where(is_duration, -1, self.onset))
 
     def select(self, rows: torch.Tensor) -> None:
         """Keep the given rows, in this order (beam search)."""

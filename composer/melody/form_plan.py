@@ -113,10 +113,3 @@ def _tables(sections: list[Section], metre: Metre) -> tuple[np.ndarray, np.ndarr
             ticks = np.arange(section.downbeat, copied_end)
             copy_source[ticks] = section.source + (ticks - section.downbeat)
     return copy_source, boundary
-
-
-def through_composed(end: int) -> FormPlan:
-    """A plan with one section and no repeats: only the exact end is kept."""
-    boundary = np.full(end + 1, end, dtype=np.int64)
-    return FormPlan((Section("A", 0, 0, end),), np.full(end + 1, -1, dtype=np.int64), boundary)
-

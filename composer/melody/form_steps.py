@@ -21,7 +21,7 @@ import torch
 from composer.melody.cadence import CadenceGuide
 from composer.melody.encoding import BOS, EOS, PAD, Vocabulary
 from composer.melody.form_inputs import LookbackTracker, key_ids, sequence_ids, tick_ids
-from composer.melody.form_plan import FormPlan, through_composed
+from composer.melody.form_plan import FormPlan
 from composer.music.metre import Metre
 
 NEG_INF = float("-inf")
@@ -41,34 +41,40 @@ class FormSteps:
         until: the requested end tick (used when ``plan`` is None).
         cadence: end every row on its tonic (:class:`composer.melody.cadence.CadenceGuide`).
         key: the key asked for (the cadence's tonic; else each row's KEY token).
+        horizon: the last tick the rows can reach in the steps allowed (tables stop there; default ``until``),
+            so a request for a far end with few steps costs only what those steps can use.
     """
 
     def __init__(self, model, input_side, vocab: Vocabulary, prompt: np.ndarray, rows: int, metre: Metre,
-                 plan: FormPlan | None, until: int, cadence: bool = False, key: str | None = None) -> None:
-        self.plan = plan or through_composed(until)
-        self.end = self.plan.end
+                 plan: FormPlan | None, until: int, cadence: bool = False, key: str | None = None,
+                 horizon: int | None = None) -> None:
+        self.plan = plan
+        self.end = plan.end if plan is not None else until
+        self.limit = self.end if horizon is None else max(0, min(self.end, horizon))      # last tick in the tables
         self.vocab, self.metre = vocab, metre
         self.layout = getattr(model, "layout", None) if getattr(model, "form", None) is not None else None
         reach = vocab.shift_steps.copy()
         reach[vocab.duration_offset:] = np.arange(1, vocab.config.max_duration + 1)
         self.reach = torch.from_numpy(reach)                                              # [V]
+        self.longest = int(reach.max())
         self.advance = torch.from_numpy(vocab.shift_steps)                                # [V]
-        self.boundary = torch.from_numpy(self.plan.boundary)                              # [end + 1]
+        self.boundary = torch.from_numpy(plan.boundary[:self.limit + 1]) if plan is not None \
+            else torch.full((self.limit + 1,), self.end, dtype=torch.long)              # [limit + 1]
         self.beat = vocab.config.ticks_per_beat
         self.off_grid = torch.from_numpy(~rhythm_grid(vocab, reach))                      # [beat, V]
         self.tick_table = self.lookback_table = self.tracker = self.key_row = None
         if self.layout:
             weight = model.form.weight.detach()                                           # [rows, E]
-            ticks = np.arange(self.end + 1)
+            ticks = np.arange(self.limit + 1)
             per_tick = torch.from_numpy(tick_ids(self.layout, metre, self.end, ticks, vocab.config.ticks_per_beat))
             self.tick_table = input_side(weight[per_tick].sum(1)) if per_tick.size(1) else None   # [end+1, G]
             if self.layout.lags or self.layout.key_offset is not None:
                 self.lookback_table = input_side(weight)                                  # [rows, G]
             if self.layout.lags:
-                self.tracker = LookbackTracker(self.layout, metre, vocab, prompt, rows, self.end + 1)
+                self.tracker = LookbackTracker(self.layout, metre, vocab, prompt, rows, self.limit + 1)
             if self.layout.key_offset is not None:                                        # each row's key class
                 self.key_row = torch.full((rows,), int(key_ids(prompt, vocab)[-1]) + self.layout.key_offset)
-        self.repeats = _Replay(self.plan, vocab, prompt, rows) if _has_repeats(self.plan) else None
+        self.repeats = _Replay(plan, vocab, prompt, rows) if plan is not None and _has_repeats(plan) else None
         self.cadence = CadenceGuide(vocab, prompt, rows, self.end, key, self.reach) if cadence else None
 
     def prompt_form(self, prompt: np.ndarray) -> torch.Tensor | None:
@@ -81,18 +87,19 @@ class FormSteps:
     def lookback_extra(self, cursor: torch.Tensor) -> torch.Tensor | None:
         """[B, G]: what the lookback inputs add to this step (None without them); the per-tick inputs are
         ``tick_table``'s rows."""
-        out = None
-        if self.tracker is not None:
-            out = self.lookback_table[self.tracker.ids(cursor)].sum(1)                   # [B, 2L, G] -> [B, G]
+        if self.tracker is None and self.key_row is None:
+            return None
+        columns = [self.tracker.ids(cursor)] if self.tracker is not None else []          # [B, 2L]
         if self.key_row is not None:
-            keyed = self.lookback_table[self.key_row]                                     # [B, G]
-            out = keyed if out is None else out + keyed
-        return out
+            columns.append(self.key_row.unsqueeze(1))                                     # [B, 1]
+        ids = columns[0] if len(columns) == 1 else torch.cat(columns, 1)
+        return torch.nn.functional.embedding_bag(ids, self.lookback_table, mode="sum")    # [B, G]
 
     def restrict(self, logits: torch.Tensor, cursor: torch.Tensor) -> None:
         """Forbid (in place) tokens that would cross the next boundary: [B, V] logits, [B] cursors."""
-        room = self.boundary[cursor.clamp(max=self.end)] - cursor                         # [B]
-        logits.masked_fill_(self.reach.unsqueeze(0) > room.unsqueeze(1), NEG_INF)
+        room = self.boundary[cursor.clamp(max=self.limit)] - cursor                       # [B]
+        if int(room.min()) < self.longest:                                                # a boundary is near
+            logits.masked_fill_(self.reach.unsqueeze(0) > room.unsqueeze(1), NEG_INF)
         logits.masked_fill_(self.off_grid[cursor % self.beat], NEG_INF)
         if self.cadence is not None:
             self.cadence.restrict(logits, cursor)

@@ -261,12 +261,11 @@ class Sampler:
         """
         self.check_condition(condition)
         generator = torch.Generator().manual_seed(options.seed)
-        form = self.form_steps(prompt, count, until_tick, metre, plan, options.cadence, options.key)
+        max_steps = self._step_cap(prompt, until_tick, max_steps)
+        form = self.form_steps(prompt, count, until_tick, metre, plan, options.cadence, options.key, max_steps)
         state, last, cursor = self.prime(prompt, count, condition, form)
         inputs = self.tick_inputs(condition, form)                                      # [ticks, 4H or E]
         cursor = torch.full((count,), cursor, dtype=torch.long)
-        if max_steps is None:
-            max_steps = 64 + 8 * max(0, until_tick - int(cursor[0]))
         step_bias = self.grammar_bias + self.key_bias(options.key)      # [V, V]: grammar after each token, key
         done = cursor >= until_tick
         outputs = []
@@ -296,9 +295,17 @@ class Sampler:
         extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]      # [R, 4H or E]
         return self.stepper(last, state, _plus(extra, form.lookback_extra(cursor)))
 
+    def _step_cap(self, prompt: np.ndarray, until_tick: int, max_steps: int | None) -> int:
+        """The most steps a request may take (default: generous for the length asked)."""
+        if max_steps is not None:
+            return max_steps
+        return 64 + 8 * max(0, until_tick - int(self.vocab.shift_steps[np.asarray(prompt, dtype=np.int64)].sum()))
+
     def form_steps(self, prompt: np.ndarray, rows: int, until_tick: int, metre: Metre | None,
-                   plan: FormPlan | None, cadence: bool = False, key: str | None = None) -> FormSteps:
-        """The per-step form work of a request (see :mod:`composer.melody.form_steps`).
+                   plan: FormPlan | None, cadence: bool = False, key: str | None = None,
+                   max_steps: int | None = None) -> FormSteps:
+        """The per-step form work of a request (see :mod:`composer.melody.form_steps`); with ``max_steps``
+        its tables stop at the furthest tick that many steps can reach.
 
         Raises:
             ValueError: a plan that does not end at ``until_tick``.
@@ -306,8 +313,13 @@ class Sampler:
         if plan is not None and plan.end != until_tick:
             raise ValueError(f"the form plan ends at tick {plan.end}, the request at {until_tick}")
         beat = self.vocab.config.ticks_per_beat
-        return FormSteps(self.model, self.stepper.input_side, self.vocab, np.asarray(prompt, dtype=np.int64), rows,
-                         metre or Metre(4 * beat, beat), plan, until_tick, cadence, key)
+        prompt = np.asarray(prompt, dtype=np.int64)
+        horizon = None
+        if max_steps is not None:
+            farthest = int(self.vocab.shift_steps.max()) if len(self.vocab.shift_steps) else 0
+            horizon = int(self.vocab.shift_steps[prompt].sum()) + max_steps * max(1, farthest)
+        return FormSteps(self.model, self.stepper.input_side, self.vocab, prompt, rows,
+                         metre or Metre(4 * beat, beat), plan, until_tick, cadence, key, horizon)
 
     def tick_inputs(self, condition: torch.Tensor | None, form: FormSteps) -> torch.Tensor | None:
         """[ticks, 4H or E]: what the chords and the per-tick form inputs add to a step at each tick."""
@@ -362,7 +374,8 @@ class Sampler:
         """
         self.check_condition(condition)
         width, groups = max(1, width), max(1, count)
-        form = self.form_steps(prompt, groups, until_tick, metre, None, cadence, key)
+        max_steps = self._step_cap(prompt, until_tick, max_steps)
+        form = self.form_steps(prompt, groups, until_tick, metre, None, cadence, key, max_steps)
         state, last, start_cursor = self.prime(prompt, groups, condition, form)
         inputs = self.tick_inputs(condition, form)                                      # [ticks, 4H or E]
         group = torch.arange(groups)                                         # [R]: each row's group
@@ -372,8 +385,6 @@ class Sampler:
         histories: list[list[int]] = [[] for _ in range(groups)]
         done = cursor >= until_tick
         fixed_bias = self.key_bias(key)
-        if max_steps is None:
-            max_steps = 64 + 8 * max(0, until_tick - start_cursor)
         is_pitch, finished_row = _beam_tables(self.vocab)
         for _ in range(max_steps):
             if bool(done.all()):

@@ -19,7 +19,7 @@ from composer.melody.form_inputs import (FEATURES, PITCH_CLASSES, FormLayout, Lo
 from composer.melody.form_plan import FormPlan, parse_form
 from composer.melody.generate import GenerationRequest, generate
 from composer.melody.model import ComposerLM, ModelConfig, load_melody_model
-from composer.melody.sample import Sampler
+from composer.melody.sample import Sampler, SamplingOptions
 from composer.melody.train import TrainConfig, train
 from composer.music.metre import Metre, metre_of, pickup_signatures
 from composer.music.midi_io import read_midi, write_midi
@@ -243,3 +243,15 @@ def test_a_primer_s_phrase_comes_back_when_the_form_repeats_it(cadence_model):
         assert piece.end <= 8 * 48
         third_bar = [(n.start - 96, n.pitch) for n in piece.notes if 96 <= n.start < 144]
         assert third_bar == first_bar                                # the primer's A comes back
+
+
+def test_a_far_end_with_few_steps_costs_only_what_the_steps_can_reach():
+    """The speed benchmark asks for 500 steps towards tick 10**9: the form tables must stop where 500 steps
+    can reach, not at the requested end (which would need terabytes)."""
+    v = vocab()
+    net = ComposerLM(ModelConfig(vocab_size=len(v), embedding_size=8, hidden_size=8, form_features=ALL)).eval()
+    sampler = Sampler(net, v)
+    steps = sampler.form_steps(np.array([BOS]), 2, 10**9, None, None, cadence=True, max_steps=50)
+    assert steps.limit <= 50 * v.config.max_shift and len(steps.tick_table) == steps.limit + 1
+    rows = sampler.sample(np.array([BOS]), 2, 10**9, SamplingOptions(seed=1, cadence=True), max_steps=50)
+    assert all(len(row) <= 51 for row in rows)
