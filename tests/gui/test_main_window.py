@@ -23,16 +23,8 @@ from composer.music.analysis import estimate_key
 from composer.music.midi_io import read_midi
 from composer.music.notes import quantize
 from gui.generate_panel import KEYS
+from job_wait import JOB_TIMEOUT_MS, run_job as _run
 from qt_mouse import click
-
-JOB_TIMEOUT_MS = 60_000
-
-
-def _run(qtbot, window, start) -> str:
-    """Start a job with ``start()`` and wait for it; returns how it ended."""
-    with qtbot.waitSignal(window.jobFinished, timeout=JOB_TIMEOUT_MS) as blocker:
-        assert start() is True
-    return blocker.args[0]
 
 
 def _generate(qtbot, window, count=3, bars=2, seed=5) -> str:

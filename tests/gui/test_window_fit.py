@@ -24,7 +24,7 @@ from gui.roll_painter import RollPainter
 from gui.settings import settings_at
 from gui.window_fit import SCREEN_SHARE, fit_to_screen
 
-JOB_TIMEOUT_MS = 60_000
+from job_wait import JOB_TIMEOUT_MS
 
 
 def _fills_the_view(window) -> bool:

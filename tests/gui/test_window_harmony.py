@@ -12,15 +12,9 @@ pytest.importorskip("composer.harmony.inference")
 
 from composer.music.notes import Note
 from composer.harmony.grid import key_of_index, piece_key_index
+from job_wait import run_job as _run
 
-JOB_TIMEOUT_MS = 60_000
 SHIPPED_CHORALE_MODEL = Path(__file__).resolve().parents[2] / "midi_data" / "models" / "chorale.pt"
-
-
-def _run(qtbot, window, start) -> str:
-    with qtbot.waitSignal(window.jobFinished, timeout=JOB_TIMEOUT_MS) as blocker:
-        assert start() is True
-    return blocker.args[0]
 
 
 def _short_melody(window, folk_file) -> None:

@@ -18,13 +18,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt
 from qt_mouse import drag
 
-JOB_TIMEOUT_MS = 60_000
-
-
-def _run(qtbot, window, start) -> str:
-    with qtbot.waitSignal(window.jobFinished, timeout=JOB_TIMEOUT_MS) as blocker:
-        assert start() is True
-    return blocker.args[0]
+from job_wait import run_job as _run
 
 
 def _continue(qtbot, window) -> None:
