@@ -86,7 +86,7 @@ def form_letters(text: str) -> str:
 
 def time_signature(text: str) -> str:
     """argparse type: a time signature such as 4/4, 3/4 or 6/8."""
-    from composer.melody.generate import parse_time_signature
+    from composer.music.metre import parse_time_signature
 
     try:
         parse_time_signature(text)

@@ -21,7 +21,7 @@ from composer.melody.model import ComposerLM, MelodyModel
 from composer.melody.sample import Sampler, SamplingOptions
 from composer.music.chords import ChordSpan, infer_key, parse_progression, progression_spans
 from composer.music.keys import parse_key
-from composer.music.metre import Metre, beat_ticks, metre_of
+from composer.music.metre import Metre, beat_ticks, metre_of, parse_time_signature
 from composer.music.midi_io import read_midi
 from composer.music.notes import Piece, TimeSignature, Voice, crop, to_monophonic
 
@@ -84,20 +84,6 @@ class GenerationRequest:
             raise ValueError("a form is sampled, not searched: use --form without --beam")
         if self.time_signature is not None:
             parse_time_signature(self.time_signature)
-
-
-def parse_time_signature(text: str) -> tuple[int, int]:
-    """(numerator, denominator) of ``"6/8"``.
-
-    Raises:
-        ValueError: not N/D with N 1..32 and D a power of two up to 32.
-    """
-    parts = str(text).strip().split("/")
-    if len(parts) == 2 and parts[0].strip().isdigit() and parts[1].strip().isdigit():
-        numerator, denominator = int(parts[0]), int(parts[1])
-        if 1 <= numerator <= 32 and denominator in (1, 2, 4, 8, 16, 32):
-            return numerator, denominator
-    raise ValueError(f"a time signature is N/D such as 4/4, 3/4 or 6/8, got {text!r}")
 
 
 @dataclass

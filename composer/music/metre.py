@@ -83,3 +83,17 @@ def pickup_signatures(signature: TimeSignature, pickup_ticks: int, ticks_per_bea
     numerator = pickup_ticks * denominator // (4 * ticks_per_beat)
     return (TimeSignature(0, numerator, denominator),
             TimeSignature(pickup_ticks, signature.numerator, signature.denominator))
+
+
+def parse_time_signature(text: str) -> tuple[int, int]:
+    """(numerator, denominator) of ``"6/8"``.
+
+    Raises:
+        ValueError: not N/D with N 1..32 and D a power of two up to 32.
+    """
+    parts = str(text).strip().split("/")
+    if len(parts) == 2 and parts[0].strip().isdigit() and parts[1].strip().isdigit():
+        numerator, denominator = int(parts[0]), int(parts[1])
+        if 1 <= numerator <= 32 and denominator in (1, 2, 4, 8, 16, 32):
+            return numerator, denominator
+    raise ValueError(f"a time signature is N/D such as 4/4, 3/4 or 6/8, got {text!r}")

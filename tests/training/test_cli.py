@@ -148,6 +148,9 @@ def test_generate_with_primer_and_continuation_only(tiny_model, tmp_path):
     ("--bars", "-1", "--bars"),
     ("--top-k", "-3", "--top-k"),
     ("--tempo", "5", "--tempo"),
+    ("--form", "A1B2", "--form"),
+    ("--time-signature", "7/5", "--time-signature"),
+    ("--time-signature", "fast", "--time-signature"),
 ])
 def test_generate_argument_errors(capsys, tiny_model, tmp_path, flag, value, word):
     err = usage_error(capsys, ["generate", "--out", str(tmp_path / "x"), "--model", str(tiny_model.path),
@@ -412,3 +415,11 @@ def test_generate_to_folder_takes_the_loaded_model(tiny_model, tmp_path):
     assert [f["file"] for f in manifest["files"]] == ["x_01.mid", "x_02.mid"]
     assert json.loads((tmp_path / "lib" / "manifest.json").read_text())["files"][1]["file"] == "x_02.mid"
     assert manifest["model"]["path"] == str(tiny_model.path) and manifest["parameters"]["seed"] == 2
+
+
+def test_a_form_that_does_not_divide_the_bars_is_one_line(capsys, tiny_model, tmp_path):
+    code = main(["generate", "--out", str(tmp_path / "x"), "--model", str(tiny_model.path), "--bars", "10",
+                 "--form", "AABA"])
+    err = capsys.readouterr().err
+    assert code == 1 and "10 bars do not divide into the 4 equal sections of AABA" in err
+    assert len(err.strip().splitlines()) == 1 and not any((tmp_path / "x").glob("*.mid"))
