@@ -211,6 +211,18 @@ def _chord_condition(model: ComposerLM, request: GenerationRequest, start: int, 
     return spans, condition_vectors(torch.from_numpy(codes))                  # [until + 1, 25]
 
 
+def new_notes(piece: Piece, primer_notes) -> list:
+    """The notes of ``piece`` that are not the primer's (each primer note taken out once, as a multiset)."""
+    remaining = Counter(primer_notes)
+    new = []
+    for note in piece.notes:
+        if remaining[note] > 0:
+            remaining[note] -= 1
+        else:
+            new.append(note)
+    return new
+
+
 def _keep_primer_intact(piece: Piece, primer_notes: tuple, monophonic: bool) -> Piece:
     """Make the primer's notes come out exactly as given.
 
@@ -219,13 +231,7 @@ def _keep_primer_intact(piece: Piece, primer_notes: tuple, monophonic: bool) -> 
     """
     if not primer_notes:
         return to_monophonic(piece) if monophonic else piece
-    remaining = Counter(primer_notes)
-    generated = []
-    for note in piece.notes:
-        if remaining[note] > 0:
-            remaining[note] -= 1
-        else:
-            generated.append(note)
+    generated = new_notes(piece, primer_notes)
     if monophonic:
         primer_end = max(n.end for n in primer_notes)
         line = to_monophonic(piece.replace(notes=tuple(n for n in generated if n.start >= primer_end)))

@@ -9,11 +9,10 @@ new notes appended to that voice. The other voices simply stop where the piece s
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Iterable
 
 from composer.melody.encoding import EncodingConfig, prepare
-from composer.melody.generate import GenerationResult
+from composer.melody.generate import GenerationResult, new_notes
 from composer.music.notes import Note, Piece, select_voices
 
 
@@ -63,13 +62,7 @@ def merge_continuation(original: Piece, voice: int, result: GenerationResult,
     primer_notes = prepare(voice_primer(original, voice), config).notes
     pieces = []
     for piece in result.pieces:
-        remaining = Counter(primer_notes)
-        new = []
-        for note in piece.notes:
-            if remaining[note] > 0:
-                remaining[note] -= 1
-            else:
-                new.append(note)
+        new = new_notes(piece, primer_notes)
         scale = _scaler(piece.ticks_per_beat, original.ticks_per_beat)
         moved = tuple(dataclasses.replace(n, start=scale(n.start), end=max(scale(n.end), scale(n.start) + 1),
                                           voice=voice) for n in new)
