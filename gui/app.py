@@ -118,6 +118,27 @@ def build_window(args: argparse.Namespace):
     return window
 
 
+_RESTORED_WINDOWS: list = []   # windows opened for further restored pieces, kept alive while the app runs
+
+
+def open_restored_window(args: argparse.Namespace, record: dict):
+    """A new window (same settings and autosave folder, no file) holding an orphaned autosave's piece: the
+    second and later pieces accepted at start-up, when the first window already holds one.
+
+    Args:
+        args: the app's arguments.
+        record: the orphan (see :meth:`gui.recovery.CrashRecovery.restore_autosave`).
+
+    Returns:
+        The window, shown.
+    """
+    window = build_window(argparse.Namespace(**{**vars(args), "midi_file": None}))
+    _RESTORED_WINDOWS.append(window)
+    window.show()
+    window.recovery.restore_autosave(record)
+    return window
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``composer-gui``."""
     args = parse_args(argv)
@@ -136,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Composer")
     app.setOrganizationName("Composer")
     window = build_window(args)
+    window.recovery.open_elsewhere = lambda record: open_restored_window(args, record)
     window.show()
     if not args.no_restore:
         QTimer.singleShot(0, window.offer_restore)

@@ -97,6 +97,58 @@ def try_lock(path: str | os.PathLike, wait_s: float = 5.0) -> Iterator[bool]:
             _release(Path(path))
 
 
+def hold(path: str | os.PathLike, wait_s: float = 0.0) -> bool:
+    """Take the lock of ``path`` until :func:`release` (for a lock held longer than a ``with`` block: a
+    window's autosave slot). Re-entrant within this process, like :func:`output_lock`.
+
+    Args:
+        path: the file guarded.
+        wait_s: how long to wait for another holder to let go.
+
+    Returns:
+        True once held; False when another process held it all along.
+
+    Raises:
+        OSError: the lock file cannot be created.
+    """
+    return _acquire(Path(path), wait_s)
+
+
+def claim(path: str | os.PathLike) -> bool:
+    """Take the lock of ``path`` only if nobody holds it, this process included (not re-entrant): for taking
+    over what a dead process left (an orphaned autosave), which a live holder in this process, another
+    window, still owns.
+
+    Args:
+        path: the file guarded.
+
+    Returns:
+        True when the lock was free and is now held (let go with :func:`release`); False when it is held,
+        here or elsewhere, or cannot be taken (an unwritable folder).
+    """
+    if fcntl is None:
+        return True
+    sidecar = lock_path(path)
+    try:
+        key = str(sidecar.resolve())
+        with _HELD_GUARD:
+            if key in _HELD:
+                return False
+        fd = _lock_once(sidecar)
+    except OSError:
+        return False
+    if fd is None:
+        return False
+    with _HELD_GUARD:
+        _HELD[key] = [fd, 1]
+    return True
+
+
+def release(path: str | os.PathLike) -> None:
+    """Let go of one :func:`hold` or :func:`claim` of the lock of ``path`` (the last one removes the lock file)."""
+    _release(Path(path))
+
+
 def _acquire(path: Path, wait_s: float) -> bool:
     """Take the lock of ``path`` (re-entrant within this process), trying for up to ``wait_s`` seconds.
 

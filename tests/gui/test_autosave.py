@@ -8,6 +8,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from composer.core import locks
 from composer.music.midi_io import read_midi
 from gui.autosave import Autosaver, piece_from_dict, piece_to_dict
 from gui.commands import with_notes_removed
@@ -24,7 +25,9 @@ def test_an_edit_is_autosaved_and_offered_to_the_next_session(window_factory, fo
     edited = with_notes_removed(first.document.piece, [first.document.piece.notes[3]])
     with qtbot.waitSignal(first.autosaver.saved, timeout=5000):
         first.document.apply(edited, "Delete note")
-    # A second app starting now (the first never closed: as after a crash) is offered the piece.
+    # A second app starting now (the first never closed: as after a crash, whose lock the system drops) is
+    # offered the piece.
+    locks.release(first.autosaver.path)
     second = window_factory()
     assert second.pending_restore is not None
     assert second.pending_restore["source"] == str(folk_file)
@@ -59,28 +62,31 @@ def test_declining_discards_the_autosave(window_factory, folk_file, qtbot):
     first.open_file(folk_file)
     with qtbot.waitSignal(first.autosaver.saved, timeout=5000):
         first.document.apply(with_notes_removed(first.document.piece, [first.document.piece.notes[0]]), "Delete")
+    locks.release(first.autosaver.path)                    # as after a crash
     second = window_factory()
+    assert second.pending_restore is not None
     second.decline_restore()
-    assert second.pending_restore is None and not second.autosaver.path.exists()
+    assert second.pending_restore is None and not first.autosaver.path.exists()
 
 
 def test_an_autosave_owned_by_another_live_app_is_not_offered(tmp_path, qapp, folk_file):
-    import os
     import subprocess
     import sys
 
     saver = Autosaver(tmp_path)
     saver.schedule(read_midi(folk_file), None)
     saver.flush()
-    assert saver.recoverable() is not None
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    locks.release(saver.path)                               # as if this app were gone...
+    holder = ("import sys, time\nfrom composer.core import locks\nlocks.hold(sys.argv[1])\nprint('HELD', flush=True)\n"
+              "time.sleep(60)")
+    other = subprocess.Popen([sys.executable, "-c", holder, str(saver.path)], stdout=subprocess.PIPE, text=True)
     try:
-        saver.lock_path.write_text(str(other.pid))
-        assert Autosaver(tmp_path).recoverable() is None    # that app is still running
+        assert other.stdout.readline().strip() == "HELD"    # ...but another live app holds the slot
+        assert Autosaver(tmp_path).orphans() == []
     finally:
         other.kill()
         other.wait()
-    assert Autosaver(tmp_path).recoverable() is not None    # now it is gone: offer it
-    saver.lock_path.write_text(str(os.getpid()))
+    assert saver.path.is_file()                             # untouched while its owner lived
+    assert len(Autosaver(tmp_path).orphans()) == 1          # now it is gone: offer it
     saver.path.write_text("{damaged")
-    assert Autosaver(tmp_path).recoverable() is None        # unreadable: nothing offered, no crash
+    assert Autosaver(tmp_path).orphans() == []              # unreadable: nothing offered, no crash
