@@ -1,30 +1,48 @@
-"""A small built-in synthesizer: a :class:`~composer.music.notes.Piece` to stereo audio, and WAV export.
+"""The additive synthesizer: a :class:`~composer.music.notes.Piece` to stereo audio with no SoundFont.
 
-No soundfont is needed. Each note is a sum of harmonics shaped by an ADSR envelope; the timbre follows
+It is the fallback of :mod:`composer.audio` when no SoundFont can be loaded. Each note is a sum of harmonics
+shaped by an ADSR envelope; the timbre follows
 the voice's General MIDI program family (piano, organ, choir, bass, strings, winds, plucked, drums), and
 SATB-named voices (Soprano, Alto, Tenor, Bass) get a soft organ/choir blend. Velocity sets the gain
 (a curve, not linear), each voice gets its own place in the stereo field, and the mix keeps headroom:
 it is only scaled down, to a -1 dBFS peak, when it would be louder than that. Work is done with numpy,
 one vector operation per harmonic of each note, so 16 bars of four voices render in well under a second.
 
-This module has no Qt in it: the app's :class:`gui.playback.Player` plays what :func:`render` returns,
-and the export menu calls :func:`export_wav`. The time-map helpers (:func:`seconds_at`,
-:func:`tick_at_seconds`) are shared with playback, so the playhead and the sound agree.
+The time map (:func:`seconds_at`, :func:`tick_at_seconds`) is :mod:`composer.audio.timemap`'s and WAV
+writing is :mod:`composer.audio.wav`'s; both are importable from here too.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import wave
 from dataclasses import dataclass
 
 import numpy as np
 
-from composer.core.atomic import write_atomically
+from composer.audio.limits import audio_frames
+from composer.audio.timemap import seconds_at, tick_at_seconds
+from composer.audio.wav import SAMPLE_RATE, to_pcm16, write_wav
 from composer.music.notes import Note, Piece, Voice
 
-SAMPLE_RATE = 44100
+__all__ = [
+    "PEAK_CEILING",
+    "RELEASE_TAIL_SECONDS",
+    "SAMPLE_RATE",
+    "Timbre",
+    "envelope",
+    "export_wav",
+    "note_wave",
+    "pan_gains",
+    "render",
+    "seconds_at",
+    "tick_at_seconds",
+    "timbre_for",
+    "to_pcm16",
+    "velocity_gain",
+    "write_wav",
+]
+
 RELEASE_TAIL_SECONDS = 0.4   # silence rendered after the last note ends, long enough for every release
 PEAK_CEILING = 10 ** (-1 / 20)  # -1 dBFS: the loudest a rendered mix may be
 NOTE_GAIN = 0.5              # gain of one note at full velocity, before the mix is checked for headroom
@@ -101,45 +119,6 @@ def timbre_for(voice: Voice) -> Timbre:
     families = ((8, PIANO), (16, PLUCK), (24, ORGAN), (32, PLUCK), (40, BASS), (52, STRINGS), (55, CHOIR),
                 (56, STRINGS), (80, LEAD), (88, LEAD), (104, STRINGS), (128, PLUCK))
     return next(timbre for limit, timbre in families if program < limit)
-
-
-# -- the time map ------------------------------------------------------------------------------------
-def _tempo_map(piece: Piece) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(change ticks, seconds at each change, seconds per tick after each change), first change at 0."""
-    ticks, qpms = [0], [piece.tempos[0].qpm]
-    for change in piece.tempos[1:]:
-        if change.tick > ticks[-1]:
-            ticks.append(change.tick)
-            qpms.append(change.qpm)
-        elif change.tick == ticks[-1]:
-            qpms[-1] = change.qpm  # Piece.seconds: the later change at the same tick wins
-    seconds_per_tick = 60.0 / (np.asarray(qpms, dtype=np.float64) * piece.ticks_per_beat)
-    change_ticks = np.asarray(ticks, dtype=np.float64)
-    starts = np.concatenate([[0.0], np.cumsum(np.diff(change_ticks) * seconds_per_tick[:-1])])
-    return change_ticks, starts, seconds_per_tick
-
-
-def seconds_at(piece: Piece, ticks) -> np.ndarray:
-    """Wall-clock seconds of many ticks at once, following the tempo map (as :meth:`Piece.seconds`).
-
-    Args:
-        piece: gives the resolution and tempo changes.
-        ticks: an array (or list) of ticks.
-
-    Returns:
-        float64 array of the same shape.
-    """
-    ticks = np.asarray(ticks, dtype=np.float64)
-    change_ticks, starts, seconds_per_tick = _tempo_map(piece)
-    index = np.clip(np.searchsorted(change_ticks, ticks, side="right") - 1, 0, None)
-    return starts[index] + (ticks - change_ticks[index]) * seconds_per_tick[index]
-
-
-def tick_at_seconds(piece: Piece, seconds: float) -> float:
-    """The (fractional) tick reached ``seconds`` after tick 0: the inverse of :func:`seconds_at`."""
-    change_ticks, starts, seconds_per_tick = _tempo_map(piece)
-    index = max(0, int(np.searchsorted(starts, seconds, side="right")) - 1)
-    return float(change_ticks[index] + (seconds - starts[index]) / seconds_per_tick[index])
 
 
 # -- rendering ---------------------------------------------------------------------------------------
@@ -238,14 +217,10 @@ def render(piece: Piece, sample_rate: int = SAMPLE_RATE, tempo_factor: float = 1
 
     Raises:
         ValueError: ``tempo_factor`` or ``sample_rate`` not positive, or ``start_tick`` negative.
+        composer.audio.limits.AudioTooLongError: longer than :data:`composer.audio.limits.MAX_SECONDS`.
     """
-    if tempo_factor <= 0 or sample_rate <= 0:
-        raise ValueError(f"tempo_factor and sample_rate must be positive, got {tempo_factor} and {sample_rate}")
-    if start_tick < 0:
-        raise ValueError(f"start_tick must be >= 0, got {start_tick}")
+    frames = audio_frames(piece, sample_rate, tempo_factor, start_tick, RELEASE_TAIL_SECONDS)
     origin = float(seconds_at(piece, [start_tick])[0])
-    length = max(0.0, float(seconds_at(piece, [piece.end])[0]) - origin) / tempo_factor
-    frames = int(round(length * sample_rate)) + int(round(RELEASE_TAIL_SECONDS * sample_rate))
     mix = np.zeros((frames, 2), dtype=np.float64)
     notes = [n for n in piece.notes if n.end > start_tick]
     if notes:
@@ -286,30 +261,6 @@ def _mix_notes(mix: np.ndarray, piece: Piece, notes: list[Note], origin: float, 
 
 
 # -- WAV -----------------------------------------------------------------------------------------------
-def to_pcm16(samples: np.ndarray) -> bytes:
-    """Float samples [frames, channels] in [-1, 1] as interleaved little-endian 16-bit PCM bytes."""
-    clipped = np.clip(samples, -1.0, 1.0)
-    return np.round(clipped * 32767.0).astype("<i2").tobytes()
-
-
-def write_wav(samples: np.ndarray, path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> None:
-    """Write float samples [frames, 2] in [-1, 1] as a 16-bit PCM stereo WAV file, atomically.
-
-    Raises:
-        OSError: the file cannot be written.
-    """
-    pcm = to_pcm16(samples)
-
-    def write(handle) -> None:
-        with wave.open(handle, "wb") as out:
-            out.setnchannels(2)
-            out.setsampwidth(2)
-            out.setframerate(sample_rate)
-            out.writeframes(pcm)
-
-    write_atomically(path, write)
-
-
 def export_wav(piece: Piece, path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> None:
     """Render a piece and write it as a 16-bit PCM stereo WAV file, atomically.
 

@@ -1,4 +1,5 @@
-"""The built-in synthesizer and WAV export (gui/synth.py): timing, pitch, silence, headroom, files."""
+"""The additive synthesizer and its WAV export (composer/audio/additive.py, the app's fallback synth): timing,
+pitch, silence, headroom, files."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from composer.audio import additive as synth
+from composer.audio.additive import RELEASE_TAIL_SECONDS, SAMPLE_RATE, export_wav, render
 from composer.music.midi_io import read_midi
 from composer.music.notes import Note, Piece, TempoChange, Voice, crop
-from gui import synth
-from gui.synth import RELEASE_TAIL_SECONDS, SAMPLE_RATE, export_wav, render
 
 REPO = Path(__file__).resolve().parents[2]
 CHORALE = REPO / "midi_data" / "bach_chorales_satb" / "bwv250.mid"
