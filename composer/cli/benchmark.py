@@ -72,7 +72,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--copy-features", action=argparse.BooleanOptionalAction, default=None,
                        help="feed the LSTM the frame that followed the last occurrence of the longest repeated "
                             "context")
-    add_force_argument(train, "replace an existing --out (starting afresh) and an existing --ship file")
+    add_force_argument(train, "replace an existing --out and its learning curve (MODEL.curve.csv, .curve.png; "
+                       "starting afresh) and an existing --ship file")
     train.set_defaults(handler=run_train_polyphonic)
 
 
@@ -170,6 +171,7 @@ def run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentPars
 def _run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """:func:`run_train_polyphonic`, with ``--out``'s lock held."""
     from composer.core.modelfile import ModelFileError
+    from composer.core.training import side_files
     from composer.polyphonic.data import BenchmarkDataError
     from composer.polyphonic.train import PolyTrainConfig, PolyTrainingError, ship, train_polyphonic
 
@@ -184,8 +186,9 @@ def _run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentPar
         parser.error(str(error))
     if args.resume and not args.out.is_file():
         parser.error(f"argument --resume: {args.out} does not exist yet")
-    if not args.resume:   # --resume rewrites its own --out
-        check_outputs(parser, [args.out], (args.data, args.config), args.force, hint="--resume to continue it, ")
+    if not args.resume:   # --resume rewrites its own --out and learning curve
+        check_outputs(parser, [args.out, *side_files(args.out, data_report=False)], (args.data, args.config),
+                      args.force, hint="--resume to continue it, " if args.out.exists() else "")
     if args.ship:
         check_outputs(parser, [args.ship], (args.data, args.config, args.out), args.force, flag="--ship")
     try:

@@ -169,6 +169,33 @@ def check_outputs(parser: argparse.ArgumentParser, outputs, inputs=(), force: bo
                      f"another {flag}")
 
 
+def check_json_output(parser: argparse.ArgumentParser, args: argparse.Namespace, inputs=()) -> None:
+    """:func:`check_outputs` for a report command's ``--json FILE`` (when given), before any work.
+
+    Args:
+        parser: the subcommand's parser.
+        args: its arguments (``json``, ``force``).
+        inputs: the files it reads (the model...): never overwritten.
+
+    Raises:
+        SystemExit: (status 2) when FILE exists and ``--force`` is not given, or is an input.
+    """
+    if getattr(args, "json", None):
+        check_outputs(parser, [args.json], inputs, args.force, flag="--json")
+
+
+def write_json(path: Path, data) -> None:
+    """Write ``data`` as indented JSON to ``path``, atomically (the file is whole, or what it was).
+
+    Raises:
+        OSError: the file cannot be written; it names the file.
+    """
+    from composer.core.atomic import write_atomically
+
+    text = json.dumps(data, indent=2).encode()
+    write_atomically(path, lambda handle: handle.write(text))
+
+
 def _same_file(a: Path, b: Path) -> bool:
     """Whether two paths name one file (links followed); paths that do not both exist compare resolved."""
     try:

@@ -5,14 +5,14 @@ the harmony side of ``train --task harmony`` and of ``generate`` with a harmony 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
 
 from composer import shipped
-from composer.cli.common import (TrainPrinter, add_force_argument, check_outputs, existing_dir, existing_file,
-                                 float_range, int_range, key_name, run_training, set_threads)
+from composer.cli.common import (TrainPrinter, add_force_argument, check_json_output, check_outputs, existing_dir,
+                                 existing_file, float_range, int_range, key_name, run_training, set_threads,
+                                 write_json)
 
 DEFAULT_HARMONY_MODEL = shipped.HARMONY_MODEL
 VOICE_WORDS = {"s": 0, "soprano": 0, "a": 1, "alto": 1, "t": 2, "tenor": 2, "b": 3, "bass": 3}
@@ -101,6 +101,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     e.add_argument("--seeds", type=int_range(1, 100), default=1, help="harmonizations per piece, with seeds SEED, "
                    "SEED+1, ..., averaged; the report shows their spread (default 1)")
     e.add_argument("--json", type=Path, metavar="FILE", help="also write every number as JSON to FILE")
+    add_force_argument(e, "overwrite an existing --json FILE (never the model)")
     e.add_argument("--no-rules", action="store_true", help="score the raw model, without the sampler's "
                    "voice-leading rules")
     e.add_argument("--no-key-ensemble", action="store_true", help=KEY_ENSEMBLE_HELP)
@@ -233,6 +234,7 @@ def run_regenerate(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from composer.harmony.evaluate import LOWER_VOICES, VOICE_LEADING, evaluate_harmony, report_lines
 
+    check_json_output(parser, args, (args.model or DEFAULT_HARMONY_MODEL,))
     set_threads(args.threads)
     model = _load(args, "evaluate-harmony")
     if model is None:
@@ -267,12 +269,10 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     if report.skipped:
         print(f"skipped {len(report.skipped)} file(s): " + "; ".join(f"{p}: {r}" for p, r in report.skipped[:5]))
     if args.json:
-        args.json.write_text(json.dumps({"totals": totals, "pieces": report.pieces, "skipped": report.skipped,
-                                         "model": str(args.model or DEFAULT_HARMONY_MODEL),
-                                         "split": args.split, "temperature": args.temperature,
-                                         "seed": args.seed, "seeds": args.seeds,
-                                         "rules": not args.no_rules, "key_ensemble": list(model.shifts)},
-                                        indent=2))
+        write_json(args.json, {"totals": totals, "pieces": report.pieces, "skipped": report.skipped,
+                               "model": str(args.model or DEFAULT_HARMONY_MODEL), "split": args.split,
+                               "temperature": args.temperature, "seed": args.seed, "seeds": args.seeds,
+                               "rules": not args.no_rules, "key_ensemble": list(model.shifts)})
         print(f"wrote {args.json}")
     return 0
 

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from composer.cli import benchmark, harmony, melody, models
+from composer.cli import benchmark, harmony, melody, models, render
 from composer.cli.common import (UnwritableOutput, add_force_argument, check_outputs, check_writable, load_model,
                                  model_file_kind, read_config, with_output_lock)
 from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
@@ -22,13 +22,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="composer", description="Train stacked-LSTM music models on MIDI "
                                      "files and generate new music as MIDI.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add_force_argument(melody.add_train_command(commands), "replace an existing --out model file (without "
-                       "--resume, training starts afresh)").set_defaults(handler=run_train)
+    add_force_argument(melody.add_train_command(commands), "replace an existing --out model file and the files "
+                       "beside it (MODEL.curve.csv, .curve.png, .data.csv; without --resume, training starts "
+                       "afresh)").set_defaults(handler=run_train)
     add_force_argument(melody.add_generate_command(commands), "overwrite the files this run writes in --out (its "
                        "numbered .mid files and manifest.json)").set_defaults(handler=run_generate)
-    for module in (melody, models, harmony, benchmark):
+    for module in (melody, models, harmony, benchmark, render):
         module.add_commands(commands)
+    render.add_wav_arguments(commands.choices["generate"], _generated_files)
+    for name in ("harmonize", "regenerate"):
+        render.add_wav_arguments(commands.choices[name], lambda args: harmony._outputs(args.out, args.count))
     return parser
+
+
+def _generated_files(args: argparse.Namespace) -> list[Path]:
+    """The files ``composer generate`` writes in ``--out`` (its numbered .mid files and manifest.json)."""
+    from composer.core.output_folder import output_names
+
+    return [args.out / name for name in output_names(args.count, args.prefix)]
 
 
 # The options that name what a command writes: checked before any work (see check_writable).
@@ -84,10 +95,11 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """:func:`run_train`, with ``--out``'s lock held."""
     from composer.core.modelfile import HARMONY_KIND
+    from composer.core.training import side_files
 
-    if not args.resume:   # --resume rewrites its own --out: that is what it is for
-        check_outputs(parser, [args.out], (args.data_dir, args.config), args.force,
-                      hint="--resume to continue it, ")
+    if not args.resume:   # --resume rewrites its own --out and side files: that is what it is for
+        check_outputs(parser, [args.out, *side_files(args.out)], (args.data_dir, args.config), args.force,
+                      hint="--resume to continue it, " if args.out.exists() else "")
     settings = read_config(args.config, parser)
     resuming_harmony = args.resume and args.out.is_file() and model_file_kind(args.out) == HARMONY_KIND
     family = harmony if (args.task or settings.get("task")) == "harmony" or resuming_harmony else melody

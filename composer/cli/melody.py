@@ -8,13 +8,12 @@ for a melody model. ``evaluate`` is the melody family's own (:func:`add_commands
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from composer.cli.common import (TrainPrinter, chord_progression, existing_dir, existing_file, file_prefix,
-                                 float_range, form_letters, int_range, key_name, load_model, run_training,
-                                 set_threads, time_signature)
+from composer.cli.common import (TrainPrinter, add_force_argument, check_json_output, chord_progression,
+                                 existing_dir, existing_file, file_prefix, float_range, form_letters, int_range,
+                                 key_name, load_model, run_training, set_threads, time_signature, write_json)
 from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
 from composer.shipped import REPO_ROOT
 
@@ -115,6 +114,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     e.add_argument("--no-cadence", dest="cadence", action="store_false",
                    help="generate without the closing-cadence guide (measures the model alone)")
     e.add_argument("--json", type=Path, metavar="FILE", help="also write everything (per piece too) as JSON")
+    add_force_argument(e, "overwrite an existing --json FILE (never MODEL)")
     e.add_argument("--threads", type=int_range(1, 1024), help="CPU threads for PyTorch (default: all cores)")
     e.set_defaults(handler=run_evaluate)
 
@@ -194,6 +194,7 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     from composer.core.modelfile import MELODY_KIND
     from composer.melody.evaluate import evaluate_melody_model
 
+    check_json_output(parser, args, (args.model,))
     model = load_model(args.model, (MELODY_KIND,), "evaluate")
     if model is None:
         return 1
@@ -226,7 +227,6 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         print(f"  form {args.form}: aligned bars identical between sections with the same letter "
               f"{_share(match['same'])}, with different letters {_share(match['different'])}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+        write_json(args.json, report)
         print(f"  written: {args.json}")
     return 0

@@ -24,6 +24,7 @@ import dataclasses
 import io
 import json
 import math
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -480,8 +481,33 @@ def sidecar(out_path: Path, suffix: str) -> Path:
     return out_path.with_name(out_path.stem + suffix)
 
 
+SIDE_FILE_SUFFIXES = (".curve.csv", ".curve.png", ".data.csv")
+
+
+def side_files(out_path: str | os.PathLike, data_report: bool = True) -> list[Path]:
+    """The files a training writes beside its model file (replaced with it: ``composer train --force``).
+
+    Args:
+        out_path: the model file.
+        data_report: include ``.data.csv`` (trainings on a folder of MIDI files write it; the polyphonic
+            benchmark's do not).
+
+    Returns:
+        ``.curve.csv``, ``.curve.png`` and (``data_report``) ``.data.csv`` beside ``out_path``.
+    """
+    suffixes = SIDE_FILE_SUFFIXES if data_report else SIDE_FILE_SUFFIXES[:2]
+    return [sidecar(Path(out_path), suffix) for suffix in suffixes]
+
+
 def write_data_report(out_path: Path, files: dict[str, list[str]], skipped: list[tuple[str, str]]) -> None:
-    """``<model>.data.csv``: every file with its split, or the reason it was skipped (written atomically)."""
+    """``<model>.data.csv``: every file with its split, or the reason it was skipped (written atomically).
+
+    It is written holding the model file's lock, so a training refused because another one is writing that model
+    file is refused here, before it has written anything (the report beside the other run's model included).
+
+    Raises:
+        TrainingError: another process holds the model file's lock.
+    """
     out_path.parent.mkdir(parents=True, exist_ok=True)
     text = io.StringIO()
     writer = csv.writer(text)
@@ -489,7 +515,11 @@ def write_data_report(out_path: Path, files: dict[str, list[str]], skipped: list
     for split, names in files.items():
         writer.writerows([f, split, ""] for f in names)
     writer.writerows([f, "skipped", reason] for f, reason in skipped)
-    write_atomically(sidecar(out_path, ".data.csv"), lambda handle: handle.write(text.getvalue().encode()))
+    try:
+        with output_lock(out_path):
+            write_atomically(sidecar(out_path, ".data.csv"), lambda handle: handle.write(text.getvalue().encode()))
+    except OutputLockedError as error:
+        raise TrainingError(str(error)) from None
 
 
 def write_curves(out_path: Path, history: list[dict]) -> None:
