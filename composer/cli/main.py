@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from composer.cli import benchmark, harmony, melody, models
+from composer.cli import benchmark, harmony, melody, models, render
 from composer.cli.common import (UnwritableOutput, add_force_argument, check_outputs, check_writable, load_model,
                                  model_file_kind, read_config, with_output_lock)
 from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
@@ -27,9 +27,19 @@ def build_parser() -> argparse.ArgumentParser:
                        "afresh)").set_defaults(handler=run_train)
     add_force_argument(melody.add_generate_command(commands), "overwrite the files this run writes in --out (its "
                        "numbered .mid files and manifest.json)").set_defaults(handler=run_generate)
-    for module in (melody, models, harmony, benchmark):
+    for module in (melody, models, harmony, benchmark, render):
         module.add_commands(commands)
+    render.add_wav_arguments(commands.choices["generate"], _generated_files)
+    for name in ("harmonize", "regenerate"):
+        render.add_wav_arguments(commands.choices[name], lambda args: harmony._outputs(args.out, args.count))
     return parser
+
+
+def _generated_files(args: argparse.Namespace) -> list[Path]:
+    """The files ``composer generate`` writes in ``--out`` (its numbered .mid files and manifest.json)."""
+    from composer.core.output_folder import output_names
+
+    return [args.out / name for name in output_names(args.count, args.prefix)]
 
 
 # The options that name what a command writes: checked before any work (see check_writable).
