@@ -24,7 +24,9 @@ def _minutes(seconds: float) -> str:
     minutes, secs = divmod(rest, 60)
     if hours:
         return f"{hours} h {minutes} min"
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
 
 
 def audio_frames(piece: Piece, sample_rate: int, tempo_factor: float, start_tick: int, tail_seconds: float) -> int:

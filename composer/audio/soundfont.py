@@ -15,8 +15,10 @@ Nothing here is imported by ``composer --help``; numpy and the FluidSynth librar
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,7 +169,8 @@ def render_soundfont(piece: Piece, soundfont: SoundFont, sample_rate: int, tempo
     fluidsynth = fluidsynth_module()
     synth = fluidsynth.Synth(gain=SYNTH_GAIN, samplerate=float(sample_rate))
     try:
-        font = synth.sfload(str(soundfont.path))
+        with _stderr_silenced():   # libinstpatch (inside FluidSynth) prints GLib criticals on a broken file
+            font = synth.sfload(str(soundfont.path))
         if font < 0:
             raise SoundFontError(f"FluidSynth cannot load the SoundFont {soundfont.path}")
         channels = _select_programs(synth, font, voice_programs(piece, programs))
@@ -180,6 +183,25 @@ def render_soundfont(piece: Piece, soundfont: SoundFont, sample_rate: int, tempo
     if peak > PEAK_CEILING:
         audio *= PEAK_CEILING / peak
     return audio
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send file descriptor 2 to /dev/null meanwhile (what C libraries print there); Python's own
+    ``sys.stderr`` is flushed first. Where the descriptor cannot be duplicated, nothing is silenced."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _fade_tail(audio: np.ndarray, tail_start: int, fade: int) -> None:
