@@ -104,17 +104,34 @@ def file_prefix(text: str) -> str:
 
 
 def existing_file(text: str) -> Path:
+    """argparse type: a regular file that exists (a folder, a device or a broken link is named as such).
+
+    Raises:
+        argparse.ArgumentTypeError: what ``text`` is instead.
+    """
+    from composer.music.midi_io import special_file_reason
+
     path = Path(text)
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(f"no such file: {text}")
-    return path
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    special = special_file_reason(path)
+    raise argparse.ArgumentTypeError(f"{text} is {special}" if special else f"no such file: {text}")
 
 
 def existing_dir(text: str) -> Path:
+    """argparse type: a folder that exists.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is missing, or is a file.
+    """
     path = Path(text)
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"no such folder: {text}")
-    return path
+    if path.is_dir():
+        return path
+    if os.path.lexists(path):
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    raise argparse.ArgumentTypeError(f"no such folder: {text}")
 
 
 def read_config(path: Path | None, parser: argparse.ArgumentParser) -> dict:
@@ -274,6 +291,24 @@ def with_output_lock(out: Path, command: str, run) -> int:
         return 1
 
 
+def read_rate(files_per_s: float) -> str:
+    """How fast files were read, in words that never round a slow read to nothing.
+
+    Args:
+        files_per_s: files read per second.
+
+    Returns:
+        ``"1,234 files/s"``, ``"2.5 files/s"``, ``"4.0 s per file"``, or ``"no files read"``.
+    """
+    if files_per_s <= 0:
+        return "no files read"
+    if files_per_s >= 10:
+        return f"{files_per_s:,.0f} files/s"
+    if files_per_s >= 1:
+        return f"{files_per_s:.1f} files/s"
+    return f"{1 / files_per_s:,.1f} s per file"
+
+
 # -- model files -------------------------------------------------------------------------------------
 def load_model(path: Path, kinds: tuple[str, ...] | None, command: str, hint: str = ""):
     """Read a model file once (see composer.core.modelfile.load_model_file) for ``composer COMMAND``.
@@ -380,7 +415,7 @@ class TrainPrinter:
         cached = f", {stats['cached']} from cache" if stats.get("cached") else ""
         print(f"data: {files['train']} train / {files['valid']} valid / {files['test']} test files, "
               f"{tokens['train']:,} training tokens, read in {event['seconds']:.1f}s "
-              f"({stats.get('files_per_s', 0):,.0f} files/s{cached})", file=self.stream)
+              f"({read_rate(stats.get('files_per_s', 0))}{cached})", file=self.stream)
         if skipped:
             print(f"skipped {len(skipped)} file(s):", file=self.stream)
             for path, reason in skipped[:20]:

@@ -18,7 +18,20 @@ SPLITS = ("train", "valid", "test")
 
 
 def find_midi_files(root: str | Path) -> list[Path]:
-    """Every MIDI file under ``root`` (recursively), sorted.
+    """Every MIDI file under ``root`` (recursively), sorted: every entry named as MIDI that is not a folder, so
+    that a link to a device, a named pipe or a broken link is listed by its reader, which refuses it unread
+    (:func:`composer.music.midi_io.read_midi`), instead of vanishing from the report.
+
+    Raises:
+        FileNotFoundError: ``root`` is not a folder.
+    """
+    return sorted(p for p in corpus_entries(root) if p.suffix.lower() in MIDI_SUFFIXES)
+
+
+def corpus_entries(root: str | Path) -> list[Path]:
+    """Every entry under ``root`` (recursively) but folders: regular files, and links or special files (devices,
+    pipes, links to nothing), which the corpus reports list as skipped with the reason
+    (:func:`composer.music.midi_io.special_file_reason`).
 
     Raises:
         FileNotFoundError: ``root`` is not a folder.
@@ -26,7 +39,7 @@ def find_midi_files(root: str | Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"not a folder: {root}")
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
+    return sorted(p for p in root.rglob("*") if not p.is_dir())
 
 
 def split_of(relative_path: str, valid_fraction: float, test_fraction: float) -> str:

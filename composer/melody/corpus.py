@@ -20,11 +20,11 @@ import numpy as np
 import torch
 
 from composer.core.atomic import write_atomically
-from composer.core.corpus_files import MIDI_SUFFIXES, SPLITS, split_of
+from composer.core.corpus_files import MIDI_SUFFIXES, SPLITS, corpus_entries, split_of
 from composer.core.locks import try_lock
 from composer.melody.encoding import EncodingConfig, Vocabulary, encode, pitch_span, prepare, transpose_ids
 from composer.music.metre import Metre, metre_of
-from composer.music.midi_io import MidiReadError, piece_from_bytes, read_midi_bytes
+from composer.music.midi_io import MidiReadError, piece_from_bytes, read_midi_bytes, special_file_reason
 
 
 @dataclass
@@ -164,8 +164,8 @@ def load_corpus(root: str | Path, vocab: Vocabulary, valid_fraction: float = 0.1
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"not a folder: {root}")
-    all_files = sorted(p for p in root.rglob("*") if p.is_file())
-    midi_files = [p for p in all_files if p.suffix.lower() in MIDI_SUFFIXES]
+    all_files = corpus_entries(root)   # devices and broken links too: listed as skipped, never read
+    midi_files = [p for p in all_files if p.suffix.lower() in MIDI_SUFFIXES and special_file_reason(p) is None]
     cache_path = _cache_path(root, vocab, min_notes, cache_dir, chord_labels) if use_cache else None
     workers = workers or os.cpu_count() or 1
     entries, prepared = _encoded_entries(root, midi_files, vocab, min_notes, workers, cache_path, chord_labels)
@@ -216,7 +216,7 @@ def _split_corpus(root: Path, all_files: list[Path], entries: dict[str, dict], v
         entry = entries.get(relative)
         if entry is None:
             if not path.name.startswith(".") and path.name not in _NOT_DATA:
-                corpus.skipped.append((relative, "not a MIDI file (by its extension)"))
+                corpus.skipped.append((relative, special_file_reason(path) or "not a MIDI file (by its extension)"))
             continue
         if entry["ids"] is None:
             corpus.skipped.append((relative, entry["reason"]))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import NoReturn
@@ -64,6 +65,31 @@ def read_midi(path: str | os.PathLike, include_drums: bool = False) -> Piece:
     return piece_from_bytes(read_midi_bytes(path), path, include_drums)
 
 
+_SPECIAL_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                  (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+
+
+def special_file_reason(path: str | os.PathLike) -> str | None:
+    """Why ``path`` (links followed) is no file to read: a device, a named pipe, a socket, a folder, or a link
+    to nothing. Reading a device or a pipe could block or never end, so these are refused unread.
+
+    Args:
+        path: a file named as MIDI.
+
+    Returns:
+        ``"not a regular file (a character device)"`` and the like; None for a regular file, and for a path
+        that does not exist at all (the caller's "no such file").
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "a link to a file that does not exist" if os.path.islink(path) else None
+    for test, kind in _SPECIAL_KINDS:
+        if test(mode):
+            return f"not a regular file ({kind})"
+    return None
+
+
 def read_midi_bytes(path: str | os.PathLike) -> bytes:
     """The raw bytes of a MIDI file, refusing files over :data:`MAX_FILE_BYTES` unread.
 
@@ -71,6 +97,9 @@ def read_midi_bytes(path: str | os.PathLike) -> bytes:
         MidiReadError: the file is missing, unreadable, or too large.
     """
     path = Path(path)
+    special = special_file_reason(path)
+    if special:
+        raise MidiReadError(path, special)
     try:
         size = path.stat().st_size
     except OSError as error:
