@@ -11,6 +11,8 @@ from __future__ import annotations
 from composer.music.notes import Piece, Voice
 
 ALL_VOICES = "all"
+SATB_PROGRAM = 52   # Choir Aahs: what a part named Soprano/Alto/Tenor/Bass plays when its program is left at 0
+_SATB_WORDS = ("soprano", "alto", "tenor", "bass", "choir", "chorale", "satb")
 
 
 class ProgramError(ValueError):
@@ -102,6 +104,15 @@ def resolve_programs(piece: Piece, overrides: list[str] | tuple[str, ...]) -> di
             if not piece.voices[index].is_drum:
                 result[index] = number
     return result
+
+
+def sounding_program(voice: Voice) -> int:
+    """The General MIDI program a voice plays when none is chosen for it: its own, except that a sung part
+    (a name with soprano, alto, tenor, bass, choir...) left at program 0, as 4-part files are written, sings
+    (:data:`SATB_PROGRAM`) rather than playing the piano, as the additive synth gives it a choir timbre."""
+    if voice.program == 0 and not voice.is_drum and any(word in voice.name.lower() for word in _SATB_WORDS):
+        return SATB_PROGRAM
+    return voice.program
 
 
 def with_programs(piece: Piece, programs: dict[int, int] | None) -> Piece:

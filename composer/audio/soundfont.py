@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from composer.audio.limits import audio_frames
+from composer.audio.programs import sounding_program
 from composer.audio.timemap import seconds_at
 from composer.music.notes import Piece
 
@@ -126,7 +127,8 @@ def fluidsynth_module():
 
 def voice_programs(piece: Piece, programs: dict[int, int] | None = None) -> list[tuple[int, int]]:
     """(bank, program) of every voice: bank 128 for a drum voice, else 0; the program is the voice's own
-    unless ``programs`` gives another.
+    (:func:`~composer.audio.programs.sounding_program`: sung parts left at 0 sing) unless ``programs`` gives
+    another.
 
     Args:
         piece: its voices.
@@ -139,7 +141,7 @@ def voice_programs(piece: Piece, programs: dict[int, int] | None = None) -> list
     result = []
     for index in range(count):
         voice = piece.voices[index] if index < len(piece.voices) else None
-        program = (programs or {}).get(index, voice.program if voice is not None else 0)
+        program = (programs or {}).get(index, sounding_program(voice) if voice is not None else 0)
         result.append((DRUM_BANK if voice is not None and voice.is_drum else 0, program))
     return result
 

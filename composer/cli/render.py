@@ -48,7 +48,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``composer render`` to the ``composer`` parser."""
     r = commands.add_parser("render", help="render a MIDI file to a WAV file (General MIDI SoundFont)",
                             description="Render a MIDI file to a 16-bit stereo WAV file through a General MIDI "
-                            "SoundFont (FluidSynth), one instrument per track: the file's own programs unless "
+                            "SoundFont (FluidSynth), one instrument per track: the file's own programs (parts "
+                            "named Soprano, Alto, Tenor or Bass left at program 0 sing, as Choir Aahs) unless "
                             "--program says otherwise. The WAV lasts the music plus 0.4 s of release. Without "
                             "the FluidSynth library (Debian/Ubuntu: libfluidsynth3) the built-in additive synth "
                             "renders, and says so.")

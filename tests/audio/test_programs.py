@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from composer.audio.programs import ProgramError, parse_program, resolve_programs, with_programs
+from composer.audio.programs import (SATB_PROGRAM, ProgramError, parse_program, resolve_programs, sounding_program,
+                                     with_programs)
 from composer.music.notes import Note, Piece, Voice
 from tests.audio.conftest import chorale
 
@@ -36,3 +37,9 @@ def test_unknown_voices_and_malformed_texts_say_what_exists():
 def test_a_drum_voice_keeps_its_kit():
     piece = Piece((Note(0, 1, 36, 90, 0), Note(0, 1, 60, 90, 1)), 4, voices=(Voice("Drums", 0, True), Voice("Keys")))
     assert resolve_programs(piece, ["all=40"]) == {1: 40}
+
+
+def test_sung_parts_left_at_program_0_sing_and_other_voices_keep_their_program():
+    assert [sounding_program(v) for v in chorale(1).voices] == [SATB_PROGRAM] * 4
+    assert sounding_program(Voice("Tenor", 40)) == 40 and sounding_program(Voice("Melody", 0)) == 0
+    assert sounding_program(Voice("Bass drum", 0, True)) == 0

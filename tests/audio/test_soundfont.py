@@ -68,6 +68,8 @@ def test_each_voice_plays_its_own_program_and_the_user_can_choose_another():
     four = chorale(2)
     organ = audio.render(four, programs={0: 19, 1: 19, 2: 19, 3: 19}).samples
     assert not np.allclose(audio.render(four).samples, organ, atol=1e-3)
+    # the parts are named Soprano..Bass on program 0, as harmonize writes them: they sing (Choir Aahs)
+    assert np.array_equal(audio.render(four).samples, audio.render(four, programs=dict.fromkeys(range(4), 52)).samples)
 
 
 @needs_fluidsynth
