@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -113,7 +114,8 @@ def fluidsynth_module():
         SoundFontError: pyfluidsynth or the FluidSynth library (``libfluidsynth3``) is not installed.
     """
     try:
-        import fluidsynth
+        with contextlib.redirect_stdout(io.StringIO()):   # pyfluidsynth prints where it found the library under CI
+            import fluidsynth
     except ImportError as error:   # pyfluidsynth says "Couldn't find the FluidSynth library."
         raise SoundFontError(f"the FluidSynth library is not available ({error}); on Debian or Ubuntu: "
                              f"sudo apt-get install libfluidsynth3") from None

@@ -53,7 +53,8 @@ def tune(tmp_path) -> Path:
 def test_render_writes_the_soundfont_audio_of_a_midi_file(capsys, chorale, tmp_path):
     out = tmp_path / "out" / "chorale.wav"
     assert main(["render", str(chorale), "--out", str(out)]) == 0
-    assert "SoundFont TimGM6mb.sf2" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert printed.out == f"{out}: 44.4s, 16-bit stereo 44100 Hz (SoundFont TimGM6mb.sf2)\n" and printed.err == ""
     rate, samples = read_wav(out)
     full = chorale_piece(10 ** 6)
     assert rate == RATE and samples.shape == (expected_frames(full, RATE), 2) and abs(samples).max() > 0.05
