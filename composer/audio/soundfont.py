@@ -35,6 +35,7 @@ FADE_SECONDS = 0.1            # the end of that tail fades out, so what is left 
 PEAK_CEILING = 10 ** (-1 / 20)  # -1 dBFS, as the additive synth
 SYNTH_GAIN = 1.0              # FluidSynth's master gain: a four-part chorale on TimGM6mb peaks near -10 dBFS
 DRUM_BANK = 128
+SAMPLE_RATES = (8000, 96000)  # the range FluidSynth renders at (outside it, it would silently use 44100)
 SOUNDFONT_VARIABLE = "COMPOSER_SOUNDFONT"   # names the default SoundFont (the app has no other way to choose one)
 _MIN_SIZE = 12                # a RIFF header: "RIFF", the size, "sfbk"
 
@@ -166,10 +167,13 @@ def render_soundfont(piece: Piece, soundfont: SoundFont, sample_rate: int, tempo
 
     Raises:
         SoundFontError: FluidSynth is missing or cannot load the file.
-        ValueError: bad ``tempo_factor``, ``sample_rate`` or ``start_tick``.
+        ValueError: bad ``tempo_factor``, ``sample_rate`` (also outside :data:`SAMPLE_RATES`) or ``start_tick``.
         composer.audio.limits.AudioTooLongError: longer than the limit (checked before any allocation).
     """
     frames = audio_frames(piece, sample_rate, tempo_factor, start_tick, TAIL_SECONDS)
+    if not SAMPLE_RATES[0] <= sample_rate <= SAMPLE_RATES[1]:
+        raise ValueError(f"the SoundFont synthesizer renders at {SAMPLE_RATES[0]}-{SAMPLE_RATES[1]} samples per "
+                         f"second, got {sample_rate}")
     fluidsynth = fluidsynth_module()
     synth = fluidsynth.Synth(gain=SYNTH_GAIN, samplerate=float(sample_rate))
     try:

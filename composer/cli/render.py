@@ -56,8 +56,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     r.add_argument("midi", type=existing_file, metavar="IN.mid")
     r.add_argument("--out", required=True, type=Path, metavar="OUT.wav", help="WAV file to write")
     _add_sound_arguments(r, "the audio")
-    r.add_argument("--sample-rate", type=int_range(8000, 192000), default=44100,
-                   help="samples per second (8000-192000, default 44100)")
+    r.add_argument("--sample-rate", type=int_range(8000, 96000), default=44100,
+                   help="samples per second (8000-96000, default 44100)")
     add_force_argument(r, "overwrite an existing OUT.wav (never IN.mid or the SoundFont)")
     r.set_defaults(handler=run_render)
 

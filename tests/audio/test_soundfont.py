@@ -134,6 +134,13 @@ def test_bad_arguments_are_refused():
 
 
 @needs_fluidsynth
+def test_a_sample_rate_fluidsynth_cannot_render_at_is_refused_not_silently_changed():
+    with pytest.raises(ValueError, match="8000-96000"):
+        audio.render(melody(), 192000)
+    assert audio.render(melody(), 96000).samples.shape[0] == round(0.5 * 96000) + round(0.4 * 96000)
+
+
+@needs_fluidsynth
 def test_the_app_layer_renders_and_exports_through_the_same_renderer(tmp_path):
     from gui import synth
 
