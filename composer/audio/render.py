@@ -80,7 +80,7 @@ def render(piece: Piece, sample_rate: int = SAMPLE_RATE, tempo_factor: float = 1
         except SoundFontError as error:
             if soundfont != AUTO:
                 raise
-            note = f"no SoundFont synthesizer ({error}): the additive synth renders instead"
+            note = f"no SoundFont synthesizer: {error}; the additive synth renders instead"
     samples = additive.render(with_programs(piece, programs), sample_rate, tempo_factor, start_tick)
     return Rendering(samples, sample_rate, ADDITIVE, None, note)
 

@@ -118,8 +118,10 @@ def fluidsynth_module():
         with contextlib.redirect_stdout(io.StringIO()):   # pyfluidsynth prints where it found the library under CI
             import fluidsynth
     except ImportError as error:   # pyfluidsynth says "Couldn't find the FluidSynth library."
-        raise SoundFontError(f"the FluidSynth library is not available ({error}); on Debian or Ubuntu: "
-                             f"sudo apt-get install libfluidsynth3") from None
+        if isinstance(error, ModuleNotFoundError) and error.name == "fluidsynth":
+            raise SoundFontError("pyfluidsynth is not installed (pip install pyfluidsynth)") from None
+        raise SoundFontError("the FluidSynth library was not found (on Debian or Ubuntu: sudo apt-get install "
+                             "libfluidsynth3)") from None
     except OSError as error:       # a library that is there but cannot be loaded
         raise SoundFontError(f"the FluidSynth library cannot be loaded ({error})") from None
     library = ctypes.CDLL(fluidsynth.lib)
