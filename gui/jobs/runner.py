@@ -2,18 +2,23 @@
 
 The job modules (:mod:`gui.jobs.generate`, :mod:`gui.jobs.harmony`) hand :meth:`JobRunner.start` a
 job function, a label and what to do with the result; the runner runs it on a
-:class:`~gui.jobs.worker.Worker`, and on the GUI thread shows how it ended.
+:class:`~gui.jobs.worker.Worker` (a thread), and on the GUI thread shows how it ended. :meth:`JobRunner.start_process`
+runs a named job in a child process instead (:class:`~gui.jobs.process.ProcessWorker`; Export WAV), with the same
+progress bar, Cancel and messages.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 from PySide6.QtCore import QObject, Signal
 
 from gui.generate_panel import GeneratePanel
+from gui.jobs.process import DEFAULT_DESCRIBE, KILL_GRACE_MS, ProcessWorker
 from gui.jobs.worker import CANCELLED, FAILED, SUCCEEDED, Job, Worker
 from gui.messages import Messages
+
+AnyWorker = Union[Worker, ProcessWorker]
 
 JOB_WAIT_ON_CLOSE_MS = 10_000
 
@@ -38,7 +43,7 @@ class JobRunner(QObject):
         super().__init__(parent)
         self.panel = panel
         self.messages = messages
-        self.worker: Worker | None = None
+        self.worker: AnyWorker | None = None
         self._on_success: Callable[[Any], None] | None = None
 
     def start(self, job: Job, label: str, on_success: Callable[[Any], None]) -> bool:
@@ -47,16 +52,41 @@ class JobRunner(QObject):
         Returns:
             False (with a message) while another job is still running.
         """
-        if self.worker is not None:
-            self.messages.show_message("Another job is still running; cancel it first")
+        if self._refuse_second_job():
             return False
-        worker = Worker(job, label, self)
+        return self._run(Worker(job, label, self), label, on_success)
+
+    def start_process(self, target: str, args: tuple, label: str, on_success: Callable[[Any], None],
+                      describe_error: str = DEFAULT_DESCRIBE, cancel_kills: bool = False,
+                      on_ended: Callable[[ProcessWorker], None] | None = None) -> bool:
+        """Run the job named ``target`` in a child process (see :class:`~gui.jobs.process.ProcessWorker` for the
+        arguments); ``on_success(result)`` runs on the GUI thread when it returns.
+
+        Returns:
+            False (with a message) while another job is still running, or when the process cannot start.
+        """
+        if self._refuse_second_job():
+            return False
+        worker = ProcessWorker(target, args, label, self, describe_error, cancel_kills, on_ended)
+        return self._run(worker, label, on_success)
+
+    def _refuse_second_job(self) -> bool:
+        if self.worker is None:
+            return False
+        self.messages.show_message("Another job is still running; cancel it first")
+        return True
+
+    def _run(self, worker: AnyWorker, label: str, on_success: Callable[[Any], None]) -> bool:
         worker.progress.connect(self.panel.set_progress)
         worker.finished.connect(self._job_ended)
+        try:
+            worker.start()
+        except OSError as error:
+            self.messages.show_error(f"Cannot start {label}", str(error))
+            return False
         self.worker, self._on_success = worker, on_success
         self.panel.set_busy(True, f"{label}...")
         self.busyChanged.emit(True)
-        worker.start()
         return True
 
     def cancel(self) -> None:
@@ -67,9 +97,13 @@ class JobRunner(QObject):
 
     def shut_down(self) -> None:
         """Cancel the running job and wait for it a while (the window is closing)."""
-        if self.worker is not None:
-            self.worker.cancel()
-            self.worker.wait(JOB_WAIT_ON_CLOSE_MS)
+        worker = self.worker
+        if worker is None:
+            return
+        worker.cancel()
+        if not worker.wait(JOB_WAIT_ON_CLOSE_MS) and isinstance(worker, ProcessWorker):
+            worker.kill()
+            worker.wait(KILL_GRACE_MS + 2000)
 
     def _job_ended(self) -> None:
         worker, on_success = self.worker, self._on_success

@@ -1,7 +1,8 @@
 """Long work off the GUI thread: a :class:`Worker` runs one function on its own QThread and only emits signals.
 
-Every background job of the app (generation, harmony, training) runs on this one class. The function
-receives a :class:`JobControl`:
+The jobs that run torch with little Python in between (generation, harmony) run on this class; training and
+Export WAV run in a child process instead (:class:`gui.jobs.process.ProcessWorker`, the same signals), because
+their Python code would hold the interpreter and freeze the window. The function receives a :class:`JobControl`:
 
 - called as ``control(done, total)`` it reports progress and returns True once the user asked to cancel,
   which is what the library's ``on_step`` callbacks want;
@@ -16,37 +17,21 @@ The result comes back through ``succeeded``, an error as a user-facing message t
 from __future__ import annotations
 
 import threading
-import traceback
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from composer.core.modelfile import ModelFileError
-from composer.music.midi_io import MidiReadError
+from gui.jobs.errors import user_errors, user_message
 
 Progress = Callable[[int, int], bool]
 
 # Errors whose message is meant for the user; anything else is a bug and is reported with its type.
-USER_ERRORS = (ValueError, ModelFileError, MidiReadError, OSError)
+USER_ERRORS = user_errors()
 
 SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
 
-
-def user_message(error: Exception, label: str) -> str:
-    """The message shown for a job's error.
-
-    Args:
-        error: what the job raised.
-        label: the job's name, e.g. "Generation".
-
-    Returns:
-        The error's own text for the errors meant for the user (:data:`USER_ERRORS`); for anything else
-        (a bug) the label, the error's type and text, after printing the traceback.
-    """
-    if isinstance(error, USER_ERRORS):
-        return str(error)
-    traceback.print_exception(error)
-    return f"{label} failed: {type(error).__name__}: {error}"
+__all__ = ["CANCELLED", "FAILED", "SUCCEEDED", "USER_ERRORS", "Job", "JobControl", "Progress", "Worker",
+           "user_message"]
 
 
 class JobControl:
