@@ -12,14 +12,17 @@ unless the user chose the model file; a line under the folder counts its MIDI fi
 :data:`MIN_VALID_FILES` would be held out for validation), the model file to write, a recipe (Tiny for a quick
 test, Small, or Default, the shipped melody recipe ``midi_data/models/melody.json``), the number of epochs, a time
 limit and the CPU threads (1 by default, so the app stays responsive). Start runs
-:func:`composer.melody.train.train` (:func:`gui.jobs.train.training_job`) on a :class:`~gui.jobs.worker.Worker`,
-the app's one worker class, which only emits signals; the dialog shows the corpus report, a live
+:func:`composer.melody.train.train` in a child process (:func:`gui.jobs.train.training_process`, a
+:class:`~gui.jobs.process.ProcessWorker`), so that the trainer never holds the window's interpreter; its events come
+back through a pipe that a timer reads, and the dialog shows the corpus report, a live
 :class:`~gui.loss_plot.LossPlot`, a progress bar and the perplexity. Cancel asks the trainer to stop after the
 current step: the model file is then saved with its resume state, and "Resume" (enabled when the model file holds
 the resume state of a run that has not finished: not all its epochs done, no early stop or time limit reached)
-continues the run with the file's own recipe. Problems (no usable MIDI files, a missing folder, a model file that
-cannot be resumed) are shown in the dialog; nothing here raises to the event loop. Closing the dialog during a run
-stops the run first, then closes.
+continues the run with the file's own recipe. While it stops, the button reads "Stop now": that ends the process at
+once (reading a large folder has no step to stop after), and the model file keeps its last complete save (written
+atomically, it is never half a file). Problems (no usable MIDI files, a missing folder, a model file that cannot be
+resumed) are shown in the dialog as one line; nothing here raises to the event loop. Closing the dialog during a
+run stops the run first, then closes.
 """
 
 from __future__ import annotations
@@ -37,8 +40,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QF
 
 from composer.core.corpus_files import count_splits
 from composer.melody.train import TrainConfig
-from gui.jobs.train import training_error_message, training_job
-from gui.jobs.worker import Worker
+from gui.jobs.process import KILL_GRACE_MS, ProcessWorker
+from gui.jobs.train import training_process
 from gui.loss_plot import LossPlot, perplexity
 
 from composer.shipped import MODELS
@@ -48,6 +51,8 @@ PROGRESS_STEPS = 1000
 MIN_VALID_FILES = 5  # fewer validation files make the validation loss (early stop, the best model) unreliable
 COUNT_LIMIT = 200_000  # folder entries looked at when a folder is chosen (a bigger tree is counted by the run)
 WARNING_STYLE = "color: #e65100;"
+CANCEL_TIP = "Stop after the current step; the model is saved and can be resumed"
+STOP_NOW_TIP = "End the training process now; the model file keeps its last saved state"
 
 TINY = TrainConfig.of(embedding_size=16, hidden_size=16, num_layers=1, dropout=0.0, epochs=2, batch_size=4, bptt=32,
                    lr=1e-2, warmup_steps=5, patience=5, transpose=(-1, 1), key_tokens=True, device="cpu")
@@ -127,7 +132,7 @@ class TrainDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Train a model")
         self.models_dir = Path(models_dir) if models_dir else Path.home()
-        self._worker: Worker | None = None
+        self._worker: ProcessWorker | None = None
         self._close_when_stopped = False
         self._output_edited = False
         self.last_error = ""
@@ -185,7 +190,7 @@ class TrainDialog(QDialog):
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the current step; the model is saved and can be resumed")
+        self.cancel_button.setToolTip(CANCEL_TIP)
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.close)
@@ -351,33 +356,56 @@ class TrainDialog(QDialog):
             self.log_view.appendPlainText(f"warning: {self.corpus_label.text()}")
         self.status_label.setStyleSheet("")
         self.status_label.setText("Reading the MIDI files...")
-        job = training_job(folder, output, config, resume, self.threads_spin.value())
-        self._worker = Worker(job, "Training", self, describe_error=training_error_message)
-        self._worker.report.connect(self._on_event)
-        self._worker.failed.connect(self.show_error)
-        self._worker.finished.connect(self._on_finished)
+        worker = training_process(folder, output, config, resume, self.threads_spin.value(), self)
+        worker.report.connect(self._on_event)
+        worker.failed.connect(self.show_error)
+        worker.finished.connect(self._on_finished)
+        try:
+            worker.start()
+        except OSError as error:
+            self.show_error(f"Cannot start the training process: {error}")
+            return False
+        self._worker = worker
         self._set_running(True)
         self.folderChosen.emit(folder)
-        self._worker.start()
         return True
 
     def cancel(self) -> None:
-        """Ask the run to stop after the current step (the model file is saved, resumable)."""
-        if self._worker is not None:
-            self._worker.cancel()
+        """Ask the run to stop after the current step (the model file is saved, resumable); pressed again
+        ("Stop now"), end the training process at once (the model file keeps its last complete save)."""
+        worker = self._worker
+        if worker is None:
+            return
+        if not worker.cancel_requested:
+            self._stop_after_step()
+        else:
+            worker.kill()
             self.cancel_button.setEnabled(False)
-            self.status_label.setText("Stopping after the current step...")
+            self.status_label.setText("Stopping the training process now...")
+
+    def _stop_after_step(self) -> None:
+        """Ask the run to stop after the current step, once; the Cancel button becomes "Stop now"."""
+        if self._worker is None or self._worker.cancel_requested:
+            return
+        self._worker.cancel()
+        self.cancel_button.setText("Stop now")
+        self.cancel_button.setToolTip(STOP_NOW_TIP)
+        self.status_label.setText("Stopping after the current step...")
 
     def stop_and_wait(self, timeout_ms: int = 60_000) -> bool:
-        """Stop a run and block until its thread has ended (the model is saved). True when none is left.
+        """Stop a run and block until its process has ended (the model is saved). True when none is left.
 
-        Used when the app quits: a thread must not outlive its dialog.
+        Used when the app quits: the training process must not outlive the app. A run that has not stopped after
+        ``timeout_ms`` is killed (its model file keeps its last complete save).
         """
         worker = self._worker
         if worker is None:
             return True
         worker.cancel()
-        return worker.wait(timeout_ms)
+        if worker.wait(timeout_ms):
+            return True
+        worker.kill()
+        return worker.wait(KILL_GRACE_MS + 2000)
 
     def show_error(self, text: str) -> None:
         """Show a problem in the dialog (in red); also kept in ``last_error``."""
@@ -467,6 +495,10 @@ class TrainDialog(QDialog):
         worker, self._worker = self._worker, None
         if worker is not None:
             worker.dispose()
+            if worker.killed and not worker.error:
+                self.status_label.setText("Stopped. The model file keeps its last saved state.")
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip(CANCEL_TIP)
         self._set_running(False)
         if self._close_when_stopped:
             self.close()
@@ -476,7 +508,7 @@ class TrainDialog(QDialog):
         """Closing during a run stops it first (the model is saved), then the dialog closes."""
         if self.is_running():
             self._close_when_stopped = True
-            self.cancel()
+            self._stop_after_step()
             event.ignore()
             return
         super().closeEvent(event)
@@ -485,6 +517,6 @@ class TrainDialog(QDialog):
         """Escape: like closing."""
         if self.is_running():
             self._close_when_stopped = True
-            self.cancel()
+            self._stop_after_step()
             return
         super().reject()

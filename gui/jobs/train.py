@@ -1,5 +1,9 @@
-"""Training: the run itself (a job for the training dialog's :class:`~gui.jobs.worker.Worker`), and
-opening the training dialog from the window so that a finished model joins the model picker."""
+"""Training: the run in a child process (a :class:`~gui.jobs.process.ProcessWorker` for the training dialog), and
+opening the training dialog from the window so that a finished model joins the model picker.
+
+The run itself is :func:`gui.jobs.tasks.train_model`, in a process of its own so that the trainer's Python never
+holds the GUI thread's interpreter; its messages for errors are :func:`gui.jobs.errors.training_error_message`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QWidget
 
-from gui.jobs.worker import Job, JobControl
+from gui.jobs.errors import training_error_message
+from gui.jobs.process import ProcessWorker
+from gui.jobs.tasks import TRAIN_MODEL
 from gui.messages import Messages
 from gui.optional import optional
 from gui.settings import AppSettings
@@ -18,9 +24,14 @@ from gui.settings import AppSettings
 if TYPE_CHECKING:
     from composer.melody.train import TrainConfig
 
+__all__ = ["TrainLauncher", "training_error_message", "training_process"]
 
-def training_job(data_dir: str, out_path: str, config: TrainConfig, resume: bool, threads: int) -> Job:
-    """A job that runs :func:`composer.melody.train.train`.
+TRAINING_ERRORS = "gui.jobs.errors:training_error_message"
+
+
+def training_process(data_dir: str, out_path: str, config: TrainConfig, resume: bool, threads: int,
+                     parent: QObject | None = None) -> ProcessWorker:
+    """A worker (not started) that runs :func:`composer.melody.train.train` in a child process.
 
     Args:
         data_dir: the MIDI folder.
@@ -28,40 +39,27 @@ def training_job(data_dir: str, out_path: str, config: TrainConfig, resume: bool
         config: the recipe (ignored by the trainer when resuming: the file's own is used).
         resume: continue the run saved in ``out_path``.
         threads: torch CPU threads during the run (and corpus preparation processes).
+        parent: Qt parent of the worker.
 
     Returns:
-        The job. The trainer's progress dicts go to ``control.report``; a cancel asks the trainer to stop
-        after the current step (it then saves a resumable model file).
+        The worker. The trainer's progress dicts come as ``report``; ``cancel`` asks the trainer to stop after the
+        current step (it then saves a resumable model file); ``kill`` ends the run at once (the model file keeps
+        its last complete save: the trainer writes it atomically). Errors come as one-line ``failed`` messages.
     """
+    return ProcessWorker(TRAIN_MODEL, (str(data_dir), str(out_path), config, bool(resume), int(threads)),
+                         "Training", parent, describe_error=TRAINING_ERRORS,
+                         on_ended=lambda worker: worker.killed and remove_unfinished_writes(out_path))
 
-    def job(control: JobControl) -> dict:
-        import torch
 
-        from composer.melody.train import train
-
-        previous_threads = torch.get_num_threads()
-        torch.set_num_threads(threads)
+def remove_unfinished_writes(out_path: str | os.PathLike) -> None:
+    """Delete the temporary files a killed run left beside its model file (an atomic write it did not finish:
+    ``.NAME.*.tmp``, :func:`composer.core.atomic.write_atomically`). The model file itself is never touched."""
+    path = Path(out_path)
+    for temp in path.parent.glob(f".{path.name}.*.tmp"):
         try:
-            return train(data_dir, out_path, config, resume=resume, progress=control.report,
-                         should_stop=control.should_stop, workers=threads)
-        finally:
-            torch.set_num_threads(previous_threads)
-
-    return job
-
-
-def training_error_message(error: Exception, _label: str = "Training") -> str:
-    """The training dialog's message for an error of the run (the dialog must survive anything)."""
-    from composer.core.modelfile import ModelFileError
-    from composer.melody.train import TrainingError
-
-    if isinstance(error, (TrainingError, ModelFileError)):
-        return str(error)
-    if isinstance(error, FileNotFoundError):
-        return f"Not found: {error.filename or error}"
-    if isinstance(error, (OSError, ValueError)):
-        return f"Training stopped: {error}"
-    return f"Training failed unexpectedly: {type(error).__name__}: {error}"
+            temp.unlink(missing_ok=True)
+        except OSError:
+            pass  # left for the next write of the model file, which removes stale ones
 
 
 class TrainLauncher(QObject):
