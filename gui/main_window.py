@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
         self.jobs.jobFinished.connect(self.jobFinished)
         self.generate_job = GenerateJob(self.jobs, self.panel, self.store, self.document, self, self, self.canvas)
         self.harmony_jobs = HarmonyJobs(self.jobs, self.panel, self.store, self.document, self.canvas, self, self)
-        self.wav_export = WavExport(self.canvas, self.document, self.settings, self, self)
+        self.wav_export = WavExport(self.canvas, self.document, self.settings, self, self, self.jobs)
         self.trainer = TrainLauncher(self.settings, self.user_models_dir, self.models.add_model, self, self)
 
     def _wire_panel(self) -> None:
@@ -357,7 +357,7 @@ class MainWindow(QMainWindow):
         return self.files.save_to(path)
 
     def export_wav_to(self, path: str | os.PathLike) -> bool:
-        """Render the shown piece with the built-in synth into a WAV file."""
+        """Start rendering the shown piece into a WAV file, in a child process (``jobFinished`` says when it ends)."""
         return self.wav_export.export_wav_to(path)
 
     def use_variation(self, row: int) -> bool:

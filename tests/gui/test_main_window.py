@@ -112,13 +112,13 @@ def test_dropping_a_midi_file_opens_it(window, folk_file, qtbot):
     assert not refused.isAccepted()
 
 
-def test_export_wav(window, folk_file, tmp_path):
+def test_export_wav(window, folk_file, tmp_path, qtbot):
     pytest.importorskip("gui.synth")
     import wave
 
     window.open_file(folk_file)
     out = tmp_path / "tune.wav"
-    assert window.export_wav_to(out)
+    assert _run(qtbot, window, lambda: window.export_wav_to(out)) == "succeeded"  # rendered in a child process
     with wave.open(str(out)) as wav:
         assert wav.getnchannels() == 2 and wav.getsampwidth() == 2
         seconds = wav.getnframes() / wav.getframerate()
