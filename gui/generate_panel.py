@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, QUrl, Signal
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDrag
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar,
@@ -33,6 +34,7 @@ FORMS = (("Through-composed", ""), ("AABB", "AABB"), ("AABA", "AABA"), ("ABAC", 
 TIME_SIGNATURES = ("4/4", "3/4", "2/4", "6/8", "9/8", "12/8")
 ADD_MODEL = "__add_model__"
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
+LABEL_BUDGET_S = 0.012   # the most time one pass of the results list's key labelling may hold the GUI thread
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,23 @@ def safe_file_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "variation"
 
 
+def variation_label(variation: Variation, with_key: bool = True) -> str:
+    """The results list's text for ``variation``: its label, its note count and (``with_key``) the key it sounds
+    in, by :func:`composer.music.analysis.estimate_key` (a few milliseconds per piece)."""
+    notes = len(variation.piece.notes)
+    estimate = estimate_key(variation.piece) if with_key else None
+    key = f", sounds in {estimate.key}" if estimate is not None else ""
+    return f"{variation.label}  ({notes} notes{key})"
+
+
 class VariationList(QListWidget):
-    """The results. Dragging an item out gives the receiver a .mid file of it."""
+    """The results. Dragging an item out gives the receiver a .mid file of it.
+
+    Adding results is cheap: an item first shows the label and the note count, and the key it sounds in (an
+    analysis of every note, milliseconds per result) is added afterwards, a few items per pass of the event loop
+    (:data:`LABEL_BUDGET_S` at most each), so that filling the list with 16 long results never freezes the window.
+    The current item is labelled at once.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,17 +79,57 @@ class VariationList(QListWidget):
         self.setToolTip("Results: click to preview in the piano roll, double-click to use it,\n"
                         "drag one out of the window to get it as a .mid file")
         self._drag_dir = Path(tempfile.mkdtemp(prefix="composer-drag-"))
+        self._unlabelled: list[QListWidgetItem] = []
+        self._label_timer = QTimer(self)
+        self._label_timer.setInterval(0)
+        self._label_timer.timeout.connect(self.label_some)
+        self.currentRowChanged.connect(self._label_row)
 
     def add_variation(self, variation: Variation) -> QListWidgetItem:
+        """Add a result at the end; its key is added to its text soon after (see the class docstring)."""
         notes = len(variation.piece.notes)
-        estimate = estimate_key(variation.piece)
-        key = f", sounds in {estimate.key}" if estimate is not None else ""
-        item = QListWidgetItem(f"{variation.label}  ({notes} notes{key})")
+        item = QListWidgetItem(variation_label(variation, with_key=False))
         item.setData(Qt.UserRole, variation)
         item.setToolTip(f"{variation.label}: {notes} notes, {len(variation.piece.voices)} voice(s)"
                         + (f", seed {variation.seed}" if variation.seed is not None else ""))
         self.addItem(item)
+        self._unlabelled.append(item)
+        self._label_timer.start()
         return item
+
+    def labels_pending(self) -> int:
+        """How many items still wait for their key."""
+        return len(self._unlabelled)
+
+    def label_some(self, budget_s: float = LABEL_BUDGET_S) -> None:
+        """Add the key to waiting items' text, for about ``budget_s`` (at least one item)."""
+        deadline = time.perf_counter() + budget_s
+        while self._unlabelled:
+            self._label(self._unlabelled.pop(0))
+            if time.perf_counter() >= deadline:
+                break
+        if not self._unlabelled:
+            self._label_timer.stop()
+
+    def label_all(self) -> None:
+        """Add the key to every waiting item now."""
+        self.label_some(budget_s=float("inf"))
+
+    def clear(self) -> None:
+        """Remove every result."""
+        self._unlabelled.clear()
+        self._label_timer.stop()
+        super().clear()
+
+    def _label_row(self, row: int) -> None:
+        item = self.item(row) if row >= 0 else None
+        waiting = [index for index, other in enumerate(self._unlabelled) if other is item]
+        if waiting:
+            self._label(self._unlabelled.pop(waiting[0]))
+
+    @staticmethod
+    def _label(item: QListWidgetItem) -> None:
+        item.setText(variation_label(item.data(Qt.UserRole)))
 
     def variation(self, row: int) -> Variation | None:
         item = self.item(row)
