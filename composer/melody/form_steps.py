@@ -18,10 +18,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from composer.melody.cadence import CadenceGuide
+from composer.melody.cadence import CadenceGuide, closing_span
 from composer.melody.encoding import BOS, EOS, PAD, Vocabulary
 from composer.melody.form_inputs import LookbackTracker, key_ids, sequence_ids, tick_ids
 from composer.melody.form_plan import FormPlan
+from composer.melody.mode import ModeKeeper
 from composer.music.metre import Metre
 
 NEG_INF = float("-inf")
@@ -43,11 +44,13 @@ class FormSteps:
         key: the key asked for (the cadence's tonic; else each row's KEY token).
         horizon: the last tick the rows can reach in the steps allowed (tables stop there; default ``until``),
             so a request for a far end with few steps costs only what those steps can use.
+        key_guide: keep each row in its key's mode (:class:`composer.melody.mode.ModeKeeper`); not with ``key``,
+            whose scale is a hard limit already.
     """
 
     def __init__(self, model, input_side, vocab: Vocabulary, prompt: np.ndarray, rows: int, metre: Metre,
                  plan: FormPlan | None, until: int, cadence: bool = False, key: str | None = None,
-                 horizon: int | None = None) -> None:
+                 horizon: int | None = None, key_guide: bool = False) -> None:
         self.plan = plan
         self.end = plan.end if plan is not None else until
         self.limit = self.end if horizon is None else max(0, min(self.end, horizon))      # last tick in the tables
@@ -75,7 +78,9 @@ class FormSteps:
             if self.layout.key_offset is not None:                                        # each row's key class
                 self.key_row = torch.full((rows,), int(key_ids(prompt, vocab)[-1]) + self.layout.key_offset)
         self.repeats = _Replay(plan, vocab, prompt, rows) if plan is not None and _has_repeats(plan) else None
-        self.cadence = CadenceGuide(vocab, prompt, rows, self.end, key, self.reach) if cadence else None
+        self.cadence = CadenceGuide(vocab, prompt, rows, self.end, key, self.reach,
+                                    closing_span(metre)) if cadence else None
+        self.mode = ModeKeeper(vocab, prompt, rows) if key_guide and key is None else None
 
     def prompt_form(self, prompt: np.ndarray) -> torch.Tensor | None:
         """int64 [1, P - 1, K]: the form ids the model reads with the prompt (None without form inputs)."""
@@ -101,6 +106,8 @@ class FormSteps:
         if int(room.min()) < self.longest:                                                # a boundary is near
             logits.masked_fill_(self.reach.unsqueeze(0) > room.unsqueeze(1), NEG_INF)
         logits.masked_fill_(self.off_grid[cursor % self.beat], NEG_INF)
+        if self.mode is not None:
+            self.mode.bias(logits)
         if self.cadence is not None:
             self.cadence.restrict(logits, cursor)
 
@@ -122,6 +129,8 @@ class FormSteps:
             self.repeats.record(token, cursor_before)
         if self.cadence is not None:
             self.cadence.record(token)
+        if self.mode is not None:
+            self.mode.record(token)
 
     def select(self, rows: torch.Tensor) -> None:
         """Keep the given rows, in this order (beam search)."""
@@ -131,6 +140,8 @@ class FormSteps:
             self.key_row = self.key_row[rows]
         if self.cadence is not None:
             self.cadence.select(rows)
+        if self.mode is not None:
+            self.mode.select(rows)
 
 
 def rhythm_grid(vocab: Vocabulary, reach: np.ndarray) -> np.ndarray:

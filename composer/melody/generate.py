@@ -25,6 +25,8 @@ from composer.music.metre import Metre, beat_ticks, metre_of, parse_time_signatu
 from composer.music.midi_io import read_midi
 from composer.music.notes import Piece, TimeSignature, Voice, crop, to_monophonic
 
+DEFAULT_TEMPERATURE = 0.9   # chosen against the validation tunes' form statistics (midi_data/models/README.md)
+
 
 @dataclass(frozen=True)
 class GenerationRequest:
@@ -46,11 +48,13 @@ class GenerationRequest:
         time_signature: the metre of new music without a primer, as ``"6/8"`` (None: 4/4; a primer keeps its own).
         cadence: end every piece on the tonic (of ``key``, else of the model's KEY token; see
             :mod:`composer.melody.cadence`); False leaves the ending to the model.
+        key_guide: without ``key``, keep each piece in the mode of the model's KEY token, a soft pull away from
+            notes outside it (see :mod:`composer.melody.mode`); False leaves the notes to the model.
     """
 
     count: int = 8
     bars: int = 16
-    temperature: float = 1.0
+    temperature: float = DEFAULT_TEMPERATURE
     top_k: int = 0
     top_p: float = 1.0
     key: str | None = None
@@ -62,6 +66,7 @@ class GenerationRequest:
     form: str = ""
     time_signature: str | None = None
     cadence: bool = True
+    key_guide: bool = True
 
     def __post_init__(self) -> None:
         if self.count < 1:
@@ -133,10 +138,11 @@ def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, p
     sampler = Sampler(model, vocab)
     if request.beam:
         rows = sampler.beam_search(prompt.tokens, request.beam, until, key=request.key, count=request.count,
-                                   condition=condition, metre=metre, cadence=request.cadence)
+                                   condition=condition, metre=metre, cadence=request.cadence,
+                                   key_guide=request.key_guide)
     else:
         options = SamplingOptions(request.temperature, request.top_k, request.top_p, request.key, seed,
-                                  request.cadence)
+                                  request.cadence, request.key_guide)
         rows = sampler.sample(prompt.tokens, request.count, until, options, on_step=on_step, condition=condition,
                               metre=metre, plan=plan)
     pieces = []
