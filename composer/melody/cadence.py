@@ -19,6 +19,7 @@ import torch
 
 from composer.melody.encoding import Vocabulary
 from composer.music.keys import parse_key
+from composer.music.metre import Metre
 
 NEG_INF = float("-inf")
 
@@ -33,13 +34,15 @@ class CadenceGuide:
         end: the tick where the rows end.
         key: a key asked for (its tonic wins over KEY tokens), or None.
         reach: int64 [V] how far each token moves the cursor or holds its note (SHIFT and DUR tokens).
+        span: ticks of the closing span, where only the tonic may start (default one quarter note; see
+            :func:`closing_span`).
     """
 
     def __init__(self, vocab: Vocabulary, prompt: np.ndarray, rows: int, end: int, key: str | None,
-                 reach: torch.Tensor) -> None:
+                 reach: torch.Tensor, span: int | None = None) -> None:
         self.vocab, self.end, self.reach = vocab, end, reach
         self.longest = int(reach.max())
-        self.final_beat = end - vocab.config.ticks_per_beat                      # the final beat's first tick
+        self.final_beat = end - (span or vocab.config.ticks_per_beat)            # the closing span's first tick
         pitches = np.arange(len(vocab)) - vocab.pitch_offset + vocab.config.min_pitch
         self.pitch_class = torch.from_numpy(np.where(_pitch_mask(vocab), pitches % 12, -1))     # [V], -1 not a pitch
         self.is_key = torch.zeros(len(vocab), dtype=torch.bool)
@@ -83,6 +86,14 @@ class CadenceGuide:
         forbid |= must_play.unsqueeze(1) & to_end & self.is_shift.unsqueeze(0)
         still_open = (logits.masked_fill(forbid, NEG_INF) > NEG_INF).any(1, keepdim=True)    # [B, 1]
         logits.masked_fill_(forbid & still_open, NEG_INF)
+
+
+def closing_span(metre: Metre) -> int:
+    """Ticks of a piece's closing span: the last half bar where a bar has an even number of beats (the third
+    and fourth beats of 4/4, the second dotted quarter of 6/8, the last beat of 2/4), else the last beat (3/4,
+    9/8). The tonic lands on a strong beat and sounds to the end, as a tune's final note does."""
+    beats = metre.bar_ticks // metre.beat_ticks if metre.beat_ticks else 1
+    return metre.bar_ticks // 2 if beats % 2 == 0 else metre.beat_ticks
 
 
 def _pitch_mask(vocab: Vocabulary) -> np.ndarray:

@@ -141,6 +141,7 @@ class SamplingOptions:
         seed: random seed; the same seed, model and request give the same output.
         cadence: end every row on the tonic (of ``key``, else of the row's KEY token; see
             :mod:`composer.melody.cadence`).
+        key_guide: without ``key``, keep each row in the mode of its KEY token (see :mod:`composer.melody.mode`).
     """
 
     temperature: float = 1.0
@@ -149,6 +150,7 @@ class SamplingOptions:
     key: str | None = None
     seed: int = 0
     cadence: bool = False
+    key_guide: bool = False
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
@@ -262,7 +264,8 @@ class Sampler:
         self.check_condition(condition)
         generator = torch.Generator().manual_seed(options.seed)
         max_steps = self._step_cap(prompt, until_tick, max_steps)
-        form = self.form_steps(prompt, count, until_tick, metre, plan, options.cadence, options.key, max_steps)
+        form = self.form_steps(prompt, count, until_tick, metre, plan, options.cadence, options.key, max_steps,
+                               options.key_guide)
         state, last, cursor = self.prime(prompt, count, condition, form)
         inputs = self.tick_inputs(condition, form)                                      # [ticks, 4H or E]
         cursor = torch.full((count,), cursor, dtype=torch.long)
@@ -303,7 +306,7 @@ class Sampler:
 
     def form_steps(self, prompt: np.ndarray, rows: int, until_tick: int, metre: Metre | None,
                    plan: FormPlan | None, cadence: bool = False, key: str | None = None,
-                   max_steps: int | None = None) -> FormSteps:
+                   max_steps: int | None = None, key_guide: bool = False) -> FormSteps:
         """The per-step form work of a request (see :mod:`composer.melody.form_steps`); with ``max_steps``
         its tables stop at the furthest tick that many steps can reach.
 
@@ -319,7 +322,7 @@ class Sampler:
             farthest = int(self.vocab.shift_steps.max()) if len(self.vocab.shift_steps) else 0
             horizon = int(self.vocab.shift_steps[prompt].sum()) + max_steps * max(1, farthest)
         return FormSteps(self.model, self.stepper.input_side, self.vocab, prompt, rows,
-                         metre or Metre(4 * beat, beat), plan, until_tick, cadence, key, horizon)
+                         metre or Metre(4 * beat, beat), plan, until_tick, cadence, key, horizon, key_guide)
 
     def tick_inputs(self, condition: torch.Tensor | None, form: FormSteps) -> torch.Tensor | None:
         """[ticks, 4H or E]: what the chords and the per-tick form inputs add to a step at each tick."""
@@ -351,7 +354,7 @@ class Sampler:
     def beam_search(self, prompt: np.ndarray, width: int, until_tick: int, key: str | None = None,
                     count: int = 1, max_steps: int | None = None, condition: torch.Tensor | None = None,
                     diversity: float = DIVERSITY_PENALTY, metre: Metre | None = None,
-                    cadence: bool = False) -> list[np.ndarray]:
+                    cadence: bool = False, key_guide: bool = False) -> list[np.ndarray]:
         """``count`` likely and different continuations, by diverse beam search (Vijayakumar et al. 2018).
 
         The beams form ``count`` groups of ``width`` beams each, searched side by side; each returns its best
@@ -365,7 +368,8 @@ class Sampler:
             width: beams per group.
             count: groups, one returned beam each.
             condition: per-tick condition vectors, as for :meth:`sample`.
-            metre, cadence: the bar lines and the closing tonic, as for :meth:`sample` (no form plan here).
+            metre, cadence, key_guide: the bar lines, the closing tonic and the mode, as for :meth:`sample` (no
+                form plan here).
             diversity: nats a candidate pays for every earlier group that took its token at this step
                 (0: ``count`` independent copies of one beam search).
 
@@ -375,7 +379,7 @@ class Sampler:
         self.check_condition(condition)
         width, groups = max(1, width), max(1, count)
         max_steps = self._step_cap(prompt, until_tick, max_steps)
-        form = self.form_steps(prompt, groups, until_tick, metre, None, cadence, key, max_steps)
+        form = self.form_steps(prompt, groups, until_tick, metre, None, cadence, key, max_steps, key_guide)
         state, last, start_cursor = self.prime(prompt, groups, condition, form)
         inputs = self.tick_inputs(condition, form)                                      # [ticks, 4H or E]
         group = torch.arange(groups)                                         # [R]: each row's group
