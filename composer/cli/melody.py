@@ -17,6 +17,8 @@ from composer.cli.common import (TrainPrinter, add_force_argument, check_json_ou
 from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
 from composer.shipped import REPO_ROOT
 
+DEFAULT_TEMPERATURE = 0.9   # composer.melody.generate.DEFAULT_TEMPERATURE (which imports torch); a test keeps them equal
+
 _TRAIN_FLAGS = ("epochs", "batch_size", "bptt", "lr", "hidden_size", "embedding_size", "num_layers",
                 "dropout", "cell", "patience", "max_minutes", "seed", "device")
 
@@ -69,8 +71,8 @@ def add_generate_command(commands: argparse._SubParsersAction) -> argparse.Argum
     g.add_argument("--continuation-only", action="store_true", help="leave the primer out of the output")
     g.add_argument("--count", type=int_range(1, 256), default=8, help="variations (1..256, default 8)")
     g.add_argument("--bars", type=int_range(1, 512), default=16, help="bars to generate (1..512, default 16)")
-    g.add_argument("--temperature", type=float_range(0, 5, low_open=True), default=1.0,
-                   help="randomness, in (0, 5] (default 1.0)")
+    g.add_argument("--temperature", type=float_range(0, 5, low_open=True), default=DEFAULT_TEMPERATURE,
+                   help=f"randomness, in (0, 5] (default {DEFAULT_TEMPERATURE}; 1.0 is the model's own distribution)")
     g.add_argument("--top-k", type=int_range(0, 100000), default=0, help="keep the K likeliest tokens (0: all)")
     g.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=1.0,
                    help="nucleus sampling mass in (0, 1] (default 1.0: off)")
@@ -89,6 +91,9 @@ def add_generate_command(commands: argparse._SubParsersAction) -> argparse.Argum
                    help="metre of new music without a primer: 4/4 (default), 3/4, 2/4, 6/8, ...")
     g.add_argument("--no-cadence", dest="cadence", action="store_false",
                    help="leave the ending to the model (default: the last note is the tonic of the key)")
+    g.add_argument("--no-key-guide", dest="key_guide", action="store_false",
+                   help="leave the notes to the model (default: without --key, a soft pull keeps each tune in the "
+                   "mode of the key the model chose)")
     g.add_argument("--prefix", type=file_prefix, default="variation",
                    help="file name prefix: letters, digits, '-', '_', '.' (default: variation)")
     return g
@@ -112,7 +117,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     e.add_argument("--time-signature", type=time_signature, default=None, metavar="N/D",
                    help="metre of the generated pieces (default 4/4)")
     e.add_argument("--no-cadence", dest="cadence", action="store_false",
-                   help="generate without the closing-cadence guide (measures the model alone)")
+                   help="generate without the closing-cadence guide")
+    e.add_argument("--no-key-guide", dest="key_guide", action="store_false",
+                   help="generate without the key guide (with --no-cadence: the model alone)")
     e.add_argument("--json", type=Path, metavar="FILE", help="also write everything (per piece too) as JSON")
     add_force_argument(e, "overwrite an existing --json FILE (never MODEL)")
     e.add_argument("--threads", type=int_range(1, 1024), help="CPU threads for PyTorch (default: all cores)")
@@ -156,7 +163,7 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, mode
     request = GenerationRequest(count=args.count, bars=args.bars, temperature=args.temperature, top_k=args.top_k,
                                 top_p=args.top_p, key=args.key, seed=args.seed, qpm=args.tempo, beam=args.beam,
                                 chords=args.chords, keep_primer=not args.continuation_only, form=args.form,
-                                time_signature=args.time_signature, cadence=args.cadence)
+                                time_signature=args.time_signature, cadence=args.cadence, key_guide=args.key_guide)
     try:
         manifest = generate_to_folder(model, args.out, request, primer=args.primer, prefix=args.prefix)
     except MidiReadError as error:
@@ -201,7 +208,8 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     set_threads(args.threads)
     try:
         report = evaluate_melody_model(model, args.data, count=args.count, bars=args.bars, seed=args.seed,
-                                       form=args.form, time_signature=args.time_signature, cadence=args.cadence)
+                                       form=args.form, time_signature=args.time_signature, cadence=args.cadence,
+                                       key_guide=args.key_guide)
     except ValueError as error:
         print(f"composer evaluate: {error}", file=sys.stderr)
         return 1

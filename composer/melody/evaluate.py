@@ -169,14 +169,16 @@ def nats_per_note(net, pieces: list[HeldOutPiece], vocab=None) -> dict:
 
 
 def evaluate_melody_model(model, data_dir: str | Path, count: int = 64, bars: int = 16, seed: int = 11,
-                          form: str = "", time_signature: str | None = None, cadence: bool = True) -> dict:
+                          form: str = "", time_signature: str | None = None, cadence: bool = True,
+                          key_guide: bool = True) -> dict:
     """``composer evaluate``: a melody model scored on a folder of MIDI files it was not trained on.
 
     Args:
         model: a loaded :class:`composer.melody.model.MelodyModel`.
         data_dir: the held-out MIDI files (searched recursively).
-        count, bars, seed, form, time_signature, cadence: the generated pieces whose form is measured (``composer
-            generate --count --bars --seed --form --time-signature [--no-cadence]``, other settings at their defaults).
+        count, bars, seed, form, time_signature, cadence, key_guide: the generated pieces whose form is measured
+            (``composer generate --count --bars --seed --form --time-signature [--no-cadence] [--no-key-guide]``,
+            other settings at their defaults).
 
     Returns:
         A JSON-ready dict: ``likelihood`` (see :func:`nats_per_note`), ``form`` with ``generated`` and
@@ -189,7 +191,8 @@ def evaluate_melody_model(model, data_dir: str | Path, count: int = 64, bars: in
     likelihood = nats_per_note(model.net, pieces, model.vocab)
     scored = time.perf_counter()
     result = generate(model.net, model.vocab, GenerationRequest(count=count, bars=bars, seed=seed, form=form,
-                                                                time_signature=time_signature, cadence=cadence))
+                                                                time_signature=time_signature, cadence=cadence,
+                                                                key_guide=key_guide))
     generated = [form_statistics(p) for p in result.pieces]
     corpus = [form_statistics(p.piece) for p in pieces]
     summary = {"generated": summarize(generated), "corpus": summarize(corpus)}
@@ -199,7 +202,7 @@ def evaluate_melody_model(model, data_dir: str | Path, count: int = 64, bars: in
         "model": str(getattr(model, "path", "")),
         "data": str(data_dir),
         "settings": {"count": count, "bars": bars, "seed": seed, "form": form, "time_signature": time_signature,
-                     "cadence": cadence},
+                     "cadence": cadence, "key_guide": key_guide, "temperature": GenerationRequest.temperature},
         "likelihood": likelihood,
         "form": summary,
         "pieces": {"generated": [_piece_entry(f"variation {i + 1}", s) for i, s in enumerate(generated)],

@@ -113,3 +113,19 @@ def test_every_note_in_the_closing_span_is_the_tonic(melody_model):
         tonic = parse_key(piece.key)[0]                            # the KEY token the row drew
         closing = [n for n in piece.notes if n.end > result.length_ticks - span]
         assert closing and all(n.pitch % 12 == tonic for n in closing)
+
+
+def test_the_command_line_and_the_library_default_to_the_same_temperature():
+    from composer.cli.melody import DEFAULT_TEMPERATURE as CLI_DEFAULT
+    from composer.melody.generate import DEFAULT_TEMPERATURE
+
+    assert CLI_DEFAULT == DEFAULT_TEMPERATURE == GenerationRequest().temperature
+
+
+def test_generate_takes_no_key_guide_from_the_command_line(tmp_path):
+    from composer.cli.main import main
+
+    assert main(["generate", "--out", str(tmp_path / "free"), "--count", "2", "--bars", "2", "--seed", "1",
+                 "--no-key-guide"]) == 0
+    manifest = (tmp_path / "free" / "manifest.json").read_text()
+    assert '"key_guide": false' in manifest
