@@ -309,6 +309,44 @@ def read_rate(files_per_s: float) -> str:
     return f"{1 / files_per_s:,.1f} s per file"
 
 
+class ProgressLine:
+    """Progress of a long command on stderr, shown only once it has run for ``after_s`` seconds: on a terminal
+    one line rewritten in place (at most every 0.2 s), elsewhere (a log) a line every ``log_every_s`` seconds.
+
+    Args:
+        stream: where to write (default stderr).
+        after_s: quiet time first, so a quick command prints nothing extra.
+        log_every_s: the interval between lines when the stream is not a terminal.
+    """
+
+    def __init__(self, stream=None, after_s: float = 1.0, log_every_s: float = 5.0) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty()
+        self.started = time.monotonic()
+        self.after_s, self.interval = after_s, (0.2 if self.live else log_every_s)
+        self.last = -math.inf
+        self.shown = False
+
+    def update(self, text: str) -> None:
+        """Show ``text`` if it is time to (see the class docstring)."""
+        now = time.monotonic()
+        if now - self.started < self.after_s or now - self.last < self.interval:
+            return
+        self.last = now
+        elapsed = f"{text} ({now - self.started:.0f}s)"
+        if self.live:
+            print("\r\033[K" + elapsed, end="", file=self.stream, flush=True)
+            self.shown = True
+        else:
+            print(elapsed, file=self.stream, flush=True)
+
+    def clear(self) -> None:
+        """Remove the live line (before other output, and at the end)."""
+        if self.live and self.shown:
+            print("\r\033[K", end="", file=self.stream, flush=True)
+            self.shown = False
+
+
 # -- model files -------------------------------------------------------------------------------------
 def load_model(path: Path, kinds: tuple[str, ...] | None, command: str, hint: str = ""):
     """Read a model file once (see composer.core.modelfile.load_model_file) for ``composer COMMAND``.

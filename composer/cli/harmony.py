@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from composer import shipped
-from composer.cli.common import (TrainPrinter, add_force_argument, check_json_output, check_outputs, existing_dir,
-                                 existing_file, float_range, int_range, key_name, run_training, set_threads,
-                                 write_json)
+from composer.cli.common import (ProgressLine, TrainPrinter, add_force_argument, check_json_output, check_outputs,
+                                 existing_dir, existing_file, float_range, int_range, key_name, run_training,
+                                 set_threads, write_json)
 
 DEFAULT_HARMONY_MODEL = shipped.HARMONY_MODEL
 VOICE_WORDS = {"s": 0, "soprano": 0, "a": 1, "alto": 1, "t": 2, "tenor": 2, "b": 3, "bass": 3}
@@ -81,6 +81,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     add_force_argument(r, "overwrite existing output files (never PIECE.mid)")
     r.set_defaults(handler=run_regenerate)
 
+    _add_evaluate_command(commands, model_help)
+
+
+def _add_evaluate_command(commands: argparse._SubParsersAction, model_help: str) -> None:
+    """Add ``evaluate-harmony`` to the ``composer`` parser."""
     e = commands.add_parser("evaluate-harmony", help="score a harmony model on real 4-part pieces",
                             description="Harmonize each piece's soprano as 'composer harmonize' does by "
                             "default (same temperature, rules and key ensemble) and compare with the original: "
@@ -171,6 +176,16 @@ def _piece_and_model(args: argparse.Namespace, path: Path, parser: argparse.Argu
     return (piece, model) if model is not None else None
 
 
+def _frames_shown(line: ProgressLine, doing: str):
+    """An ``on_step`` callback that shows a harmonization's 16th-note frames done, once it takes over a second."""
+
+    def on_step(done: int, total: int) -> bool:
+        line.update(f"{doing}: {done:,} of {total:,} 16th notes")
+        return False
+
+    return on_step
+
+
 def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from composer.harmony.inference import HarmonyError, harmonize
     from composer.music.midi_io import write_midi
@@ -187,13 +202,16 @@ def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     if args.track is not None and args.track > len(tracks):
         parser.error(f"argument --track: {args.melody} has {len(tracks)} track(s) with notes, got {args.track}")
     melody = select_voices(piece, [tracks[(args.track or 1) - 1]])
+    line = ProgressLine()
     try:
         result = harmonize(model, melody, count=args.count, temperature=args.temperature, seed=args.seed,
                            rules=not args.no_rules, key=args.key, cadence=not args.no_cadence,
-                           clash_guard=not args.allow_clashes)
+                           clash_guard=not args.allow_clashes, on_step=_frames_shown(line, "harmonizing"))
     except HarmonyError as error:
         print(f"composer harmonize: {args.melody}: {error}", file=sys.stderr)
         return 1
+    finally:
+        line.clear()
     for path, harmonized in zip(_outputs(args.out, args.count), result.pieces):
         write_midi(harmonized, path)
         print(f"{path}: {len(harmonized.notes)} notes in 4 parts")
@@ -218,12 +236,16 @@ def run_regenerate(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     bars = max(1, -(-piece.end // bar))
     if last > bars:
         parser.error(f"argument --bars: {args.piece} has {bars} bar(s), got {first}-{last}")
+    line = ProgressLine()
     try:
         result = regenerate_region(model, piece, (first - 1) * bar, last * bar, args.voices, count=args.count,
-                                   temperature=args.temperature, seed=args.seed, rules=not args.no_rules)
+                                   temperature=args.temperature, seed=args.seed, rules=not args.no_rules,
+                                   on_step=_frames_shown(line, "regenerating"))
     except HarmonyError as error:
         print(f"composer regenerate: {args.piece}: {error}", file=sys.stderr)
         return 1
+    finally:
+        line.clear()
     for path, new in zip(_outputs(args.out, args.count), result.pieces):
         write_midi(new, path)
         print(f"{path}: bars {first}-{last} rewritten")

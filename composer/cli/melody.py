@@ -11,9 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from composer.cli.common import (TrainPrinter, add_force_argument, check_json_output, chord_progression,
-                                 existing_dir, existing_file, file_prefix, float_range, form_letters, int_range,
-                                 key_name, load_model, run_training, set_threads, time_signature, write_json)
+from composer.cli.common import (ProgressLine, TrainPrinter, add_force_argument, check_json_output,
+                                 chord_progression, existing_dir, existing_file, file_prefix, float_range,
+                                 form_letters, int_range, key_name, load_model, run_training, set_threads,
+                                 time_signature, write_json)
 from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
 from composer.shipped import REPO_ROOT
 
@@ -164,19 +165,33 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, mode
                                 top_p=args.top_p, key=args.key, seed=args.seed, qpm=args.tempo, beam=args.beam,
                                 chords=args.chords, keep_primer=not args.continuation_only, form=args.form,
                                 time_signature=args.time_signature, cadence=args.cadence, key_guide=args.key_guide)
+    line = ProgressLine()
     try:
-        manifest = generate_to_folder(model, args.out, request, primer=args.primer, prefix=args.prefix)
+        manifest = generate_to_folder(model, args.out, request, primer=args.primer, prefix=args.prefix,
+                                      progress=lambda event: _show_generation(event, line))
     except MidiReadError as error:
         print(f"composer generate: argument --primer: {error}", file=sys.stderr)
         return 1
     except ValueError as error:
         print(f"composer generate: {error}", file=sys.stderr)
         return 1
-    for item in manifest["files"]:
-        print(f"{item['file']}: {item['notes']} notes, {item['bars']:g} bars, {item['seconds']:.1f}s")
+    finally:
+        line.clear()
     print(f"{len(manifest['files'])} file(s) and manifest.json in {args.out} "
           f"(seed {manifest['parameters']['seed']}, {manifest['generation_seconds']:.2f}s)")
     return 0
+
+
+def _show_generation(event: dict, line: ProgressLine) -> None:
+    """``generate``'s progress: each file as soon as it is written (stdout), and, while a batch is sampled for
+    over a second, which variations and which step (stderr)."""
+    if event["event"] == "written":
+        line.clear()
+        for item in event["files"]:
+            print(f"{item['file']}: {item['notes']} notes, {item['bars']:g} bars, {item['seconds']:.1f}s", flush=True)
+    else:
+        last = event["done"] + event["batch"]
+        line.update(f"generating variations {event['done'] + 1}-{last} of {event['count']}: step {event['step']:,}")
 
 
 _FORM_ROWS = (("ends_on_tonic", "last note on the tonic", "%"), ("repeated_bars", "bars repeating an earlier bar", "%"),

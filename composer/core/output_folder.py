@@ -26,6 +26,7 @@ import json
 import os
 from pathlib import Path
 
+from composer.core.atomic import write_atomically
 from composer.music.analysis import estimate_key
 from composer.music.metre import metre_of
 from composer.music.chords import ChordSpan, chord_tone_fraction
@@ -53,28 +54,76 @@ def write_pieces(out_dir: str | os.PathLike, pieces: list[Piece], *, model, para
     Returns:
         The manifest (also written as JSON).
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    markers = tuple((span.start, span.chord.name) for span in chord_spans)
-    files = []
-    for piece, name in zip(pieces, output_names(len(pieces), prefix)):
-        write_midi(piece, out_dir / name, end_tick=length_ticks, markers=markers)
-        files.append(piece_entry(piece, name, length_ticks))
-        if chord_spans:
-            files[-1]["chord_tone_fraction"] = round(chord_tone_fraction(piece, list(chord_spans)), 4)
-    manifest = {
-        "parameters": parameters,
-        "model": model_entry(model),
-        "primer_ticks": primer_ticks,
-        "key_token": key_token,
-        "chords": [{"chord": s.chord.name, "start_beat": s.start / ticks_per_beat,
-                    "beats": (s.end - s.start) / ticks_per_beat} for s in chord_spans],
-        "ticks_per_beat": ticks_per_beat,
-        "generation_seconds": generation_seconds,
-        "files": files,
-    }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float))
-    return manifest
+    folder = PieceFolder(out_dir, len(pieces), length_ticks, prefix, chord_spans)
+    folder.add(pieces)
+    return folder.finish(model=model, parameters=parameters, ticks_per_beat=ticks_per_beat,
+                         generation_seconds=generation_seconds, primer_ticks=primer_ticks, key_token=key_token)
+
+
+class PieceFolder:
+    """Writes generated pieces into a folder as they are ready, batch by batch, then the manifest: what a long
+    run has written is on disk (and out of memory) while the rest is still being generated.
+
+    Args:
+        out_dir: the folder (created if missing).
+        count: how many pieces the run writes in all (numbers the files: ``PREFIX_01.mid`` ...).
+        length_ticks: where every file ends.
+        prefix: file name prefix.
+        chord_spans: the chords asked for, in the pieces' ticks (written as markers, listed in the manifest).
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, count: int, length_ticks: int, prefix: str = "variation",
+                 chord_spans: list[ChordSpan] = ()) -> None:
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.names = output_names(count, prefix)[:-1]
+        self.length_ticks = length_ticks
+        self.chord_spans = list(chord_spans)
+        self.files: list[dict] = []
+
+    def add(self, pieces: list[Piece]) -> list[dict]:
+        """Write the next pieces (numbered after those already written).
+
+        Returns:
+            Their manifest entries.
+
+        Raises:
+            ValueError: more pieces than ``count``.
+        """
+        if len(self.files) + len(pieces) > len(self.names):
+            raise ValueError(f"{len(self.files) + len(pieces)} pieces for a folder of {len(self.names)}")
+        markers = tuple((span.start, span.chord.name) for span in self.chord_spans)
+        entries = []
+        for piece, name in zip(pieces, self.names[len(self.files):]):
+            write_midi(piece, self.out_dir / name, end_tick=self.length_ticks, markers=markers)
+            entry = piece_entry(piece, name, self.length_ticks)
+            if self.chord_spans:
+                entry["chord_tone_fraction"] = round(chord_tone_fraction(piece, self.chord_spans), 4)
+            entries.append(entry)
+        self.files.extend(entries)
+        return entries
+
+    def finish(self, *, model, parameters: dict, ticks_per_beat: int, generation_seconds: float,
+               primer_ticks: int = 0, key_token: str | None = None) -> dict:
+        """Write ``manifest.json`` (atomically) for the pieces written; see :func:`write_pieces` for the arguments.
+
+        Returns:
+            The manifest.
+        """
+        manifest = {
+            "parameters": parameters,
+            "model": model_entry(model),
+            "primer_ticks": primer_ticks,
+            "key_token": key_token,
+            "chords": [{"chord": s.chord.name, "start_beat": s.start / ticks_per_beat,
+                        "beats": (s.end - s.start) / ticks_per_beat} for s in self.chord_spans],
+            "ticks_per_beat": ticks_per_beat,
+            "generation_seconds": generation_seconds,
+            "files": self.files,
+        }
+        text = json.dumps(manifest, indent=2, default=float).encode()
+        write_atomically(self.out_dir / "manifest.json", lambda handle: handle.write(text))
+        return manifest
 
 
 def output_names(count: int, prefix: str = "variation") -> list[str]:

@@ -25,6 +25,7 @@ from composer.harmony.model import (DEFAULT_HARMONY_MODEL, KEY_ENSEMBLE, Harmony
 from composer.harmony.cadence import melody_guide
 from composer.harmony.refine import refine
 from composer.harmony.sampler import StepCallback, fill
+from composer.music.bounds import check_length
 from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice
 
 DEFAULT_SEARCH = 1
@@ -149,6 +150,7 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
         HarmonyError: empty or polyphonic melody, one too wide for a soprano, or an unknown key.
     """
     _check_count(count, temperature)
+    check_length(melody, "the melody", HarmonyError)   # bounded before any work (issue 17, item 10)
     started = time.perf_counter()
     seed = seed if seed is not None else random.randrange(2**31)
     line, chords = melody_line(melody)
@@ -241,6 +243,7 @@ def regenerate_region(model: HarmonyModel, piece: Piece, start_tick: int, end_ti
         HarmonyError: not a four-part piece, no voices, or an empty region.
     """
     _check_count(count, temperature)
+    check_length(piece, "the piece", HarmonyError)   # bounded before any work (issue 17, item 10)
     started = time.perf_counter()
     seed = seed if seed is not None else random.randrange(2**31)
     voices = sorted(set(int(v) for v in voices))

@@ -13,12 +13,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from composer.core.output_folder import write_pieces
+from composer.core.output_folder import PieceFolder
 from composer.melody.conditioning import codes_per_tick, condition_vectors
 from composer.melody.encoding import BOS, Vocabulary, decode, encode, prepare
 from composer.melody.form_plan import FormPlan, parse_form
 from composer.melody.model import ComposerLM, MelodyModel
 from composer.melody.sample import Sampler, SamplingOptions
+from composer.music.bounds import check_length
 from composer.music.chords import ChordSpan, infer_key, parse_progression, progression_spans
 from composer.music.keys import parse_key
 from composer.music.metre import Metre, beat_ticks, metre_of, parse_time_signature
@@ -187,6 +188,7 @@ def _prompt(vocab: Vocabulary, request: GenerationRequest, primer: Piece | None)
         prepared = prepare(primer, config)
         if not prepared.notes:
             raise ValueError("the primer has no notes this model can use")
+        check_length(prepared, "the primer")   # bounded before any work (issue 17, item 10)
         metre = metre_of(prepared)
         sig = prepared.time_signatures[1 if metre.phase else 0]
         signatures = tuple(prepared.time_signatures[:2] if metre.phase else prepared.time_signatures[:1])
@@ -245,9 +247,18 @@ def _keep_primer_intact(piece: Piece, primer_notes: tuple, monophonic: bool) -> 
     return piece.replace(notes=tuple(primer_notes) + tuple(generated))
 
 
+GENERATE_CHUNK = 16   # variations sampled together: memory stays flat in --count, files appear as they are ready
+
+
 def generate_to_folder(model: MelodyModel, out_dir: str | os.PathLike, request: GenerationRequest,
-                       primer: str | os.PathLike | None = None, prefix: str = "variation") -> dict:
+                       primer: str | os.PathLike | None = None, prefix: str = "variation",
+                       progress: Callable[[dict], None] | None = None) -> dict:
     """Generate variations and write them as ``PREFIX_NN.mid`` files plus ``manifest.json`` into ``out_dir``.
+
+    The variations are sampled :data:`GENERATE_CHUNK` at a time and each batch is written as soon as it is ready,
+    so memory does not grow with ``request.count`` and a long run's first files are there early. The first batch
+    is exactly what :func:`generate` gives for its size and ``seed``; batch ``i`` uses ``seed + i`` (the same
+    seed gives the same files).
 
     Args:
         model: the loaded melody model file (see :func:`composer.melody.model.load_melody_model`).
@@ -255,6 +266,8 @@ def generate_to_folder(model: MelodyModel, out_dir: str | os.PathLike, request: 
         request: what to generate.
         primer: a MIDI file whose music the variations continue.
         prefix: file name prefix.
+        progress: called with ``{"event": "step", "step", "done", "batch", "count"}`` while a batch is sampled and
+            ``{"event": "written", "files": [entries], "done", "count", "seconds"}`` after each batch is written.
 
     Returns:
         The manifest (also written as JSON; its shape: :mod:`composer.core.output_folder`): parameters (the
@@ -263,12 +276,28 @@ def generate_to_folder(model: MelodyModel, out_dir: str | os.PathLike, request: 
 
     Raises:
         MidiReadError: the primer cannot be read.
-        ValueError: the primer has no usable notes; chords for a model without chord conditioning.
+        ValueError: the primer has no usable notes, or is too long; chords for a model without chord conditioning.
     """
+    emit = progress or (lambda event: None)
     primer_piece = read_midi(primer) if primer is not None else None
-    result = generate(model.net, model.vocab, request, primer_piece)
-    parameters = {**asdict(request), "seed": result.seed, "primer": str(primer) if primer else None}
-    return write_pieces(out_dir, result.pieces, model=model, parameters=parameters,
-                        length_ticks=result.length_ticks, ticks_per_beat=model.vocab.config.ticks_per_beat,
-                        generation_seconds=result.seconds, prefix=prefix, primer_ticks=result.primer_ticks,
-                        key_token=result.prompt_key, chord_spans=result.chord_spans)
+    seed = request.seed if request.seed is not None else random.randrange(2**31)
+    folder, seconds, result = None, 0.0, None
+    for index, first in enumerate(range(0, request.count, GENERATE_CHUNK)):
+        size = min(GENERATE_CHUNK, request.count - first)
+        chunk = dataclasses.replace(request, count=size, seed=(seed + index) % 2**31)
+
+        def on_step(step: int, _tokens, done: int = first, batch: int = size) -> bool:
+            emit({"event": "step", "step": step, "done": done, "batch": batch, "count": request.count})
+            return False
+
+        result = generate(model.net, model.vocab, chunk, primer_piece, on_step=on_step)
+        seconds += result.seconds
+        if folder is None:
+            folder = PieceFolder(out_dir, request.count, result.length_ticks, prefix, result.chord_spans)
+        entries = folder.add([piece.replace(name=f"variation {first + number}")
+                              for number, piece in enumerate(result.pieces, 1)])
+        emit({"event": "written", "files": entries, "done": first + size, "count": request.count,
+              "seconds": seconds})
+    parameters = {**asdict(request), "seed": seed, "primer": str(primer) if primer else None}
+    return folder.finish(model=model, parameters=parameters, ticks_per_beat=model.vocab.config.ticks_per_beat,
+                         generation_seconds=seconds, primer_ticks=result.primer_ticks, key_token=result.prompt_key)
