@@ -4,7 +4,9 @@ Training and Export WAV run here rather than on a thread: a thread running Pytho
 synthesizer's numpy calls) holds the interpreter for long stretches, and the window then freezes for as long;
 a process shares nothing with the GUI thread, so the window never waits for it. The child is started with the
 ``spawn`` method (a fresh interpreter: no fork of a process holding Qt's and torch's threads), imports only what
-its job needs (no Qt), and the job is named, not pickled: ``"gui.jobs.tasks:train_model"``.
+its job needs (no Qt), and the job is named, not pickled: ``"gui.jobs.tasks:train_model"``. As with every
+``spawn`` child, the program's main script is imported again in the child (as ``__mp_main__``), so a script that
+starts jobs keeps its work under ``if __name__ == "__main__":`` (``composer-gui``'s entry point does).
 
 The child sends its progress, reports, result or error back through a one-way pipe (:mod:`gui.jobs.child`);
 a QTimer on the GUI thread reads what has arrived every :data:`POLL_MS`, for at most :data:`POLL_BUDGET_S` at a
@@ -193,11 +195,8 @@ class ProcessWorker(QObject):
         if self._ended:
             return
         self._read(budget_s=POLL_BUDGET_S, deliver=True)
-        if self._pipe_closed and not self._pending:
-            if self.is_running():   # the pipe closed first: the child is exiting (or closed it itself)
-                self._process.join(0.01)
-            if not self.is_running():
-                self._finish()
+        if self._pipe_closed and not self._pending and not self.is_running():
+            self._finish()   # (a pipe closed by a child still exiting is looked at again next time)
 
     def _read(self, budget_s: float, deliver: bool) -> None:
         """Take messages from the pipe for at most ``budget_s``, delivering them (in order) or keeping them."""
