@@ -27,7 +27,7 @@ The bundled corpora carry no chord labels, so training labels are derived (see
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -58,7 +58,9 @@ QUALITIES: dict[str, tuple[int, ...]] = {
 }
 _CANONICAL = {(0, 4, 7): "", (0, 3, 7): "m", (0, 3, 6): "dim", (0, 4, 8): "aug", (0, 4, 7, 10): "7",
               (0, 4, 7, 11): "maj7", (0, 3, 7, 10): "m7", (0, 3, 6, 10): "m7b5", (0, 3, 6, 9): "dim7",
-              (0, 2, 7): "sus2", (0, 5, 7): "sus4", (0, 7): "5", (0, 4, 7, 9): "6", (0, 3, 7, 9): "m6"}
+              (0, 2, 7): "sus2", (0, 5, 7): "sus4", (0, 7): "5", (0, 4, 7, 9): "6", (0, 3, 7, 9): "m6",
+              (0, 3, 7, 11): "mmaj7", (0, 5, 7, 10): "7sus4", (0, 2, 4, 7, 10): "9", (0, 2, 4, 7, 11): "maj9",
+              (0, 2, 3, 7, 10): "m9", (0, 2, 4, 7): "add9"}
 _SYMBOL_RE = re.compile(r"^([A-Ga-g])([#b]?)(.*?)(?:/([A-Ga-g])([#b]?))?$")
 
 
@@ -68,11 +70,15 @@ class Chord:
 
     Attributes:
         root: pitch class of the root 0..11, or None for no chord.
-        intervals: sorted semitones above the root (0 first); empty for no chord.
+        intervals: sorted semitones above the root (0 first), a slash bass included; empty for no chord.
+        bass: pitch class of a slash bass (``F/C``: 0), or None when the root is the bass. It is part of the
+            name, not of the code (the model hears the bass as one of the pitch classes), nor of equality: ``F/C``
+            and ``F`` are the same chord, written two ways.
     """
 
     root: int | None
     intervals: tuple[int, ...] = ()
+    bass: int | None = field(default=None, compare=False)
 
     @property
     def pitch_classes(self) -> frozenset[int]:
@@ -89,14 +95,28 @@ class Chord:
         return self.root + 12 * sum(1 << i for i in set(self.intervals))
 
     @property
+    def quality_intervals(self) -> tuple[int, ...]:
+        """The intervals the chord's name is made of: without a slash bass that is no chord tone (``C/Bb``:
+        C E G), with it when it is one (``F/C``, ``G/B``: the triad)."""
+        if self.bass is None or self.root is None:
+            return self.intervals
+        without = tuple(i for i in self.intervals if i != (self.bass - self.root) % 12)
+        return without if len(without) >= 3 and without in _CANONICAL else self.intervals
+
+    @property
     def name(self) -> str:
-        """A readable symbol: ``C``, ``Am``, ``G7``, ``N``; unnamed shapes list their intervals."""
+        """A standard symbol: ``C``, ``Am``, ``G7``, ``C7sus4``, ``F/C``, ``N``; unnamed shapes list their
+        intervals (``C(0,1,7)``)."""
         if self.root is None:
             return "N"
-        suffix = _CANONICAL.get(self.intervals)
-        if suffix is None:
-            suffix = "(" + ",".join(str(i) for i in self.intervals) + ")"
-        return _NAMES[self.root] + suffix
+        slash = f"/{_NAMES[self.bass]}" if self.bass is not None else ""
+        return _NAMES[self.root] + self.suffix + slash
+
+    @property
+    def suffix(self) -> str:
+        """The quality as written after the root: ``""``, ``m``, ``7sus4``...; ``(0,1,7)`` for an unnamed shape."""
+        suffix = _CANONICAL.get(self.quality_intervals)
+        return suffix if suffix is not None else "(" + ",".join(str(i) for i in self.quality_intervals) + ")"
 
     @classmethod
     def from_code(cls, code: int) -> Chord:
@@ -106,7 +126,10 @@ class Chord:
         return cls(root, tuple(i for i in range(12) if mask >> i & 1))
 
     def transpose(self, semitones: int) -> Chord:
-        return self if self.root is None else Chord((self.root + semitones) % 12, self.intervals)
+        if self.root is None:
+            return self
+        bass = None if self.bass is None else (self.bass + semitones) % 12
+        return Chord((self.root + semitones) % 12, self.intervals, bass)
 
 
 NONE = Chord(None)
@@ -119,7 +142,7 @@ def parse_chord(symbol: str) -> Chord:
         symbol: e.g. ``"C"``, ``"Am"``, ``"F#m"``, ``"Bb7"``, ``"Gdim"``, ``"Esus4"``, ``"G/B"``, ``"N"``.
 
     Returns:
-        The chord; a slash bass is added to its pitch classes.
+        The chord; a slash bass is kept as its ``bass`` (and in its name) and added to its pitch classes.
 
     Raises:
         ValueError: the symbol is not a chord (the message names it and shows examples).
@@ -136,10 +159,11 @@ def parse_chord(symbol: str) -> Chord:
         raise ValueError(f"unknown chord quality {quality!r} in {symbol!r} ({examples})")
     root = (_ROOTS[letter.upper()] + {"": 0, "#": 1, "b": -1}[accidental]) % 12
     intervals = set(QUALITIES[quality])
+    bass = None
     if bass_letter:
         bass = (_ROOTS[bass_letter.upper()] + {"": 0, "#": 1, "b": -1}[bass_accidental]) % 12
         intervals.add((bass - root) % 12)
-    return Chord(root, tuple(sorted(intervals)))
+    return Chord(root, tuple(sorted(intervals)), None if bass == root else bass)
 
 
 # -- progressions and schedules ------------------------------------------------------------------------
