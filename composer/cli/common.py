@@ -148,6 +148,87 @@ def read_config(path: Path | None, parser: argparse.ArgumentParser) -> dict:
 
 
 # -- output files ------------------------------------------------------------------------------------
+# -- --format: scores beside the MIDI files a command writes ----------------------------------------------------
+SCORE_FORMATS = ("midi", "musicxml", "abc")
+
+
+def score_formats(text: str) -> tuple[str, ...]:
+    """argparse type: formats to write, comma-separated: ``midi`` (always written), ``musicxml``, ``abc``.
+
+    Returns:
+        The score formats asked for (``midi`` left out), without repeats.
+
+    Raises:
+        argparse.ArgumentTypeError: an unknown format.
+    """
+    words = [{"xml": "musicxml", "mid": "midi"}.get(w.strip().lower(), w.strip().lower())
+             for w in text.split(",") if w.strip()]
+    unknown = [w for w in words if w not in SCORE_FORMATS]
+    if unknown or not words:
+        raise argparse.ArgumentTypeError(f"unknown format {unknown[0] if unknown else text!r}: choose from "
+                                         f"{', '.join(SCORE_FORMATS)} (comma-separated, e.g. musicxml,abc)")
+    return tuple(dict.fromkeys(w for w in words if w != "midi"))
+
+
+def add_format_arguments(parser: argparse.ArgumentParser, midi_files) -> None:
+    """Give a command that writes MIDI files ``--format`` (scores beside them: :mod:`composer.music.notation`),
+    wrapping its handler: the score files are checked before it runs (an existing one only with ``--force``,
+    never an input) and written after it succeeds, one line each.
+
+    Args:
+        parser: the subcommand's parser; its ``handler`` default is the command.
+        midi_files: ``midi_files(args)`` lists the files the command writes (a ``manifest.json`` among them
+            gives the chords; only ``.mid`` files get scores).
+    """
+    parser.add_argument("--format", type=score_formats, default=(), metavar="FORMATS",
+                        help="also write scores beside each NAME.mid: musicxml (NAME.musicxml, for MuseScore and "
+                        "other notation programs), abc (NAME.abc), or both: musicxml,abc (the MIDI file is always "
+                        "written; same --force rule)")
+    parser.set_defaults(handler=_with_scores(parser.get_default("handler"), midi_files))
+
+
+def _with_scores(handler, midi_files):
+    """``handler`` with ``--format``: score files checked before it runs and written after it succeeds."""
+
+    def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+        if not args.format:
+            return handler(args, parser)
+        files = [Path(path) for path in midi_files(args)]
+        midis = [path for path in files if path.suffix.lower() != ".json"]
+        if any(path.suffix.lower() in (".musicxml", ".abc") for path in midis):
+            parser.error("argument --out: with --format give the MIDI file a .mid name")
+        inputs = [getattr(args, name, None) for name in ("melody", "piece", "primer", "model")]
+        check_outputs(parser, [path.with_suffix(f".{fmt}") for path in midis for fmt in args.format], inputs,
+                      args.force)
+        status = handler(args, parser)
+        if status != 0:
+            return status
+        return _write_scores(midis, args.format, next((p for p in files if p.name == "manifest.json"), None),
+                             args.command)
+
+    return run
+
+
+def _write_scores(midis: list[Path], formats: tuple[str, ...], manifest: Path | None, command: str) -> int:
+    """Write each MIDI file the command wrote as a score in each format (the manifest's chords as symbols).
+
+    Returns:
+        0, or 1 when one cannot be written (the reason printed in one line; the others are still tried).
+    """
+    from composer.music.midi_io import MidiReadError
+    from composer.music.notation import NotationError, manifest_chords, write_beside
+
+    chords, status = manifest_chords(manifest), 0
+    for midi in (path for path in midis if path.is_file()):
+        for fmt in formats:
+            try:
+                print(write_beside(midi, fmt, chords))
+            except (MidiReadError, NotationError) as error:
+                print(f"composer {command}: {error}", file=sys.stderr)
+                status = 1
+    return status
+
+
 FORCE_HELP = "overwrite existing output files (an input file is never overwritten)"
 
 

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from composer import shipped
-from composer.cli.common import (ProgressLine, TrainPrinter, add_force_argument, check_json_output, check_outputs,
-                                 existing_dir, existing_file, float_range, int_range, key_name, run_training,
-                                 set_threads, write_json)
+from composer.cli.common import (ProgressLine, TrainPrinter, add_force_argument, add_format_arguments,
+                                 check_json_output, check_outputs, existing_dir, existing_file, float_range, int_range,
+                                 key_name, run_training, set_threads, write_json)
 
 DEFAULT_HARMONY_MODEL = shipped.HARMONY_MODEL
 VOICE_WORDS = {"s": 0, "soprano": 0, "a": 1, "alto": 1, "t": 2, "tenor": 2, "b": 3, "bass": 3}
@@ -53,7 +53,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                             description="The melody becomes the soprano, unchanged; the harmony model writes "
                             "alto, tenor and bass. Writes a MIDI file with 4 tracks Soprano/Alto/Tenor/Bass "
                             "(with --count N: OUT_1.mid .. OUT_N.mid).")
-    h.add_argument("melody", type=existing_file, metavar="MELODY.mid")
+    h.add_argument("melody", type=existing_file, metavar="MELODY.mid",
+                   help="the melody: a MIDI file, or a score (an ABC tune, .abc, or MusicXML, .musicxml)")
     h.add_argument("--out", required=True, type=Path, help="MIDI file to write")
     h.add_argument("--model", type=existing_file, help=model_help)
     h.add_argument("--track", type=int_range(1, 1024), help="which track of MELODY.mid is the melody "
@@ -67,12 +68,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    "seventh or minor ninth against the melody on beats (refused by default)")
     add_force_argument(h, "overwrite existing output files (never MELODY.mid)")
     h.set_defaults(handler=run_harmonize)
+    add_format_arguments(h, lambda args: _outputs(args.out, args.count))
 
     r = commands.add_parser("regenerate", help="rewrite some voices of a 4-part piece over some bars",
                             description="Resample only the chosen voices within the chosen bars; the "
                             "new music fits what comes before and after it, and everything outside the "
                             "region is kept exactly.")
-    r.add_argument("piece", type=existing_file, metavar="PIECE.mid")
+    r.add_argument("piece", type=existing_file, metavar="PIECE.mid", help="a 4-part MIDI file (or MusicXML score)")
     r.add_argument("--out", required=True, type=Path, help="MIDI file to write")
     r.add_argument("--bars", required=True, type=bar_range, help="bars to rewrite, e.g. 3-4 (from 1)")
     r.add_argument("--voices", required=True, type=voice_list, help="voices to rewrite, e.g. alto,tenor or AT")
@@ -80,6 +82,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     _sampling_arguments(r)
     add_force_argument(r, "overwrite existing output files (never PIECE.mid)")
     r.set_defaults(handler=run_regenerate)
+    add_format_arguments(r, lambda args: _outputs(args.out, args.count))
 
     _add_evaluate_command(commands, model_help)
 
@@ -156,11 +159,13 @@ def _outputs(out: Path, count: int) -> list[Path]:
 
 
 def _read(path: Path, command: str):
-    from composer.music.midi_io import MidiReadError, read_midi
+    """The piece in a MIDI file or a score (ABC, MusicXML); None when it cannot be read (reported)."""
+    from composer.music.midi_io import MidiReadError
+    from composer.music.notation import NotationError, read_music
 
     try:
-        return read_midi(path)
-    except MidiReadError as error:
+        return read_music(path)
+    except (MidiReadError, NotationError) as error:
         print(f"composer {command}: {error}", file=sys.stderr)
         return None
 
@@ -197,7 +202,9 @@ def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     piece, model = loaded
     tracks = sorted({n.voice for n in piece.notes})
     if not tracks:
-        print(f"composer harmonize: {args.melody} has no notes", file=sys.stderr)
+        from composer.music.notation import no_notes_reason
+
+        print(f"composer harmonize: {args.melody} {no_notes_reason(args.melody)}", file=sys.stderr)
         return 1
     if args.track is not None and args.track > len(tracks):
         parser.error(f"argument --track: {args.melody} has {len(tracks)} track(s) with notes, got {args.track}")
@@ -216,11 +223,25 @@ def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         write_midi(harmonized, path)
         print(f"{path}: {len(harmonized.notes)} notes in 4 parts")
     moved = f", melody moved {result.transposed:+d} semitones for the model and back" if result.transposed else ""
-    print(f"harmonized in {result.key or 'an unknown key'}, {result.seconds:.2f}s (seed {result.seed}{moved})")
+    print(f"harmonized in {result.key or 'an unknown key'} ({_key_source(args.key, melody)}), {result.seconds:.2f}s "
+          f"(seed {result.seed}{moved})")
     if result.chords_reduced:
         print(f"note: the melody has chords at {result.chords_reduced} place(s); the soprano sings the top note "
               f"of each")
     return 0
+
+
+def _key_source(asked: str | None, melody) -> str:
+    """Where the key of a harmonization comes from, in words (a --key that contradicts the melody's key
+    signature gets a warning line on stderr)."""
+    from composer.music.notation import key_contradiction
+
+    if asked:
+        warning = key_contradiction(asked, melody.key, "the melody's key signature")
+        if warning:
+            print(warning, file=sys.stderr)
+        return "asked"
+    return "from the key signature" if melody.key else "estimated: the melody has no key signature"
 
 
 def run_regenerate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -11,9 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from composer.cli.common import (ProgressLine, TrainPrinter, add_force_argument, check_json_output,
-                                 chord_progression, existing_dir, existing_file, file_prefix, float_range,
-                                 form_letters, int_range, key_name, load_model, run_training, set_threads,
+from composer.cli.common import (ProgressLine, TrainPrinter, add_force_argument, add_format_arguments,
+                                 check_json_output, chord_progression, existing_dir, existing_file, file_prefix,
+                                 float_range, form_letters, int_range, key_name, load_model, run_training, set_threads,
                                  time_signature, write_json)
 from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
 from composer.shipped import REPO_ROOT
@@ -68,7 +68,8 @@ def add_generate_command(commands: argparse._SubParsersAction) -> argparse.Argum
     g.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
     g.add_argument("--model", type=existing_file, default=None,
                    help=f"model file (default: the shipped {DEFAULT_MELODY_MODEL.relative_to(REPO_ROOT)})")
-    g.add_argument("--primer", type=existing_file, help="MIDI file whose music the variations continue")
+    g.add_argument("--primer", type=existing_file, help="MIDI file whose music the variations continue (or a "
+                   "score: an ABC tune, .abc, or MusicXML, .musicxml)")
     g.add_argument("--continuation-only", action="store_true", help="leave the primer out of the output")
     g.add_argument("--count", type=int_range(1, 256), default=8, help="variations (1..256, default 8)")
     g.add_argument("--bars", type=int_range(1, 512), default=16, help="bars to generate (1..512, default 16)")
@@ -125,6 +126,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     add_force_argument(e, "overwrite an existing --json FILE (never MODEL)")
     e.add_argument("--threads", type=int_range(1, 1024), help="CPU threads for PyTorch (default: all cores)")
     e.set_defaults(handler=run_evaluate)
+    # composer.cli.main has given generate its handler by now: --format wraps it (and --wav, added after, wraps both)
+    add_format_arguments(commands.choices["generate"], _generated_files)
+
+
+def _generated_files(args: argparse.Namespace) -> list[Path]:
+    """The files ``composer generate`` writes in ``--out`` (its numbered .mid files and manifest.json)."""
+    from composer.core.output_folder import output_names
+
+    return [args.out / name for name in output_names(args.count, args.prefix)]
 
 
 def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: dict) -> int:
@@ -160,6 +170,7 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, mode
     """
     from composer.melody.generate import GenerationRequest, generate_to_folder
     from composer.music.midi_io import MidiReadError
+    from composer.music.notation import NotationError
 
     request = GenerationRequest(count=args.count, bars=args.bars, temperature=args.temperature, top_k=args.top_k,
                                 top_p=args.top_p, key=args.key, seed=args.seed, qpm=args.tempo, beam=args.beam,
@@ -167,9 +178,10 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, mode
                                 time_signature=args.time_signature, cadence=args.cadence, key_guide=args.key_guide)
     line = ProgressLine()
     try:
-        manifest = generate_to_folder(model, args.out, request, primer=args.primer, prefix=args.prefix,
-                                      progress=lambda event: _show_generation(event, line))
-    except MidiReadError as error:
+        with _primer(args) as primer:
+            manifest = generate_to_folder(model, args.out, request, primer=primer, prefix=args.prefix,
+                                          progress=lambda event: _show_generation(event, line))
+    except (MidiReadError, NotationError) as error:
         print(f"composer generate: argument --primer: {error}", file=sys.stderr)
         return 1
     except ValueError as error:
@@ -180,6 +192,31 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, mode
     print(f"{len(manifest['files'])} file(s) and manifest.json in {args.out} "
           f"(seed {manifest['parameters']['seed']}, {manifest['generation_seconds']:.2f}s)")
     return 0
+
+
+def _primer(args: argparse.Namespace):
+    """A context giving the ``--primer`` to generate from: None, the MIDI file, or a score read and written as a
+    MIDI file for the time of the run (:class:`composer.music.notation.ScorePrimer`). A ``--key`` whose signature
+    contradicts the primer's gets a warning line.
+
+    Raises:
+        MidiReadError, NotationError: the primer cannot be read.
+        ValueError: it has no notes (or only drums).
+    """
+    import contextlib
+
+    from composer.music.notation import (ScorePrimer, is_score_file, key_contradiction, no_notes_reason,
+                                         read_music)
+
+    if args.primer is None:
+        return contextlib.nullcontext(None)
+    piece = read_music(args.primer)
+    if not piece.notes:
+        raise ValueError(f"argument --primer: {args.primer} {no_notes_reason(args.primer)}")
+    warning = key_contradiction(args.key, piece.key, "the primer")
+    if warning:
+        print(warning, file=sys.stderr)
+    return ScorePrimer(args.primer) if is_score_file(args.primer) else contextlib.nullcontext(args.primer)
 
 
 def _show_generation(event: dict, line: ProgressLine) -> None:
