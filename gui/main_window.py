@@ -36,6 +36,7 @@ from gui.generate_panel import GeneratePanel
 from gui.jobs.export import WavExport
 from gui.jobs.generate import GenerateJob
 from gui.jobs.harmony import HarmonyJobs, voices_to_tick
+from gui.jobs.notation import ScoreExport
 from gui.jobs.runner import JobRunner
 from gui.jobs.train import TrainLauncher
 from gui.jobs.worker import Worker
@@ -159,6 +160,7 @@ class MainWindow(QMainWindow):
         self.generate_job = GenerateJob(self.jobs, self.panel, self.store, self.document, self, self, self.canvas)
         self.harmony_jobs = HarmonyJobs(self.jobs, self.panel, self.store, self.document, self.canvas, self, self)
         self.wav_export = WavExport(self.canvas, self.document, self.settings, self, self, self.jobs)
+        self.score_export = ScoreExport(self.canvas, self.document, self.settings, self, self, self.jobs)
         self.trainer = TrainLauncher(self.settings, self.user_models_dir, self.models.add_model, self, self)
 
     def _wire_panel(self) -> None:
@@ -188,6 +190,9 @@ class MainWindow(QMainWindow):
                                            "Save the piece as a new MIDI file (Ctrl+Shift+S)")
         self.export_wav_action = self._action("&Export WAV...", self.wav_export.export_wav_dialog, "Ctrl+E",
                                               "Render the piece with the built-in synth to a WAV file (Ctrl+E)")
+        self.export_musicxml_action = self._action("Export &MusicXML...", self.score_export.export_musicxml_dialog,
+                                                   "Ctrl+Shift+E", "Write the piece as a score for MuseScore and "
+                                                   "other notation programs (Ctrl+Shift+E)")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit, "Quit Composer")
         self.undo_action, self.redo_action = make_undo_actions(stack, self)
         self.addActions([self.undo_action, self.redo_action])
@@ -229,7 +234,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menus = {
             "&File": [self.new_action, self.open_action, self.recent_menu, self.save_action, self.save_as_action,
-                      self.export_wav_action, None, self.quit_action],
+                      self.export_wav_action, self.export_musicxml_action, None, self.quit_action],
             "&Edit": [self.undo_action, self.redo_action, None, self.cut_action, self.copy_action, self.paste_action,
                       self.delete_action, self.select_all_action],
             "&View": [self.zoom_in_action, self.zoom_out_action],
