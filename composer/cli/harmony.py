@@ -19,7 +19,7 @@ VOICE_WORDS = {"s": 0, "soprano": 0, "a": 1, "alto": 1, "t": 2, "tenor": 2, "b":
 
 _HARMONY_FLAGS = ("epochs", "batch_size", "lr", "hidden_size", "embedding_size", "num_layers", "dropout",
                   "patience", "max_minutes", "seed", "device")
-_EVENT_ONLY_FLAGS = ("bptt", "cell")
+_EVENT_ONLY_FLAGS = ("bptt", "cell", "init_from")
 
 
 def bar_range(text: str) -> tuple[int, int]:

@@ -33,6 +33,10 @@ def add_train_command(commands: argparse._SubParsersAction) -> argparse.Argument
     t.add_argument("--out", required=True, type=Path, help="model file to write (rewritten every epoch)")
     t.add_argument("--config", type=existing_file, help="JSON file of training settings (see TrainConfig)")
     t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    t.add_argument("--init-from", type=existing_file, metavar="MODEL",
+                   help="fine-tune: start from MODEL's weights and its recipe (a melody model such as the shipped "
+                   "midi_data/models/melody.pt; --config and the flags here change the recipe, e.g. --epochs 5 "
+                   "--lr 0.001); the new model is written to --out, MODEL is never changed")
     t.add_argument("--epochs", type=int_range(1, 10000))
     t.add_argument("--batch-size", type=int_range(1, 4096))
     t.add_argument("--bptt", type=int_range(2, 4096), help="steps per truncated-backprop chunk")
@@ -146,6 +150,8 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser, setting
     from composer.melody.train import TrainConfig, train
 
     settings = {k: v for k, v in settings.items() if k != "task"}
+    if args.init_from is not None:
+        settings = _fine_tuning(args, parser, settings)
     settings.update({k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None})
     try:
         config = TrainConfig.from_dict(settings)
@@ -160,6 +166,27 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser, setting
     printer = TrainPrinter(quiet=args.quiet)
     return run_training(lambda: train(args.data_dir, args.out, config, resume=args.resume, progress=printer,
                                       workers=args.workers, use_cache=not args.no_cache), args.out)
+
+
+def _fine_tuning(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: dict) -> dict:
+    """The settings of ``train --init-from MODEL``: MODEL's own recipe, changed by the ``--config`` file's
+    ``settings``, starting from MODEL's weights (``init_from``).
+
+    Raises:
+        SystemExit: (a usage error) with ``--resume``, MODEL the same file as ``--out``, or MODEL not a melody
+            model file.
+    """
+    from composer.core.modelfile import MELODY_KIND, ModelFileError, load_checkpoint
+
+    if args.resume:
+        parser.error("argument --init-from: not with --resume (a resumed run continues its own weights)")
+    if args.out.exists() and args.out.resolve() == args.init_from.resolve():
+        parser.error(f"argument --init-from: {args.init_from} is --out; fine-tuning writes a new model file")
+    try:
+        recipe = load_checkpoint(args.init_from, kinds=(MELODY_KIND,)).get("recipe", {}).get("config", {})
+    except ModelFileError as error:
+        parser.error(f"argument --init-from: {error}")
+    return {**{k: v for k, v in recipe.items() if k != "init_from"}, **settings, "init_from": str(args.init_from)}
 
 
 def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, model) -> int:
