@@ -33,6 +33,8 @@ FORMS = (("Through-composed", ""), ("AABB", "AABB"), ("AABA", "AABA"), ("ABAC", 
          ("AB", "AB"))
 TIME_SIGNATURES = ("4/4", "3/4", "2/4", "6/8", "9/8", "12/8")
 ADD_MODEL = "__add_model__"
+DEFAULT_TEMPERATURE = GenerationRequest.temperature   # the library's defaults, as the command line's
+DEFAULT_TOP_P = GenerationRequest.top_p
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
 LABEL_BUDGET_S = 0.012   # the most time one pass of the results list's key labelling may hold the GUI thread
 
@@ -210,10 +212,10 @@ class GeneratePanel(QWidget):
         self.bars_spin = self._spin(1, 64, 8, "Length of the new music, in bars (1-64)")
         form.addRow("Bars", self.bars_spin)
         self._add_form_rows(form)
-        self.temperature_spin = self._double(0.1, 2.0, 1.0, 0.05,
+        self.temperature_spin = self._double(0.1, 2.0, DEFAULT_TEMPERATURE, 0.05,
                                              "Temperature: below 1 is safer and more repetitive, above 1 wilder")
         form.addRow("Temperature", self.temperature_spin)
-        self.top_p_spin = self._double(0.05, 1.0, 0.95, 0.05,
+        self.top_p_spin = self._double(0.05, 1.0, DEFAULT_TOP_P, 0.05,
                                        "Top-p (nucleus): sample only from the most likely notes adding up to p")
         form.addRow("Top-p", self.top_p_spin)
         self.key_combo = QComboBox()
@@ -434,8 +436,8 @@ class GeneratePanel(QWidget):
         """Set the generation choices remembered from the last session."""
         self.count_spin.setValue(settings.value("generate/count", 8, int))
         self.bars_spin.setValue(settings.value("generate/bars", 8, int))
-        self.temperature_spin.setValue(settings.value("generate/temperature", 1.0, float))
-        self.top_p_spin.setValue(settings.value("generate/top_p", 0.95, float))
+        self.temperature_spin.setValue(settings.value("generate/temperature", DEFAULT_TEMPERATURE, float))
+        self.top_p_spin.setValue(settings.value("generate/top_p", DEFAULT_TOP_P, float))
         self.key_combo.setCurrentText(settings.value("generate/key", self.key_combo.itemText(0), str))
         self.continue_check.setChecked(settings.value("generate/continue", False, bool))
         self.form_combo.setCurrentText(settings.value("generate/form", self.form_combo.itemText(0), str))
