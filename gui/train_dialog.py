@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QF
 from composer.core.corpus_files import count_splits
 from composer.melody.train import TrainConfig
 from gui.jobs.process import KILL_GRACE_MS, ProcessWorker
+from gui.jobs.tasks import resume_summary
 from gui.jobs.train import training_process
 from gui.loss_plot import LossPlot, perplexity
 
@@ -78,8 +79,8 @@ PRESETS = {
 
 def resume_state(path: str | os.PathLike) -> dict | None:
     """``{"epoch": done, "epochs": planned, "history", "finished"}`` when ``path`` is a melody model file with
-    resume state, else None. ``finished``: the run ended by itself (the trainer records its ``stop_reason`` in
-    the recipe then: all epochs, early stop or time limit), or all planned epochs are done; nothing to resume."""
+    resume state, else None (:func:`gui.jobs.tasks.resume_summary`). Reads the whole file: the dialog calls it when
+    the model file is chosen, not during a run (a finished run reports its state itself)."""
     from composer.core.modelfile import ModelFileError, load_checkpoint
 
     if not Path(path).is_file():
@@ -88,12 +89,7 @@ def resume_state(path: str | os.PathLike) -> dict | None:
         checkpoint = load_checkpoint(path)
     except (ModelFileError, OSError):
         return None
-    if "resume" not in checkpoint:
-        return None
-    recipe = checkpoint.get("recipe", {})
-    planned, done = int(recipe.get("config", {}).get("epochs", 0)), int(checkpoint.get("epoch", 0))
-    return {"epoch": done, "epochs": planned, "history": checkpoint.get("history", []),
-            "finished": "stop_reason" in recipe or (planned > 0 and done >= planned)}
+    return resume_summary(checkpoint)
 
 
 def corpus_note(folder: str | os.PathLike, recipe: TrainConfig) -> tuple[str, bool]:
@@ -301,10 +297,15 @@ class TrainDialog(QDialog):
         self.epochs_spin.setValue(recipe.epochs)
         self.minutes_spin.setValue(recipe.max_minutes)
 
-    def refresh_resume(self) -> None:
-        """Enable Resume when the model file holds a run's resume state."""
-        path = self.output_path()
-        state = resume_state(path) if path else None
+    def refresh_resume(self, state: dict | None | bool = True) -> None:
+        """Enable Resume when the model file holds a run's resume state.
+
+        Args:
+            state: the file's :func:`resume_state` when known (a run just reported it), else True: read the file.
+        """
+        if state is True:
+            path = self.output_path()
+            state = resume_state(path) if path else None
         resumable = state is not None and not state["finished"]
         self.resume_check.setEnabled(resumable and not self.is_running())
         if not resumable:
@@ -346,10 +347,7 @@ class TrainDialog(QDialog):
             self.show_error(problem)
             return False
         self.last_error = ""
-        self.plot.clear()
-        if resume:
-            state = resume_state(output)
-            self.plot.load_history(state["history"] if state else [])
+        self.plot.clear()  # when resuming, the run sends the curve so far first (a "history" event)
         self.progress_bar.setValue(0)
         self.log_view.clear()
         if self.show_corpus_note():
@@ -430,7 +428,7 @@ class TrainDialog(QDialog):
                                       f"{path} exists and will be replaced by the new model. Continue?")
         return answer == QMessageBox.StandardButton.Yes
 
-    def _set_running(self, running: bool) -> None:
+    def _set_running(self, running: bool, resume: dict | None | bool = True) -> None:
         for widget in (self.folder_edit, self.output_edit, self.threads_spin, self.start_button):
             widget.setEnabled(not running)
         for widget in (self.preset_combo, self.epochs_spin, self.minutes_spin):
@@ -439,7 +437,7 @@ class TrainDialog(QDialog):
         if running:
             self.resume_check.setEnabled(False)
         else:
-            self.refresh_resume()
+            self.refresh_resume(resume)
 
     def _on_event(self, event: dict) -> None:
         """A progress event from the trainer (on the GUI thread)."""
@@ -454,6 +452,8 @@ class TrainDialog(QDialog):
             self.log_view.appendPlainText(
                 f"epoch {event['epoch']}: train loss {event['train_loss']:.4f}, valid loss {event['valid_loss']:.4f} "
                 f"(ppl {event['valid_perplexity']:.2f}, accuracy {100 * event['valid_accuracy']:.1f}%){mark}")
+        elif kind == "history":
+            self.plot.load_history(event["history"])
         elif kind == "warning":
             self.log_view.appendPlainText(f"warning: {event['message']}")
         elif kind == "interrupted":
@@ -493,13 +493,16 @@ class TrainDialog(QDialog):
 
     def _on_finished(self) -> None:
         worker, self._worker = self._worker, None
+        known: dict | None | bool = True   # the model file's resume state, when the run reported it
         if worker is not None:
             worker.dispose()
             if worker.killed and not worker.error:
                 self.status_label.setText("Stopped. The model file keeps its last saved state.")
+            if isinstance(worker.result, dict) and "resume" in worker.result:
+                known = worker.result["resume"]
         self.cancel_button.setText("Cancel")
         self.cancel_button.setToolTip(CANCEL_TIP)
-        self._set_running(False)
+        self._set_running(False, known)
         if self._close_when_stopped:
             self.close()
 

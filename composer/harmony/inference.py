@@ -23,6 +23,7 @@ from composer.harmony.grid import (MASK, NUM_VOICES, UNKNOWN_KEY, VOICE_NAMES, H
 from composer.harmony.model import (DEFAULT_HARMONY_MODEL, KEY_ENSEMBLE, HarmonyModel, key_shifts,  # noqa: F401 (API)
                                     load_harmony_model)
 from composer.harmony.cadence import melody_guide
+from composer.harmony.key_guide import DEFAULT_KEY_GUIDE, key_bias
 from composer.harmony.refine import refine
 from composer.harmony.sampler import StepCallback, fill
 from composer.music.bounds import check_length
@@ -118,7 +119,7 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
               seed: int | None = None, on_step: StepCallback | None = None,
               rules: bool = True, search: int = DEFAULT_SEARCH, key: str | None = None, cadence: bool = True,
               clash_guard: bool = True, hold_bias: float = DEFAULT_HOLD_BIAS,
-              refine_steps: int = DEFAULT_REFINE_STEPS) -> HarmonyResult | None:
+              refine_steps: int = DEFAULT_REFINE_STEPS, key_guide: float = DEFAULT_KEY_GUIDE) -> HarmonyResult | None:
     """Write alto, tenor and bass under a melody, which becomes the soprano unchanged.
 
     Args:
@@ -141,6 +142,8 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
         hold_bias: added to HOLD's log-probability in the lower voices (negative: more attacks).
         refine_steps: regions rewritten afterwards by pseudo-Gibbs refinement, each kept only if the
             model finds the whole more likely (see :func:`composer.harmony.refine.refine`); 0: none.
+        key_guide: nats taken off lower-voice notes outside the key's usual notes (see
+            :mod:`composer.harmony.key_guide`); 0: none.
         (See :mod:`composer.harmony.cadence` and :func:`fill`.)
 
     Returns:
@@ -159,8 +162,9 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     given, positions = _melody_grid(model, line, melody, shift)
     model_key = transpose_key_index(told, shift)
     guide = melody_guide(given, positions, model_key, model.net.config.vocab_size, cadence, clash_guard)
+    in_key = key_bias(model_key, model.net.config.vocab_size, key_guide)                 # [4, V] or None
     grids = fill(model, given, positions, count, temperature, seed, on_step, rules, search, model_key,
-                 guide=guide, hold_bias=hold_bias)
+                 guide=guide, hold_bias=hold_bias, key_bias=in_key)
     if grids is None:
         return None
     if refine_steps:

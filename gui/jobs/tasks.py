@@ -19,12 +19,30 @@ TRAIN_MODEL = "gui.jobs.tasks:train_model"
 RENDER_WAV = "gui.jobs.tasks:render_wav"
 
 
+def resume_summary(checkpoint: dict) -> dict | None:
+    """``{"epoch": done, "epochs": planned, "history", "finished"}`` of a model file's contents with resume state,
+    else None. ``finished``: the run ended by itself (the trainer records its ``stop_reason`` in the recipe then:
+    all epochs, early stop or time limit), or all planned epochs are done; nothing to resume.
+
+    Args:
+        checkpoint: a model file's dict (:func:`composer.core.modelfile.load_checkpoint`, or what the trainer
+            returned).
+    """
+    if "resume" not in checkpoint:
+        return None
+    recipe = checkpoint.get("recipe", {})
+    planned, done = int(recipe.get("config", {}).get("epochs", 0)), int(checkpoint.get("epoch", 0))
+    return {"epoch": done, "epochs": planned, "history": list(checkpoint.get("history", [])),
+            "finished": "stop_reason" in recipe or (planned > 0 and done >= planned)}
+
+
 def train_model(control: ChildControl, data_dir: str, out_path: str, config: TrainConfig, resume: bool,
                 threads: int) -> dict:
     """Run :func:`composer.melody.train.train` (in the child process).
 
     Args:
-        control: the trainer's event dicts go to ``control.report``; ``control.should_stop`` asks the trainer to
+        control: the trainer's event dicts go to ``control.report`` (when resuming, first ``{"event": "history",
+            "history"}``: the learning curve so far, for the plot); ``control.should_stop`` asks the trainer to
             stop after the current step (it then saves a resumable model file).
         data_dir: the MIDI folder.
         out_path: the model file.
@@ -33,7 +51,8 @@ def train_model(control: ChildControl, data_dir: str, out_path: str, config: Tra
         threads: torch CPU threads for the run (and corpus preparation processes).
 
     Returns:
-        ``{"path", "epoch"}`` of the model file written (not the checkpoint itself, which is large).
+        ``{"path", "epoch", "resume"}``: the model file written, its epochs and its :func:`resume_summary` (so that
+        the app need not read the file again; not the checkpoint itself, which is large).
 
     Raises:
         TrainingError, ModelFileError, OSError, ValueError: as the trainer raises them.
@@ -43,9 +62,21 @@ def train_model(control: ChildControl, data_dir: str, out_path: str, config: Tra
     from composer.melody.train import train
 
     torch.set_num_threads(threads)
+    if resume:
+        control.report({"event": "history", "history": _saved_history(out_path)})
     checkpoint = train(data_dir, out_path, config, resume=resume, progress=control.report,
                        should_stop=control.should_stop, workers=threads)
-    return {"path": str(out_path), "epoch": int(checkpoint.get("epoch", 0))}
+    return {"path": str(out_path), "epoch": int(checkpoint.get("epoch", 0)), "resume": resume_summary(checkpoint)}
+
+
+def _saved_history(path: str | os.PathLike) -> list[dict]:
+    """The learning curve saved in a model file; empty when it cannot be read (the trainer then says why)."""
+    from composer.core.modelfile import ModelFileError, load_checkpoint
+
+    try:
+        return list(load_checkpoint(path).get("history", []))
+    except (ModelFileError, OSError):
+        return []
 
 
 def render_wav(control: ChildControl, piece: Piece, path: str, partial_path: str) -> str:

@@ -202,6 +202,13 @@ def test_cancel_after_an_epoch_saves_a_resumable_model(window, qtbot, tunes, tmp
     load_melody_model(out)
     assert dialog.resume_check.isEnabled()
 
+    dialog.resume_check.setChecked(True)
+    assert dialog.start() and dialog.plot.valid_points == []  # the child sends the saved curve first
+    qtbot.waitUntil(lambda: len(dialog.plot.valid_points) >= checkpoint["epoch"], timeout=TIMEOUT_MS)
+    dialog.cancel()
+    qtbot.waitUntil(lambda: not dialog.is_running(), timeout=TIMEOUT_MS)
+    assert load_checkpoint(out)["epoch"] >= checkpoint["epoch"]
+
 
 def test_a_training_error_in_the_child_arrives_as_one_line(window, qtbot, tunes, tmp_path):
     broken = tmp_path / "broken.pt"
