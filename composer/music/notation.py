@@ -31,7 +31,7 @@ from composer.core.atomic import write_atomically
 from composer.music.analysis import estimate_key
 from composer.music.chords import ChordSpan
 from composer.music.keys import parse_key
-from composer.music.metre import metre_of, pickup_signatures
+from composer.music.metre import COMPOUND_NUMERATORS, metre_of, pickup_signatures
 from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice, quantize
 
 GRID = 12                # ticks per beat of written scores: sixteenths and triplets
@@ -297,8 +297,21 @@ def build_score(piece: Piece, chords: list[ChordSpan], key: str | None, title: s
     parts = list(score.parts)
     if parts:
         _add_chord_symbols(parts[0], chords, bars, piece.ticks_per_beat)
-        _add_tempo(parts[0], piece)
+        _add_tempo(parts[0], piece, _main_signature(bars))
     return score
+
+
+def _main_signature(bars: list[Bar]) -> TimeSignature:
+    """The time signature of the first full bar (a pickup's is the tune's too)."""
+    return next((bar.signature for bar in bars if not bar.pickup), bars[0].signature)
+
+
+def tempo_beat(qpm: float, signature: TimeSignature) -> tuple[Fraction, float]:
+    """The tempo as a notation program shows it: (the beat in quarter notes, beats per minute); a compound metre
+    (6/8, 9/8, 12/8) counts dotted quarters, others quarters."""
+    if signature.numerator in COMPOUND_NUMERATORS and signature.denominator == 8:
+        return Fraction(3, 2), qpm / 1.5
+    return Fraction(1), qpm
 
 
 def _part(piece: Piece, voice: Voice, index: int, notes: list[Note], bars: list[Bar], m21_key):
@@ -447,10 +460,11 @@ def _add_chord_symbols(part, chords: list[ChordSpan], bars: list[Bar], tpb: int)
         measures[index].insert(float(offset) if offset.denominator == 1 else offset, chord_symbol(span.chord))
 
 
-def _add_tempo(part, piece: Piece) -> None:
-    """The opening tempo as a metronome mark (quarter = QPM) in the first bar."""
+def _add_tempo(part, piece: Piece, signature: TimeSignature) -> None:
+    """The opening tempo as a metronome mark in the first bar (quarter = QPM, or dotted quarter in 6/8)."""
     m21 = _music21()
-    mark = m21.tempo.MetronomeMark(number=round(piece.qpm, 1))
+    beat, bpm = tempo_beat(piece.qpm, signature)
+    mark = m21.tempo.MetronomeMark(number=round(bpm, 1), referent=m21.duration.Duration(beat))
     mark.placement = "above"
     part.getElementsByClass("Measure").first().insert(0, mark)
 
@@ -487,10 +501,11 @@ def abc_text(piece: Piece, chords: list[ChordSpan], key: str | None, title: str)
     m21_key = _m21_key(key)
     end = max([piece.end, *(span.end for span in chords)])
     bars = bars_of(piece, end)
-    main = next((bar.signature for bar in bars if not bar.pickup), bars[0].signature)
+    main = _main_signature(bars)
     mode = _ABC_MODES.get(parse_key(key)[1], "") if key else ""
+    beat, bpm = tempo_beat(piece.qpm, main)
     lines = ["X:1", f"T:{' '.join(title.split()) or 'Untitled'}", f"M:{main.numerator}/{main.denominator}",
-             "L:1/8", f"Q:1/4={round(piece.qpm)}", f"K:{m21_key.tonic.name.replace('-', 'b')}{mode}"]
+             "L:1/8", f"Q:{beat / 4}={round(bpm)}", f"K:{m21_key.tonic.name.replace('-', 'b')}{mode}"]
     voices = [index for index in range(len(piece.voices)) if any(n.voice == index for n in piece.notes)] or [0]
     for number, index in enumerate(voices, 1):
         if len(voices) > 1:

@@ -42,6 +42,7 @@ def test_a_written_melody_reads_back_note_for_note_with_chord_symbols(tmp_path):
     written = write_abc(piece, out, spans)
     text = out.read_text()
     assert text.startswith("X:1\n") and "M:6/8" in text and f"K:{written.name}" in text
+    assert f"Q:3/8={round(piece.qpm / 1.5)}" in text                # a jig's tempo counts dotted quarters
     assert '"G/B"' in text and '"C7sus4"' in text and text.rstrip().endswith("|]")
     back = read_score(out)
     assert piece_notes(back) == piece_notes(piece)
