@@ -36,7 +36,7 @@ ADD_MODEL = "__add_model__"
 DEFAULT_TEMPERATURE = GenerationRequest.temperature   # the library's defaults, as the command line's
 DEFAULT_TOP_P = GenerationRequest.top_p
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
-LABEL_BUDGET_S = 0.012   # the most time one pass of the results list's key labelling may hold the GUI thread
+LABEL_BUDGET_S = 0.008   # the most time one pass of the results list's key labelling may hold the GUI thread
 
 
 @dataclass(frozen=True)
