@@ -23,11 +23,13 @@ it holds either the last complete save or what was there before.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import signal
 import time
 import traceback
+import weakref
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -39,6 +41,29 @@ POLL_MS = 25              # how often the GUI thread looks at the pipe
 POLL_BUDGET_S = 0.010     # the most time one look may take (messages left wait for the next one)
 KILL_GRACE_MS = 3000      # after SIGTERM, how long the child has before SIGKILL
 DEFAULT_DESCRIBE = "gui.jobs.errors:user_message"
+EXIT_GRACE_S = 2.0        # at interpreter exit, how long a child still running has to stop before it is killed
+
+_LIVE: weakref.WeakSet[ProcessWorker] = weakref.WeakSet()   # workers whose child may still run
+
+
+def _stop_leftover_children() -> None:
+    """At interpreter exit: stop every child still running (multiprocessing would otherwise wait for it).
+
+    Registered after multiprocessing's own exit handler, so it runs first. Each child is asked to stop, given
+    :data:`EXIT_GRACE_S` in all, then killed with its process group.
+    """
+    workers = [worker for worker in list(_LIVE) if worker.is_running()]
+    for worker in workers:
+        worker._stop_event.set()
+    deadline = time.monotonic() + EXIT_GRACE_S
+    for worker in workers:
+        worker._process.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_running():
+            worker._signal(signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
+            worker._process.join(1.0)
+
+
+atexit.register(_stop_leftover_children)
 
 
 class ProcessWorker(QObject):
@@ -119,6 +144,7 @@ class ProcessWorker(QObject):
         finally:
             writer.close()  # the child's copy is the only write end: its death ends the pipe
         self._process, self._reader, self._pid = process, reader, process.pid
+        _LIVE.add(self)
         self._timer.start()
 
     def cancel(self) -> None:
