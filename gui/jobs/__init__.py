@@ -12,6 +12,6 @@ would hold the interpreter and freeze the window. Both emit the same signals.
 - :mod:`gui.jobs.continuation`: continuing one voice of a piece of several voices (the others kept as they are).
 - :mod:`gui.jobs.harmony`: harmonize the melody, regenerate a selection, write a chorale (thread).
 - :mod:`gui.jobs.export`: render the piece to a WAV file (process).
-- :mod:`gui.jobs.notation`: write the piece as MusicXML (process).
+- :mod:`gui.jobs.notation`: write the piece as MusicXML (process; the child's job is :mod:`gui.jobs.notation_task`).
 - :mod:`gui.jobs.train`: the training process for the training dialog, and opening that dialog.
 """
