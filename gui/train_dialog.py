@@ -400,10 +400,12 @@ class TrainDialog(QDialog):
         if worker is None:
             return True
         worker.cancel()
-        if worker.wait(timeout_ms):
-            return True
-        worker.kill()
-        return worker.wait(KILL_GRACE_MS + 2000)
+        if not worker.wait(timeout_ms):
+            worker.kill()
+            if not worker.wait(KILL_GRACE_MS + 2000):
+                return False
+        worker.finish_now()  # the end of the run shown (and its clean-up done) before the app's loop stops
+        return True
 
     def show_error(self, text: str) -> None:
         """Show a problem in the dialog (in red); also kept in ``last_error``."""

@@ -203,6 +203,14 @@ class ProcessWorker(QObject):
             self._process.join(0.05 if remaining is None else min(0.05, remaining))
         return True
 
+    def finish_now(self, limit_s: float = 2.0) -> bool:
+        """Once the child has ended, deliver what it sent and finish (``finished`` emitted) now, rather than on the
+        timer: for shutting down, when the event loop may not run again. Returns True when finished."""
+        deadline = time.monotonic() + limit_s
+        while not self._ended and self.is_finished() and time.monotonic() < deadline:
+            self.poll()
+        return self._ended
+
     def dispose(self) -> None:
         """After ``finished``: release the pipe and the process object."""
         self._timer.stop()

@@ -101,9 +101,13 @@ class JobRunner(QObject):
         if worker is None:
             return
         worker.cancel()
-        if not worker.wait(JOB_WAIT_ON_CLOSE_MS) and isinstance(worker, ProcessWorker):
-            worker.kill()
-            worker.wait(KILL_GRACE_MS + 2000)
+        if isinstance(worker, ProcessWorker):
+            if not worker.wait(JOB_WAIT_ON_CLOSE_MS):
+                worker.kill()
+                worker.wait(KILL_GRACE_MS + 2000)
+            worker.finish_now()  # its clean-up (a partial file) and the end of the job, before the loop stops
+        else:
+            worker.wait(JOB_WAIT_ON_CLOSE_MS)
 
     def _job_ended(self) -> None:
         worker, on_success = self.worker, self._on_success

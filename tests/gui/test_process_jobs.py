@@ -255,6 +255,16 @@ def test_cancelling_an_export_leaves_nothing_behind(window, qtbot, folk_file, tm
     assert not partial_path(out).exists() and not out.exists()
 
 
+def test_closing_the_window_during_an_export_stops_the_child_and_cleans_up(window, qtbot, folk_file, tmp_path):
+    window.open_file(folk_file)
+    out = tmp_path / "closing.wav"
+    assert window.export_wav_to(out)
+    worker = window.worker
+    window.jobs.shut_down()  # what closing the window does
+    assert worker.is_finished() and worker.outcome == CANCELLED and window.worker is None
+    assert not partial_path(out).exists() and not out.exists()
+
+
 def test_an_export_error_arrives_as_one_line(window, qtbot, folk_file, tmp_path):
     errors = []
     window.show_error = lambda title, text: errors.append((title, text))  # instead of a message box
