@@ -10,7 +10,7 @@ from composer import shipped
 from composer.melody.cadence import closing_span
 from composer.melody.encoding import BOS, EncodingConfig, Vocabulary
 from composer.melody.generate import GenerationRequest, generate
-from composer.melody.mode import MODE_PENALTY, OUTSIDE_PENALTY, ModeKeeper
+from composer.melody.mode import MODE_PENALTY, OPENING_PENALTY, OUTSIDE_PENALTY, ModeKeeper
 from composer.melody.model import load_melody_model
 from composer.music.keys import MINOR_MODES, parse_key
 from composer.music.metre import Metre
@@ -34,9 +34,19 @@ def penalties(keeper: ModeKeeper, v: Vocabulary, names) -> list[float]:
     return [float(-logits[0, pitch_token(v, 60 + NAMES[name])]) for name in names]
 
 
+def test_a_tune_is_pulled_toward_its_tonic_triad_for_its_first_note_only():
+    v = vocab()
+    keeper = ModeKeeper(v, np.array([BOS, v.key("Em")]), rows=1)
+    assert penalties(keeper, v, ["E", "G", "B", "A", "F#", "Bb"]) == \
+        [0, 0, 0, OPENING_PENALTY, OPENING_PENALTY, OUTSIDE_PENALTY + OPENING_PENALTY]
+    keeper.record(torch.tensor([pitch_token(v, 66)]))              # it opened on F sharp anyway
+    assert penalties(keeper, v, ["E", "A", "F#", "Bb"]) == [0, 0, 0, OUTSIDE_PENALTY]
+
+
 def test_a_major_tune_may_take_either_seventh_until_it_has_chosen_one():
     v = vocab()
     keeper = ModeKeeper(v, np.array([BOS, v.key("G")]), rows=1)
+    keeper.record(torch.tensor([pitch_token(v, 67)]))              # it opens on G
     assert penalties(keeper, v, ["G", "A", "F#", "F", "C#", "Ab"]) == [0, 0, 0, 0, OUTSIDE_PENALTY, OUTSIDE_PENALTY]
     keeper.record(torch.tensor([pitch_token(v, 65)]))              # an F natural: G mixolydian
     assert penalties(keeper, v, ["F", "F#", "C"]) == [0, MODE_PENALTY, 0]
@@ -47,6 +57,7 @@ def test_a_major_tune_may_take_either_seventh_until_it_has_chosen_one():
 def test_a_minor_tune_chooses_its_sixth_and_keeps_its_leading_tone():
     v = vocab()
     keeper = ModeKeeper(v, np.array([BOS, v.key("Dm")]), rows=1)
+    keeper.record(torch.tensor([pitch_token(v, 62)]))              # it opens on D
     assert penalties(keeper, v, ["Bb", "B", "C#", "C", "Eb"]) == [0, 0, 0, 0, OUTSIDE_PENALTY]
     keeper.record(torch.tensor([pitch_token(v, 71)]))              # a B natural: D dorian
     assert penalties(keeper, v, ["B", "Bb", "C#"]) == [0, MODE_PENALTY, 0]
@@ -59,6 +70,7 @@ def test_rows_keep_their_own_keys_and_a_row_without_a_key_is_left_alone():
     keeper.bias(logits)
     assert bool((logits == 0).all())                               # no KEY token yet: nothing known
     keeper.record(torch.tensor([v.key("C"), v.key("Am")]))
+    keeper.record(torch.tensor([pitch_token(v, 60), pitch_token(v, 57)]))
     keeper.select(torch.tensor([1, 0]))                            # beam search reorders rows
     logits = torch.zeros(2, len(v))
     keeper.bias(logits)
