@@ -61,7 +61,7 @@ def _draw(logits: torch.Tensor, temperature: float, generator: torch.Generator) 
 def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: int = 1,
          temperature: float = 1.0, seed: int = 0, on_step: StepCallback | None = None,
          rules: bool = True, search: int = 1, key: int = UNKNOWN_KEY, guide: Guide | None = None,
-         hold_bias: float = 0.0) -> np.ndarray | None:
+         hold_bias: float = 0.0, key_bias: np.ndarray | None = None) -> np.ndarray | None:
     """Write every MASK cell of ``given``; return ``count`` completed grids.
 
     Args:
@@ -83,6 +83,8 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
             it leaves nothing to draw. None: no limits.
         hold_bias: added to the log-probability of HOLD in the alto, tenor and bass (negative: more
             attacks, a livelier texture).
+        key_bias: float [4, V] added to each voice's log-probabilities where the model writes (the key guide:
+            see :func:`composer.harmony.key_guide.key_bias`); None: nothing added.
 
     Returns:
         int64 [count, T, 4], or None when cancelled.
@@ -92,7 +94,7 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
     with one_thread():
         result = _fill(model, given, positions, count * search, temperature, seed, on_step, rules, key,
                        score=search > 1, guide=guide.with_vocab(model.net.config.vocab_size) if guide else None,
-                       hold_bias=hold_bias)
+                       hold_bias=hold_bias, key_bias=key_bias)
     if result is None:
         return None
     grids, scores = result
@@ -103,7 +105,7 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
 
 
 def _fill(model, given, positions, count, temperature, seed, on_step, rules, key, score, guide=None,
-          hold_bias=0.0):
+          hold_bias=0.0, key_bias=None):
     out = np.repeat(given[None], count, axis=0)                          # [B, T, 4]
     unknown = given == MASK                                              # [T, 4]
     rows = np.flatnonzero(unknown.any(1))
@@ -113,6 +115,7 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
     first, last = int(rows[0]), int(rows[-1]) + 1
     generator = torch.Generator().manual_seed(seed)
     limit_bias = _limit_bias(model)                                      # [4, V]
+    written_bias = limit_bias if key_bias is None else limit_bias + torch.from_numpy(key_bias).float()  # [4, V]
     candidates = _token_pitches(model.net.config.vocab_size)            # [V]
     reader = _KeyEnsemble(model, given, positions, key, count)
     tokens = torch.from_numpy(out)                                       # [B, T, 4]
@@ -127,7 +130,7 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
         for voice in range(NUM_VOICES):
             if not unknown[t, voice]:
                 continue
-            logits = reader.log_probs(voice, tokens[:, t, :voice]) + limit_bias[voice]           # [B, V]
+            logits = reader.log_probs(voice, tokens[:, t, :voice]) + written_bias[voice]         # [B, V]
             if t == 0 or not unknown[t - 1, voice]:
                 logits[:, HOLD] = NEG_INF                # never extend a given note
             else:
