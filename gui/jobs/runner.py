@@ -9,7 +9,7 @@ progress bar, Cancel and messages.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -18,7 +18,7 @@ from gui.jobs.process import DEFAULT_DESCRIBE, KILL_GRACE_MS, ProcessWorker
 from gui.jobs.worker import CANCELLED, FAILED, SUCCEEDED, Job, Worker
 from gui.messages import Messages
 
-AnyWorker = Union[Worker, ProcessWorker]
+AnyWorker = Worker | ProcessWorker
 
 JOB_WAIT_ON_CLOSE_MS = 10_000
 
