@@ -31,6 +31,7 @@ from composer.core import locks
 from composer.music.midi_io import read_midi
 from gui.autosave import Autosaver, read_autosave
 from gui.commands import with_notes_removed
+from tests.reliability.conftest import scaled
 
 REPO = Path(__file__).resolve().parents[2]
 TUNES = sorted((REPO / "midi_data" / "folk_melodies" / "airdsAirs").glob("*.mid"))[:4]
@@ -106,7 +107,7 @@ def edit(window, qtbot, tune: Path):
     """Open ``tune`` in ``window`` and delete its first note; returns the edited piece, once autosaved."""
     window.open_file(tune)
     edited = with_notes_removed(window.document.piece, [window.document.piece.notes[0]])
-    with qtbot.waitSignal(window.autosaver.saved, timeout=60_000):
+    with qtbot.waitSignal(window.autosaver.saved, timeout=int(scaled(60_000))):
         window.document.apply(edited, "Delete note")
     return edited
 

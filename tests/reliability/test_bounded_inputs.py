@@ -20,6 +20,7 @@ from composer.harmony import train as harmony_train
 from composer.harmony.grid import positions_for
 from composer.harmony.train import HarmonyTrainConfig, train_harmony
 from composer.music.notes import TimeSignature
+from tests.reliability.conftest import scaled
 
 REPO = Path(__file__).resolve().parents[2]
 CHORALES = REPO / "midi_data" / "bach_chorales_satb"
@@ -60,7 +61,8 @@ def test_harmonize_of_a_tiny_file_with_a_far_signature_stays_small(tmp_path):
         from composer.cli.main import main
         sys.exit(main(["harmonize", {str(melody)!r}, "--out", {str(out)!r}, "--seed", "1"]))
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
+                          timeout=scaled(600))
     assert done.returncode == 0, done.stderr
     voices = [t for t in mido.MidiFile(out).tracks if any(m.type == "note_on" for m in t)]
     assert len(voices) == 4                                         # Soprano, Alto, Tenor, Bass

@@ -31,6 +31,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.reliability.conftest import scaled
+
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "midi_data" / "models"
 CPU_SECONDS = 5.0      # CPU time of one load (the shipped models: about 0.05 s)
@@ -114,8 +116,8 @@ def run_cases(cases: dict[str, Path], folder: Path) -> dict[str, dict]:
     listing.write_text(json.dumps({name: [str(path), str(folder / f"result-{index}.json")]
                                    for index, (name, path) in enumerate(cases.items())}))
     server = subprocess.run([sys.executable, "-c", SERVER, str(listing), str(ADDRESS_SPACE), str(int(CPU_SECONDS * 4)),
-                             str(HANG_SECONDS)], capture_output=True, text=True, cwd=REPO,
-                            timeout=HANG_SECONDS * (len(cases) + 2))
+                             str(scaled(HANG_SECONDS))], capture_output=True, text=True, cwd=REPO,
+                            timeout=scaled(HANG_SECONDS) * (len(cases) + 2))
     assert server.returncode == 0, server.stderr[-3000:]
     return json.loads(server.stdout)
 
@@ -390,7 +392,7 @@ def test_checking_a_model_needs_no_compiler_imports():
             "for name in ('melody', 'chorale', 'jsb', 'nottingham', 'melody_chords'):\n"
             "    load_model_file(f'midi_data/models/{name}.pt')\n"
             "print(sorted(m for m in ('torch._dynamo', 'sympy') if m in sys.modules))")
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=scaled(300))
     assert child.returncode == 0, child.stderr[-3000:]
     assert child.stdout.strip() == "[]", child.stdout
 
@@ -446,7 +448,7 @@ def test_the_cli_prints_one_line_and_writes_nothing(hostile_files, tmp_path):
         started[name] = (child, model, model.read_bytes(), out)
     try:
         for name, (child, model, before, out) in started.items():
-            _, stderr = child.communicate(timeout=HANG_SECONDS)
+            _, stderr = child.communicate(timeout=scaled(HANG_SECONDS))
             lines = stderr.strip().splitlines()
             assert child.returncode == 1, (name, child.returncode, stderr[-2000:])
             assert len(lines) == 1 and "Traceback" not in stderr, (name, stderr[-2000:])

@@ -36,6 +36,7 @@ import pytest
 
 from composer.melody.model import from_checkpoint
 from composer.core.modelfile import ModelFileError, load_checkpoint
+from tests.reliability.conftest import scaled
 
 FOLK = Path(__file__).resolve().parents[2] / "midi_data" / "folk_melodies"
 
@@ -174,12 +175,12 @@ class Trainer:
         alive = process.poll() is None
         if alive:
             os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
+        process.wait(timeout=scaled(30))
         return alive and process.returncode == -signal.SIGKILL
 
     def finish(self) -> int:
         process, self.process = self.process, None
-        return process.wait(timeout=240)
+        return process.wait(timeout=scaled(240))
 
     def log(self) -> str:
         return (self.root / f"run{self.launches}.log").read_text(errors="replace")[-3000:]
