@@ -238,3 +238,30 @@ def test_claim_refuses_a_lock_held_in_this_process(tmp_path):
     assert locks.claim(path)
     locks.release(path)
     assert not locks.lock_path(path).exists()
+
+
+def test_a_second_restored_piece_opens_in_a_window_of_its_own(tmp_path, children, qtbot, monkeypatch):
+    from gui import app
+    from gui.model_picker import ModelPicker
+
+    monkeypatch.setattr(ModelPicker, "preload_default_model", lambda self: None)
+    for tune in TUNES[1:3]:
+        child, _slot = children(tune)
+        kill_9(child)
+    args = app.parse_args(["--settings", str(tmp_path / "settings.ini"), "--autosave-dir", str(tmp_path / "autosave")])
+    window = app.build_window(args)
+    qtbot.addWidget(window)
+    window.ask_before_closing = False
+    window.recovery.open_elsewhere = lambda record: app.open_restored_window(args, record)   # as app.main does
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.Yes)
+    try:
+        window.offer_restore()
+        [other] = app._RESTORED_WINDOWS
+        qtbot.addWidget(other)
+        other.ask_before_closing = False
+        assert other.isVisible() and other.document.dirty
+        assert {window.document.piece, other.document.piece} == {read_midi(tune) for tune in TUNES[1:3]}
+        slots = sorted(p.name for p in (tmp_path / "autosave").glob("autosave-*.json"))
+        assert slots == sorted([window.autosaver.path.name, other.autosaver.path.name])
+    finally:
+        app._RESTORED_WINDOWS.clear()
