@@ -82,3 +82,22 @@ def add_short_undo_redo(bar: QToolBar, stack: QUndoStack) -> None:
         action.setToolTip(tip)
         action.setEnabled(False)
         signal.connect(action.setEnabled)
+
+
+def make_harmony_actions(parent: QObject, harmonize: Callable, regenerate: Callable,
+                         chorale: Callable) -> tuple[QAction, QAction, QAction]:
+    """The Compose menu's 4-part actions, side by side: Harmonize melody, Regenerate selection, New chorale.
+
+    Args:
+        parent: owns the actions (add them to the window for their shortcuts to work).
+        harmonize, regenerate, chorale: the harmony jobs' entry points.
+
+    Returns:
+        (harmonize, regenerate, chorale) actions.
+    """
+    return (make_action(parent, "&Harmonize melody", harmonize, "Ctrl+H",
+                        "Write a 4-part harmony under the melody (Ctrl+H)"),
+            make_action(parent, "&Regenerate selection", regenerate, "Ctrl+R",
+                        "Write the selected region again in the ticked voices (Ctrl+R)"),
+            make_action(parent, "New &chorale", chorale, "Ctrl+Shift+H",
+                        "Write a 4-part chorale from scratch, with the Harmony group's settings (Ctrl+Shift+H)"))

@@ -23,6 +23,7 @@ from composer.music.analysis import estimate_key
 from composer.melody.generate import GenerationRequest
 from composer.music.midi_io import write_midi
 from composer.music.notes import Piece
+from gui.harmony_box import VOICE_NAMES, HarmonyBox  # noqa: F401 (VOICE_NAMES: as before)
 from gui.settings import AppSettings
 
 ANY_KEY = "Any key"
@@ -35,7 +36,6 @@ TIME_SIGNATURES = ("4/4", "3/4", "2/4", "6/8", "9/8", "12/8")
 ADD_MODEL = "__add_model__"
 DEFAULT_TEMPERATURE = GenerationRequest.temperature   # the library's defaults, as the command line's
 DEFAULT_TOP_P = GenerationRequest.top_p
-VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
 LABEL_BUDGET_S = 0.008   # the most time one pass of the results list's key labelling may hold the GUI thread
 
 
@@ -220,7 +220,8 @@ class GeneratePanel(QWidget):
         form.addRow("Top-p", self.top_p_spin)
         self.key_combo = QComboBox()
         self.key_combo.addItems(KEYS)
-        self.key_combo.setToolTip("Keep the melody in this key (notes outside the scale are never drawn)")
+        self.key_combo.setToolTip("Keep the melody in this key (notes outside the scale are never drawn);\n"
+                                  "Harmony uses it too (Any key: the melody's own key)")
         form.addRow("Key", self.key_combo)
         seed_row = QHBoxLayout()
         self.random_seed_check = QCheckBox("Random")
@@ -278,43 +279,15 @@ class GeneratePanel(QWidget):
                                       "untick to leave the ending to the model")
         form.addRow(self.cadence_check)
 
-    def _build_harmony_box(self) -> QGroupBox:
-        box = QGroupBox("Harmony (4 parts)")
-        layout = QVBoxLayout(box)
-        model_row = QHBoxLayout()
-        model_row.addWidget(QLabel("Model"))
-        self.harmony_combo = QComboBox()
-        self.harmony_combo.setToolTip("The 4-part harmony model (trained on Bach chorales)")
-        model_row.addWidget(self.harmony_combo, 1)
-        layout.addLayout(model_row)
-        row = QHBoxLayout()
-        self.harmonize_button = QPushButton("Harmonize melody")
-        self.harmonize_button.setToolTip("Write alto, tenor and bass under the current melody (Ctrl+H)")
-        self.harmonize_button.clicked.connect(self.harmonizeRequested)
-        self.regenerate_button = QPushButton("Regenerate selection")
-        self.regenerate_button.setToolTip("Write the selected bars again in the ticked voices\n"
-                                          "(select notes with shift+drag: alto, tenor and bass are ticked for\n"
-                                          "the voices you selected; the Soprano only if you tick it)")
-        self.regenerate_button.clicked.connect(self.regenerateRequested)
-        self.chorale_button = QPushButton("New chorale")
-        self.chorale_button.setToolTip("Write a 4-part chorale from scratch, as many bars as Bars says")
-        self.chorale_button.clicked.connect(self.choraleRequested)
-        row.addWidget(self.harmonize_button)
-        row.addWidget(self.regenerate_button)
-        row.addWidget(self.chorale_button)
-        layout.addLayout(row)
-        voices = QHBoxLayout()
-        self.voice_checks: list[QCheckBox] = []
-        for index, name in enumerate(VOICE_NAMES):
-            check = QCheckBox(name)
-            check.setToolTip(f"Regenerate the {name.lower()} in the selected region")
-            check.setChecked(index > 0)
-            self.voice_checks.append(check)
-            voices.addWidget(check)
-        layout.addLayout(voices)
-        self.harmony_status = QLabel("")
-        self.harmony_status.setWordWrap(True)
-        layout.addWidget(self.harmony_status)
+    def _build_harmony_box(self) -> HarmonyBox:
+        """The Harmony group (:class:`gui.harmony_box.HarmonyBox`), its widgets reachable from the panel as before."""
+        self.harmony_box = box = HarmonyBox()
+        for name in ("harmony_combo", "harmonize_button", "regenerate_button", "chorale_button", "voice_checks",
+                     "harmony_status"):
+            setattr(self, name, getattr(box, name))
+        box.harmonizeRequested.connect(self.harmonizeRequested)
+        box.regenerateRequested.connect(self.regenerateRequested)
+        box.choraleRequested.connect(self.choraleRequested)
         return box
 
     def _build_results_box(self) -> QGroupBox:
@@ -443,6 +416,7 @@ class GeneratePanel(QWidget):
         self.form_combo.setCurrentText(settings.value("generate/form", self.form_combo.itemText(0), str))
         self.time_combo.setCurrentText(settings.value("generate/time", "4/4", str))
         self.cadence_check.setChecked(settings.value("generate/cadence", True, bool))
+        self.harmony_box.restore_choices(settings)
 
     def save_choices(self, settings: AppSettings) -> None:
         """Remember the generation choices for the next session."""
@@ -455,6 +429,7 @@ class GeneratePanel(QWidget):
         settings.set_value("generate/form", self.form_combo.currentText())
         settings.set_value("generate/time", self.time_combo.currentText())
         settings.set_value("generate/cadence", self.cadence_check.isChecked())
+        self.harmony_box.save_choices(settings)
 
     # -- state -----------------------------------------------------------------------------------
     def set_busy(self, busy: bool, text: str = "") -> None:

@@ -28,7 +28,8 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTo
 
 from composer.music.notes import Piece
 from gui.about import AboutDialog
-from gui.actions import Shortcut, add_short_undo_redo, fill_menu, make_action, make_undo_actions
+from gui.actions import (Shortcut, add_short_undo_redo, fill_menu, make_action, make_harmony_actions,
+                         make_undo_actions)
 from gui.autosave import Autosaver, default_autosave_dir
 from gui.document import Document
 from gui.files import FileActions, dropped_midi
@@ -219,10 +220,9 @@ class MainWindow(QMainWindow):
                                             "Generate variations (Ctrl+G)")
         self.jobs.busyChanged.connect(lambda busy: self.generate_action.setEnabled(not busy))
         self.cancel_action = self._action("&Cancel job", self.jobs.cancel, "Esc", "Stop the running job (Esc)")
-        self.harmonize_action = self._action("&Harmonize melody", harmony.harmonize, "Ctrl+H",
-                                             "Write a 4-part harmony under the melody (Ctrl+H)")
-        self.regenerate_action = self._action("&Regenerate selection", harmony.regenerate_selection, "Ctrl+R",
-                                              "Write the selected region again in the ticked voices (Ctrl+R)")
+        self.harmonize_action, self.regenerate_action, self.chorale_action = make_harmony_actions(
+            self, harmony.harmonize, harmony.regenerate_selection, harmony.new_chorale)
+        self.addActions([self.harmonize_action, self.regenerate_action, self.chorale_action])
         self.use_action = self._action("&Use selected result", self.results.use_selected_variation, "Ctrl+Return",
                                        "Make the selected result the piece (Ctrl+Enter)")
         self.add_model_action = self._action("Add &model file...", self.models.add_model_dialog, None,
@@ -239,7 +239,7 @@ class MainWindow(QMainWindow):
                       self.delete_action, self.select_all_action],
             "&View": [self.zoom_in_action, self.zoom_out_action],
             "&Compose": [self.generate_action, self.cancel_action, self.use_action, self.harmonize_action,
-                         self.regenerate_action, None, self.add_model_action, self.train_action],
+                         self.regenerate_action, self.chorale_action, None, self.add_model_action, self.train_action],
             "&Play": [self.play_action, self.loop_action, self.record_action, self.refresh_ports_action],
             "&Help": [self.about_action],
         }

@@ -1,6 +1,7 @@
 """4-part jobs: harmonize the melody, regenerate a selected region, write a chorale from scratch.
 
-Each takes the Compose panel's count, temperature, seed (and key), runs the harmony model on a worker,
+Each takes the Compose panel's Harmony settings (count, temperature, seed, bars for a chorale:
+:class:`gui.harmony_box.HarmonyBox`, apart from the melody's) and the panel's key, runs the harmony model on a worker,
 and lists its results. Without a harmony model, or with nothing to work on, it says why and starts nothing.
 """
 
@@ -116,12 +117,12 @@ class HarmonyJobs(QObject):
         return self.runner.start(job, "Regeneration", lambda result: self._show(result, label, (start, end)))
 
     def new_chorale(self) -> bool:
-        """Write 4-part chorales from scratch (as many bars as the panel says); results go to the list."""
+        """Write 4-part chorales from scratch (as many bars as the Harmony group says); results go to the list."""
         generate_chorale = _inference("generate_chorale")
         if generate_chorale is None:
             return self._refuse("Cannot write a chorale", "4-part writing is not available in this version")
         count, temperature, seed = self._choices()
-        store, path, bars = self.store, self.panel.harmony_model_path(), self.panel.bars_spin.value()
+        store, path, bars = self.store, self.panel.harmony_model_path(), self.panel.harmony_box.chorale_bars()
         if path is None:
             return self._refuse("Cannot write a chorale", NO_HARMONY_MODEL)
         key = self._key_option()
@@ -143,10 +144,8 @@ class HarmonyJobs(QObject):
         return select_voices(piece, [0]) if len(piece.voices) > 1 else piece
 
     def _choices(self) -> tuple[int, float, int | None]:
-        """(count, temperature, seed or None for a random one) from the panel."""
-        panel = self.panel
-        seed = None if panel.random_seed_check.isChecked() else panel.seed_spin.value()
-        return panel.count_spin.value(), panel.temperature_spin.value(), seed
+        """(count, temperature, seed or None for a random one) from the panel's Harmony group."""
+        return self.panel.harmony_box.choices()
 
     def _key_option(self) -> dict[str, str]:
         """``{"key": ...}`` when the panel names a key; empty for the music's own key (signature, else estimated)."""
@@ -160,7 +159,7 @@ class HarmonyJobs(QObject):
         variations = [RegionVariation(piece, f"{label} {i + 1}", piece.end, result.seed, changed=changed)
                       for i, piece in enumerate(result.pieces)]
         self.panel.show_results(variations)
-        self.panel.seed_spin.setValue(result.seed)
+        self.panel.harmony_box.show_seed(result.seed)
         key = getattr(result, "key", None)
         chords = getattr(result, "chords_reduced", 0)
         sung = f"; the melody's {chords} chord(s) sung as their top note" if chords else ""

@@ -30,7 +30,7 @@ def test_harmonize_the_melody_then_use_the_result(harmony_window, qtbot, folk_fi
     assert window.panel.harmony_model_path() == str(tiny_harmony_model.resolve())
     _short_melody(window, folk_file)
     melody = window.document.piece
-    window.panel.count_spin.setValue(2)
+    window.panel.harmony_box.count_spin.setValue(2)
     assert _run(qtbot, window, window.harmonize) == "succeeded"
     results = window.panel.results.variations()
     assert len(results) == 2 and results[0].label == "Harmonization 1"
@@ -59,7 +59,7 @@ def test_regenerate_the_selected_region_in_the_ticked_voices(harmony_window, qtb
     assert window.panel.selected_voices() == [1]                     # ticked from the selection
     window.panel.voice_checks[2].setChecked(True)                    # and the tenor too
     start, end, _ = canvas.selected_region()
-    window.panel.count_spin.setValue(2)
+    window.panel.harmony_box.count_spin.setValue(2)
     assert _run(qtbot, window, window.regenerate_selection) == "succeeded"
     for result in window.panel.results.variations():
         new = result.piece
@@ -93,8 +93,8 @@ def test_harmony_errors_reach_the_user(harmony_window, qtbot):
 
 def test_new_chorale_writes_four_parts_in_the_chosen_key(harmony_window, qtbot):
     window = harmony_window
-    window.panel.count_spin.setValue(1)
-    window.panel.bars_spin.setValue(2)
+    window.panel.harmony_box.count_spin.setValue(1)
+    window.panel.harmony_box.bars_spin.setValue(2)
     window.panel.key_combo.setCurrentText("Em")
     assert _run(qtbot, window, window.new_chorale) == "succeeded"
     (result,) = window.panel.results.variations()
