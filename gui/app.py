@@ -139,6 +139,19 @@ def open_restored_window(args: argparse.Namespace, record: dict):
     return window
 
 
+def prepare_session(app) -> None:
+    """Temporary files for this session: remove those crashed sessions left, and this session's own when the app
+    quits (:mod:`gui.session_files`).
+
+    Args:
+        app: the QApplication.
+    """
+    from gui.session_files import clean_stale, remove_session_dir
+
+    clean_stale()
+    app.aboutToQuit.connect(remove_session_dir)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``composer-gui``."""
     args = parse_args(argv)
@@ -156,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Composer")
     app.setOrganizationName("Composer")
+    prepare_session(app)
     window = build_window(args)
     window.recovery.open_elsewhere = lambda record: open_restored_window(args, record)
     window.show()

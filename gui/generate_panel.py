@@ -8,7 +8,6 @@ Each result in the list is a :class:`Variation`. Items can be dragged out of the
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from composer.melody.generate import GenerationRequest
 from composer.music.midi_io import write_midi
 from composer.music.notes import Piece
 from gui.harmony_box import VOICE_NAMES, HarmonyBox  # noqa: F401 (VOICE_NAMES: as before)
+from gui.session_files import session_dir
 from gui.settings import AppSettings
 
 ANY_KEY = "Any key"
@@ -80,7 +80,6 @@ class VariationList(QListWidget):
         self.setDragDropMode(QAbstractItemView.DragOnly)
         self.setToolTip("Results: click to preview in the piano roll, double-click to use it,\n"
                         "drag one out of the window to get it as a .mid file")
-        self._drag_dir = Path(tempfile.mkdtemp(prefix="composer-drag-"))
         self._unlabelled: list[QListWidgetItem] = []
         self._label_timer = QTimer(self)
         self._label_timer.setInterval(0)
@@ -144,9 +143,10 @@ class VariationList(QListWidget):
         return [self.variation(row) for row in range(self.count())]
 
     def write_midi_file(self, row: int) -> Path:
-        """Write the variation in ``row`` to a temporary .mid file (for dragging) and return its path."""
+        """Write the variation in ``row`` to a .mid file (for dragging) and return its path: in the session's
+        temporary folder (:func:`gui.session_files.session_dir`), removed when the app quits."""
         variation = self.variation(row)
-        path = self._drag_dir / f"{safe_file_name(variation.label)}.mid"
+        path = session_dir() / f"{safe_file_name(variation.label)}.mid"
         write_midi(variation.piece, path, end_tick=max(variation.end_tick, variation.piece.end))
         return path
 
