@@ -351,9 +351,6 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, mode
     Args:
         model: the loaded :class:`composer.harmony.model.HarmonyModel` (with its key ensemble).
     """
-    from composer.core.output_folder import write_chorales_to_folder
-    from composer.harmony.inference import generate_chorale
-
     unsupported = {"--primer": args.primer, "--beam": args.beam, "--top-k": args.top_k,
                    "--chords": getattr(args, "chords", None)}
     for flag, value in unsupported.items():
@@ -363,11 +360,47 @@ def run_generate(args: argparse.Namespace, parser: argparse.ArgumentParser, mode
     if args.top_p != 1.0:
         parser.error("argument --top-p: not supported with a 4-part harmony model; use --temperature")
     qpm = args.tempo or 80.0
-    result = generate_chorale(model, args.bars, count=args.count, temperature=args.temperature, seed=args.seed,
-                              qpm=qpm, key=args.key)
-    manifest = write_chorales_to_folder(model, args.out, result, args.bars, args.temperature, qpm, prefix=args.prefix)
-    for item in manifest["files"]:
-        print(f"{item['file']}: {item['notes']} notes in {item['voices']} parts, {args.bars} bars")
+    manifest = _write_chorales(model, args, qpm)
     print(f"{len(manifest['files'])} file(s) and manifest.json in {args.out} "
           f"(seed {manifest['parameters']['seed']}, {manifest['generation_seconds']:.2f}s)")
     return 0
+
+
+CHORALE_BATCH = 16   # chorales written together: memory stays flat in --count, files appear as they are ready
+
+
+def _write_chorales(model, args: argparse.Namespace, qpm: float) -> dict:
+    """Write ``--count`` chorales into ``--out`` :data:`CHORALE_BATCH` at a time, each batch (printed) as soon as
+    it is ready, then the manifest (as :func:`composer.core.output_folder.write_chorales_to_folder` writes it).
+    Batch ``i`` uses seed ``SEED + i``: the first is what one call of ``generate_chorale`` gives.
+
+    Returns:
+        The manifest.
+    """
+    import random
+
+    from composer.core.output_folder import PieceFolder
+    from composer.harmony.inference import generate_chorale
+
+    seed = args.seed if args.seed is not None else random.randrange(2**31)
+    line, folder, seconds = ProgressLine(), None, 0.0
+    try:
+        for index, first in enumerate(range(0, args.count, CHORALE_BATCH)):
+            size = min(CHORALE_BATCH, args.count - first)
+            doing = f"writing chorales {first + 1}-{first + size} of {args.count}"
+            result = generate_chorale(model, args.bars, count=size, temperature=args.temperature,
+                                      seed=(seed + index) % 2**31, qpm=qpm, key=args.key,
+                                      on_step=_frames_shown(line, doing))
+            seconds += result.seconds
+            if folder is None:
+                folder = PieceFolder(args.out, args.count, args.bars * result.pieces[0].ticks_per_bar, args.prefix)
+            line.clear()
+            pieces = [piece.replace(name=f"chorale {first + number}") for number, piece in enumerate(result.pieces, 1)]
+            for item in folder.add(pieces):
+                print(f"{item['file']}: {item['notes']} notes in {item['voices']} parts, {args.bars} bars", flush=True)
+    finally:
+        line.clear()
+    parameters = {"count": args.count, "bars": args.bars, "temperature": args.temperature, "key": args.key,
+                  "seed": seed, "tempo": qpm}
+    return folder.finish(model=model, parameters=parameters, ticks_per_beat=result.pieces[0].ticks_per_beat,
+                         generation_seconds=seconds, key_token=args.key)

@@ -14,6 +14,7 @@ clock: a busy machine slows it without failing the test; the old code used up th
 from __future__ import annotations
 
 import io
+import json
 import resource
 import subprocess
 import sys
@@ -161,3 +162,28 @@ def test_generate_prints_each_file_as_it_is_written(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in out[:-1]] == [f"variation_{i:02d}.mid" for i in range(1, 19)]
     assert out[-1].startswith("18 file(s) and manifest.json in")
+
+
+def test_chorales_are_written_in_batches_too(tmp_path, capsys, monkeypatch):
+    from composer.cli.main import main
+    from composer.harmony import inference
+
+    batches: list[int] = []
+    real = inference.generate_chorale
+
+    def counting(model, bars, count=1, **options):
+        batches.append(count)
+        return real(model, bars, count=count, **options)
+
+    monkeypatch.setattr(inference, "generate_chorale", counting)
+    for out, count in (("all", 17), ("first", 16)):
+        assert main(["generate", "--model", str(HARMONY_MODEL), "--out", str(tmp_path / out), "--count", str(count),
+                     "--bars", "1", "--seed", "3", "--key", "G"]) == 0
+    assert batches == [16, 1, 16]                                       # memory follows the batch, not --count
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in printed[:17]] == [f"variation_{i:02d}.mid" for i in range(1, 18)]
+    for index in range(1, 17):                                          # the first batch is what one call gives
+        name = f"variation_{index:02d}.mid"
+        assert read_midi(tmp_path / "all" / name).notes == read_midi(tmp_path / "first" / name).notes
+    manifest = json.loads((tmp_path / "all" / "manifest.json").read_text())
+    assert manifest["parameters"]["count"] == 17 and len(manifest["files"]) == 17 and manifest["key_token"] == "G"
