@@ -1,29 +1,21 @@
 """The Generate panel: model and sampling choices, the variations list, and the harmony actions.
 
 The panel only collects choices and shows results; the jobs of :mod:`gui.jobs` do the work.
-Each result in the list is a :class:`Variation`. Items can be dragged out of the list as ``.mid`` files
+Each result in the list is a :class:`~gui.results_list.Variation`; the list (:class:`~gui.results_list.VariationList`)
+keeps every run's results, newest first, until Clear. Items can be dragged out of the list as ``.mid`` files
 (into a DAW or a file manager).
 """
 
 from __future__ import annotations
 
-import re
-import time
-from dataclasses import dataclass
-from pathlib import Path
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDrag
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
-
-from composer.music.analysis import estimate_key
 from composer.melody.generate import GenerationRequest
-from composer.music.midi_io import write_midi
-from composer.music.notes import Piece
 from gui.harmony_box import VOICE_NAMES, HarmonyBox  # noqa: F401 (VOICE_NAMES: as before)
-from gui.session_files import session_dir
+from gui.results_list import (LABEL_BUDGET_S, Variation, VariationList, safe_file_name,  # noqa: F401 (as before)
+                              variation_label)
 from gui.settings import AppSettings
 
 ANY_KEY = "Any key"
@@ -36,136 +28,6 @@ TIME_SIGNATURES = ("4/4", "3/4", "2/4", "6/8", "9/8", "12/8")
 ADD_MODEL = "__add_model__"
 DEFAULT_TEMPERATURE = GenerationRequest.temperature   # the library's defaults, as the command line's
 DEFAULT_TOP_P = GenerationRequest.top_p
-LABEL_BUDGET_S = 0.008   # the most time one pass of the results list's key labelling may hold the GUI thread
-
-
-@dataclass(frozen=True)
-class Variation:
-    """One result: a piece, how it came to be, and where its file should end."""
-
-    piece: Piece
-    label: str
-    end_tick: int
-    seed: int | None = None
-    new_from: int = 0      # where the new music starts (after a primer); 0 when all of it is new
-
-
-def safe_file_name(text: str) -> str:
-    """A file name made of ``text`` (letters, digits, - and _ only)."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "variation"
-
-
-def variation_label(variation: Variation, with_key: bool = True) -> str:
-    """The results list's text for ``variation``: its label, its note count and (``with_key``) the key it sounds
-    in, by :func:`composer.music.analysis.estimate_key` (a few milliseconds per piece)."""
-    notes = len(variation.piece.notes)
-    estimate = estimate_key(variation.piece) if with_key else None
-    key = f", sounds in {estimate.key}" if estimate is not None else ""
-    return f"{variation.label}  ({notes} notes{key})"
-
-
-class VariationList(QListWidget):
-    """The results. Dragging an item out gives the receiver a .mid file of it.
-
-    Adding results is cheap: an item first shows the label and the note count, and the key it sounds in (an
-    analysis of every note, milliseconds per result) is added afterwards, a few items per pass of the event loop
-    (:data:`LABEL_BUDGET_S` at most each), so that filling the list with 16 long results never freezes the window.
-    The current item is labelled at once.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.setDragEnabled(True)
-        self.setDragDropMode(QAbstractItemView.DragOnly)
-        self.setToolTip("Results: click to preview in the piano roll, double-click to use it,\n"
-                        "drag one out of the window to get it as a .mid file")
-        self._unlabelled: list[QListWidgetItem] = []
-        self._label_timer = QTimer(self)
-        self._label_timer.setInterval(0)
-        self._label_timer.timeout.connect(self.label_some)
-        self.currentRowChanged.connect(self._label_row)
-
-    def add_variation(self, variation: Variation) -> QListWidgetItem:
-        """Add a result at the end; its key is added to its text soon after (see the class docstring)."""
-        notes = len(variation.piece.notes)
-        item = QListWidgetItem(variation_label(variation, with_key=False))
-        item.setData(Qt.UserRole, variation)
-        item.setToolTip(f"{variation.label}: {notes} notes, {len(variation.piece.voices)} voice(s)"
-                        + (f", seed {variation.seed}" if variation.seed is not None else ""))
-        self.addItem(item)
-        self._unlabelled.append(item)
-        self._label_timer.start()
-        return item
-
-    def labels_pending(self) -> int:
-        """How many items still wait for their key."""
-        return len(self._unlabelled)
-
-    def label_some(self, budget_s: float = LABEL_BUDGET_S) -> None:
-        """Add the key to waiting items' text, for about ``budget_s`` (at least one item)."""
-        deadline = time.perf_counter() + budget_s
-        while self._unlabelled:
-            self._label(self._unlabelled.pop(0))
-            if time.perf_counter() >= deadline:
-                break
-        if not self._unlabelled:
-            self._label_timer.stop()
-
-    def label_all(self) -> None:
-        """Add the key to every waiting item now."""
-        self.label_some(budget_s=float("inf"))
-
-    def clear(self) -> None:
-        """Remove every result."""
-        self._unlabelled.clear()
-        self._label_timer.stop()
-        super().clear()
-
-    def _label_row(self, row: int) -> None:
-        item = self.item(row) if row >= 0 else None
-        waiting = [index for index, other in enumerate(self._unlabelled) if other is item]
-        if waiting:
-            self._label(self._unlabelled.pop(waiting[0]))
-
-    @staticmethod
-    def _label(item: QListWidgetItem) -> None:
-        item.setText(variation_label(item.data(Qt.UserRole)))
-
-    def variation(self, row: int) -> Variation | None:
-        item = self.item(row)
-        return item.data(Qt.UserRole) if item is not None else None
-
-    def current_variation(self) -> Variation | None:
-        return self.variation(self.currentRow()) if self.currentRow() >= 0 else None
-
-    def variations(self) -> list[Variation]:
-        return [self.variation(row) for row in range(self.count())]
-
-    def write_midi_file(self, row: int) -> Path:
-        """Write the variation in ``row`` to a .mid file (for dragging) and return its path: in the session's
-        temporary folder (:func:`gui.session_files.session_dir`), removed when the app quits."""
-        variation = self.variation(row)
-        path = session_dir() / f"{safe_file_name(variation.label)}.mid"
-        write_midi(variation.piece, path, end_tick=max(variation.end_tick, variation.piece.end))
-        return path
-
-    def mimeData(self, items) -> QMimeData:
-        data = QMimeData()
-        urls = [QUrl.fromLocalFile(str(self.write_midi_file(self.row(item)))) for item in items]
-        data.setUrls(urls)
-        return data
-
-    def mimeTypes(self) -> list[str]:
-        return ["text/uri-list"]
-
-    def startDrag(self, actions) -> None:
-        items = self.selectedItems()
-        if not items:
-            return
-        drag = QDrag(self)
-        drag.setMimeData(self.mimeData(items))
-        drag.exec(Qt.CopyAction)
 
 
 class GeneratePanel(QWidget):
@@ -307,7 +169,10 @@ class GeneratePanel(QWidget):
         self.back_button = QPushButton("Back to my piece")
         self.back_button.setToolTip("Stop previewing and show the piece you are editing")
         self.back_button.clicked.connect(self.clear_preview)
-        for button in (self.audition_button, self.use_button, self.back_button):
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove every run's results from the list")
+        self.clear_button.clicked.connect(self.clear_results)
+        for button in (self.audition_button, self.use_button, self.back_button, self.clear_button):
             row.addWidget(button)
         layout.addLayout(row)
         self._result_selected(-1)
@@ -457,15 +322,22 @@ class GeneratePanel(QWidget):
             self.progress_bar.setRange(0, 1000)
             self.progress_bar.setValue(round(1000 * done / total))
 
-    def show_results(self, variations: list[Variation], replace: bool = True) -> None:
-        """List ``variations`` (replacing the old ones) and select the first."""
-        if replace:
-            self.results.clear()
-        first = self.results.count()
-        for variation in variations:
-            self.results.add_variation(variation)
-        if variations:
-            self.results.setCurrentRow(first)
+    def show_results(self, variations: list[Variation], title: str = "") -> None:
+        """List a run's ``variations`` as a new group at the top of the results (earlier runs' stay below) and
+        select its first.
+
+        Args:
+            variations: the run's results.
+            title: what the run was, for the group's header (default: the first result's label, unnumbered).
+        """
+        if self.results.add_group(variations, title):
+            self.results.scrollToTop()
+            self.results.setCurrentRow(0)
+
+    def clear_results(self) -> None:
+        """Remove every run's results and show the piece again."""
+        self.results.clear()
+        self.clear_preview()
 
     def clear_preview(self) -> None:
         self.results.setCurrentRow(-1)

@@ -66,9 +66,9 @@ class ResultsView(QObject):
         return True
 
     def clear(self) -> None:
-        """Empty the results list and show the document (a new piece starts without the old results)."""
-        self.panel.results.clear()
-        self.panel.clear_preview()
+        """Empty the results list, every run's, and show the document (a new piece starts without the old
+        results)."""
+        self.panel.clear_results()
 
     def use_selected_variation(self) -> bool:
         return self.use_variation(self.panel.results.currentRow())

@@ -158,7 +158,7 @@ class HarmonyJobs(QObject):
             return
         variations = [RegionVariation(piece, f"{label} {i + 1}", piece.end, result.seed, changed=changed)
                       for i, piece in enumerate(result.pieces)]
-        self.panel.show_results(variations)
+        self.panel.show_results(variations, label)
         self.panel.harmony_box.show_seed(result.seed)
         key = getattr(result, "key", None)
         chords = getattr(result, "chords_reduced", 0)

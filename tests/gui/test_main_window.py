@@ -148,7 +148,8 @@ def test_generate_variations_preview_and_use_one_undoably(window, qtbot, tiny_me
     assert window.document.piece == before
     # same seed, same settings: the same music
     assert _generate(qtbot, window, count=3, bars=2) == "succeeded"
-    assert [v.piece for v in results.variations()] == [v.piece for v in variations]
+    assert [v.piece for v in results.latest()] == [v.piece for v in variations]
+    assert results.variations()[3:] == variations and results.group_count() == 2   # the first run is kept
 
 
 def test_a_random_seed_is_shown_so_a_result_can_be_made_again(window, qtbot):
@@ -158,7 +159,7 @@ def test_a_random_seed_is_shown_so_a_result_can_be_made_again(window, qtbot):
     assert window.panel.seed_spin.value() == used and f"seed {used}" in window.last_message
     window.panel.random_seed_check.setChecked(False)                 # keep the seed shown
     assert _run(qtbot, window, window.generate) == "succeeded"
-    assert [v.piece for v in window.panel.results.variations()] == first
+    assert [v.piece for v in window.panel.results.latest()] == first
 
 
 def test_generate_in_a_key_and_continue_from_the_piece(window, qtbot, folk_file):

@@ -134,4 +134,4 @@ def test_the_shipped_models_generate_and_harmonize(window_factory, qtbot, folk_f
     assert _run(qtbot, window, window.generate) == "succeeded"
     assert window.use_variation(0)
     assert _run(qtbot, window, window.harmonize) == "succeeded"
-    assert all(len(v.piece.voices) == 4 for v in window.panel.results.variations())
+    assert all(len(v.piece.voices) == 4 for v in window.panel.results.latest())

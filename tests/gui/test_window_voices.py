@@ -138,7 +138,7 @@ def test_the_preview_of_a_regenerated_result_shades_the_changed_region(harmony_w
     canvas.selection = {n for n in piece.voice_notes(1) if bar <= n.start and n.end <= 2 * bar}
     canvas.selectionChanged.emit(len(canvas.selection))
     start, end, _ = canvas.selected_region()
-    window.panel.count_spin.setValue(1)
+    window.panel.harmony_box.count_spin.setValue(1)
     assert _run(qtbot, window, window.regenerate_selection) == "succeeded"
     (result,) = window.panel.results.variations()
     assert canvas.read_only and canvas.piece == result.piece
