@@ -20,8 +20,9 @@ processed-time counter did not advance, so neither its position nor its end coul
 Qt Multimedia is imported only when first needed, so ``import gui.playback`` always works. When it
 cannot load (on Linux it needs the PulseAudio client library, ``libpulse.so.0``), or the machine has no
 audio output, :meth:`Player.available` says why, and :meth:`Player.play` emits :attr:`Player.message`
-and ``stateChanged(False)`` and returns; it never raises. With ``visual_fallback=True`` it instead still
-runs the playhead silently after the message, so the user can follow the notes without sound.
+and ``stateChanged(False)`` and returns; it never raises. With ``visual_fallback=True`` (as the app's
+transport makes it) it instead runs the playhead silently on its own clock, after a one-line message
+(:func:`silent_message`: no audio device, playing silently), so the user can follow the notes without sound.
 
 Looping: the piece repeats from tick 0 once the bar in which its last note ends is over (the first
 pass starts at ``start_tick``).
@@ -75,6 +76,12 @@ def playhead_tick(piece: Piece, elapsed: float, start_tick: int = 0, tempo_facto
             position = math.fmod(position, loop_seconds)
         return min(loop_end - 1, int(synth.tick_at_seconds(piece, position)))
     return min(piece.end, int(synth.tick_at_seconds(piece, position)))
+
+
+def silent_message(reason: str) -> str:
+    """The one line shown when there is no audio and the playhead runs silently (``reason``: why no audio)."""
+    hint = f" {LIBPULSE_HINT}" if LIBPULSE_HINT in reason else ""
+    return f"No audio device: playing silently (the playhead moves; choose a MIDI output to hear it).{hint}"
 
 
 # -- where the audio goes ------------------------------------------------------------------------------
@@ -263,10 +270,11 @@ class Player(QObject):
         ok, reason = self.available()
         problem = self._start_audio() if ok else reason
         if problem is not None:
-            self.message.emit(problem)
             if not self.visual_fallback:
+                self.message.emit(problem)
                 self.stateChanged.emit(False)
                 return
+            self.message.emit(silent_message(problem))
         self._audible = problem is None
         self._playing = True
         self._started_at = self._clock()

@@ -29,8 +29,9 @@ class Transport(QObject):
             where the playhead is drawn and followed.
         messages: where messages go.
         parent: Qt parent.
-        player: the built-in synth's player; default a real :class:`gui.playback.Player` (None where
-            audio is missing from the build).
+        player: the built-in synth's player; default a real :class:`gui.playback.Player` that, without an
+            audio device, still moves the playhead silently and says so in one line (None where audio is missing
+            from the build).
         midi_out: the MIDI output player; default a real :class:`gui.midi_ports.MidiOutPlayer`.
     """
 
@@ -40,7 +41,10 @@ class Transport(QObject):
         self.piano_roll = piano_roll
         self.canvas = piano_roll.canvas
         self.messages = messages
-        self.player = player if player is not None else optional_instance("playback", "Player", self)
+        player_class = optional("playback", "Player") if player is None else None
+        # without an audio device the playhead still moves, on a timer-driven clock (visual_fallback)
+        self.player = player if player is not None else (player_class(self, visual_fallback=True)
+                                                         if player_class is not None else None)
         self.midi_out = midi_out if midi_out is not None else optional_instance("midi_ports", "MidiOutPlayer", self)
         self._now_playing: Piece | None = None    # what the last play() started, for tempo/loop changes
         self._playhead_tick = 0
