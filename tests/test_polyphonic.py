@@ -1,7 +1,7 @@
 """Polyphonic benchmarks: the frames <-> tokens bijection, exact masked NLL, training, the benchmark command.
 
-The benchmark files ship in ``midi_data/benchmarks/`` (JSB Chorales, Nottingham); small excerpts for the training
-tests are cut from them into ``tmp_path``.
+The benchmark files ship in ``midi_data/benchmarks/`` (JSB Chorales, Nottingham, MuseData, Piano-midi.de); small
+excerpts for the training tests are cut from them into ``tmp_path``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = REPO_ROOT / "midi_data" / "benchmarks"
 JSB = BENCHMARKS / "jsb_chorales_quarter.json"
 NOTTINGHAM = BENCHMARKS / "nottingham.json"
+MUSEDATA = BENCHMARKS / "musedata.json"
+PIANO_MIDI = BENCHMARKS / "piano_midi.json"
 MODELS = REPO_ROOT / "midi_data" / "models"
 TINY = {"hidden_size": 24, "embedding_size": 16, "num_layers": 2, "dropout": 0.1, "skip_kernel": 5}
 
@@ -46,7 +48,8 @@ def write_excerpt(path: Path, splits: dict, train: int, valid: int) -> Path:
 
 
 # -- the encoding is a bijection -------------------------------------------------------------------
-@pytest.mark.parametrize("path", [JSB, NOTTINGHAM], ids=["jsb", "nottingham"])
+@pytest.mark.parametrize("path", [JSB, NOTTINGHAM, MUSEDATA, PIANO_MIDI],
+                         ids=["jsb", "nottingham", "musedata", "piano_midi"])
 def test_round_trip_of_every_piece_of_the_whole_file(path):
     raw = json.loads(path.read_text())
     splits = load_benchmark(path)
@@ -200,6 +203,82 @@ def test_batched_nll_equals_a_step_by_step_reference(jsb, order, relative, tied,
     assert score.frames == sum(map(len, pieces))
     assert score.tokens == sum(len(encode_piece(p)) for p in pieces)
     assert math.isclose(score.frame_nll, sum(reference) / score.frames, rel_tol=1e-5)
+
+
+# -- MuseData and Piano-midi.de: the two other sets of the same benchmark -----------------------------
+# (pieces, frames) per split, as the shared data folder's README and midi_data/benchmarks/PROVENANCE.txt give them
+NEW_SETS = {"musedata": (MUSEDATA, {"train": (524, 245202), "valid": (135, 82755)}),
+            "piano_midi": (PIANO_MIDI, {"train": (87, 75911), "valid": (12, 8540)})}
+
+
+@pytest.fixture(scope="module")
+def new_sets() -> dict:
+    return {name: load_benchmark(path) for name, (path, _) in NEW_SETS.items()}
+
+
+def extreme_windows(splits: dict, width: int = 10) -> list[list[list[int]]]:
+    """Short windows of the valid split around its lowest pitch, its highest pitch and its fullest frame (the edges
+    of the pitch range and of the notes-per-frame count), and a piece's opening."""
+    valid = splits["valid"]
+    frames = [(p, t) for p, piece in enumerate(valid) for t, frame in enumerate(piece) if frame]
+    picks = [min(frames, key=lambda pt: valid[pt[0]][pt[1]][0]), max(frames, key=lambda pt: valid[pt[0]][pt[1]][-1]),
+             max(frames, key=lambda pt: len(valid[pt[0]][pt[1]]))]
+    windows = [valid[p][max(0, t - width + 2):t + 2] for p, t in picks]
+    return windows + [valid[0][:width]]
+
+
+@pytest.mark.parametrize("name", list(NEW_SETS))
+def test_new_sets_hold_train_and_valid_only(new_sets, name, capsys):
+    splits, expected = new_sets[name], NEW_SETS[name][1]
+    assert set(splits) == {"train", "valid"}          # no test split: held out on purpose, as for the first two
+    assert {split: (len(pieces), sum(map(len, pieces))) for split, pieces in splits.items()} == expected
+    pitches = {pitch for pieces in splits.values() for piece in pieces for frame in piece for pitch in frame}
+    assert 21 <= min(pitches) and max(pitches) <= 108  # the 88 keys: column index + 21 of the source matrices
+    assert main(["benchmark", "polyphonic", "--data", str(NEW_SETS[name][0]), "--split", "test",
+                 "--model", str(MODELS / "melody.pt")]) == 1
+    assert "has no 'test' split (it has train, valid)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", list(NEW_SETS))
+def test_the_new_sets_reach_the_edges_the_windows_test(new_sets, name):
+    windows = extreme_windows(new_sets[name])
+    assert min(frame[0] for frame in windows[0] if frame) <= 24           # the kernel reaches below pitch 0
+    assert max(frame[-1] for frame in windows[1] if frame) >= 100         # ... and above 127
+    assert max(map(len, windows[2])) >= 11                               # notes-per-frame count near its cap
+
+
+@pytest.mark.parametrize("name", list(NEW_SETS))
+@pytest.mark.parametrize("order, copies", [("ascending", True), ("descending", False)])
+def test_batched_nll_equals_a_step_by_step_reference_on_the_new_sets(new_sets, name, order, copies):
+    """The exact masked NLL on short windows of each new set, with the shipped recipes' wide relative kernel (49
+    semitones: from pitch 21 or 108 it reaches past the ends of the pitch axis)."""
+    model = tiny_model(order, seed=7, relative_head=True, skip_kernel=49, copy_features=copies)
+    if copies:
+        with torch.no_grad():
+            model.copy_embedding.weight.normal_(0, 0.5)
+    pieces = extreme_windows(new_sets[name])
+    batched = piece_nlls(model, encode_pieces(pieces, order, copy=copies), batch_pieces=2)
+    reference = [reference_piece_nll(model, piece) for piece in pieces]
+    assert np.allclose(batched, reference, rtol=1e-5, atol=1e-4)
+    score = score_split(model, pieces)
+    assert score.frames == sum(map(len, pieces))
+    assert math.isclose(score.frame_nll, sum(reference) / score.frames, rel_tol=1e-5)
+
+
+def test_command_trains_and_scores_a_new_set_excerpt(new_sets, tmp_path, capsys):
+    data = write_excerpt(tmp_path / "piano_midi.json", {"train": [p[:60] for p in new_sets["piano_midi"]["train"]],
+                                                        "valid": extreme_windows(new_sets["piano_midi"])},
+                         train=6, valid=4)
+    out = tmp_path / "run.pt"
+    assert main(["benchmark", "train-polyphonic", "--data", str(data), "--out", str(out), "--epochs", "1",
+                 "--hidden-size", "16", "--embedding-size", "8", "--batch-size", "3", "--skip-kernel", "49"]) == 0
+    capsys.readouterr()
+    assert main(["benchmark", "polyphonic", "--data", str(data), "--split", "valid", "--model", str(out),
+                 "--no-cache", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    checkpoint = load_polyphonic_model(out).checkpoint
+    assert math.isclose(result["frame_nll"], checkpoint["metrics"]["valid"]["frame_nll"], rel_tol=1e-9)
+    assert result["frames"] == sum(map(len, extreme_windows(new_sets["piano_midi"]))) and result["pieces"] == 4
 
 
 def test_a_piece_nll_depends_on_the_past_only(jsb):

@@ -1,4 +1,5 @@
-"""Command-line subcommands: benchmark (published polyphonic benchmarks: JSB Chorales, Nottingham).
+"""Command-line subcommands: benchmark (published polyphonic benchmarks: JSB Chorales, Nottingham, MuseData,
+Piano-midi.de).
 
     composer benchmark polyphonic --data FILE.json --split valid|test [--model FILE] [--no-cache] [--json]
     composer benchmark train-polyphonic --data FILE.json --out MODEL.pt [--config RECIPE.json] [--epochs N] ...
@@ -26,7 +27,7 @@ _MODEL_FLAGS = ("order", "hidden_size", "embedding_size", "num_layers", "dropout
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add this module's subcommands to the ``composer`` parser."""
-    bench = commands.add_parser("benchmark", help="published polyphonic benchmarks (JSB Chorales, Nottingham)")
+    bench = commands.add_parser("benchmark", help="published polyphonic benchmarks (JSB Chorales, Nottingham, MuseData, Piano-midi.de)")
     sub = bench.add_subparsers(dest="benchmark_command", required=True, metavar="BENCHMARK")
 
     score = sub.add_parser("polyphonic", help="frame-level NLL of a polyphonic model on a benchmark split")

@@ -1,4 +1,4 @@
-"""Published polyphonic benchmarks (JSB Chorales, Nottingham): piano rolls <-> note events, the model, exact NLL.
+"""Published polyphonic benchmarks (JSB Chorales, Nottingham, MuseData, Piano-midi.de): piano rolls <-> note events.
 
 A benchmark file is JSON ``{"train"|"valid"|"test": [piece, ...]}``; a piece is a list of frames and a frame a
 list of the MIDI pitches (integers 0..127) that sound in it (Boulanger-Lewandowski et al. 2012).
