@@ -128,7 +128,7 @@ def _sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-key-ensemble", action="store_true", help=KEY_ENSEMBLE_HELP)
 
 
-DEFAULT_TEMPERATURE = 0.7
+DEFAULT_TEMPERATURE = 0.4   # composer.harmony.inference.DEFAULT_TEMPERATURE (which imports torch); a test keeps them equal
 KEY_ENSEMBLE_HELP = ("read the music only in its own key (a little faster; by default every note is chosen from "
                      "the model's predictions in three keys, -4, 0 and +4 semitones, averaged)")
 

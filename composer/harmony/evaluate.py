@@ -322,7 +322,7 @@ def evaluate_harmony(model: HarmonyModel, data_dir: str | os.PathLike, split: st
                      seeds: int = 1) -> HarmonyReport:
     """Score ``model`` on every four-part MIDI file under ``data_dir`` (or one split of them).
 
-    ``composer evaluate-harmony`` scores what ``composer harmonize`` writes by default (temperature 0.7, rules,
+    ``composer evaluate-harmony`` scores what ``composer harmonize`` writes by default (temperature 0.4, rules,
     key ensemble); this function's own default temperature stays 0 (greedy, deterministic).
 
     Args:

@@ -22,7 +22,7 @@ from composer.harmony.grid import (MASK, NUM_VOICES, UNKNOWN_KEY, VOICE_NAMES, H
                                    to_tick, transpose_key_index, voice_frames)
 from composer.harmony.model import (DEFAULT_HARMONY_MODEL, KEY_ENSEMBLE, HarmonyModel, key_shifts,  # noqa: F401 (API)
                                     load_harmony_model)
-from composer.harmony.cadence import melody_guide
+from composer.harmony.cadence import final_span, melody_guide
 from composer.harmony.key_guide import DEFAULT_KEY_GUIDE, key_bias
 from composer.harmony.refine import refine
 from composer.harmony.sampler import StepCallback, fill
@@ -30,7 +30,8 @@ from composer.music.bounds import check_length
 from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice
 
 DEFAULT_SEARCH = 1
-DEFAULT_HOLD_BIAS = -0.5  # harmonize's bias on HOLD in the lower voices (see fill), chosen on the valid split
+DEFAULT_TEMPERATURE = 0.4   # what harmonize, regenerate and evaluate-harmony use unless told (the CLI's, the app's)
+DEFAULT_HOLD_BIAS = -1.25  # harmonize's bias on HOLD in the lower voices (see fill), chosen on the valid split
 DEFAULT_REFINE_STEPS = 0  # harmonize's pseudo-Gibbs refinement steps (see composer.harmony.refine)
 
 __all__ = ["DEFAULT_HARMONY_MODEL", "HarmonyError", "HarmonyModel", "HarmonyResult", "load_harmony_model",
@@ -162,22 +163,36 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     given, positions = _melody_grid(model, line, melody, shift)
     model_key = transpose_key_index(told, shift)
     guide = melody_guide(given, positions, model_key, model.net.config.vocab_size, cadence, clash_guard)
-    in_key = key_bias(model_key, model.net.config.vocab_size, key_guide)                 # [4, V] or None
     grids = fill(model, given, positions, count, temperature, seed, on_step, rules, search, model_key,
-                 guide=guide, hold_bias=hold_bias, key_bias=in_key)
+                 guide=guide, hold_bias=hold_bias, **_key_guide(model, given, model_key, cadence, key_guide))
     if grids is None:
         return None
     if refine_steps:
         grids = np.stack([refine(model, given, grid, positions, refine_steps, model_key, seed + index, rules=rules,
                                  guide=guide)[0] for index, grid in enumerate(grids)])
+    pieces = _harmonized_pieces(grids, line, melody, shift, melody.key or key_of_index(told))
+    return HarmonyResult(pieces, seed, time.perf_counter() - started, shift, key_of_index(told), chords)
+
+
+def _key_guide(model: HarmonyModel, given: np.ndarray, key: int, cadence: bool, strength: float) -> dict:
+    """``fill``'s key-guide arguments: the bias (:func:`composer.harmony.key_guide.key_bias`) and, with a final
+    cadence, its first frame, where the key and hold biases stop (the final chord is the cadence guide's)."""
+    closing = final_span(given[:, 0]) if cadence else None
+    return {"key_bias": key_bias(key, model.net.config.vocab_size, strength),
+            "closing": closing[0] if closing else None}
+
+
+def _harmonized_pieces(grids: np.ndarray, line: list[Note], melody: Piece, shift: int, key: str | None) -> list[Piece]:
+    """Four-part pieces from filled grids [N, T, 4]: the melody's own notes as the soprano, the lower voices
+    moved back by ``shift`` semitones, the melody's resolution, tempo and metre, and ``key``."""
     soprano = tuple(Note(n.start, n.end, n.pitch, n.velocity, 0) for n in line)
     pieces = []
     for index, grid in enumerate(grids):
         lower = [Note(n.start, n.end, n.pitch - shift, n.velocity, n.voice)
                  for n in frames_to_notes(grid, melody.ticks_per_beat, voices=(1, 2, 3))]
         piece = _satb_piece(soprano + tuple(lower), melody, f"{melody.name or 'melody'} harmonized {index + 1}")
-        pieces.append(piece.replace(key=melody.key or key_of_index(told)))
-    return HarmonyResult(pieces, seed, time.perf_counter() - started, shift, key_of_index(told), chords)
+        pieces.append(piece.replace(key=key))
+    return pieces
 
 
 def _melody_grid(model: HarmonyModel, line: list[Note], melody: Piece, shift: int) -> tuple[np.ndarray, np.ndarray]:

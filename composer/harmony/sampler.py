@@ -61,7 +61,8 @@ def _draw(logits: torch.Tensor, temperature: float, generator: torch.Generator) 
 def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: int = 1,
          temperature: float = 1.0, seed: int = 0, on_step: StepCallback | None = None,
          rules: bool = True, search: int = 1, key: int = UNKNOWN_KEY, guide: Guide | None = None,
-         hold_bias: float = 0.0, key_bias: np.ndarray | None = None) -> np.ndarray | None:
+         hold_bias: float = 0.0, key_bias: np.ndarray | None = None,
+         closing: int | None = None) -> np.ndarray | None:
     """Write every MASK cell of ``given``; return ``count`` completed grids.
 
     Args:
@@ -85,6 +86,9 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
             attacks, a livelier texture).
         key_bias: float [4, V] added to each voice's log-probabilities where the model writes (the key guide:
             see :func:`composer.harmony.key_guide.key_bias`); None: nothing added.
+        closing: the first frame of a final cadence (None: none). From there on neither ``key_bias`` nor
+            ``hold_bias`` applies: the final chord, Picardy third included, is the guide's and the model's, and
+            it is held as the model would hold it.
 
     Returns:
         int64 [count, T, 4], or None when cancelled.
@@ -94,7 +98,7 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
     with one_thread():
         result = _fill(model, given, positions, count * search, temperature, seed, on_step, rules, key,
                        score=search > 1, guide=guide.with_vocab(model.net.config.vocab_size) if guide else None,
-                       hold_bias=hold_bias, key_bias=key_bias)
+                       hold_bias=hold_bias, key_bias=key_bias, closing=closing)
     if result is None:
         return None
     grids, scores = result
@@ -105,7 +109,7 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
 
 
 def _fill(model, given, positions, count, temperature, seed, on_step, rules, key, score, guide=None,
-          hold_bias=0.0, key_bias=None):
+          hold_bias=0.0, key_bias=None, closing=None):
     out = np.repeat(given[None], count, axis=0)                          # [B, T, 4]
     unknown = given == MASK                                              # [T, 4]
     rows = np.flatnonzero(unknown.any(1))
@@ -130,11 +134,13 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
         for voice in range(NUM_VOICES):
             if not unknown[t, voice]:
                 continue
-            logits = reader.log_probs(voice, tokens[:, t, :voice]) + written_bias[voice]         # [B, V]
+            before_closing = closing is None or t < closing
+            bias = written_bias if before_closing else limit_bias
+            logits = reader.log_probs(voice, tokens[:, t, :voice]) + bias[voice]                 # [B, V]
             if t == 0 or not unknown[t - 1, voice]:
                 logits[:, HOLD] = NEG_INF                # never extend a given note
             else:
-                bias = hold_bias if voice > 0 else 0.0
+                bias = hold_bias if voice > 0 and before_closing else 0.0
                 logits[:, HOLD] = torch.where(before[:, voice] < 0, NEG_INF, logits[:, HOLD] + bias)
             guided = guide.forbidden(t, voice, before, now) if guide is not None else None
             broken = None

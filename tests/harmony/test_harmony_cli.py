@@ -174,7 +174,7 @@ def test_evaluate_harmony_prints_a_table_and_writes_json(tmp_path, capsys, tiny_
     for voice in ("alto", "tenor", "bass"):
         assert 0 <= totals["token_accuracy"][voice] <= 1 and totals["nll_per_token"][voice] > 0
     assert totals["original"]["parallel_fifths"] < 1.0       # Bach hardly ever writes them
-    assert "temperature 0.7, seed 0," in out and report["temperature"] == 0.7   # harmonize's default
+    assert "temperature 0.4, seed 0," in out and report["temperature"] == 0.4   # harmonize's default
     for line in ("final bass = original's", "final chord = original's", "alto attacks per 100 beats",
                  "chord attacks per 100 beats", "on-beat clashes with soprano", "95% bootstrap interval"):
         assert line in out
@@ -296,7 +296,7 @@ def test_the_chorale_manifest_has_the_melody_manifests_shape(tmp_path, capsys, t
                                 "sha256": hashlib.sha256(tiny_harmony_path.read_bytes()).hexdigest(),
                                 "metrics": chorale["model"]["metrics"], "epoch": 2}
     assert chorale["model"]["metrics"]["valid"]["loss"] > 0
-    assert chorale["parameters"] == {"count": 2, "bars": 4, "temperature": 1.0, "key": "G", "seed": 2, "tempo": 80.0}
+    assert chorale["parameters"] == {"count": 2, "bars": 4, "temperature": 0.9, "key": "G", "seed": 2, "tempo": 80.0}
     assert chorale["primer_ticks"] == 0 and chorale["key_token"] == "G" and chorale["chords"] == []
     assert chorale["ticks_per_beat"] == 12 and chorale["generation_seconds"] > 0
     assert [f["file"] for f in chorale["files"]] == ["chorale_01.mid", "chorale_02.mid"]
@@ -329,3 +329,10 @@ def test_train_resume_recognises_a_harmony_model_file(tmp_path, tiny_harmony_pat
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a model")
     assert model_file_kind(junk) is None
+
+
+def test_the_command_line_and_the_library_agree_on_the_harmony_temperature():
+    from composer.cli.harmony import DEFAULT_TEMPERATURE as CLI_DEFAULT
+    from composer.harmony.inference import DEFAULT_TEMPERATURE
+
+    assert CLI_DEFAULT == DEFAULT_TEMPERATURE
