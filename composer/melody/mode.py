@@ -52,12 +52,12 @@ class ModeKeeper:
         is_pitch = np.zeros(len(vocab), dtype=bool)
         is_pitch[vocab.pitch_offset:vocab.duration_offset] = True
         self.pitch_class = torch.from_numpy(np.where(is_pitch, pitches % 12, -1))            # [V], -1 not a pitch
-        self.is_pitch = torch.from_numpy(is_pitch)                                            # [V]
-        self.tonic = torch.full((rows,), -1, dtype=torch.long)
-        self.minor = torch.zeros(rows, dtype=torch.bool)
-        self.chosen = torch.full((rows,), -1, dtype=torch.long)   # the degree the row chose (-1: not yet)
-        self.started = torch.zeros(rows, dtype=torch.bool)        # has the row played a note yet
-        self.tables = _penalty_tables()                           # [2 qualities, 3 choices, 12 degrees]
+        self.table = _state_table(self.pitch_class)                                          # [STATES + 1, V]
+        self.key = torch.full((rows,), -1, dtype=torch.long)        # 0..11 major, 12..23 minor, -1 unknown
+        self.choice = torch.zeros(rows, dtype=torch.long)           # 0: no mode chosen yet, 1: the first, 2: other
+        self.started = torch.zeros(rows, dtype=torch.long)          # 1 once the row has played a note
+        choices = torch.tensor([MAJOR_CHOICE, MINOR_CHOICE])                                  # [2, 2]
+        self.first, self.other = choices[:, 0], choices[:, 1]
         for token in np.asarray(prompt, dtype=np.int64).tolist():
             self.record(torch.full((rows,), token, dtype=torch.long))
 
@@ -65,38 +65,45 @@ class ModeKeeper:
         """Note the tokens [B] the rows took: a KEY token sets the key, a pitch may choose the mode."""
         is_key = (token >= self.vocab.key_offset) & (token < self.vocab.shift_offset)
         if bool(is_key.any()):
-            index = token - self.vocab.key_offset
-            self.tonic = torch.where(is_key, index % 12, self.tonic)
-            self.minor = torch.where(is_key, index >= 12, self.minor)
-            self.chosen = torch.where(is_key, torch.full_like(self.chosen, -1), self.chosen)
-            self.started = self.started & ~is_key
-        degree = (self.pitch_class[token] - self.tonic) % 12                                  # [B]
-        choices = torch.where(self.minor, torch.tensor(MINOR_CHOICE[0]), torch.tensor(MAJOR_CHOICE[0]))
-        others = torch.where(self.minor, torch.tensor(MINOR_CHOICE[1]), torch.tensor(MAJOR_CHOICE[1]))
-        chooses = (self.pitch_class[token] >= 0) & (self.tonic >= 0) & (self.chosen < 0) & \
-            ((degree == choices) | (degree == others))
-        self.chosen = torch.where(chooses, degree, self.chosen)
-        self.started = self.started | (self.pitch_class[token] >= 0)
+            self.key = torch.where(is_key, token - self.vocab.key_offset, self.key)
+            self.choice = torch.where(is_key, 0, self.choice)
+            self.started = torch.where(is_key, 0, self.started)
+        pitch_class = self.pitch_class[token]                                                 # [B]
+        played = (pitch_class >= 0) & (self.key >= 0)
+        degree = (pitch_class - self.key) % 12
+        minor = (self.key >= 12).long()
+        undecided = played & (self.choice == 0)
+        self.choice = torch.where(undecided & (degree == self.first[minor]), 1, self.choice)
+        self.choice = torch.where(undecided & (degree == self.other[minor]), 2, self.choice)
+        self.started = torch.where(pitch_class >= 0, 1, self.started)
 
     def select(self, rows: torch.Tensor) -> None:
         """Keep the given rows, in this order (beam search)."""
-        self.tonic, self.minor, self.chosen = self.tonic[rows], self.minor[rows], self.chosen[rows]
-        self.started = self.started[rows]
+        self.key, self.choice, self.started = self.key[rows], self.choice[rows], self.started[rows]
 
     def bias(self, logits: torch.Tensor) -> None:
         """Lower (in place) the logits [B, V] of pitches outside each row's mode."""
-        known = self.tonic >= 0
-        if not bool(known.any()):
-            return
-        choice = torch.zeros_like(self.chosen)                     # 0: none yet, 1: the first, 2: the other
-        choice = torch.where(self.chosen == torch.where(self.minor, MINOR_CHOICE[0], MAJOR_CHOICE[0]), 1, choice)
-        choice = torch.where(self.chosen == torch.where(self.minor, MINOR_CHOICE[1], MAJOR_CHOICE[1]), 2, choice)
-        per_degree = self.tables[self.minor.long(), choice]                                   # [B, 12]
-        degree = (self.pitch_class.unsqueeze(0) - self.tonic.unsqueeze(1)) % 12               # [B, V]
-        third = torch.where(self.minor, 3, 4).unsqueeze(1)                                   # [B, 1]
-        off_triad = (degree != 0) & (degree != 7) & (degree != third) & ~self.started.unsqueeze(1)
-        penalty = per_degree.gather(1, degree) + OPENING_PENALTY * off_triad                 # [B, V]
-        logits.sub_(penalty * self.is_pitch.unsqueeze(0) * known.unsqueeze(1))
+        state = torch.where(self.key >= 0, self.key * 6 + self.choice * 2 + self.started, STATES)     # [B]
+        logits.sub_(self.table.index_select(0, state))
+
+
+STATES = 24 * 3 * 2     # key x mode choice x started; one more row, all zeros, for an unknown key
+
+
+def _state_table(pitch_class: torch.Tensor) -> torch.Tensor:
+    """float [STATES + 1, V]: the penalty of every token in each state (row key * 6 + choice * 2 + started)."""
+    per_degree = _penalty_tables()                                                            # [2, 3, 12]
+    table = torch.zeros(STATES + 1, len(pitch_class))
+    is_pitch = pitch_class >= 0
+    for key in range(24):
+        minor, tonic = key // 12, key % 12
+        degree = (pitch_class - tonic) % 12                                                   # [V]
+        off_triad = ~torch.isin(degree, torch.tensor([0, 7, 3 if minor else 4]))
+        for choice in range(3):
+            for started in range(2):
+                penalty = per_degree[minor, choice][degree] + OPENING_PENALTY * off_triad * (1 - started)
+                table[key * 6 + choice * 2 + started] = penalty * is_pitch
+    return table
 
 
 def _penalty_tables() -> torch.Tensor:
