@@ -66,6 +66,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    "note gets the tonic chord of the key, bass on the tonic, when that note belongs to it)")
     h.add_argument("--allow-clashes", action="store_true", help="let the lower voices sound a minor second, major "
                    "seventh or minor ninth against the melody on beats (refused by default)")
+    h.add_argument("--no-key-guide", action="store_true", help="let the lower voices leave the key's notes as "
+                   "the model likes (by default notes outside the key and Bach's usual chromatic notes are "
+                   "less likely)")
     add_force_argument(h, "overwrite existing output files (never MELODY.mid)")
     h.set_defaults(handler=run_harmonize)
     add_format_arguments(h, lambda args: _outputs(args.out, args.count))
@@ -128,7 +131,7 @@ def _sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-key-ensemble", action="store_true", help=KEY_ENSEMBLE_HELP)
 
 
-DEFAULT_TEMPERATURE = 0.4   # composer.harmony.inference.DEFAULT_TEMPERATURE (which imports torch); a test keeps them equal
+DEFAULT_TEMPERATURE = 0.4   # = composer.harmony.inference.DEFAULT_TEMPERATURE (imports torch); a test checks
 KEY_ENSEMBLE_HELP = ("read the music only in its own key (a little faster; by default every note is chosen from "
                      "the model's predictions in three keys, -4, 0 and +4 semitones, averaged)")
 
@@ -213,7 +216,8 @@ def run_harmonize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     try:
         result = harmonize(model, melody, count=args.count, temperature=args.temperature, seed=args.seed,
                            rules=not args.no_rules, key=args.key, cadence=not args.no_cadence,
-                           clash_guard=not args.allow_clashes, on_step=_frames_shown(line, "harmonizing"))
+                           clash_guard=not args.allow_clashes, **({"key_guide": 0.0} if args.no_key_guide else {}),
+                           on_step=_frames_shown(line, "harmonizing"))
     except HarmonyError as error:
         print(f"composer harmonize: {args.melody}: {error}", file=sys.stderr)
         return 1

@@ -336,3 +336,20 @@ def test_the_command_line_and_the_library_agree_on_the_harmony_temperature():
     from composer.harmony.inference import DEFAULT_TEMPERATURE
 
     assert CLI_DEFAULT == DEFAULT_TEMPERATURE
+
+
+def test_harmonize_takes_no_key_guide(tmp_path):
+    from composer.cli.main import main
+    from tests.harmony.conftest import chorale_paths
+    from composer.music.midi_io import read_midi, write_midi
+    from composer.music.notes import select_voices
+
+    melody = tmp_path / "melody.mid"
+    write_midi(select_voices(read_midi(chorale_paths(1)[0]), [0]), melody)
+    assert main(["harmonize", str(melody), "--out", str(tmp_path / "free.mid"), "--seed", "1", "--no-key-guide"]) == 0
+    from composer.harmony.inference import DEFAULT_HARMONY_MODEL, DEFAULT_TEMPERATURE, harmonize, load_harmony_model
+
+    expected = harmonize(load_harmony_model(DEFAULT_HARMONY_MODEL), read_midi(melody), seed=1,
+                         temperature=DEFAULT_TEMPERATURE, key_guide=0.0).pieces[0]
+    written = read_midi(tmp_path / "free.mid")
+    assert sorted((n.start, n.pitch) for n in written.notes) == sorted((n.start, n.pitch) for n in expected.notes)
