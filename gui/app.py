@@ -152,8 +152,32 @@ def prepare_session(app) -> None:
     app.aboutToQuit.connect(remove_session_dir)
 
 
+def exit_now(code: int) -> None:
+    """End the process at once, once the app has quit: run the exit handlers (child processes stopped, the
+    session's temporary folder removed), flush the output, and skip the interpreter's teardown.
+
+    Quit used to take 3-7 s: after the window had closed and everything was saved, the interpreter still waited
+    for the model pre-loading thread (a non-daemon thread, so that a model load is never cut off mid-way by the
+    interpreter's finalization, which aborts in torch) and then unloaded torch and Qt, about a second more on an
+    idle machine. Nothing left at this point needs either: the settings are synced, the autosave is ended, the
+    jobs are stopped (a training run saved) by the window's close.
+
+    Args:
+        code: the exit status.
+    """
+    import atexit
+
+    atexit._run_exitfuncs()  # noqa: SLF001 the handlers registered by the app and its libraries, in order
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``composer-gui``."""
+    """Entry point of ``composer-gui``; with a window, the process ends when the app quits (:func:`exit_now`)."""
     args = parse_args(argv)
     ok, reason = has_display()
     if ok and sys.platform.startswith("linux") and not _headless_platform():
@@ -175,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if not args.no_restore:
         QTimer.singleShot(0, window.offer_restore)
-    return app.exec()
+    code = app.exec()
+    exit_now(code)
+    return code  # not reached
 
 
 if __name__ == "__main__":
