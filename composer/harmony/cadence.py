@@ -35,14 +35,27 @@ class Guide:
     Attributes:
         allowed: bool [T, 4, 12], the pitch classes each voice may sound in each frame.
         sound: bool [T, 4], the voice must sound (REST refused).
+        beats: bool [T], the felt beats of a compound metre (6/8...): a lower voice may not hold a note that
+            began off such a beat across it (no quarter notes against a jig's dotted quarters).
     """
 
     def __init__(self, length: int):
         self.allowed = np.ones((length, NUM_VOICES, 12), dtype=bool)
         self.sound = np.zeros((length, NUM_VOICES), dtype=bool)
+        self.beats = np.zeros(length, dtype=bool)
+        self._off_beat: np.ndarray | None = None        # [B, 4]: the sounding note began off a felt beat
 
     def active(self, t: int, voice: int) -> bool:
-        return bool(self.sound[t, voice] or not self.allowed[t, voice].all())
+        return bool(self.sound[t, voice] or not self.allowed[t, voice].all() or (self.beats[t] and voice > 0))
+
+    def record(self, t: int, voice: int, tokens: torch.Tensor) -> None:
+        """Note the tokens [B] ``voice`` took at frame ``t`` (where its notes began)."""
+        if not self.beats.any():
+            return
+        if self._off_beat is None or len(self._off_beat) != len(tokens):
+            self._off_beat = np.zeros((len(tokens), NUM_VOICES), dtype=bool)
+        attacks = tokens.numpy() >= PITCH_OFFSET
+        self._off_beat[attacks, voice] = not self.beats[t]
 
     def forbidden(self, t: int, voice: int, before: torch.Tensor, now: torch.Tensor) -> torch.Tensor | None:
         """bool [B, V]: the tokens ``voice`` may not write at frame ``t`` (None: no limit here).
@@ -57,6 +70,8 @@ class Guide:
         held = before[:, voice].numpy()
         bad = np.repeat(self._static(t, voice)[None], len(held), axis=0)                       # [B, V]
         hold_bad = (held >= 0) & ~allowed[np.maximum(held, 0) % 12]
+        if self.beats[t] and voice > 0 and self._off_beat is not None:
+            hold_bad |= self._off_beat[:, voice]                                # no syncopation over the beat
         bad[:, HOLD] = hold_bad | ((held < 0) & self.sound[t, voice])
         return torch.from_numpy(bad)
 
@@ -77,6 +92,7 @@ class Guide:
         self._token_class = np.zeros(vocab, dtype=np.int64)
         self._token_class[PITCH_OFFSET:] = (np.arange(vocab - PITCH_OFFSET) + MIN_PITCH) % 12
         self._cache: dict[tuple[int, int], np.ndarray] = {}
+        self._off_beat = None
         return self
 
 
@@ -122,7 +138,7 @@ def beat_frames(positions: np.ndarray) -> np.ndarray:
 
 
 def melody_guide(given: np.ndarray, positions: np.ndarray, key: int, vocab: int, cadence: bool = True,
-                 clashes: bool = True) -> Guide | None:
+                 clashes: bool = True, compound: tuple[np.ndarray, np.ndarray] | None = None) -> Guide | None:
     """The :class:`Guide` for harmonizing a given soprano (``given[:, 0]``) in ``key``; None if it limits nothing.
 
     Args:
@@ -132,13 +148,21 @@ def melody_guide(given: np.ndarray, positions: np.ndarray, key: int, vocab: int,
         vocab: the model's vocabulary size.
         cadence: close on the tonic chord over the melody's last note (see the module docstring).
         clashes: refuse m2/M7/m9 against the soprano on beats.
+        compound: the felt beats of compound metres and where those metres are (bool [T] each, see
+            :func:`composer.harmony.grid.compound_beats`): there the beats are the dotted quarters, for the
+            clashes, and a lower voice may not hold a note begun off a beat across the next one.
     """
     guide = Guide(len(given)).with_vocab(vocab)
     lower = [v for v in range(1, NUM_VOICES) if (given[:, v] == MASK).any()]
     used = False
+    beats = beat_frames(positions)
+    if compound is not None and compound[1].any() and lower:
+        beats = np.where(compound[1], compound[0], beats)
+        guide.beats = compound[0].copy()
+        used = True
     if clashes and lower:
         soprano = soprano_pitches(given[:, 0])
-        for t in np.flatnonzero(beat_frames(positions) & (soprano >= 0)):
+        for t in np.flatnonzero(beats & (soprano >= 0)):
             for step in CLASH_STEPS:
                 guide.allowed[t, lower, (soprano[t] + step) % 12] = False
             used = True

@@ -38,8 +38,8 @@ import torch
 
 from composer.core.corpus_files import find_midi_files, split_of
 from composer.harmony.grid import (FRAMES_PER_BEAT, MASK, NUM_VOICES, PITCH_OFFSET, VOICE_RANGES, Chorale,
-                                   HarmonyError, chorale_from_piece, piece_to_frames, sounding_pitches,
-                                   token_pitch)
+                                   HarmonyError, chorale_from_piece, compound_beats, piece_to_frames,
+                                   sounding_pitches, token_pitch)
 from composer.harmony.inference import HarmonyModel, harmonize
 from composer.harmony.sampler import average_over_keys, key_ensemble_index, key_views
 from composer.music.midi_io import MidiReadError, read_midi
@@ -93,8 +93,13 @@ def attack_counts(frames: np.ndarray) -> dict[str, int]:
     return counts
 
 
-def clash_counts(frames: np.ndarray) -> tuple[int, int]:
+def clash_counts(frames: np.ndarray, beats: np.ndarray | None = None) -> tuple[int, int]:
     """On-beat clashes with the soprano in a grid of tokens [T, 4] (frame 0 on a beat).
+
+    Args:
+        frames: the grid.
+        beats: bool [T], the frames that are beats (default: every quarter note; :func:`felt_beats` gives the
+            dotted quarters of compound metres).
 
     Returns:
         (clashing beats, beats): beats are the frames at quarter-note starts (frame % FRAMES_PER_BEAT == 0)
@@ -103,9 +108,17 @@ def clash_counts(frames: np.ndarray) -> tuple[int, int]:
     """
     pitch = sounding_pitches(frames)                                             # [T, 4], -1 silent
     soprano, lower = pitch[:, :1], pitch[:, 1:]
-    on_beat = (np.arange(len(frames)) % FRAMES_PER_BEAT == 0) & (soprano[:, 0] >= 0)
+    quarters = np.arange(len(frames)) % FRAMES_PER_BEAT == 0
+    on_beat = (quarters if beats is None else beats[:len(frames)]) & (soprano[:, 0] >= 0)
     clash = (lower >= 0) & np.isin(np.abs(soprano - lower) % 12, CLASH_INTERVALS)
     return int((on_beat & clash.any(1)).sum()), int(on_beat.sum())
+
+
+def felt_beats(piece, length: int) -> np.ndarray:
+    """bool [length]: the beats of a piece's frames as a musician counts them: quarter notes, but the dotted
+    quarters of compound metres (6/8, 9/8, 12/8)."""
+    beats, compound = compound_beats(piece.time_signatures, piece.ticks_per_beat, length)
+    return np.where(compound, beats, np.arange(length) % FRAMES_PER_BEAT == 0)
 
 
 def texture_counts(frames: np.ndarray) -> dict[str, int]:

@@ -153,6 +153,34 @@ def positions_for(time_signatures, ticks_per_beat: int, length: int) -> np.ndarr
     return np.minimum(positions, MAX_POSITIONS - 1)
 
 
+def compound_beats(time_signatures, ticks_per_beat: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the music is in a compound metre (6/8, 9/8, 12/8), and its felt beats (the dotted quarters,
+    counted from each signature's bar lines, as :func:`positions_for` counts).
+
+    Work and memory are bounded by ``length``, as in :func:`positions_for`.
+
+    Returns:
+        bool [length] the frames on a compound metre's felt beat, and bool [length] the frames in a
+        compound metre at all.
+    """
+    from composer.music.metre import beat_ticks
+
+    beats = np.zeros(length, dtype=bool)
+    compound = np.zeros(length, dtype=bool)
+    signatures = list(time_signatures) or [TimeSignature(0, 4, 4)]
+    for index, signature in enumerate(signatures):
+        felt = beat_ticks(signature, ticks_per_beat)
+        if felt * signature.denominator == ticks_per_beat * 4:             # the felt beat is one unit: simple
+            continue
+        start = min(length, to_frame(signature.tick, ticks_per_beat))
+        following = signatures[index + 1].tick if index + 1 < len(signatures) else None
+        end = length if following is None else min(length, to_frame(following, ticks_per_beat))
+        step = max(1, round(felt * FRAMES_PER_BEAT / ticks_per_beat))
+        beats[start:end] = np.arange(max(0, end - start)) % step == 0
+        compound[start:end] = True
+    return beats, compound
+
+
 def transpose_frames(frames: np.ndarray, semitones: int) -> np.ndarray:
     """A transposed copy of tokens [T, 4] (the caller keeps pitches within range)."""
     out = frames.copy()

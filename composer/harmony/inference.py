@@ -17,9 +17,10 @@ from typing import Sequence
 
 import numpy as np
 
-from composer.harmony.grid import (MASK, NUM_VOICES, UNKNOWN_KEY, VOICE_NAMES, HarmonyError, frames_to_notes, key_index,
-                                   key_of_index, num_frames, piece_key_index, piece_to_frames, positions_for, to_frame,
-                                   to_tick, transpose_key_index, voice_frames)
+from composer.harmony.grid import (MASK, NUM_VOICES, UNKNOWN_KEY, VOICE_NAMES, HarmonyError, compound_beats,
+                                   frames_to_notes, key_index, key_of_index, num_frames, piece_key_index,
+                                   piece_to_frames, positions_for, to_frame, to_tick, transpose_key_index,
+                                   voice_frames)
 from composer.harmony.model import (DEFAULT_HARMONY_MODEL, KEY_ENSEMBLE, HarmonyModel, key_shifts,  # noqa: F401 (API)
                                     load_harmony_model)
 from composer.harmony.cadence import final_span, melody_guide
@@ -162,7 +163,8 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     told = _key_for(key, melody.replace(notes=tuple(line)))
     given, positions = _melody_grid(model, line, melody, shift)
     model_key = transpose_key_index(told, shift)
-    guide = melody_guide(given, positions, model_key, model.net.config.vocab_size, cadence, clash_guard)
+    compound = compound_beats(melody.time_signatures, melody.ticks_per_beat, len(given))
+    guide = melody_guide(given, positions, model_key, model.net.config.vocab_size, cadence, clash_guard, compound)
     grids = fill(model, given, positions, count, temperature, seed, on_step, rules, search, model_key,
                  guide=guide, hold_bias=hold_bias, **_key_guide(model, given, model_key, cadence, key_guide))
     if grids is None:

@@ -150,6 +150,8 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
             logits = _constrain(logits, broken, guided)
             choice = _draw(logits, temperature, generator)
             tokens[:, t, voice] = choice
+            if guide is not None:
+                guide.record(t, voice, choice)
             if score:                                    # only best-of-N search needs it
                 scores += torch.log_softmax(logits, -1).gather(1, choice[:, None])[:, 0]
             now[:, voice] = _advance(before, tokens[:, t])[:, voice]

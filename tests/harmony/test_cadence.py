@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from composer.harmony.cadence import final_span, melody_guide, soprano_pitches, tonic_chord
-from composer.harmony.evaluate import clash_counts, final_bass
-from composer.harmony.grid import (HOLD, MASK, PITCH_OFFSET, REST, UNKNOWN_KEY, key_index, piece_to_frames,
-                                   pitch_token, sounding_pitches)
+from composer.harmony.evaluate import clash_counts, felt_beats, final_bass
+from composer.harmony.grid import (HOLD, MASK, PITCH_OFFSET, REST, UNKNOWN_KEY, compound_beats, key_index,
+                                   piece_to_frames, pitch_token, sounding_pitches)
 from composer.harmony.inference import DEFAULT_HARMONY_MODEL, harmonize, load_harmony_model
 from composer.music.midi_io import read_midi
 from composer.music.notes import Note, Piece, TimeSignature, select_voices
@@ -126,8 +126,29 @@ def test_a_68_tune_with_a_pickup_ends_on_the_tonic_and_keeps_clear_of_the_melody
         assert result.key == "G"
         assert sorted(n for n in piece.notes if n.voice == 0) == sorted(tune.notes)
         check_cadence(piece, "G")
-        clashes, beats = clash_counts(piece_to_frames(piece))
+        frames = piece_to_frames(piece)
+        clashes, beats = clash_counts(frames, felt_beats(piece, len(frames)))   # a jig's beats: dotted quarters
         assert clashes <= 0.02 * beats, f"{clashes} of {beats} beats clash"
+
+
+def test_compound_beats_are_the_dotted_quarters_counted_from_each_signature():
+    beats, compound = compound_beats([TimeSignature(0, 1, 8), TimeSignature(6, 6, 8)], 12, 30)
+    assert list(np.flatnonzero(beats)) == [2, 8, 14, 20, 26]            # after an eighth-note pickup bar
+    assert not compound[:2].any() and compound[2:].all()
+    beats, compound = compound_beats([TimeSignature(0, 3, 4)], 12, 24)
+    assert not beats.any() and not compound.any()                       # 3/4 is simple: quarter beats
+
+
+def test_a_jig_s_lower_voices_never_hold_an_off_beat_note_across_the_dotted_quarter_beat(shipped):
+    """Chorales taught the model quarter-note beats; in 6/8 a quarter note begun on the third eighth and held
+    over the beat fights the jig's lilt. The guide refuses it (it used to happen in most harmonizations)."""
+    tune = tune_68_with_pickup()
+    beat = 18                                                            # a dotted quarter at 12 ticks a beat
+    for seed in range(3):
+        piece = harmonize(shipped, tune, seed=seed).pieces[0]
+        for note in (n for n in piece.notes if n.voice > 0 and n.start % beat):
+            next_beat = (note.start // beat + 1) * beat
+            assert note.end <= next_beat, f"{note} is held over the beat at tick {next_beat}"
 
 
 def test_folk_tunes_clash_with_their_harmony_on_at_most_two_percent_of_beats(shipped):
@@ -136,7 +157,7 @@ def test_folk_tunes_clash_with_their_harmony_on_at_most_two_percent_of_beats(shi
         melody = read_midi(path)
         melody = select_voices(melody, [min(n.voice for n in melody.notes)])
         frames = piece_to_frames(harmonize(shipped, melody, temperature=0.7, seed=0).pieces[0])
-        found, counted = clash_counts(frames)
+        found, counted = clash_counts(frames, felt_beats(melody, len(frames)))
         clashes, beats = clashes + found, beats + counted
     assert beats > 300
     assert clashes <= 0.02 * beats, f"{clashes} of {beats} beats clash"
