@@ -194,9 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Composer")
     app.setOrganizationName("Composer")
     prepare_session(app)
+    from gui.splash import show_splash
+
+    splash = show_splash()  # at once: the imports and model files below take seconds on a cold start
+    splash.say("Loading the models...")
     window = build_window(args)
     window.recovery.open_elsewhere = lambda record: open_restored_window(args, record)
     window.show()
+    splash.finish(window)
     if not args.no_restore:
         QTimer.singleShot(0, window.offer_restore)
     code = app.exec()

@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 REPO = Path(__file__).resolve().parents[2]
-BOUND_S = 240   # only a safety net for a hung child; nothing here is timed
+BOUND_S = 240   # a safety net for a hung child; nothing is timed
 
 SCRIPT = textwrap.dedent("""
     import sys, threading
@@ -29,7 +29,11 @@ SCRIPT = textwrap.dedent("""
     model_picker.ModelPicker._quiet_load = lambda self, path: never.wait()
 
     def quit_from_the_menu():
-        window = next(w for w in QApplication.topLevelWidgets() if w.__class__.__name__ == "MainWindow")
+        windows = [w for w in QApplication.topLevelWidgets() if w.__class__.__name__ == "MainWindow"]
+        if not windows or not windows[0].isVisible():
+            QTimer.singleShot(100, quit_from_the_menu)   # not built yet (the splash runs the event loop)
+            return
+        window = windows[0]
         window.panel.count_spin.setValue(5)
         print("TEMP", session_files.session_dir(), flush=True)
         window.quit_action.trigger()
