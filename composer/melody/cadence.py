@@ -71,6 +71,8 @@ class CadenceGuide:
     def restrict(self, logits: torch.Tensor, cursor: torch.Tensor) -> None:
         """Forbid (in place) what would end a row off the tonic: [B, V] logits, [B] cursors. A row the masks
         would leave without any token is left as it was."""
+        if int(cursor.max()) + self.longest <= self.final_beat:
+            return                                     # every row is still far from the end: the common case
         near = (cursor + self.longest > self.final_beat) & (cursor < self.end)                # [B]
         if not bool(near.any()):
             return                                     # no unfinished row is near enough to the end for a rule

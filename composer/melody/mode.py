@@ -53,29 +53,27 @@ class ModeKeeper:
         is_pitch[vocab.pitch_offset:vocab.duration_offset] = True
         self.pitch_class = torch.from_numpy(np.where(is_pitch, pitches % 12, -1))            # [V], -1 not a pitch
         self.table = _state_table(self.pitch_class)                                          # [STATES + 1, V]
+        self.choice_of = _choice_table(self.pitch_class)                                      # [25, V]
+        self.key_of = torch.full((len(vocab),), -1, dtype=torch.long)                         # [V]: KEY tokens' keys
+        self.key_of[vocab.key_offset:vocab.shift_offset] = torch.arange(vocab.shift_offset - vocab.key_offset)
+        self.is_pitch = (self.pitch_class >= 0).long()                                         # [V]
         self.key = torch.full((rows,), -1, dtype=torch.long)        # 0..11 major, 12..23 minor, -1 unknown
         self.choice = torch.zeros(rows, dtype=torch.long)           # 0: no mode chosen yet, 1: the first, 2: other
         self.started = torch.zeros(rows, dtype=torch.long)          # 1 once the row has played a note
-        choices = torch.tensor([MAJOR_CHOICE, MINOR_CHOICE])                                  # [2, 2]
-        self.first, self.other = choices[:, 0], choices[:, 1]
         for token in np.asarray(prompt, dtype=np.int64).tolist():
             self.record(torch.full((rows,), token, dtype=torch.long))
 
     def record(self, token: torch.Tensor) -> None:
         """Note the tokens [B] the rows took: a KEY token sets the key, a pitch may choose the mode."""
-        is_key = (token >= self.vocab.key_offset) & (token < self.vocab.shift_offset)
-        if bool(is_key.any()):
-            self.key = torch.where(is_key, token - self.vocab.key_offset, self.key)
+        new_key = self.key_of[token]                                                          # [B], -1 if none
+        if bool((new_key >= 0).any()):
+            is_key = new_key >= 0
+            self.key = torch.where(is_key, new_key, self.key)
             self.choice = torch.where(is_key, 0, self.choice)
             self.started = torch.where(is_key, 0, self.started)
-        pitch_class = self.pitch_class[token]                                                 # [B]
-        played = (pitch_class >= 0) & (self.key >= 0)
-        degree = (pitch_class - self.key) % 12
-        minor = (self.key >= 12).long()
-        undecided = played & (self.choice == 0)
-        self.choice = torch.where(undecided & (degree == self.first[minor]), 1, self.choice)
-        self.choice = torch.where(undecided & (degree == self.other[minor]), 2, self.choice)
-        self.started = torch.where(pitch_class >= 0, 1, self.started)
+        chosen = self.choice_of[self.key, token]                    # row -1 (unknown key) chooses nothing
+        self.choice = torch.where(self.choice == 0, chosen, self.choice)
+        self.started = self.started | self.is_pitch[token]
 
     def select(self, rows: torch.Tensor) -> None:
         """Keep the given rows, in this order (beam search)."""
@@ -103,6 +101,17 @@ def _state_table(pitch_class: torch.Tensor) -> torch.Tensor:
             for started in range(2):
                 penalty = per_degree[minor, choice][degree] + OPENING_PENALTY * off_triad * (1 - started)
                 table[key * 6 + choice * 2 + started] = penalty * is_pitch
+    return table
+
+
+def _choice_table(pitch_class: torch.Tensor) -> torch.Tensor:
+    """int64 [25, V]: the mode choice a token makes in each key (1: the first mode's note, 2: the other's, 0:
+    none); row 24 (indexed as -1) is the unknown key."""
+    table = torch.zeros(25, len(pitch_class), dtype=torch.long)
+    for key in range(24):
+        first, other = MINOR_CHOICE if key >= 12 else MAJOR_CHOICE
+        degree = torch.where(pitch_class >= 0, (pitch_class - key) % 12, -1)
+        table[key] = torch.where(degree == first, 1, torch.where(degree == other, 2, 0))
     return table
 
 
