@@ -21,8 +21,12 @@ Ports are opened through mido (python-rtmidi). On a machine without a MIDI syste
 as on servers and CI) listing ports fails inside rtmidi; :func:`output_names` and :func:`input_names`
 turn that into an empty list and a reason, never an exception.
 
-Output is timed by a precise single-shot ``QTimer`` on the GUI thread that wakes for the next message
-(at least every 33 ms, to move the playhead): no thread touches the port but the GUI thread. Each voice
+Output is timed on a thread of its own (``composer-midi-out``) with its own clock: it sleeps until the next
+message is due (at least every 33 ms, to report the playhead) and sends it, so a busy GUI thread (a results
+list filling, a redraw, a job's results) does not make the music jitter; the thread gives up the interpreter
+while it sleeps and takes it within Python's switch interval (5 ms) when a message is due. It reports the
+playhead, the end and a failing port to the GUI thread, which emits the player's signals, sends the final
+note-offs and closes the port. Each voice
 plays on the channel :func:`composer.music.midi_io.write_midi` gives it (drums on 10), with a program change
 at the start. Input arrives on rtmidi's thread; the callback only queues the message with its arrival
 time and signals the GUI thread, which pairs note-ons with note-offs into :class:`~composer.music.notes.Note`.
@@ -31,13 +35,12 @@ time and signals the GUI thread, which pairs note-ons with note-offs into :class
 from __future__ import annotations
 
 import collections
-import math
 import threading
 import time
 from typing import Callable
 
 import mido
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from composer.music.midi_io import _channels as voice_channels  # the channel mapping of written MIDI files
 from composer.music.notes import Note, Piece
@@ -45,6 +48,7 @@ from gui import synth
 from gui.playback import POSITION_INTERVAL_MS, loop_end_tick, playhead_tick
 
 ALL_NOTES_OFF = 123  # MIDI controller number
+STOP_JOIN_S = 2.0    # how long stop() waits for the output thread (it wakes at once; a hung port send is left)
 
 
 def _names(lister: Callable[[], list[str]], kind: str) -> tuple[list[str], str | None]:
@@ -103,41 +107,91 @@ def schedule(piece: Piece, start_tick: int = 0, tempo_factor: float = 1.0,
     return [(seconds, message) for seconds, _, _, message in events]
 
 
+class _Stopped(Exception):
+    """The output thread's play was stopped while it was sending."""
+
+
+class _OutputRun:
+    """One play's schedule as the output thread works through it: the pass being played, the next message, and
+    the notes sounding (read by :meth:`MidiOutPlayer.stop` once the thread has ended)."""
+
+    def __init__(self, piece: Piece, start_tick: int, tempo_factor: float, loop_end: int | None) -> None:
+        self.piece, self.start_tick, self.tempo_factor, self.loop_end = piece, start_tick, tempo_factor, loop_end
+        self.events: list[tuple[float, mido.Message]] = []
+        self.next = 0
+        self.pass_start = 0.0
+        self.pass_end = 0.0
+        self.sounding: set[tuple[int, int]] = set()
+        self.channels: set[int] = set()
+        self.begin_pass(schedule(piece, start_tick, tempo_factor), 0.0, start_tick)
+
+    def begin_pass(self, events: list[tuple[float, mido.Message]], at: float, from_tick: int) -> None:
+        """Queue one pass of the piece, starting ``at`` seconds after play began."""
+        self.events, self.next, self.pass_start = events, 0, at
+        if self.loop_end is not None:
+            span = synth.seconds_at(self.piece, [from_tick, self.loop_end])
+            self.pass_end = at + float(span[1] - span[0]) / self.tempo_factor
+
+    def send_due(self, port, elapsed: float) -> None:
+        """Send every message due ``elapsed`` seconds after play began (never one before its time)."""
+        while self.next < len(self.events) and self.pass_start + self.events[self.next][0] <= elapsed:
+            message = self.events[self.next][1]
+            port.send(message)
+            self.next += 1
+            if message.type == "note_on":
+                self.sounding.add((message.channel, message.note))
+                self.channels.add(message.channel)
+            elif message.type == "note_off":
+                self.sounding.discard((message.channel, message.note))
+
+    def wake_at(self, elapsed: float) -> float | None:
+        """When the next message is due (a loop's next pass begun when it is time); None at the end of a play
+        that does not loop."""
+        if self.next < len(self.events):
+            return self.pass_start + self.events[self.next][0]
+        if self.loop_end is None:
+            return None
+        if elapsed >= self.pass_end:
+            self.begin_pass(schedule(self.piece, 0, self.tempo_factor, programs=False), self.pass_end, 0)
+            return self.wake_at(elapsed)
+        return self.pass_end
+
+
 class MidiOutPlayer(QObject):
     """Plays a piece to a MIDI output port; see the module docstring for its use.
+
+    The messages go out from a thread of the player's own (``composer-midi-out``), timed by its own clock, so a
+    busy GUI thread does not delay them; the thread reports the playhead, the end and failures to the GUI
+    thread, where the public signals are emitted. The port is opened and closed on the GUI thread, and sent to
+    only by the output thread while it runs (mido ports may be used from any one thread at a time).
 
     Args:
         parent: Qt parent.
         open_port: opens an output by name (tests pass a recording fake).
-        clock: seconds, monotonic.
+        clock: seconds, monotonic (read on the output thread).
     """
 
     positionChanged = Signal(int)  # noqa: N815 (Qt naming)
     stateChanged = Signal(bool)    # noqa: N815
     message = Signal(str)
+    _position = Signal(int, int)   # (play, tick) from the output thread
+    _ended = Signal(int)           # (play): the last message went out
+    _failed = Signal(int, str)     # (play, what went wrong)
 
     def __init__(self, parent: QObject | None = None, open_port: Callable = mido.open_output,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
         self._open_port = open_port
         self._clock = clock
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.timeout.connect(self._pump)
         self._port = None
-        self._piece: Piece | None = None
-        self._events: list[tuple[float, mido.Message]] = []
-        self._next = 0
-        self._pass_start = 0.0
-        self._pass_end = 0.0
-        self._started_at = 0.0
-        self._start_tick = 0
-        self._tempo_factor = 1.0
-        self._loop_end: int | None = None
-        self._sounding: set[tuple[int, int]] = set()
-        self._channels: set[int] = set()
-        self._last_position_at = -1.0
+        self._run: _OutputRun | None = None
+        self._thread: threading.Thread | None = None
+        self._halt = threading.Event()
+        self._play_id = 0
+        queued = Qt.ConnectionType.QueuedConnection
+        self._position.connect(self._on_position, queued)
+        self._ended.connect(self._on_ended, queued)
+        self._failed.connect(self._on_failed, queued)
 
     def is_playing(self) -> bool:
         return self._port is not None
@@ -168,86 +222,84 @@ class MidiOutPlayer(QObject):
             self.message.emit(problem)
             self.stateChanged.emit(False)
             return
-        self._piece, self._tempo_factor = piece, float(tempo_factor)
-        self._start_tick = min(max(0, int(start_tick)), piece.end)
-        self._loop_end = loop_end_tick(piece) if loop else None
-        self._begin_pass(schedule(piece, self._start_tick, tempo_factor), 0.0, self._start_tick)
-        self._started_at = self._clock()
-        self._last_position_at = -1.0
+        start_tick = min(max(0, int(start_tick)), piece.end)
+        self._run = _OutputRun(piece, start_tick, float(tempo_factor), loop_end_tick(piece) if loop else None)
+        self._play_id += 1
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._output_loop, args=(self._play_id, self._run, self._halt),
+                                        name="composer-midi-out", daemon=True)
         self.stateChanged.emit(True)
-        self._pump()
+        self._thread.start()
 
     def stop(self) -> None:
-        """Stop: note-offs for sounding notes, all-notes-off on every channel used, port closed.
-        Does nothing when stopped."""
-        self._timer.stop()
+        """Stop: the output thread ended, note-offs for sounding notes, all-notes-off on every channel used, port
+        closed. Does nothing when stopped."""
         port, self._port = self._port, None
         if port is None:
             return
+        self._halt.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(STOP_JOIN_S)
+        run, self._run = self._run, None
         try:
-            for channel, pitch in sorted(self._sounding):
+            for channel, pitch in sorted(run.sounding if run else ()):
                 port.send(mido.Message("note_off", channel=channel, note=pitch, velocity=0))
-            for channel in sorted(self._channels):
+            for channel in sorted(run.channels if run else ()):
                 port.send(mido.Message("control_change", channel=channel, control=ALL_NOTES_OFF, value=0))
         except Exception as error:
             self.message.emit(f"The MIDI output failed while stopping: {error}")
         finally:
-            self._sounding.clear()
-            self._channels.clear()
             try:
                 port.close()
             except Exception:
                 pass
         self.stateChanged.emit(False)
 
-    # -- internals ---------------------------------------------------------------------------------
-    def _begin_pass(self, events: list[tuple[float, mido.Message]], at: float, from_tick: int) -> None:
-        """Queue one pass of the piece, starting ``at`` seconds after play began."""
-        self._events, self._next, self._pass_start = events, 0, at
-        if self._loop_end is not None:
-            span = synth.seconds_at(self._piece, [from_tick, self._loop_end])
-            self._pass_end = at + float(span[1] - span[0]) / self._tempo_factor
-
-    def _pump(self) -> None:
-        """Send every message that is due, move the playhead, and sleep until the next message."""
-        if self._port is None:
-            return
-        elapsed = self._clock() - self._started_at
+    # -- the output thread -------------------------------------------------------------------------
+    def _output_loop(self, play_id: int, run: _OutputRun, halt: threading.Event) -> None:
+        """Send each message at its time, on this thread's clock, until the end, a failure or a stop."""
+        interval = POSITION_INTERVAL_MS / 1000
+        started, last_position = self._clock(), -1.0
         try:
-            self._send_due(elapsed)
-        except Exception as error:
-            self.message.emit(f"The MIDI output failed: {error}")
-            self.stop()
+            while not halt.is_set():
+                elapsed = self._clock() - started
+                run.send_due(self._port_of(play_id), elapsed)
+                if elapsed - last_position >= interval * 0.9:
+                    last_position = elapsed
+                    self._position.emit(play_id, playhead_tick(run.piece, elapsed, run.start_tick,
+                                                               run.tempo_factor, run.loop_end))
+                wake = run.wake_at(elapsed)
+                if wake is None:
+                    self._position.emit(play_id, run.piece.end)
+                    self._ended.emit(play_id)
+                    return
+                halt.wait(max(0.0, min(wake - (self._clock() - started), interval)))
+        except _Stopped:
             return
-        if elapsed - self._last_position_at >= POSITION_INTERVAL_MS / 1000 * 0.9:
-            self._last_position_at = elapsed
-            self.positionChanged.emit(playhead_tick(self._piece, elapsed, self._start_tick, self._tempo_factor,
-                                                    self._loop_end))
-        if self._next >= len(self._events):
-            if self._loop_end is None:
-                self.positionChanged.emit(self._piece.end)
-                self.stop()
-                return
-            if elapsed >= self._pass_end:
-                self._begin_pass(schedule(self._piece, 0, self._tempo_factor, programs=False), self._pass_end, 0)
-                self._pump()
-                return
-            wake = self._pass_end
-        else:
-            wake = self._pass_start + self._events[self._next][0]
-        delay = min(wake - elapsed, POSITION_INTERVAL_MS / 1000)
-        self._timer.start(max(0, math.ceil(delay * 1000)))
+        except Exception as error:
+            self._failed.emit(play_id, f"The MIDI output failed: {error}")
 
-    def _send_due(self, elapsed: float) -> None:
-        while self._next < len(self._events) and self._pass_start + self._events[self._next][0] <= elapsed:
-            message = self._events[self._next][1]
-            self._port.send(message)
-            self._next += 1
-            if message.type == "note_on":
-                self._sounding.add((message.channel, message.note))
-                self._channels.add(message.channel)
-            elif message.type == "note_off":
-                self._sounding.discard((message.channel, message.note))
+    def _port_of(self, play_id: int):
+        """The open port while play ``play_id`` is the current one (else the thread is being stopped)."""
+        port = self._port
+        if port is None or play_id != self._play_id:
+            raise _Stopped()
+        return port
+
+    # -- back on the GUI thread --------------------------------------------------------------------
+    def _on_position(self, play_id: int, tick: int) -> None:
+        if play_id == self._play_id and self._port is not None:
+            self.positionChanged.emit(tick)
+
+    def _on_ended(self, play_id: int) -> None:
+        if play_id == self._play_id:
+            self.stop()
+
+    def _on_failed(self, play_id: int, text: str) -> None:
+        if play_id == self._play_id and self._port is not None:
+            self.message.emit(text)
+            self.stop()
 
 
 class MidiRecorder(QObject):

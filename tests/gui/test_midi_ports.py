@@ -282,3 +282,51 @@ def test_recording_without_a_port_says_so(qtbot, monkeypatch):
     assert not recorder.start("Keys", 0, 120.0)
     assert "not available" in messages[0] and "no such port" in messages[1] and "resolution" in messages[2]
     assert not recorder.is_recording() and recorder.stop() == []
+
+
+# -- the output thread (issue 16, defect 9) ---------------------------------------------------------------
+class ThreadRecordingPort(RecordingPort):
+    """Also keeps the thread each message was sent from."""
+
+    def __init__(self, name: str, clock=time.monotonic) -> None:
+        super().__init__(name, clock)
+        self.threads: list[int] = []
+
+    def send(self, message: mido.Message) -> None:
+        self.threads.append(threading.get_ident())
+        super().send(message)
+
+
+def test_messages_go_out_on_time_while_the_gui_thread_is_busy(qtbot):
+    clock = Clock()
+    port = ThreadRecordingPort("Synth", clock)
+    player = MidiOutPlayer(open_port=lambda name: port, clock=clock)
+    piece = duet()
+    expected = [m for _, m in schedule(piece)]
+    player.play(piece, "Synth")
+    # The GUI thread is busy (it never returns to the event loop here) for the whole piece: the music goes on.
+    deadline = time.monotonic() + 120    # only a bound for a broken player; the loop ends as soon as all is sent
+    busy = 0
+    while len(port.sent) < len(expected) and time.monotonic() < deadline:
+        busy += sum(range(2000))         # Python work holding the interpreter, as a busy GUI thread does
+    assert [m for _, m in port.sent] == expected
+    main = threading.get_ident()
+    assert port.threads and all(ident != main for ident in port.threads)   # sent from the player's thread
+    for (sent_at, message), (due, _) in zip(port.sent, schedule(piece)):
+        assert sent_at - clock.first >= due - EARLY_TOLERANCE, message      # and still never early
+    with qtbot.waitSignal(player.stateChanged, timeout=60_000, check_params_cb=lambda playing: not playing):
+        pass                             # the end is handled back on the GUI thread: all-notes-off, port closed
+    assert port.closed and port.sent[-1][1].is_cc(123) and all(ident == main for ident in port.threads[-3:])
+
+
+def test_a_stop_from_the_gui_thread_ends_the_output_thread(qtbot):
+    port = ThreadRecordingPort("DAW")
+    player = MidiOutPlayer(open_port=lambda name: port)
+    long_note = Piece((Note(0, 16, 60, 100),), 4, tempos=(TempoChange(0, 60.0),))  # 4 s
+    player.play(long_note, "DAW")
+    qtbot.waitUntil(lambda: len(port.of_type("note_on")) == 1, timeout=10_000)
+    player.stop()
+    assert not [t for t in threading.enumerate() if t.name == "composer-midi-out"]
+    sent = len(port.sent)
+    qtbot.wait(100)
+    assert len(port.sent) == sent and port.closed      # nothing more after the stop
