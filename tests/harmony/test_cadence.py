@@ -151,6 +151,33 @@ def test_a_jig_s_lower_voices_never_hold_an_off_beat_note_across_the_dotted_quar
             assert note.end <= next_beat, f"{note} is held over the beat at tick {next_beat}"
 
 
+def old_hundredth() -> Piece:
+    """The hymn tune Old Hundredth (Genevan Psalter, 1551) in G, 4/4 at 12 ticks a beat: each line a half
+    note, six quarters, a half note and a half-note rest."""
+    lines = ((67, 67, 66, 64, 62, 67, 69, 71), (71, 71, 71, 69, 67, 72, 71, 69),
+             (67, 69, 71, 69, 67, 64, 66, 67), (62, 67, 69, 71, 69, 67, 66, 67))
+    notes, tick = [], 0
+    for line in lines:
+        for index, pitch in enumerate(line):
+            length = 24 if index in (0, len(line) - 1) else 12
+            notes.append(Note(tick, tick + length, pitch, 80, 0))
+            tick += length
+        tick += 24
+    return Piece(tuple(notes), 12, time_signatures=(TimeSignature(0, 4, 4),), name="Old Hundredth")
+
+
+def test_a_hymn_is_harmonized_with_its_melody_kept_a_cadence_and_no_clashes(shipped):
+    hymn = old_hundredth()
+    for seed in range(3):
+        result = harmonize(shipped, hymn, seed=seed)
+        piece = result.pieces[0]
+        assert result.key == "G"
+        assert sorted(n for n in piece.notes if n.voice == 0) == sorted(hymn.notes)
+        check_cadence(piece, "G")
+        clashes, beats = clash_counts(piece_to_frames(piece))
+        assert clashes <= 0.02 * beats, f"{clashes} of {beats} beats clash"
+
+
 def test_folk_tunes_clash_with_their_harmony_on_at_most_two_percent_of_beats(shipped):
     clashes = beats = 0
     for path in sorted(FOLK.glob("*/*.mid"))[:400:40]:
