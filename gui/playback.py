@@ -10,8 +10,10 @@ Use in the main window::
     player.stop()
 
 ``play`` renders the piece with :func:`gui.synth.render` (from tick 0, at the tempo factor) into a WAV
-file in a private temporary folder (a second ``play`` of the same piece reuses it), and plays it with a
-``QMediaPlayer`` from the start tick's time. The playhead follows the media player's position, which is
+file in a private temporary folder (a second ``play`` of the same piece reuses it), on a thread of its own
+(``composer-render``: FluidSynth and numpy give up the interpreter while they work, so the window stays
+responsive; playing has begun, :meth:`Player.is_preparing`, and the playhead waits at the start), then plays it
+with a ``QMediaPlayer`` from the start tick's time. The playhead follows the media player's position, which is
 what is heard: audio devices can start hundreds of milliseconds late, and a wall clock would run ahead
 and cut the end off. The media player also reports the end of the file, so the last release sounds.
 (A ``QAudioSink`` fed from memory was tried first: on PulseAudio its start was erratic and its
@@ -32,12 +34,13 @@ from __future__ import annotations
 
 import math
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Protocol
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 
 from composer.music.notes import Piece
 from gui import synth
@@ -212,6 +215,7 @@ class Player(QObject):
     positionChanged = Signal(int)   # noqa: N815 (Qt naming) current tick of the piece being played
     stateChanged = Signal(bool)     # noqa: N815 True when playing starts, False when it stops
     message = Signal(str)           # a user-facing problem
+    _rendered = Signal(int, object)  # (play, the take's path or what went wrong), from the render thread
 
     def __init__(self, parent: QObject | None = None, output: AudioOutput | None = None,
                  clock: Callable[[], float] = time.monotonic, visual_fallback: bool = False) -> None:
@@ -224,6 +228,9 @@ class Player(QObject):
         self._timer.timeout.connect(self.update_position)
         self._playing = False
         self._audible = False
+        self._preparing = False
+        self._play_id = 0
+        self._rendered.connect(self._take_ready, Qt.ConnectionType.QueuedConnection)
         self._files = _TakeFiles()
         self._piece: Piece | None = None
         self._started_at = 0.0
@@ -268,23 +275,31 @@ class Player(QObject):
         self._loop_end = loop_end_tick(piece) if loop else None
         self._duration = float(np.diff(synth.seconds_at(piece, [start_tick, piece.end]))[0]) / tempo_factor
         ok, reason = self.available()
-        problem = self._start_audio() if ok else reason
-        if problem is not None:
-            if not self.visual_fallback:
-                self.message.emit(problem)
-                self.stateChanged.emit(False)
-                return
-            self.message.emit(silent_message(problem))
-        self._audible = problem is None
+        if not ok and not self.visual_fallback:
+            self._refuse(reason)
+            return
+        self._play_id += 1
         self._playing = True
-        self._started_at = self._clock()
-        self._timer.start()
         self.stateChanged.emit(True)
         self.positionChanged.emit(start_tick)
+        if not ok:
+            self.message.emit(silent_message(reason))
+            self._run_playhead(audible=False)
+            return
+        self._preparing = True   # the playhead waits at the start until the audio does
+        threading.Thread(target=self._render_take, args=(self._play_id, piece, self._tempo_factor, self._loop_end),
+                         name="composer-render", daemon=True).start()
+
+    def is_preparing(self) -> bool:
+        """True while the take is being rendered (playing has begun; the audio starts when it is ready)."""
+        return self._playing and self._preparing
 
     def stop(self) -> None:
-        """Stop playing; does nothing when stopped (safe to call any number of times)."""
+        """Stop playing; does nothing when stopped (safe to call any number of times). A take still being
+        rendered is not played."""
         self._timer.stop()
+        self._play_id += 1
+        self._preparing = False
         if self._audible:
             try:
                 self._output.stop()
@@ -332,24 +347,49 @@ class Player(QObject):
         self.message.emit(text)
         self.stateChanged.emit(False)
 
-    def _start_audio(self) -> str | None:
-        """Render the take (from tick 0; the loop's length when looping) and start the output on it."""
-        piece, tempo_factor = self._piece, self._tempo_factor
+    def _render_take(self, play_id: int, piece: Piece, tempo_factor: float, loop_end: int | None) -> None:
+        """The render thread: render the take (from tick 0; the loop's length when looping) into its WAV file.
+        The renderers (FluidSynth, numpy) give up the interpreter while they work, so the GUI thread runs on."""
         try:
-            path = self._files.take(piece, tempo_factor, self._loop_end)
+            result: Path | str = self._files.take(piece, tempo_factor, loop_end)
         except (ValueError, MemoryError, OSError) as error:
-            return f"The piece could not be rendered for playback: {error}"
-        start_seconds = float(synth.seconds_at(piece, [self._start_tick])[0]) / tempo_factor
+            result = f"The piece could not be rendered for playback: {error}"
+        self._rendered.emit(play_id, result)
+
+    def _take_ready(self, play_id: int, result: Path | str) -> None:
+        """Back on the GUI thread: start the output on the rendered take (unless stopped meanwhile)."""
+        if play_id != self._play_id or not self._playing:
+            return
+        self._preparing = False
+        problem = result if isinstance(result, str) else self._start_output(result)
+        if problem is not None:
+            if not self.visual_fallback:
+                self.message.emit(problem)
+                self._playing = False
+                self.stateChanged.emit(False)
+                return
+            self.message.emit(silent_message(problem))
+        self._run_playhead(audible=problem is None)
+
+    def _start_output(self, path: Path) -> str | None:
+        start_seconds = float(synth.seconds_at(self._piece, [self._start_tick])[0]) / self._tempo_factor
         try:
             return self._output.start(str(path), start_seconds, self._loop_end is not None)
         except Exception as error:
             return f"The audio device failed to start: {error}"
+
+    def _run_playhead(self, audible: bool) -> None:
+        """The sound (or silence) starts now: the playhead's clock and timer with it."""
+        self._audible = audible
+        self._started_at = self._clock()
+        self._timer.start()
 
 
 class _TakeFiles:
     """Rendered takes as WAV files in a private temporary folder; the last one is reused when it fits."""
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()   # one render at a time (a play stopped and started again quickly)
         self._folder: tempfile.TemporaryDirectory | None = None
         self._last: tuple[tuple, Path] | None = None
         self._count = 0
@@ -360,6 +400,10 @@ class _TakeFiles:
         Raises:
             OSError: the temporary file cannot be written.
         """
+        with self._lock:
+            return self._take(piece, tempo_factor, loop_end)
+
+    def _take(self, piece: Piece, tempo_factor: float, loop_end: int | None) -> Path:
         key = (piece, tempo_factor, loop_end)
         if self._last is not None and self._last[0] == key and self._last[1].exists():
             return self._last[1]

@@ -93,6 +93,12 @@ class RecordingOutput:
         return pcm.reshape(-1, 2) / 32767.0
 
 
+def play_and_wait(qtbot, player: Player, *args, **kwargs) -> None:
+    """``player.play(...)``, then wait while the take renders on its thread (the output starts after it)."""
+    player.play(*args, **kwargs)
+    qtbot.waitUntil(lambda: not player.is_preparing(), timeout=60_000)
+
+
 def record_signals(player: Player) -> dict[str, list]:
     seen: dict[str, list] = {"state": [], "message": [], "position": []}
     player.stateChanged.connect(seen["state"].append)
@@ -193,7 +199,7 @@ def test_the_device_gets_the_rendered_piece_and_the_playhead_follows_it(qtbot):
     player = Player(output=output, clock=clock)
     seen = record_signals(player)
     piece = tune()
-    player.play(piece, start_tick=4, tempo_factor=2.0)
+    play_and_wait(qtbot, player, piece, start_tick=4, tempo_factor=2.0)
     assert seen["state"] == [True] and player.is_audible() and output.loop is False
     assert output.start_seconds == pytest.approx(0.25)  # tick 4 at double speed
     expected = synth.render(piece, RATE, tempo_factor=2.0)
@@ -214,7 +220,7 @@ def test_looping_audio_is_one_bar_long_and_the_playhead_wraps(qtbot):
     player = Player(output=output)
     seen = record_signals(player)
     piece = tune()
-    player.play(piece, start_tick=8, loop=True)
+    play_and_wait(qtbot, player, piece, start_tick=8, loop=True)
     assert output.loop is True and output.start_seconds == pytest.approx(1.0)
     bar = 2 * RATE  # one 4/4 bar at 120 qpm: 2 s, the 1.9 s of music (with its tail) then silence
     rendered = synth.render(piece, RATE)
@@ -233,7 +239,7 @@ def test_an_output_failure_while_playing_is_a_message(qtbot):
     output = RecordingOutput()
     player = Player(output=output)
     seen = record_signals(player)
-    player.play(tune())
+    play_and_wait(qtbot, player, tune())
     output.failure = "The audio device failed: device unplugged"
     player.update_position()
     assert seen["message"] == ["The audio device failed: device unplugged"] and seen["state"] == [True, False]
@@ -242,11 +248,11 @@ def test_an_output_failure_while_playing_is_a_message(qtbot):
 def test_replaying_the_same_piece_reuses_the_take(qtbot):
     output = RecordingOutput()
     player = Player(output=output)
-    player.play(tune())
+    play_and_wait(qtbot, player, tune())
     first = output.wav_path
-    player.play(tune(), start_tick=4)
+    play_and_wait(qtbot, player, tune(), start_tick=4)
     assert output.wav_path == first
-    player.play(tune(), tempo_factor=1.5)
+    play_and_wait(qtbot, player, tune(), tempo_factor=1.5)
     assert output.wav_path != first and not os.path.exists(first)  # an old take is removed
 
 
