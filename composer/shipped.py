@@ -24,4 +24,5 @@ BENCHMARKS = MIDI_DATA / "benchmarks"
 MELODY_MODEL = MODELS / "melody.pt"
 HARMONY_MODEL = MODELS / "chorale.pt"
 # The shipped polyphonic benchmark model of each bundled benchmark file.
-BENCHMARK_MODELS = {"jsb_chorales_quarter.json": MODELS / "jsb.pt", "nottingham.json": MODELS / "nottingham.pt"}
+BENCHMARK_MODELS = {"jsb_chorales_quarter.json": MODELS / "jsb.pt", "nottingham.json": MODELS / "nottingham.pt",
+                    "musedata.json": MODELS / "musedata.pt"}
