@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Iterable
 
 from PySide6.QtGui import QUndoCommand
 
-from composer.music.notes import Note, Piece, clean
+from composer.music.keys import key_name, parse_key
+from composer.music.notes import Note, Piece, TempoChange, TimeSignature, clean
 
 if TYPE_CHECKING:
     from gui.document import Document
@@ -67,3 +68,57 @@ def with_notes_removed(piece: Piece, notes: Iterable[Note]) -> Piece:
 def with_notes_replaced(piece: Piece, old: Iterable[Note], new: Iterable[Note]) -> Piece:
     """``piece`` with the notes ``old`` replaced by ``new`` (a move or a resize)."""
     return with_notes_added(with_notes_removed(piece, old), new)
+
+
+def with_velocities(piece: Piece, velocities: dict[Note, int]) -> Piece:
+    """``piece`` with the velocity of each note of ``velocities`` set (clamped to MIDI's 1..127).
+
+    Args:
+        piece: the piece edited.
+        velocities: note of the piece -> its new velocity.
+
+    Returns:
+        The edited piece (``piece`` itself when nothing changes).
+    """
+    changed = {note: min(127, max(1, int(v))) for note, v in velocities.items()}
+    changed = {note: v for note, v in changed.items() if v != note.velocity}
+    if not changed:
+        return piece
+    notes = tuple(dataclasses.replace(n, velocity=changed[n]) if n in changed else n for n in piece.notes)
+    return piece.replace(notes=notes)
+
+
+def with_tempo(piece: Piece, qpm: float) -> Piece:
+    """``piece`` with its opening tempo set to ``qpm`` quarter notes per minute (later changes are kept).
+
+    Raises:
+        ValueError: ``qpm`` is not positive.
+    """
+    if not qpm > 0:
+        raise ValueError(f"a tempo must be positive, not {qpm}")
+    rest = tuple(t for t in piece.tempos if t.tick > 0)
+    return piece.replace(tempos=(TempoChange(0, float(qpm)),) + rest)
+
+
+def with_time_signature(piece: Piece, numerator: int, denominator: int) -> Piece:
+    """``piece`` with its opening time signature set to ``numerator``/``denominator`` (later changes kept).
+
+    Raises:
+        ValueError: not a metre MIDI can write (numerator 1..64, denominator a power of two up to 64).
+    """
+    if not 1 <= numerator <= 64 or denominator not in (1, 2, 4, 8, 16, 32, 64):
+        raise ValueError(f"not a time signature: {numerator}/{denominator}")
+    rest = tuple(s for s in piece.time_signatures if s.tick > 0)
+    return piece.replace(time_signatures=(TimeSignature(0, numerator, denominator),) + rest)
+
+
+def with_key(piece: Piece, key: str | None) -> Piece:
+    """``piece`` in key ``key`` (a name :func:`composer.music.keys.parse_key` reads, stored in its canonical
+    spelling), or with no key (None or "").
+
+    Raises:
+        ValueError: ``key`` is not a key name.
+    """
+    if not key:
+        return piece.replace(key=None)
+    return piece.replace(key=key_name(*parse_key(key)))

@@ -133,8 +133,8 @@ class MainWindow(QMainWindow):
         self.files = FileActions(self.document, self.piano_roll, self.settings, self.autosaver, self, self)
         self.models = ModelPicker(self.store, self.panel, self.settings, self.model_folders, self.user_models_dir,
                                   self, self)
-        self.roll_controls = RollControls(self.canvas, self.document, self)
         self.transport = Transport(self.piano_roll, self, self, player, midi_out)
+        self.roll_controls = RollControls(self.canvas, self.document, self, self.transport)
         self.addActions(self.transport.actions())
         self.recording = KeyboardRecording(self.document, self.canvas, self, self, recorder)
         self.addAction(self.recording.record_action)

@@ -14,6 +14,9 @@ Mouse:
     drag a note                moves the selected notes (time and pitch)
     drag a note's right edge   resizes the selected notes
     right click on a note      deletes it; Delete removes the selection
+A note clicked or drawn is auditioned (``auditionRequested``; the window plays it through the current output).
+The velocity lane (:class:`~gui.velocity_lane.VelocityLane`) sits under the grid, in the scroll area's bottom
+margin, scrolled and zoomed with it; rows of pitches outside the piece's key are shaded (none without a key).
 Keys: arrows move the selection (up/down a semitone, shift: an octave; left/right a grid step, shift: a
 bar); the window's Ctrl+C/X/V copy, cut and paste notes (pasted at the playback start marker).
     ctrl+wheel                 zooms time (shift+ctrl+wheel zooms pitch)
@@ -23,10 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
 from PySide6.QtWidgets import QScrollArea, QWidget
 
+from composer.music.keys import scale_mask
 from composer.music.notes import Note, Piece
 from gui.commands import with_notes_added, with_notes_removed, with_notes_replaced
 from gui.document import Document
@@ -34,6 +38,7 @@ from gui.roll_gesture import BAND, DRAW, MOVE, RESIZE, Gesture, band_covers
 from gui.roll_grid import (BASE_BEAT_WIDTH, BASE_ROW_HEIGHT, EDGE_GRAB, KEY_WIDTH, MAX_ZOOM, MIN_ZOOM, RULER_HEIGHT,
                            SNAP_CHOICES, Tool, bar_lines, pitch_name, voice_colour)
 from gui.roll_painter import RollPainter
+from gui.velocity_lane import LANE_HEIGHT, VelocityLane
 
 __all__ = ["SNAP_CHOICES", "PianoRoll", "RollCanvas", "Tool", "bar_lines", "pitch_name", "voice_colour"]
 
@@ -45,11 +50,15 @@ class RollCanvas(QWidget):
         selectionChanged(int): number of selected notes.
         hoverChanged(str): a description of what is under the mouse, for the status bar.
         playStartChanged(int): the tick playback starts from (click on the ruler).
+        auditionRequested(object): a tuple of notes to let the user hear (a note clicked or drawn).
+        viewChanged(): the zoom, size or shown piece changed (the velocity lane repaints).
     """
 
     selectionChanged = Signal(int)
     hoverChanged = Signal(str)
     playStartChanged = Signal(int)
+    auditionRequested = Signal(object)
+    viewChanged = Signal()
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -100,6 +109,16 @@ class RollCanvas(QWidget):
         self.selectionChanged.emit(0)
         self._resize_to_content()
         self.update()
+
+    def scale_mask(self) -> list[bool] | None:
+        """For each MIDI pitch, whether it is in the shown piece's key; None when the key is unknown."""
+        key = self.piece.key
+        if not key:
+            return None
+        try:
+            return scale_mask(key)
+        except ValueError:
+            return None
 
     def _piece_changed(self, piece: Piece) -> None:
         self.selection &= set(piece.notes)
@@ -161,6 +180,7 @@ class RollCanvas(QWidget):
         width = round(self.tick_to_x(self.content_end())) + 1
         height = round(self.pitch_to_y(-1)) + 1
         self.setFixedSize(QSize(width, height))
+        self.viewChanged.emit()
 
     def set_zoom(self, zoom_x: float | None = None, zoom_y: float | None = None) -> None:
         if zoom_x is not None:
@@ -220,6 +240,7 @@ class RollCanvas(QWidget):
             self.selectionChanged.emit(len(self.selection))
             kind = RESIZE if self._near_right_edge(note, point) else MOVE
             self.gesture = Gesture(kind, tick, pitch, point, tuple(sorted(self.selection or {note})))
+            self.auditionRequested.emit((note,))
         elif self.tool is Tool.SELECT or event.modifiers() & Qt.ShiftModifier:
             self.gesture = Gesture(BAND, tick, pitch, point, current=point)
         else:
@@ -227,6 +248,7 @@ class RollCanvas(QWidget):
             length = self.snap_ticks if self.snap_beats else max(1, self.piece.ticks_per_beat // 4)
             new = Note(start, start + length, pitch, voice=self.current_voice)
             self.gesture = Gesture(DRAW, start, pitch, point, (new,))
+            self.auditionRequested.emit((new,))
         self.update()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -384,10 +406,17 @@ class PianoRoll(QScrollArea):
         # The keys and ruler are pinned to the visible edge, so a scroll must repaint, not shift pixels.
         self.horizontalScrollBar().valueChanged.connect(self.canvas.update)
         self.verticalScrollBar().valueChanged.connect(self.canvas.update)
+        self.velocity_lane = VelocityLane(self.canvas, self.horizontalScrollBar().value, self)
+        self.setViewportMargins(0, 0, 0, LANE_HEIGHT)   # the lane sits in the bottom margin, under the grid
+        self.horizontalScrollBar().valueChanged.connect(self.velocity_lane.update)
+        self.canvas.viewChanged.connect(self.velocity_lane.update)
+        self.velocity_lane.hoverChanged.connect(self.canvas.hoverChanged)   # to the status bar, like the grid's
 
     def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 (Qt name)
         if event.type() == QEvent.Resize:
             self.canvas.set_view_width(self.viewport().width())  # the grid always fills the view
+            view = self.viewport().geometry()
+            self.velocity_lane.setGeometry(QRect(view.left(), view.bottom() + 1, view.width(), LANE_HEIGHT))
         return super().viewportEvent(event)
 
     def show_pitch_range(self, piece: Piece) -> None:

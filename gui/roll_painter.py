@@ -1,6 +1,6 @@
-"""Painting the piano roll: pitch rows, the primer's shade, the band over a regenerated region, bar and beat
-lines, the notes coloured by voice, the gesture's preview, the playhead, a hint on an empty piece, and the ruler
-and piano keys pinned to the visible edges."""
+"""Painting the piano roll: pitch rows (those outside the piece's key shaded), the primer's shade, the band over
+a regenerated region, bar and beat lines, the notes coloured by voice, the gesture's preview, the playhead, a hint
+on an empty piece, and the ruler and piano keys pinned to the visible edges."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ PLAYHEAD = QColor("#ffd54f")
 WHITE_KEY = QColor("#e8e8e8")
 CHANGED = QColor(255, 213, 79, 38)        # the band over a regenerated region
 CHANGED_EDGE = QColor(255, 213, 79, 160)
+OUT_OF_SCALE = QColor("#1a1b1e")         # rows of pitches outside the piece's key
 HINT_FLAGS = Qt.AlignCenter | Qt.TextWordWrap
 HINT_POINTS = 11
 EMPTY_HINT = ("Click to draw notes, open a MIDI file (Ctrl+O) or drop one here,\n"
@@ -59,10 +60,12 @@ class RollPainter:
         return range(low, high + 1)
 
     def _paint_rows(self, painter: QPainter, visible: QRect) -> None:
+        """The pitch rows, black keys darker; with a key, the rows of pitches outside its scale shaded."""
         canvas = self.canvas
         painter.fillRect(visible, BACKGROUND)
+        mask = canvas.scale_mask()
         for pitch in self._visible_pitches(visible):
-            colour = QColor("#26282c") if is_black_key(pitch) else QColor("#2e3035")
+            colour = row_colour(pitch, mask)
             y = canvas.pitch_to_y(pitch)
             painter.fillRect(QRectF(visible.left(), y, visible.width(), canvas.row_height), colour)
             if pitch % 12 == 0:
@@ -218,6 +221,16 @@ class RollPainter:
                                  pitch_name(pitch))
         painter.setPen(QColor("#555"))
         painter.drawLine(QPointF(left + KEY_WIDTH, visible.top()), QPointF(left + KEY_WIDTH, visible.bottom()))
+
+
+def row_colour(pitch: int, mask: list[bool] | None) -> QColor:
+    """The fill of ``pitch``'s row: black keys darker than white ones, and, when a key's scale ``mask`` is
+    given, rows outside the scale shaded darker still (a DAW's scale highlight)."""
+    if mask is not None and not mask[pitch]:
+        return OUT_OF_SCALE
+    if mask is not None:
+        return QColor("#2a2d33") if is_black_key(pitch) else QColor("#32353b")
+    return QColor("#26282c") if is_black_key(pitch) else QColor("#2e3035")
 
 
 def _set_font_size(painter: QPainter, points: float) -> None:

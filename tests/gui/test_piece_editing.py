@@ -1,0 +1,177 @@
+"""The velocity lane, the piece's tempo/time/key boxes, the scale shading and note auditioning, on the real window."""
+
+from __future__ import annotations
+
+import mido
+import pytest
+from PySide6.QtCore import QObject, QPoint, Qt, Signal
+
+from composer.music.midi_io import read_midi
+from composer.music.notes import Note
+from gui.roll_grid import KEY_WIDTH
+from tests.gui.qt_mouse import click, drag
+
+VELOCITY = 90
+
+
+def three_notes(window) -> tuple[Note, ...]:
+    """Put three notes a beat apart (velocity 90) into the window's piece and return them."""
+    piece = window.document.piece
+    beat = piece.ticks_per_beat
+    notes = tuple(Note(i * beat, (i + 1) * beat, 60 + 2 * i, VELOCITY) for i in range(3))
+    window.document.apply(piece.replace(notes=notes), "Draw notes")
+    window.piano_roll.horizontalScrollBar().setValue(0)
+    return window.document.piece.notes
+
+
+def velocities(window) -> list[int]:
+    return [n.velocity for n in window.document.piece.notes]
+
+
+def test_clicking_the_lane_sets_a_velocity_undoably(window):
+    notes = three_notes(window)
+    lane = window.piano_roll.velocity_lane
+    assert lane.isVisible() and lane.width() > KEY_WIDTH + 100
+    steps = window.document.undo_stack.count()
+    click(lane, lane.point_for(notes[1], 40))
+    assert abs(velocities(window)[1] - 40) <= 1
+    assert velocities(window)[0] == velocities(window)[2] == VELOCITY
+    assert window.document.undo_stack.count() == steps + 1
+    window.document.undo_stack.undo()
+    assert velocities(window) == [VELOCITY] * 3
+    window.document.undo_stack.redo()
+    assert abs(velocities(window)[1] - 40) <= 1
+
+
+def test_a_drag_across_bars_draws_a_ramp_in_one_step(window):
+    notes = three_notes(window)
+    lane = window.piano_roll.velocity_lane
+    steps = window.document.undo_stack.count()
+    drag(lane, lane.point_for(notes[0], 20), lane.point_for(notes[2], 120), steps=6)
+    low, middle, high = velocities(window)
+    assert abs(low - 20) <= 2 and abs(high - 120) <= 2 and abs(middle - 70) <= 3
+    assert window.document.undo_stack.count() == steps + 1
+    assert window.document.undo_stack.undoText() == "Draw velocity ramp"
+    window.document.undo_stack.undo()
+    assert velocities(window) == [VELOCITY] * 3
+    window.document.undo_stack.redo()
+    assert velocities(window) == [low, middle, high]
+
+
+def test_a_ramp_edits_only_the_selected_notes_and_the_lane_follows_the_zoom(window):
+    notes = three_notes(window)
+    lane = window.piano_roll.velocity_lane
+    window.canvas.selection = {notes[1]}
+    window.canvas.selectionChanged.emit(1)
+    drag(lane, lane.point_for(notes[0], 10), lane.point_for(notes[2], 110))
+    assert velocities(window)[0] == velocities(window)[2] == VELOCITY
+    assert velocities(window)[1] != VELOCITY
+    before = lane.point_for(window.document.piece.notes[2], 64).x()
+    window.piano_roll.zoom_in()
+    assert lane.point_for(window.document.piece.notes[2], 64).x() > before   # the lane zooms with the roll
+
+
+def test_tempo_time_signature_and_key_edits_are_undoable_and_saved(window, qtbot, tmp_path):
+    header = window.roll_controls.header
+    stack = window.document.undo_stack
+    header.bpm_spin.setValue(96)
+    header.metre_combo.lineEdit().selectAll()
+    qtbot.keyClicks(header.metre_combo.lineEdit(), "3/4")
+    qtbot.keyClick(header.metre_combo.lineEdit(), Qt.Key_Return)
+    assert header.set_key("Em")
+    piece = window.document.piece
+    assert piece.qpm == 96 and (piece.time_signatures[0].numerator, piece.time_signatures[0].denominator) == (3, 4)
+    assert piece.key == "Em" and header.key_combo.currentText() == "Em"
+    assert not header.set_key("H minor") and window.document.piece.key == "Em"   # not a key: nothing changes
+    for _ in range(3):
+        stack.undo()
+    piece = window.document.piece
+    assert piece.qpm == 120 and piece.time_signatures[0].numerator == 4 and piece.key is None
+    assert header.bpm_spin.value() == 120 and header.metre_combo.currentText() == "4/4"
+    assert header.key_combo.currentText() == "No key"
+    for _ in range(3):
+        stack.redo()
+    three_notes(window)
+    path = tmp_path / "edited.mid"
+    assert window.save_to(path)
+    meta = {m.type: m for track in mido.MidiFile(path).tracks for m in track if m.is_meta}
+    assert round(mido.tempo2bpm(meta["set_tempo"].tempo)) == 96
+    assert (meta["time_signature"].numerator, meta["time_signature"].denominator) == (3, 4)
+    assert meta["key_signature"].key == "Em"
+    back = read_midi(path)
+    assert round(back.qpm) == 96 and back.key == "Em"
+
+
+def row_pixel(window, pitch: int):
+    """The colour of ``pitch``'s row, just right of the keys, as the roll shows it."""
+    roll, canvas = window.piano_roll, window.canvas
+    roll.verticalScrollBar().setValue(round(canvas.pitch_to_y(pitch) - roll.viewport().height() / 2))
+    y = round(canvas.pitch_to_y(pitch) + canvas.row_height / 2) - roll.verticalScrollBar().value()
+    return roll.viewport().grab().toImage().pixelColor(QPoint(KEY_WIDTH + 4, y)).name()
+
+
+def test_the_key_s_scale_is_shaded_on_the_roll_and_not_without_a_key(window):
+    header = window.roll_controls.header
+    assert window.canvas.scale_mask() is None
+    assert row_pixel(window, 77) == row_pixel(window, 76)          # F5 and E5: both white keys, no key
+    header.set_key("G")
+    assert window.canvas.scale_mask()[78] and not window.canvas.scale_mask()[77]
+    assert row_pixel(window, 77) != row_pixel(window, 76)          # F natural is outside G major
+    assert row_pixel(window, 79) == row_pixel(window, 76)          # G and E are in it
+    header.set_key("No key")
+    assert window.canvas.scale_mask() is None
+    assert row_pixel(window, 77) == row_pixel(window, 76)
+
+
+class AudiblePlayer(QObject):
+    """A built-in synth with an audio device that keeps what it was asked to play (signalling as the real one)."""
+
+    positionChanged = Signal(int)  # noqa: N815
+    stateChanged = Signal(bool)  # noqa: N815
+    message = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple] = []
+        self.playing = False
+
+    def available(self) -> tuple[bool, str]:
+        return True, ""
+
+    def play(self, *args) -> None:
+        self.stop()
+        self.calls.append(args)
+        self.playing = True
+        self.stateChanged.emit(True)
+
+    def stop(self) -> None:
+        if self.playing:
+            self.playing = False
+            self.stateChanged.emit(False)
+
+    def is_playing(self) -> bool:
+        return self.playing
+
+
+def test_drawing_or_clicking_a_note_auditions_it(window_factory):
+    player = AudiblePlayer()
+    window = window_factory(player=player)
+    canvas = window.canvas
+    canvas.snap_beats = 0.25
+    window.piano_roll.horizontalScrollBar().setValue(0)
+    point = canvas.point_at(canvas.piece.ticks_per_beat * 2, 64)
+    point.setX(point.x() + 2)
+    window.piano_roll.verticalScrollBar().setValue(round(canvas.pitch_to_y(64)) - 100)
+    click(canvas, point)
+    assert len(window.document.piece.notes) == 1
+    piece, start = player.calls[-1][0], player.calls[-1][1]
+    assert [n.pitch for n in piece.notes] == [64] and start == piece.notes[0].start
+    assert piece.notes[0].duration <= piece.ticks_per_beat
+    click(canvas, point)                     # a click on the note hears it again (the audition replaced)
+    assert len(player.calls) == 2
+    player.calls.clear()
+    player.stop()                            # the audition ended
+    window.play()                            # while the piece itself plays, clicks are not auditioned
+    calls = len(player.calls)
+    click(canvas, point)
+    assert len(player.calls) == calls
