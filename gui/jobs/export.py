@@ -16,17 +16,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QWidget
-
-from gui.document import Document
-from gui.files import read_only_location, save_folder
 from gui.jobs.process import ProcessWorker
-from gui.jobs.runner import JobRunner
+from gui.jobs.shown_piece import ShownPieceExport
 from gui.jobs.tasks import RENDER_WAV
-from gui.messages import Messages
-from gui.piano_roll import RollCanvas
-from gui.settings import AppSettings
 
 WAV_FILTER = "WAV audio (*.wav)"
 EXPORT_LABEL = "Export WAV"
@@ -39,7 +31,7 @@ def partial_path(path: str | os.PathLike) -> Path:
     return path.with_name(f".{path.stem}.{os.getpid()}.partial.wav")
 
 
-class WavExport(QObject):
+class WavExport(ShownPieceExport):
     """Renders the shown piece to WAV in a child process; see the module docstring.
 
     Args:
@@ -50,16 +42,6 @@ class WavExport(QObject):
         dialog_parent: the window the file dialog belongs to.
         runner: runs the export as the window's one job (progress bar, Cancel, errors as "Export WAV failed").
     """
-
-    def __init__(self, canvas: RollCanvas, document: Document, settings: AppSettings, messages: Messages,
-                 dialog_parent: QWidget, runner: JobRunner) -> None:
-        super().__init__(dialog_parent)
-        self.canvas = canvas
-        self.document = document
-        self.settings = settings
-        self.messages = messages
-        self.dialog_parent = dialog_parent
-        self.runner = runner
 
     def export_wav_to(self, path: str | os.PathLike) -> bool:
         """Start rendering the shown piece into a WAV file (the window's ``jobFinished`` says when it has ended).
@@ -90,14 +72,7 @@ class WavExport(QObject):
                                          describe_error=EXPORT_ERRORS, cancel_kills=True, on_ended=ended)
 
     def export_wav_dialog(self) -> None:
-        """Ask for the WAV file (next to the piece's file, or in the save folder when the piece has none or is
-        a bundled example: :func:`gui.files.save_folder`), then export."""
-        path = self.document.path
-        if path is not None and not read_only_location(path):
-            default = Path(path)
-        else:
-            default = save_folder(self.settings) / (Path(path).name if path is not None else self.document.title)
-        path, _ = QFileDialog.getSaveFileName(self.dialog_parent, "Export WAV", str(default.with_suffix(".wav")),
-                                              WAV_FILTER)
+        """Ask for the WAV file (next to the piece's file, or in the save folder), then export."""
+        path = self.ask_path(EXPORT_LABEL, ".wav", WAV_FILTER)
         if path:
             self.export_wav_to(path)

@@ -11,22 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QWidget
-
-from gui.document import Document
-from gui.files import read_only_location, save_folder
 from gui.jobs.notation_task import DESCRIBE_ERROR, WRITE_MUSICXML
-from gui.jobs.runner import JobRunner
-from gui.messages import Messages
-from gui.piano_roll import RollCanvas
-from gui.settings import AppSettings
+from gui.jobs.shown_piece import ShownPieceExport
 
 MUSICXML_FILTER = "MusicXML score (*.musicxml)"
 EXPORT_LABEL = "Export MusicXML"
 
 
-class ScoreExport(QObject):
+class ScoreExport(ShownPieceExport):
     """Writes the shown piece as a MusicXML score in a child process; see the module docstring.
 
     Args:
@@ -37,16 +29,6 @@ class ScoreExport(QObject):
         dialog_parent: the window the file dialog belongs to.
         runner: runs the export as the window's one job (errors as "Export MusicXML failed").
     """
-
-    def __init__(self, canvas: RollCanvas, document: Document, settings: AppSettings, messages: Messages,
-                 dialog_parent: QWidget, runner: JobRunner) -> None:
-        super().__init__(dialog_parent)
-        self.canvas = canvas
-        self.document = document
-        self.settings = settings
-        self.messages = messages
-        self.dialog_parent = dialog_parent
-        self.runner = runner
 
     def export_musicxml_to(self, path: str | os.PathLike) -> bool:
         """Start writing the shown piece as a MusicXML score (the window's ``jobFinished`` says when it has ended).
@@ -63,14 +45,7 @@ class ScoreExport(QObject):
                                          describe_error=DESCRIBE_ERROR, cancel_kills=True)
 
     def export_musicxml_dialog(self) -> None:
-        """Ask for the score file (next to the piece's file, or in the save folder when the piece has none or is a
-        bundled example), then export."""
-        path = self.document.path
-        if path is not None and not read_only_location(path):
-            default = Path(path)
-        else:
-            default = save_folder(self.settings) / (Path(path).name if path is not None else self.document.title)
-        path, _ = QFileDialog.getSaveFileName(self.dialog_parent, EXPORT_LABEL,
-                                              str(default.with_suffix(".musicxml")), MUSICXML_FILTER)
+        """Ask for the score file (next to the piece's file, or in the save folder), then export."""
+        path = self.ask_path(EXPORT_LABEL, ".musicxml", MUSICXML_FILTER)
         if path:
             self.export_musicxml_to(path)
