@@ -8,11 +8,13 @@ cheap (pieces share their notes) and keeps music logic out of the GUI.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QUndoCommand
 
 from composer.music.keys import key_name, parse_key
+from composer.music.metre import metre_of, pickup_signatures
 from composer.music.notes import Note, Piece, TempoChange, TimeSignature, clean
 
 if TYPE_CHECKING:
@@ -100,16 +102,29 @@ def with_tempo(piece: Piece, qpm: float) -> Piece:
     return piece.replace(tempos=(TempoChange(0, float(qpm)),) + rest)
 
 
+def piece_time_signature(piece: Piece) -> TimeSignature:
+    """The piece's own time signature: the opening one, or, after a pickup bar, the one the tune is in."""
+    if not piece.time_signatures:
+        return TimeSignature(0, 4, 4)
+    return piece.time_signatures[1] if metre_of(piece).phase else piece.time_signatures[0]
+
+
 def with_time_signature(piece: Piece, numerator: int, denominator: int) -> Piece:
-    """``piece`` with its opening time signature set to ``numerator``/``denominator`` (later changes kept).
+    """``piece`` in ``numerator``/``denominator``: its opening time signature replaced, or, when it opens with a
+    pickup, the tune's (the pickup keeps its length while it is shorter than the new bar); later changes are kept.
 
     Raises:
         ValueError: not a metre MIDI can write (numerator 1..64, denominator a power of two up to 64).
     """
     if not 1 <= numerator <= 64 or denominator not in (1, 2, 4, 8, 16, 32, 64):
         raise ValueError(f"not a time signature: {numerator}/{denominator}")
-    rest = tuple(s for s in piece.time_signatures if s.tick > 0)
-    return piece.replace(time_signatures=(TimeSignature(0, numerator, denominator),) + rest)
+    signature = TimeSignature(0, numerator, denominator)
+    phase = metre_of(piece).phase
+    opening = (signature,)
+    if phase and phase < signature.ticks_per_bar(piece.ticks_per_beat):
+        opening = pickup_signatures(signature, phase, piece.ticks_per_beat)
+    rest = tuple(s for s in piece.time_signatures if s.tick > phase)
+    return piece.replace(time_signatures=opening + rest)
 
 
 def with_key(piece: Piece, key: str | None) -> Piece:

@@ -315,6 +315,10 @@ class RollCanvas(QWidget):
         self.selection = notes
         self.selectionChanged.emit(len(self.selection))
 
+    def select(self, notes: set[Note]) -> None:
+        """Make ``notes`` (of the shown piece) the selection."""
+        self._select(set(notes))
+
     def _apply_and_select(self, piece: Piece, label: str, notes) -> None:
         """Make ``piece`` the document's (one undoable step named ``label``) and select ``notes`` in it."""
         self.document.apply(piece, label)
@@ -412,7 +416,7 @@ class PianoRoll(QScrollArea):
         self.canvas.viewChanged.connect(self.velocity_lane.update)
         self.velocity_lane.hoverChanged.connect(self.canvas.hoverChanged)   # to the status bar, like the grid's
 
-    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+    def viewportEvent(self, event: QEvent) -> bool:
         if event.type() == QEvent.Resize:
             self.canvas.set_view_width(self.viewport().width())  # the grid always fills the view
             view = self.viewport().geometry()

@@ -2,7 +2,8 @@
 
 Each edit is one undoable step of the :class:`~gui.document.Document` and changes its
 :class:`~composer.music.notes.Piece` (its opening tempo, its opening time signature, its key), which Save
-writes into the MIDI file. The boxes follow the document (an open, an undo, a new piece).
+writes into the MIDI file. A piece that opens with a pickup bar shows and changes the tune's time signature
+(the pickup keeps its length). The boxes follow the document (an open, an undo, a new piece).
 """
 
 from __future__ import annotations
@@ -11,24 +12,15 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QToolBar
 
 from composer.music.keys import key_name
+from composer.music.metre import parse_time_signature
 from composer.music.notes import Piece
-from gui.commands import with_key, with_tempo, with_time_signature
+from gui.commands import piece_time_signature, with_key, with_tempo, with_time_signature
 from gui.document import Document
 
 NO_KEY = "No key"
 METRES = ("4/4", "3/4", "2/4", "2/2", "6/8", "9/8", "12/8", "3/8", "5/4", "7/8")
 KEYS = tuple(key_name(tonic, "major") for tonic in range(12)) + tuple(key_name(tonic, "minor") for tonic in range(12))
 MIN_BPM, MAX_BPM = 10.0, 400.0
-
-
-def parse_metre(text: str) -> tuple[int, int]:
-    """``"6/8"`` -> ``(6, 8)``.
-
-    Raises:
-        ValueError: the text is not two whole numbers around a slash.
-    """
-    numerator, _, denominator = text.replace(" ", "").partition("/")
-    return int(numerator), int(denominator)
 
 
 class PieceHeader(QObject):
@@ -63,8 +55,9 @@ class PieceHeader(QObject):
             bar.addWidget(widget)
 
     def show_piece(self, piece: Piece) -> None:
-        """Show ``piece``'s opening tempo, opening time signature and key (without editing anything)."""
-        signature = piece.time_signatures[0]
+        """Show ``piece``'s opening tempo, its time signature (the tune's, after a pickup bar) and key (without
+        editing anything)."""
+        signature = piece_time_signature(piece)
         for widget in (self.bpm_spin, self.metre_combo, self.key_combo):
             widget.blockSignals(True)
         self.bpm_spin.setValue(piece.qpm)
@@ -86,7 +79,7 @@ class PieceHeader(QObject):
             False when ``text`` is not a time signature (the box goes back to the piece's).
         """
         try:
-            numerator, denominator = parse_metre(text)
+            numerator, denominator = parse_time_signature(text)
             piece = with_time_signature(self.document.piece, numerator, denominator)
         except ValueError:
             self.show_piece(self.document.piece)

@@ -9,6 +9,8 @@ over it zooms time like the roll.
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
@@ -99,7 +101,7 @@ class VelocityLane(QWidget):
         return result
 
     # -- mouse ------------------------------------------------------------------------------------
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt name)
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         point = event.position().toPoint()
         if event.button() != Qt.LeftButton or self.canvas.read_only or point.x() < KEY_WIDTH:
             return
@@ -107,7 +109,7 @@ class VelocityLane(QWidget):
         self.pending = self.ramp(point, point)
         self.update()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         point = event.position().toPoint()
         if self.origin is None:
             self._report_hover(point)
@@ -115,7 +117,7 @@ class VelocityLane(QWidget):
         self.pending = self.ramp(self.origin, point)
         self.update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self.origin is None or event.button() != Qt.LeftButton:
             return
         origin, self.origin = self.origin, None
@@ -123,10 +125,13 @@ class VelocityLane(QWidget):
         velocities, self.pending = self.ramp(origin, point), {}
         ramp = abs(point.x() - origin.x()) > GRAB and len(velocities) > 1
         label = "Draw velocity ramp" if ramp else ("Set velocity" if len(velocities) == 1 else "Set velocities")
+        selected = set(self.canvas.selection)   # a copy: the canvas trims its own set when the piece changes
         self.canvas.document.apply(with_velocities(self.canvas.piece, velocities), label)
+        kept = {dataclasses.replace(n, velocity=min(127, max(1, velocities.get(n, n.velocity)))) for n in selected}
+        self.canvas.select(kept & set(self.canvas.piece.notes))   # the edited notes stay selected
         self.update()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         """Ctrl+wheel zooms time, as over the roll."""
         if event.modifiers() & Qt.ControlModifier:
             self.canvas.wheelEvent(event)
@@ -139,7 +144,7 @@ class VelocityLane(QWidget):
         self.hoverChanged.emit(text)
 
     # -- painting -----------------------------------------------------------------------------------
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), BACKGROUND)
         self._paint_grid(painter)

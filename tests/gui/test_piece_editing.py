@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mido
-import pytest
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
 
 from composer.music.midi_io import read_midi
@@ -66,6 +65,11 @@ def test_a_ramp_edits_only_the_selected_notes_and_the_lane_follows_the_zoom(wind
     drag(lane, lane.point_for(notes[0], 10), lane.point_for(notes[2], 110))
     assert velocities(window)[0] == velocities(window)[2] == VELOCITY
     assert velocities(window)[1] != VELOCITY
+    assert window.canvas.selection == {window.document.piece.notes[1]}         # still selected after the edit
+    image = lane.grab().toImage()
+    bottom = lane.height() - 8
+    fill = [image.pixelColor(QPoint(lane.point_for(n, 1).x() + 1, bottom)).name() for n in window.document.piece.notes]
+    assert fill[0] == fill[2] != fill[1]                                     # the selected note's bar is lit
     before = lane.point_for(window.document.piece.notes[2], 64).x()
     window.piano_roll.zoom_in()
     assert lane.point_for(window.document.piece.notes[2], 64).x() > before   # the lane zooms with the roll
@@ -102,6 +106,25 @@ def test_tempo_time_signature_and_key_edits_are_undoable_and_saved(window, qtbot
     assert round(back.qpm) == 96 and back.key == "Em"
 
 
+def test_a_pickup_keeps_its_length_when_the_time_signature_changes(window, folk_file):
+    assert window.open_file(folk_file)
+    piece = window.document.piece
+    pickup = piece.time_signatures[0]
+    tpb = piece.ticks_per_beat
+    assert len(piece.time_signatures) > 1
+    assert pickup.ticks_per_bar(tpb) < piece.time_signatures[1].ticks_per_bar(tpb)   # a pickup bar
+    header = window.roll_controls.header
+    tune = piece.time_signatures[1]
+    assert header.metre_combo.currentText() == f"{tune.numerator}/{tune.denominator}"   # the tune's, not 1/4
+    assert header.set_time_signature("3/4")
+    signatures = window.document.piece.time_signatures
+    assert signatures[0] == pickup and (signatures[1].tick, signatures[1].numerator, signatures[1].denominator) == (
+        pickup.ticks_per_bar(piece.ticks_per_beat), 3, 4)
+    assert not header.set_time_signature("3/5") and window.document.piece.time_signatures == signatures
+    window.document.undo_stack.undo()
+    assert window.document.piece.time_signatures == piece.time_signatures
+
+
 def row_pixel(window, pitch: int):
     """The colour of ``pitch``'s row, just right of the keys, as the roll shows it."""
     roll, canvas = window.piano_roll, window.canvas
@@ -126,8 +149,8 @@ def test_the_key_s_scale_is_shaded_on_the_roll_and_not_without_a_key(window):
 class AudiblePlayer(QObject):
     """A built-in synth with an audio device that keeps what it was asked to play (signalling as the real one)."""
 
-    positionChanged = Signal(int)  # noqa: N815
-    stateChanged = Signal(bool)  # noqa: N815
+    positionChanged = Signal(int)
+    stateChanged = Signal(bool)
     message = Signal(str)
 
     def __init__(self) -> None:
