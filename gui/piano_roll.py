@@ -14,7 +14,7 @@ Mouse:
     drag a note                moves the selected notes (time and pitch)
     drag a note's right edge   resizes the selected notes
     right click on a note      deletes it; Delete removes the selection
-A note clicked or drawn is auditioned (``auditionRequested``; the window plays it through the current output).
+A note clicked, drawn or dragged to another pitch is auditioned (``auditionRequested``; the window plays it through the current output).
 The velocity lane (:class:`~gui.velocity_lane.VelocityLane`) sits under the grid, in the scroll area's bottom
 margin, scrolled and zoomed with it; rows of pitches outside the piece's key are shaded (none without a key).
 Keys: arrows move the selection (up/down a semitone, shift: an octave; left/right a grid step, shift: a
@@ -256,7 +256,10 @@ class RollCanvas(QWidget):
         if self.gesture is None:
             self._report_hover(point)
             return
+        pitch_delta = self.gesture.pitch_delta
         self.gesture.drag_to(self.x_to_tick(point.x()), self.y_to_pitch(point.y()), point, self.snap_ticks)
+        if self.gesture.kind == MOVE and self.gesture.pitch_delta != pitch_delta:
+            self.auditionRequested.emit(self.gesture.dragged())   # hear the notes at their new pitch
         self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:

@@ -192,6 +192,9 @@ def test_drawing_or_clicking_a_note_auditions_it(window_factory):
     assert piece.notes[0].duration <= piece.ticks_per_beat
     click(canvas, point)                     # a click on the note hears it again (the audition replaced)
     assert len(player.calls) == 2
+    drag(canvas, point, canvas.point_at(canvas.piece.ticks_per_beat * 2, 66) + QPoint(2, 0), steps=2)
+    assert [n.pitch for n in player.calls[-1][0].notes] == [66]   # dragged up a tone: heard at its new pitch
+    assert [n.pitch for n in window.document.piece.notes] == [66]
     player.calls.clear()
     player.stop()                            # the audition ended
     window.play()                            # while the piece itself plays, clicks are not auditioned
