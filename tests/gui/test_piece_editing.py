@@ -73,6 +73,10 @@ def test_a_ramp_edits_only_the_selected_notes_and_the_lane_follows_the_zoom(wind
     before = lane.point_for(window.document.piece.notes[2], 64).x()
     window.piano_roll.zoom_in()
     assert lane.point_for(window.document.piece.notes[2], 64).x() > before   # the lane zooms with the roll
+    before = lane.point_for(window.document.piece.notes[2], 64).x()
+    window.piano_roll.horizontalScrollBar().setValue(30)
+    assert window.piano_roll.horizontalScrollBar().value() == 30
+    assert lane.point_for(window.document.piece.notes[2], 64).x() == before - 30   # and scrolls with it
 
 
 def test_tempo_time_signature_and_key_edits_are_undoable_and_saved(window, qtbot, tmp_path):
