@@ -169,8 +169,10 @@ class VelocityLane(QWidget):
             painter.drawLine(QPointF(KEY_WIDTH, y), QPointF(self.width(), y))
 
     def _paint_bars(self, painter: QPainter) -> None:
+        """One bar per note; at a shared onset (a chord, 4 parts) the taller bars go behind the shorter ones,
+        so every height shows."""
         selection = self.canvas.selection
-        for note in self.canvas.piece.notes:
+        for note in sorted(self.canvas.piece.notes, key=lambda n: -self.pending.get(n, n.velocity)):
             x = self.tick_to_x(note.start)
             if x < KEY_WIDTH - BAR_WIDTH or x > self.width():
                 continue
