@@ -32,6 +32,7 @@ from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice
 
 DEFAULT_SEARCH = 1
 DEFAULT_TEMPERATURE = 0.4   # what harmonize, regenerate and evaluate-harmony use unless told (the CLI's, the app's)
+DEFAULT_REPEAT_BIAS = -1.0  # harmonize's bias on striking a lower voice's sounding pitch again, chosen on valid
 DEFAULT_HOLD_BIAS = -1.25  # harmonize's bias on HOLD in the lower voices (see fill), chosen on the valid split
 DEFAULT_REFINE_STEPS = 0  # harmonize's pseudo-Gibbs refinement steps (see composer.harmony.refine)
 
@@ -121,7 +122,8 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
               seed: int | None = None, on_step: StepCallback | None = None,
               rules: bool = True, search: int = DEFAULT_SEARCH, key: str | None = None, cadence: bool = True,
               clash_guard: bool = True, hold_bias: float = DEFAULT_HOLD_BIAS,
-              refine_steps: int = DEFAULT_REFINE_STEPS, key_guide: float = DEFAULT_KEY_GUIDE) -> HarmonyResult | None:
+              refine_steps: int = DEFAULT_REFINE_STEPS, key_guide: float = DEFAULT_KEY_GUIDE,
+              repeat_bias: float = DEFAULT_REPEAT_BIAS) -> HarmonyResult | None:
     """Write alto, tenor and bass under a melody, which becomes the soprano unchanged.
 
     Args:
@@ -144,6 +146,8 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
         hold_bias: added to HOLD's log-probability in the lower voices (negative: more attacks).
         refine_steps: regions rewritten afterwards by pseudo-Gibbs refinement, each kept only if the
             model finds the whole more likely (see :func:`composer.harmony.refine.refine`); 0: none.
+        repeat_bias: added to the log-probability of a lower voice striking its sounding pitch again
+            (negative: fewer repeated notes).
         key_guide: nats taken off lower-voice notes outside the key's usual notes (see
             :mod:`composer.harmony.key_guide`); 0: none.
         (See :mod:`composer.harmony.cadence` and :func:`fill`.)
@@ -166,7 +170,7 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     compound = compound_beats(melody.time_signatures, melody.ticks_per_beat, len(given))
     guide = melody_guide(given, positions, model_key, model.net.config.vocab_size, cadence, clash_guard, compound)
     grids = fill(model, given, positions, count, temperature, seed, on_step, rules, search, model_key,
-                 guide=guide, hold_bias=hold_bias, **_key_guide(model, given, model_key, cadence, key_guide))
+                 guide=guide, **_leanings(model, given, model_key, cadence, key_guide, hold_bias, repeat_bias))
     if grids is None:
         return None
     if refine_steps:
@@ -176,12 +180,14 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     return HarmonyResult(pieces, seed, time.perf_counter() - started, shift, key_of_index(told), chords)
 
 
-def _key_guide(model: HarmonyModel, given: np.ndarray, key: int, cadence: bool, strength: float) -> dict:
-    """``fill``'s key-guide arguments: the bias (:func:`composer.harmony.key_guide.key_bias`) and, with a final
-    cadence, its first frame, where the key and hold biases stop (the final chord is the cadence guide's)."""
+def _leanings(model: HarmonyModel, given: np.ndarray, key: int, cadence: bool, strength: float, hold_bias: float,
+              repeat_bias: float) -> dict:
+    """``fill``'s soft leanings: the key guide's bias (:func:`composer.harmony.key_guide.key_bias`), the hold
+    and repeat biases, and, with a final cadence, its first frame, where they stop (the final chord is the
+    cadence guide's)."""
     closing = final_span(given[:, 0]) if cadence else None
-    return {"key_bias": key_bias(key, model.net.config.vocab_size, strength),
-            "closing": closing[0] if closing else None}
+    return {"key_bias": key_bias(key, model.net.config.vocab_size, strength), "hold_bias": hold_bias,
+            "repeat_bias": repeat_bias, "closing": closing[0] if closing else None}
 
 
 def _harmonized_pieces(grids: np.ndarray, line: list[Note], melody: Piece, shift: int, key: str | None) -> list[Piece]:

@@ -62,7 +62,7 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
          temperature: float = 1.0, seed: int = 0, on_step: StepCallback | None = None,
          rules: bool = True, search: int = 1, key: int = UNKNOWN_KEY, guide: Guide | None = None,
          hold_bias: float = 0.0, key_bias: np.ndarray | None = None,
-         closing: int | None = None) -> np.ndarray | None:
+         closing: int | None = None, repeat_bias: float = 0.0) -> np.ndarray | None:
     """Write every MASK cell of ``given``; return ``count`` completed grids.
 
     Args:
@@ -86,6 +86,8 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
             attacks, a livelier texture).
         key_bias: float [4, V] added to each voice's log-probabilities where the model writes (the key guide:
             see :func:`composer.harmony.key_guide.key_bias`); None: nothing added.
+        repeat_bias: added to the log-probability of striking again the pitch a lower voice is sounding
+            (negative: fewer repeated notes, more that move).
         closing: the first frame of a final cadence (None: none). From there on neither ``key_bias`` nor
             ``hold_bias`` applies: the final chord, Picardy third included, is the guide's and the model's, and
             it is held as the model would hold it.
@@ -98,7 +100,7 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
     with one_thread():
         result = _fill(model, given, positions, count * search, temperature, seed, on_step, rules, key,
                        score=search > 1, guide=guide.with_vocab(model.net.config.vocab_size) if guide else None,
-                       hold_bias=hold_bias, key_bias=key_bias, closing=closing)
+                       hold_bias=hold_bias, key_bias=key_bias, closing=closing, repeat_bias=repeat_bias)
     if result is None:
         return None
     grids, scores = result
@@ -109,7 +111,7 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
 
 
 def _fill(model, given, positions, count, temperature, seed, on_step, rules, key, score, guide=None,
-          hold_bias=0.0, key_bias=None, closing=None):
+          hold_bias=0.0, key_bias=None, closing=None, repeat_bias=0.0):
     out = np.repeat(given[None], count, axis=0)                          # [B, T, 4]
     unknown = given == MASK                                              # [T, 4]
     rows = np.flatnonzero(unknown.any(1))
@@ -140,8 +142,8 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
             if t == 0 or not unknown[t - 1, voice]:
                 logits[:, HOLD] = NEG_INF                # never extend a given note
             else:
-                bias = hold_bias if voice > 0 and before_closing else 0.0
-                logits[:, HOLD] = torch.where(before[:, voice] < 0, NEG_INF, logits[:, HOLD] + bias)
+                lean = (hold_bias, repeat_bias) if voice > 0 and before_closing else (0.0, 0.0)
+                _lean_away_from_holding(logits, before[:, voice], *lean)
             guided = guide.forbidden(t, voice, before, now) if guide is not None else None
             broken = None
             if rules:
@@ -159,6 +161,17 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
         if on_step is not None and on_step(t - first + 1, last - first):
             return None
     return tokens.numpy(), scores.numpy()
+
+
+def _lean_away_from_holding(logits: torch.Tensor, sounding: torch.Tensor, hold_bias: float,
+                            repeat_bias: float) -> None:
+    """Add (in place) ``hold_bias`` to HOLD and ``repeat_bias`` to the token that strikes the sounding pitch
+    again, for rows [B, V] whose voice sounds ``sounding`` [B] (-1: silent, and HOLD is refused)."""
+    logits[:, HOLD] = torch.where(sounding < 0, NEG_INF, logits[:, HOLD] + hold_bias)
+    if repeat_bias:
+        again = (sounding - MIN_PITCH + PITCH_OFFSET).clamp(PITCH_OFFSET, logits.shape[1] - 1)       # [B]
+        bias = torch.where(sounding >= 0, repeat_bias, 0.0)
+        logits.scatter_add_(1, again[:, None], bias[:, None].to(logits.dtype))
 
 
 def _constrain(logits: torch.Tensor, broken: torch.Tensor | None, guided: torch.Tensor | None) -> torch.Tensor:

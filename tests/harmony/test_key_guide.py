@@ -74,3 +74,38 @@ def test_the_guide_keeps_the_melody_and_pulls_the_lower_voices_into_the_key(ship
         strict += sum(unusual_notes(p, key) for p in results[50.0].pieces)
     print(f"lower-voice notes outside the key's usual notes: free {free}, guided {guided}, strict {strict}")
     assert strict == 0 and guided <= free and free > 0
+
+
+# -- the hold and repeat biases -------------------------------------------------------------------------------
+def test_a_sounding_voice_leans_from_holding_and_from_striking_its_pitch_again():
+    from composer.harmony.grid import HOLD
+    from composer.harmony.sampler import _lean_away_from_holding
+
+    logits = torch.zeros(2, VOCAB)
+    _lean_away_from_holding(logits, torch.tensor([62, -1]), hold_bias=-1.25, repeat_bias=-1.0)
+    assert float(logits[0, HOLD]) == -1.25 and float(logits[0, token(62)]) == -1.0
+    assert float(logits[0, token(64)]) == 0.0                            # moving is not touched
+    assert float(logits[1, HOLD]) == float("-inf")                       # a silent voice cannot hold
+    assert not logits[1, PITCH_OFFSET:].any()
+
+
+def repeated_notes(piece) -> int:
+    """Lower-voice notes that strike again the pitch their voice just sounded (no rest between)."""
+    count = 0
+    for voice in (1, 2, 3):
+        notes = sorted((n for n in piece.notes if n.voice == voice), key=lambda n: n.start)
+        count += sum(b.pitch == a.pitch and b.start == a.end for a, b in zip(notes, notes[1:]))
+    return count
+
+
+@pytest.mark.slow
+def test_the_repeat_bias_trades_repeated_notes_for_moving_ones(shipped):
+    default = free = 0
+    for path in chorale_paths(3, offset=60):
+        soprano = select_voices(read_midi(path), [0])
+        default += sum(repeated_notes(p) for p in harmonize(shipped, soprano, count=3, temperature=0.4,
+                                                           seed=1).pieces)
+        free += sum(repeated_notes(p) for p in harmonize(shipped, soprano, count=3, temperature=0.4, seed=1,
+                                                        repeat_bias=0.0).pieces)
+    print(f"repeated lower-voice notes: default {default}, without the repeat bias {free}")
+    assert default < 0.75 * free
