@@ -239,6 +239,10 @@ class GeneratePanel(QWidget):
             self.model_combo.setCurrentIndex(0)
             self.addModelRequested.emit()
 
+    def set_chords(self, text: str) -> None:
+        """Put a progression into the chords field (the chord lane's edits), so the next generation uses it."""
+        self.chords_edit.setText(text)
+
     def set_chords_supported(self, supported: bool) -> None:
         """Show the chords field only for a model trained with chords."""
         self.chords_supported = supported

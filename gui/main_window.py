@@ -237,7 +237,7 @@ class MainWindow(QMainWindow):
                       self.export_wav_action, self.export_musicxml_action, None, self.quit_action],
             "&Edit": [self.undo_action, self.redo_action, None, self.cut_action, self.copy_action, self.paste_action,
                       self.delete_action, self.select_all_action],
-            "&View": [self.zoom_in_action, self.zoom_out_action],
+            "&View": [self.zoom_in_action, self.zoom_out_action, None, self.piano_roll.chord_lane.estimate_action],
             "&Compose": [self.generate_action, self.cancel_action, self.use_action, self.harmonize_action,
                          self.regenerate_action, self.chorale_action, None, self.add_model_action, self.train_action],
             "&Play": [self.play_action, self.loop_action, self.record_action, self.refresh_ports_action],

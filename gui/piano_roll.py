@@ -16,7 +16,8 @@ Mouse:
     right click on a note      deletes it; Delete removes the selection
 A note clicked, drawn or dragged to another pitch is auditioned (``auditionRequested``; the window plays it through the current output).
 The velocity lane (:class:`~gui.velocity_lane.VelocityLane`) sits under the grid, in the scroll area's bottom
-margin, scrolled and zoomed with it; rows of pitches outside the piece's key are shaded (none without a key).
+margin, and the chord lane (:class:`~gui.chord_lane.ChordLane`) above it, in the top margin, both scrolled and
+zoomed with it; rows of pitches outside the piece's key are shaded (none without a key).
 Keys: arrows move the selection (up/down a semitone, shift: an octave; left/right a grid step, shift: a
 bar); the window's Ctrl+C/X/V copy, cut and paste notes (pasted at the playback start marker).
     ctrl+wheel                 zooms time (shift+ctrl+wheel zooms pitch)
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import QScrollArea, QWidget
 
 from composer.music.keys import scale_mask
 from composer.music.notes import Note, Piece
+from gui.chord_lane import CHORD_LANE_HEIGHT, ChordLane
 from gui.commands import with_notes_added, with_notes_removed, with_notes_replaced
 from gui.document import Document
 from gui.roll_gesture import BAND, DRAW, MOVE, RESIZE, Gesture, band_covers
@@ -414,8 +416,12 @@ class PianoRoll(QScrollArea):
         self.horizontalScrollBar().valueChanged.connect(self.canvas.update)
         self.verticalScrollBar().valueChanged.connect(self.canvas.update)
         self.velocity_lane = VelocityLane(self.canvas, self.horizontalScrollBar().value, self)
-        self.setViewportMargins(0, 0, 0, LANE_HEIGHT)   # the lane sits in the bottom margin, under the grid
+        self.chord_lane = ChordLane(self.canvas, self.horizontalScrollBar().value, self)
+        # the velocity lane sits in the bottom margin, under the grid; the chord lane in the top one, above it
+        self.setViewportMargins(0, CHORD_LANE_HEIGHT, 0, LANE_HEIGHT)
         self.horizontalScrollBar().valueChanged.connect(self.velocity_lane.update)
+        self.horizontalScrollBar().valueChanged.connect(self.chord_lane.update)
+        self.chord_lane.hoverChanged.connect(self.canvas.hoverChanged)
         self.canvas.viewChanged.connect(self.velocity_lane.update)
         self.velocity_lane.hoverChanged.connect(self.canvas.hoverChanged)   # to the status bar, like the grid's
 
@@ -424,6 +430,8 @@ class PianoRoll(QScrollArea):
             self.canvas.set_view_width(self.viewport().width())  # the grid always fills the view
             view = self.viewport().geometry()
             self.velocity_lane.setGeometry(QRect(view.left(), view.bottom() + 1, view.width(), LANE_HEIGHT))
+            self.chord_lane.setGeometry(QRect(view.left(), view.top() - CHORD_LANE_HEIGHT, view.width(),
+                                              CHORD_LANE_HEIGHT))
         return super().viewportEvent(event)
 
     def show_pitch_range(self, piece: Piece) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel
 
+from gui.chord_lane import link_chord_lane
 from gui.document import Document
 from gui.generate_panel import GeneratePanel, Variation
 from gui.messages import Messages
@@ -38,6 +39,7 @@ class ResultsView(QObject):
         panel.previewChanged.connect(self.preview)
         panel.useRequested.connect(self.use_selected_variation)
         panel.auditionRequested.connect(self.audition)
+        link_chord_lane(piano_roll.chord_lane, panel, messages)   # a chord result's chords, edits to the panel
 
     def preview(self, variation: Variation | None) -> None:
         """Show ``variation`` read-only in the piano roll (None: back to the document); the region a

@@ -40,6 +40,7 @@ class Variation:
     end_tick: int
     seed: int | None = None
     new_from: int = 0      # where the new music starts (after a primer); 0 when all of it is new
+    chord_spans: tuple = ()  # the chords a chord model was given (ChordSpans in the piece's ticks), shown in the lane
 
 
 def safe_file_name(text: str) -> str:

@@ -9,7 +9,7 @@ from composer.music.notes import Note, Piece, TimeSignature
 TPB = 4
 
 
-def piece_of(bars: list[tuple[int, ...]], signatures=(TimeSignature(0, 4, 4),), arpeggio: bool = False) -> Piece:
+def piece_of(bars: list[tuple[int, ...]], arpeggio: bool = False) -> Piece:
     """A piece of one chord per 4/4 bar: the pitches held for the bar, or played one after another."""
     notes, bar = [], 4 * TPB
     for index, pitches in enumerate(bars):
@@ -19,7 +19,7 @@ def piece_of(bars: list[tuple[int, ...]], signatures=(TimeSignature(0, 4, 4),), 
             notes += [Note(start + i * length, start + (i + 1) * length, p, 80) for i, p in enumerate(pitches)]
         else:
             notes += [Note(start, start + bar, p, 80, voice=v) for v, p in enumerate(pitches)]
-    return Piece(notes=tuple(notes), ticks_per_beat=TPB, time_signatures=tuple(signatures))
+    return Piece(notes=tuple(notes), ticks_per_beat=TPB, time_signatures=(TimeSignature(0, 4, 4),))
 
 
 C, F, G = (48, 64, 67, 72), (41, 65, 69, 72), (43, 62, 67, 71)

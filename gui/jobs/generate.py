@@ -107,8 +107,8 @@ class GenerateJob(QObject):
 
     def _show_generated(self, result: GenerationResult, continued: str, model_name: str) -> None:
         """List the variations and say what was made (and, when one voice of several was continued, which)."""
-        variations = [Variation(piece, f"Variation {i + 1}", result.length_ticks, result.seed, result.primer_ticks)
-                      for i, piece in enumerate(result.pieces)]
+        variations = [Variation(piece, f"Variation {i + 1}", result.length_ticks, result.seed, result.primer_ticks,
+                                tuple(result.chord_spans)) for i, piece in enumerate(result.pieces)]
         self.panel.show_results(variations)
         self.panel.seed_spin.setValue(result.seed)  # untick Random to make the same music again
         kept = (f". Continued the {continued}; the other voices are kept as they were — use Harmonize to "

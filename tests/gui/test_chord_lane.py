@@ -1,0 +1,127 @@
+"""The chord lane above the piano roll, on the real window: a chord result's chords, editing them (undoably,
+into the Compose panel's chords field), refusing a bad symbol, estimated chords, and following zoom and scroll."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from composer.music.chords import parse_progression, progression_spans
+from composer.music.notes import Note
+from gui.results_list import Variation
+from gui.roll_grid import KEY_WIDTH
+
+
+def chord_result(window, progression: str = "C G Am F") -> Variation:
+    """A result as a chord model gives it (its chords a bar each), listed and previewed in the window."""
+    piece = window.document.piece
+    tpb, bar = piece.ticks_per_beat, piece.ticks_per_bar
+    notes = tuple(Note(i * bar, (i + 1) * bar, p, 80) for i, p in enumerate((60, 62, 64, 65)))
+    spans = progression_spans(parse_progression(progression), 0, 4 * bar, bar, tpb)
+    variation = Variation(piece.replace(notes=notes), "Variation 1", 4 * bar, 1, 0, tuple(spans))
+    window.panel.set_chords(progression)
+    window.panel.show_results([variation])
+    window.panel.results.setCurrentRow(0)
+    window.piano_roll.horizontalScrollBar().setValue(0)
+    return variation
+
+
+def symbols(lane) -> list[str]:
+    return [c.symbol for c in lane.chords]
+
+
+def double_click(widget, point) -> None:
+    local = QPointF(point)
+    for kind in (QEvent.MouseButtonPress, QEvent.MouseButtonRelease, QEvent.MouseButtonDblClick,
+                 QEvent.MouseButtonRelease):
+        buttons = Qt.NoButton if kind == QEvent.MouseButtonRelease else Qt.LeftButton
+        QApplication.sendEvent(widget, QMouseEvent(kind, local, widget.mapToGlobal(local), Qt.LeftButton, buttons,
+                                                   Qt.NoModifier))
+
+
+def type_symbol(qtbot, lane, index: int, text: str) -> None:
+    """Double-click span ``index``, type ``text`` over its symbol and press Enter."""
+    double_click(lane, lane.point_for(index))
+    assert lane.editor.isVisible() and lane.editing == index
+    lane.editor.selectAll()
+    qtbot.keyClicks(lane.editor, text)
+    qtbot.keyClick(lane.editor, Qt.Key_Return)
+
+
+def test_a_chord_result_shows_its_chords_above_the_roll(window):
+    chord_result(window)
+    lane = window.piano_roll.chord_lane
+    assert lane.isVisible() and lane.width() > KEY_WIDTH + 100
+    assert lane.geometry().bottom() < window.piano_roll.viewport().geometry().top()   # above the grid
+    assert symbols(lane) == ["C", "G", "Am", "F"]
+    assert not any(c.estimated for c in lane.chords)
+    window.panel.clear_preview()                       # back to the piece: it has no chords yet
+    assert symbols(lane) == []
+
+
+def test_editing_a_span_updates_the_chords_field_and_is_undoable(window, qtbot):
+    chord_result(window)
+    lane, stack = window.piano_roll.chord_lane, window.document.undo_stack
+    steps = stack.count()
+    type_symbol(qtbot, lane, 2, "dm7")
+    assert symbols(lane) == ["C", "G", "Dm7", "F"] and not lane.editor.isVisible()
+    assert window.panel.chords_edit.text() == "C G Dm7 F"
+    assert stack.count() == steps + 1 and stack.undoText() == "Change chord to Dm7"
+    request_chords = window.panel.chords_edit.text().split()
+    assert [c.name for c, _ in parse_progression(request_chords)] == ["C", "G", "Dm7", "F"]
+    stack.undo()
+    assert symbols(lane) == ["C", "G", "Am", "F"] and window.panel.chords_edit.text() == "C G Am F"
+    stack.redo()
+    assert symbols(lane) == ["C", "G", "Dm7", "F"] and window.panel.chords_edit.text() == "C G Dm7 F"
+
+
+def test_a_bad_symbol_is_refused_with_a_one_line_message(window, qtbot):
+    chord_result(window)
+    lane, stack = window.piano_roll.chord_lane, window.document.undo_stack
+    steps = stack.count()
+    type_symbol(qtbot, lane, 1, "Hx9")
+    assert symbols(lane) == ["C", "G", "Am", "F"] and stack.count() == steps
+    assert window.panel.chords_edit.text() == "C G Am F"
+    assert window.last_message.startswith("Chord not changed") and "\n" not in window.last_message
+    assert lane.editor.isVisible()                    # still open to fix the symbol; Esc cancels
+    qtbot.keyClick(lane.editor, Qt.Key_Escape)
+    assert not lane.editor.isVisible()
+    assert not lane.edit_span(0, "C:2") and not lane.edit_span(0, "C G")   # one symbol, no length
+
+
+def test_estimated_chords_are_shown_on_request_marked_until_edited(window, qtbot):
+    piece = window.document.piece
+    bar = piece.ticks_per_bar
+    chords = ((48, 64, 67), (41, 65, 69), (43, 62, 71), (48, 64, 67))
+    notes = tuple(Note(i * bar, (i + 1) * bar, p, 80, voice=v) for i, ch in enumerate(chords) for v, p in enumerate(ch))
+    window.document.apply(piece.replace(notes=notes), "Draw chords")
+    lane, stack = window.piano_roll.chord_lane, window.document.undo_stack
+    action = lane.estimate_action
+    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    assert action in view_menu.actions()
+    action.trigger()
+    assert symbols(lane) == ["C", "F", "G", "C"]
+    assert all(c.estimated for c in lane.chords)
+    type_symbol(qtbot, lane, 3, "C7")
+    assert [c.estimated for c in lane.chords] == [True, True, True, False]
+    assert window.panel.chords_edit.text() == "C F G C7"
+    stack.undo()
+    stack.undo()                                       # the estimate is a step of its own
+    assert symbols(lane) == []
+
+
+def test_the_lane_follows_zoom_and_scroll(window):
+    chord_result(window)
+    lane, roll = window.piano_roll.chord_lane, window.piano_roll
+    before = lane.point_for(2).x()
+    roll.zoom_in()
+    assert lane.point_for(2).x() > before
+    assert abs(lane.tick_to_x(lane.chords[2].start) - (roll.canvas.tick_to_x(lane.chords[2].start)
+                                                       - roll.horizontalScrollBar().value())) < 1
+    roll.canvas.set_zoom(zoom_x=roll.canvas.zoom_x * 3)
+    before = lane.span_rect(lane.chords[1]).left()
+    roll.horizontalScrollBar().setValue(30)
+    assert roll.horizontalScrollBar().value() == 30
+    assert lane.span_rect(lane.chords[1]).left() == before - 30
+    assert lane.span_at(lane.span_rect(lane.chords[1]).center().x()) == 1
