@@ -25,4 +25,4 @@ MELODY_MODEL = MODELS / "melody.pt"
 HARMONY_MODEL = MODELS / "chorale.pt"
 # The shipped polyphonic benchmark model of each bundled benchmark file.
 BENCHMARK_MODELS = {"jsb_chorales_quarter.json": MODELS / "jsb.pt", "nottingham.json": MODELS / "nottingham.pt",
-                    "musedata.json": MODELS / "musedata.pt"}
+                    "musedata.json": MODELS / "musedata.pt", "piano_midi.json": MODELS / "piano_midi.pt"}

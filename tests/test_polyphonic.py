@@ -454,6 +454,22 @@ def test_shipped_nottingham_model_is_a_trained_model(tmp_path, capsys):
     assert result["frame_nll"] < 2 * checkpoint["metrics"]["valid"]["frame_nll"]
 
 
+@pytest.mark.parametrize("name", list(NEW_SETS))
+def test_shipped_new_set_models_are_trained_models(new_sets, name, tmp_path, capsys):
+    """The shipped MuseData and Piano-midi.de models: their recipes, the valid scores recorded in training, and the
+    first valid pieces scored by the command, which finds the model from the data file's name."""
+    _, checkpoint = shipped(name)
+    (pieces, frames) = NEW_SETS[name][1]["valid"]
+    assert checkpoint["metrics"]["valid"]["frames"] == frames
+    assert checkpoint["metrics"]["valid_with_cache"]["frame_nll"] < checkpoint["metrics"]["valid"]["frame_nll"] < 10.0
+    assert checkpoint["repeat_cache"]["fitted_on"] == f"train split, {NEW_SETS[name][1]['train'][0]} pieces"
+    data = write_excerpt(tmp_path / NEW_SETS[name][0].name, new_sets[name], train=0, valid=2)
+    assert main(["benchmark", "polyphonic", "--data", str(data), "--split", "valid", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert Path(result["model"]).name == f"{name}.pt"
+    assert result["frame_nll"] < 2 * checkpoint["metrics"]["valid"]["frame_nll"]   # an untrained model scores ~25
+
+
 def test_copy_sources_find_the_longest_repeated_context(jsb):
     from composer.polyphonic.data import copy_sources
 
