@@ -82,6 +82,7 @@ class ChordLane(QWidget):
         self.setMouseTracking(True)
         self.setToolTip("Chords: double-click a chord to change it; right-click to estimate chords from the notes")
         canvas.viewChanged.connect(self.update)
+        canvas.document.pieceChanged.connect(self._piece_changed)
 
     # -- the model -----------------------------------------------------------------------------------
     def view_key(self) -> Hashable:
@@ -102,13 +103,26 @@ class ChordLane(QWidget):
         self.update()
 
     def show_variation(self, variation) -> None:
-        """Show a previewed result's chords (its ``chord_spans``, when it has them), or the document's (None)."""
+        """Show a previewed result's chords (its ``chord_spans``, when it has them), or the document's (None).
+
+        A result that has just become the piece ("Use this one") leaves its chords to the document.
+        """
         self._cancel_editor()
-        self._variation = variation
+        previous, self._variation = self._variation, variation
+        if variation is None and previous is not None and self.chords_for(id(previous)) \
+                and previous.piece == self.canvas.document.piece:
+            self._chords[DOCUMENT] = self.chords_for(id(previous))
         key = self.view_key()
         if variation is not None and key not in self._chords:
             self._keep[key] = variation
             self._chords[key] = lane_chords(getattr(variation, "chord_spans", ()) or ())
+        self.update()
+
+    def _piece_changed(self, _piece) -> None:
+        """A piece started afresh (New, Open, a restored autosave: the history is empty) has no chords yet."""
+        if self.canvas.document.undo_stack.count() == 0:
+            self._cancel_editor()
+            self._chords.pop(DOCUMENT, None)
         self.update()
 
     def show_estimated(self) -> None:

@@ -125,3 +125,31 @@ def test_the_lane_follows_zoom_and_scroll(window):
     assert roll.horizontalScrollBar().value() == 30
     assert lane.span_rect(lane.chords[1]).left() == before - 30
     assert lane.span_at(lane.span_rect(lane.chords[1]).center().x()) == 1
+
+
+def test_a_used_result_keeps_its_chords_and_a_new_piece_has_none(window, qtbot):
+    chord_result(window)
+    lane = window.piano_roll.chord_lane
+    type_symbol(qtbot, lane, 0, "Em")
+    window.results.use_selected_variation()
+    assert not window.canvas.read_only
+    assert symbols(lane) == ["Em", "G", "Am", "F"]
+    window.document.reset(window.document.piece.replace(notes=()))    # as File > New does
+    assert symbols(lane) == []
+
+
+def test_estimated_spans_are_drawn_apart_from_edited_ones(window, qtbot):
+    piece = window.document.piece
+    bar = piece.ticks_per_bar
+    notes = tuple(Note(i * bar, (i + 1) * bar, p, 80) for i, p in enumerate((60, 64)))
+    window.document.apply(piece.replace(notes=notes), "Draw notes")
+    window.piano_roll.horizontalScrollBar().setValue(0)
+    lane = window.piano_roll.chord_lane
+    lane.estimate_action.trigger()
+    assert lane.edit_span(1, "G")
+    image = lane.grab().toImage()
+    fills = []
+    for chord in lane.chords:
+        rect = lane.span_rect(chord)
+        fills.append(image.pixelColor(round(rect.right()) - 6, round(rect.top()) + 3).name())
+    assert fills[0] != fills[1]
