@@ -153,3 +153,19 @@ def test_estimated_spans_are_drawn_apart_from_edited_ones(window, qtbot):
         rect = lane.span_rect(chord)
         fills.append(image.pixelColor(round(rect.right()) - 6, round(rect.top()) + 3).name())
     assert fills[0] != fills[1]
+
+
+def test_a_generation_s_chords_reach_its_results(window):
+    """A chord model's GenerationResult carries its chord spans: each listed variation shows them."""
+    from composer.melody.generate import GenerationResult
+
+    piece = window.document.piece
+    bar = piece.ticks_per_bar
+    spans = progression_spans(parse_progression("Dm G7 C"), 0, 3 * bar, bar, piece.ticks_per_beat)
+    pieces = [piece.replace(notes=(Note(0, bar, 62 + i, 80),)) for i in range(2)]
+    result = GenerationResult(pieces, seed=5, primer_ticks=0, length_ticks=3 * bar, seconds=0.1, chord_spans=spans)
+    window.generate_job._show_generated(result, "", "chord model")
+    lane = window.piano_roll.chord_lane
+    for row in (0, 1):
+        window.panel.results.setCurrentRow(row)
+        assert window.canvas.read_only and symbols(lane) == ["Dm", "G7", "C"]
