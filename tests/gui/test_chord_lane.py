@@ -11,6 +11,7 @@ from composer.music.chords import parse_progression, progression_spans
 from composer.music.notes import Note
 from gui.results_list import Variation
 from gui.roll_grid import KEY_WIDTH
+from tests.gui.job_wait import run_job
 
 
 def chord_result(window, progression: str = "C G Am F") -> Variation:
@@ -169,3 +170,21 @@ def test_a_generation_s_chords_reach_its_results(window):
     for row in (0, 1):
         window.panel.results.setCurrentRow(row)
         assert window.canvas.read_only and symbols(lane) == ["Dm", "G7", "C"]
+
+
+def test_a_real_chord_generation_shows_its_chords_and_an_edit_steers_the_next(window_factory, tiny_chord_model,
+                                                                              qtbot):
+    window = window_factory(model_folders=[tiny_chord_model.parent])
+    panel, lane = window.panel, window.piano_roll.chord_lane
+    panel.count_spin.setValue(1)
+    panel.bars_spin.setValue(4)
+    panel.chords_edit.setText("C G Am F")
+    assert run_job(qtbot, window, window.generate) == "succeeded"
+    panel.results.setCurrentRow(0)
+    assert window.canvas.read_only and symbols(lane) == ["C", "G", "Am", "F"]
+    type_symbol(qtbot, lane, 3, "G7")
+    assert panel.chords_edit.text() == "C G Am G7"
+    assert panel.request().chords == ("C", "G", "Am", "G7")
+    assert run_job(qtbot, window, window.generate) == "succeeded"
+    panel.results.setCurrentRow(0)                     # the newest run's result
+    assert symbols(lane) == ["C", "G", "Am", "G7"]
