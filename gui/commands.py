@@ -137,3 +137,74 @@ def with_key(piece: Piece, key: str | None) -> Piece:
     if not key:
         return piece.replace(key=None)
     return piece.replace(key=key_name(*parse_key(key)))
+
+
+# -- the Edit menu's note operations (Duplicate, Transpose, Quantize) ------------------------------
+def duplicate_offset(notes: Iterable[Note], grid: int = 1) -> int:
+    """How far :func:`with_duplicate` moves the copy: the notes' span (first start to last end), rounded up to
+    a whole number of ``grid`` steps so the copy keeps its place on the grid (0 for no notes)."""
+    notes = tuple(notes)
+    if not notes:
+        return 0
+    span = max(n.end for n in notes) - min(n.start for n in notes)
+    step = max(1, grid)
+    return -(-span // step) * step
+
+
+def with_duplicate(piece: Piece, notes: Iterable[Note], grid: int = 1) -> tuple[Piece, tuple[Note, ...]]:
+    """``piece`` with a copy of ``notes`` placed right after them (see :func:`duplicate_offset`).
+
+    Args:
+        piece: the piece edited.
+        notes: notes of the piece to copy.
+        grid: the roll's grid in ticks; the copy moves by a whole number of steps.
+
+    Returns:
+        (the edited piece, the copies).
+    """
+    notes = tuple(notes)
+    offset = duplicate_offset(notes, grid)
+    copies = tuple(dataclasses.replace(n, start=n.start + offset, end=n.end + offset) for n in notes)
+    return with_notes_added(piece, copies), copies
+
+
+def with_transposed(piece: Piece, notes: Iterable[Note], semitones: int) -> tuple[Piece, tuple[Note, ...]] | None:
+    """``piece`` with ``notes`` moved by ``semitones``.
+
+    Args:
+        piece: the piece edited.
+        notes: notes of the piece to move.
+        semitones: how far (negative: down).
+
+    Returns:
+        (the edited piece, the moved notes), or None when a note would leave MIDI's pitches 0..127 (the chord
+        keeps its shape rather than being squashed at the edge).
+    """
+    notes = tuple(notes)
+    pitches = [n.pitch + semitones for n in notes]
+    if not notes or min(pitches) < 0 or max(pitches) > 127:
+        return None
+    moved = tuple(dataclasses.replace(n, pitch=n.pitch + semitones) for n in notes)
+    return with_notes_replaced(piece, notes, moved), moved
+
+
+def quantized_note(note: Note, grid: int) -> Note:
+    """``note`` with its start and end moved to the nearest line of a ``grid``-tick grid (from tick 0); a note
+    shorter than half a step keeps one step."""
+    step = max(1, grid)
+    start = round(note.start / step) * step
+    end = max(start + step, round(note.end / step) * step)
+    return dataclasses.replace(note, start=start, end=end)
+
+
+def with_quantized(piece: Piece, notes: Iterable[Note], grid: int) -> tuple[Piece, tuple[Note, ...]]:
+    """``piece`` with ``notes``' starts and ends on the ``grid`` (see :func:`quantized_note`).
+
+    Returns:
+        (the edited piece, the quantized notes); the piece itself when every note is already on the grid.
+    """
+    notes = tuple(notes)
+    moved = tuple(quantized_note(n, grid) for n in notes)
+    if moved == notes:
+        return piece, notes
+    return with_notes_replaced(piece, notes, moved), moved

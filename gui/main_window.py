@@ -11,6 +11,8 @@ The parts, each owned by the window:
   (``recording``);
 - :class:`~gui.results.ResultsView` (``results``): previewing, auditioning and using a result;
 - :class:`~gui.roll_controls.RollControls` (``roll_controls``): the piano roll's Tool, Snap and Voice boxes.
+- :class:`~gui.note_edits.NoteEdits` (``note_edits``): Delete, Duplicate, Transpose and Quantize;
+- :class:`~gui.voice_legend.VoiceLegend` (``voice_legend``, its ``mix``): per-voice mute, solo and hide.
 
 All dialogs are thin wrappers around methods that do the work without asking (``open_file``,
 ``save_to``, ``export_wav_to``, ``generate``, ``harmonize``, ``use_variation``, ``restore_autosave``...);
@@ -43,6 +45,7 @@ from gui.jobs.train import TrainLauncher
 from gui.jobs.worker import Worker
 from gui.model_picker import ModelPicker
 from gui.models import SHIPPED_MODELS_DIR, ModelStore
+from gui.note_edits import NoteEdits
 from gui.piano_roll import PianoRoll
 from gui.recording import KeyboardRecording
 from gui.recovery import CrashRecovery
@@ -50,6 +53,7 @@ from gui.results import ResultsView
 from gui.roll_controls import RollControls
 from gui.settings import AppSettings
 from gui.transport import Transport
+from gui.voice_legend import attach_voice_legend
 from gui.window_fit import fit_to_screen, scrolling
 
 
@@ -139,6 +143,7 @@ class MainWindow(QMainWindow):
         self.recording = KeyboardRecording(self.document, self.canvas, self, self, recorder)
         self.addAction(self.recording.record_action)
         self.recording.statusChanged.connect(self.status_label.setText)
+        self.voice_legend = attach_voice_legend(self)   # mute, solo, hide per voice
         self.results = ResultsView(self.panel, self.piano_roll, self.document, self.transport, self.preview_banner,
                                    self, self)
         self._alias_parts()
@@ -197,8 +202,8 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit, "Quit Composer")
         self.undo_action, self.redo_action = make_undo_actions(stack, self)
         self.addActions([self.undo_action, self.redo_action])
-        self.delete_action = self._action("&Delete notes", self.delete_selection, QKeySequence.Delete,
-                                          "Delete the selected notes (Delete)")
+        self.note_edits = NoteEdits(canvas, self.piano_roll, self)   # Delete, Duplicate, Transpose, Quantize
+        self.delete_action = self.note_edits.delete_action
         self.copy_action = self._action("&Copy notes", canvas.copy_selection, QKeySequence.Copy,
                                         "Copy the selected notes (Ctrl+C)")
         self.cut_action = self._action("Cu&t notes", canvas.cut_selection, QKeySequence.Cut,
@@ -236,7 +241,7 @@ class MainWindow(QMainWindow):
             "&File": [self.new_action, self.open_action, self.recent_menu, self.save_action, self.save_as_action,
                       self.export_wav_action, self.export_musicxml_action, None, self.quit_action],
             "&Edit": [self.undo_action, self.redo_action, None, self.cut_action, self.copy_action, self.paste_action,
-                      self.delete_action, self.select_all_action],
+                      self.select_all_action, None, *self.note_edits.actions()],
             "&View": [self.zoom_in_action, self.zoom_out_action, None, self.piano_roll.chord_lane.estimate_action],
             "&Compose": [self.generate_action, self.cancel_action, self.use_action, self.harmonize_action,
                          self.regenerate_action, self.chorale_action, None, self.add_model_action, self.train_action],
@@ -316,9 +321,6 @@ class MainWindow(QMainWindow):
         if region is not None:
             self.panel.set_selected_voices(voices_to_tick(region[2], self.panel.selected_voices()))
         self.status_label.setText(f"{count} note(s) selected" if count else "")
-
-    def delete_selection(self) -> None:
-        self.canvas.delete_notes(sorted(self.canvas.selection))
 
     def about_dialog(self) -> AboutDialog:
         dialog = AboutDialog(self.models.loaded_models(), self)

@@ -79,6 +79,7 @@ class RollCanvas(QWidget):
         self.selection: set[Note] = set()
         self.clipboard: tuple[Note, ...] = ()
         self.gesture: Gesture | None = None   # the mouse edit in progress
+        self.hidden_voices: frozenset[int] = frozenset()   # voices neither painted nor hit (gui.voice_mix)
         self._painter = RollPainter(self)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
@@ -121,6 +122,18 @@ class RollCanvas(QWidget):
             return scale_mask(key)
         except ValueError:
             return None
+
+    def shown_notes(self) -> tuple[Note, ...]:
+        """The shown piece's notes outside the hidden voices: what is painted and can be clicked or selected."""
+        hidden = self.hidden_voices
+        return tuple(n for n in self.piece.notes if n.voice not in hidden) if hidden else self.piece.notes
+
+    def set_hidden_voices(self, voices: frozenset[int]) -> None:
+        """Hide the notes of ``voices`` (their notes stay in the piece; hidden ones leave the selection)."""
+        self.hidden_voices = frozenset(voices)
+        self._select({n for n in self.selection if n.voice not in self.hidden_voices})
+        self.viewChanged.emit()
+        self.update()
 
     def _piece_changed(self, piece: Piece) -> None:
         self.selection &= set(piece.notes)
@@ -205,7 +218,7 @@ class RollCanvas(QWidget):
     # -- hit testing -------------------------------------------------------------------------------
     def note_at(self, point: QPoint | QPointF) -> Note | None:
         """The topmost note under ``point`` (the latest starting one when notes overlap)."""
-        for note in reversed(self.piece.notes):
+        for note in reversed(self.shown_notes()):
             if self.note_rect(note).contains(QPointF(point)):
                 return note
         return None
@@ -270,7 +283,7 @@ class RollCanvas(QWidget):
             return
         if gesture.kind == BAND:
             band = gesture.band()
-            self._select({n for n in self.piece.notes if band_covers(band, self.note_rect(n))})
+            self._select({n for n in self.shown_notes() if band_covers(band, self.note_rect(n))})
         elif gesture.kind == DRAW:
             new = gesture.dragged()
             self._apply_and_select(with_notes_added(self.piece, new), "Draw note", new)
@@ -380,7 +393,7 @@ class RollCanvas(QWidget):
         return True
 
     def select_all(self) -> None:
-        self._select(set(self.piece.notes))
+        self._select(set(self.shown_notes()))
         self.update()
 
     def selected_region(self) -> tuple[int, int, list[int]] | None:

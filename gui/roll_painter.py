@@ -132,7 +132,7 @@ class RollPainter:
         canvas = self.canvas
         hidden = canvas.gesture.hidden_notes() if canvas.gesture else set()
         region = QRectF(visible)
-        for note in canvas.piece.notes:
+        for note in canvas.shown_notes():   # hidden voices are left out
             rect = canvas.note_rect(note)
             if not rect.intersects(region):
                 continue

@@ -48,6 +48,7 @@ class Transport(QObject):
         self.midi_out = midi_out if midi_out is not None else optional_instance("midi_ports", "MidiOutPlayer", self)
         self._now_playing: Piece | None = None    # what the last play() started, for tempo/loop changes
         self._playhead_tick = 0
+        self.voice_mix = None    # a gui.voice_mix.VoiceMix: which voices are played (set_voice_mix); None: all
         self._build_controls()
         self._connect_players()
         self.refresh_ports()
@@ -111,29 +112,38 @@ class Transport(QObject):
             self.output_combo.addItem(name)
         self.output_combo.setCurrentText(name)
 
+    def set_voice_mix(self, mix) -> None:
+        """Play only the voices ``mix`` lets through (a :class:`~gui.voice_mix.VoiceMix`: mute and solo); a change
+        while the music plays takes effect at once, from where the playhead is."""
+        self.voice_mix = mix
+        mix.changed.connect(self._replay_with_new_settings)
+
     def _active_player(self):
         return self.player if self.output_combo.currentText() == BUILT_IN_SYNTH else self.midi_out
 
     # -- playing -------------------------------------------------------------------------------
     def play(self, piece: Piece | None = None, start: int | None = None) -> None:
         """Play ``piece`` (default: what the piano roll shows) through the chosen output, from ``start``
-        (default: the start marker set on the ruler)."""
+        (default: the start marker set on the ruler). The player gets only the voices the voice mix lets through."""
         piece = piece or self.canvas.piece
+        heard = self.voice_mix.for_playback(piece) if self.voice_mix is not None else piece
         player = self._active_player()
         if player is None:
             return self._refuse("Playback is not available in this build")
         if not piece.notes:
             return self._refuse("Nothing to play: the piece has no notes")
+        if not heard.notes:
+            return self._refuse("Nothing to play: the voices with notes are muted (M) or not soloed (S)")
         set_checked_quietly(self.play_action, True)
         tempo = self.tempo_spin.value() / 100
         loop = self.loop_action.isChecked()
         if start is None:
-            start = self.canvas.play_start if self.canvas.play_start < piece.end else 0
+            start = self.canvas.play_start if self.canvas.play_start < heard.end else 0
         self._now_playing, self._playhead_tick = piece, start
         if player is self.player:
-            player.play(piece, start, loop, tempo)
+            player.play(heard, start, loop, tempo)
         else:
-            player.play(piece, self.output_combo.currentText(), start, loop, tempo)
+            player.play(heard, self.output_combo.currentText(), start, loop, tempo)
 
     def _refuse(self, text: str) -> None:
         self.messages.show_message(text)
@@ -160,10 +170,13 @@ class Transport(QObject):
         self.play(piece)
 
     def _replay_with_new_settings(self) -> None:
-        """A tempo or loop change while playing takes effect at once: play on from where the playhead is."""
+        """A tempo, loop or voice mix change while playing takes effect at once: play on from where the playhead
+        is (or stop, when every voice with notes is now silent)."""
         player = self._active_player()
         if player is None or not player.is_playing() or self._now_playing is None:
             return
+        if self.voice_mix is not None and not self.voice_mix.for_playback(self._now_playing).notes:
+            return self.stop()
         self.play(self._now_playing, min(self._playhead_tick, self._now_playing.end))
 
     def _playhead_moved(self, tick: int) -> None:

@@ -1,0 +1,142 @@
+"""The voice legend: a strip above the piano roll naming the shown piece's voices in their roll colours, each with
+M (mute), S (solo) and an eye (hide) toggle, like a DAW's track header.
+
+The toggles set a :class:`~gui.voice_mix.VoiceMix` (the model); :func:`attach_voice_legend` puts the strip in a
+window and connects the mix to what it governs: the transport plays ``mix.for_playback(piece)``, the piano
+roll leaves hidden voices out of its painting and hit-testing, and a new or opened piece starts the mix afresh.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QToolButton, QWidget
+
+from gui.document import Document
+from gui.piano_roll import RollCanvas
+from gui.roll_grid import voice_colour
+from gui.voice_mix import HIDE, MUTE, SOLO, VoiceMix
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+STRIP_HEIGHT = 30   # px
+TOGGLES = ((MUTE, "M", "Mute {name}: it is not played"),
+           (SOLO, "S", "Solo {name}: only soloed voices are played"),
+           (HIDE, "\N{EYE}", "Hide {name} in the piano roll (its notes are kept)"))
+
+
+class VoiceLegend(QScrollArea):
+    """The strip of voices (it scrolls sideways when there are more than fit).
+
+    Args:
+        canvas: the piano roll: its shown piece's voices are listed.
+        mix: the model the toggles set.
+        parent: Qt parent.
+
+    Attributes:
+        buttons: (kind, voice) -> its toggle, kind being MUTE, SOLO or HIDE (tests click them).
+        swatches: voice -> (its colour swatch, its name label).
+    """
+
+    def __init__(self, canvas: RollCanvas, mix: VoiceMix, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.canvas = canvas
+        self.mix = mix
+        self.buttons: dict[tuple[str, int], QToolButton] = {}
+        self.swatches: dict[int, tuple[QLabel, QLabel]] = {}
+        self._names: tuple[str, ...] | None = None
+        self.setFrameShape(QFrame.NoFrame)
+        self.setWidgetResizable(True)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setFixedHeight(STRIP_HEIGHT)
+        self.setToolTip("The voices: M mutes one, S solos it (only soloed voices play), the eye hides it")
+        canvas.viewChanged.connect(self.refresh)
+        mix.changed.connect(self._show_mix)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """List the shown piece's voices again when they changed."""
+        names = tuple(v.name or f"Voice {i + 1}" for i, v in enumerate(self.canvas.piece.voices))
+        if names == self._names:
+            return
+        self._names = names
+        self.buttons.clear()
+        self.swatches.clear()
+        strip = QWidget()
+        layout = QHBoxLayout(strip)
+        layout.setContentsMargins(6, 2, 6, 2)
+        layout.setSpacing(3)
+        layout.addWidget(QLabel("Voices "))
+        for voice, name in enumerate(names):
+            self._add_voice(layout, voice, name)
+        layout.addStretch(1)
+        self.setWidget(strip)
+        self._show_mix()
+
+    def _add_voice(self, layout: QHBoxLayout, voice: int, name: str) -> None:
+        """One voice: a swatch of its colour, its name and its three toggles."""
+        swatch = QLabel()
+        swatch.setFixedSize(12, 12)
+        swatch.setStyleSheet(f"background:{voice_colour(voice).name()}; border:1px solid #222;")
+        layout.addSpacing(8)
+        label = QLabel(name)
+        layout.addWidget(swatch)
+        layout.addWidget(label)
+        self.swatches[voice] = (swatch, label)
+        for kind, text, tip in TOGGLES:
+            button = QToolButton()
+            button.setText(text)
+            button.setCheckable(True)
+            button.setAutoRaise(True)
+            button.setToolTip(tip.format(name=name))
+            button.toggled.connect(lambda on, kind=kind, voice=voice: self.mix.set(kind, voice, on))
+            layout.addWidget(button)
+            self.buttons[kind, voice] = button
+
+    def _show_mix(self) -> None:
+        """Tick the toggles as the mix says (it may have been reset)."""
+        for (kind, voice), button in self.buttons.items():
+            button.blockSignals(True)
+            button.setChecked(self.mix.is_on(kind, voice))
+            button.blockSignals(False)
+
+
+class MixReset:
+    """Starts the mix afresh when the document starts over (New, Open, a restored autosave), not on a save.
+
+    A document starts over through :meth:`Document.reset`, which leaves an empty undo history and a piece of its
+    own and then announces the path; a save announces the path too, but keeps the piece.
+    """
+
+    def __init__(self, document: Document, mix: VoiceMix) -> None:
+        self.document, self.mix = document, mix
+        self._piece = document.piece
+        document.pathChanged.connect(self._path_changed)
+
+    def _path_changed(self, _path: str) -> None:
+        document = self.document
+        if document.undo_stack.count() == 0 and document.piece is not self._piece:
+            self.mix.reset()
+        self._piece = document.piece
+
+
+def attach_voice_legend(window: MainWindow) -> VoiceLegend:
+    """Build the window's voice mix and legend, put the legend above the piano roll, and connect the mix.
+
+    Args:
+        window: a :class:`~gui.main_window.MainWindow` whose ``document``, ``canvas``, ``transport`` and central
+            layout exist.
+
+    Returns:
+        The legend (its ``mix`` is the window's voice mix).
+    """
+    mix = VoiceMix(window)
+    legend = VoiceLegend(window.canvas, mix)
+    layout = window.centralWidget().layout()
+    layout.insertWidget(layout.indexOf(window.piano_roll), legend)
+    mix.changed.connect(lambda: window.canvas.set_hidden_voices(mix.hidden))
+    window.transport.set_voice_mix(mix)
+    legend.reset_on_new = MixReset(window.document, mix)
+    return legend
