@@ -49,6 +49,15 @@ class NoteEdits(QObject):
                                   for text, semitones, key, how in TRANSPOSE_STEPS]
         self.quantize_action = self._roll_action(roll, "&Quantize notes", self.quantize, "Q",
                                                  "Move the selected notes' starts and ends to the grid of Snap (Q)")
+        canvas.selectionChanged.connect(self._enable)
+        self._enable()
+
+    def _enable(self, _count: int = 0) -> None:
+        """The operations on the selection are offered while notes of the piece are selected (otherwise the arrow
+        keys and Q go to the roll itself, which scrolls)."""
+        on = bool(self.canvas.selection) and not self.canvas.read_only
+        for action in (self.duplicate_action, *self.transpose_actions, self.quantize_action):
+            action.setEnabled(on)
 
     def _roll_action(self, roll: QWidget, text: str, slot: Callable, key: str, tip: str) -> QAction:
         """An action whose shortcut works while ``roll`` (or a child) has the focus."""

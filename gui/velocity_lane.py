@@ -85,7 +85,7 @@ class VelocityLane(QWidget):
     def notes_between(self, x0: float, x1: float) -> list[Note]:
         """The notes whose onset lies between lane x ``x0`` and ``x1`` (widened by a grab margin)."""
         low, high = min(x0, x1) - GRAB, max(x0, x1) + GRAB
-        return self._editable([n for n in self.canvas.piece.notes if low <= self.tick_to_x(n.start) + 1 <= high])
+        return self._editable([n for n in self.canvas.shown_notes() if low <= self.tick_to_x(n.start) + 1 <= high])
 
     def ramp(self, start: QPoint, end: QPoint) -> dict[Note, int]:
         """The velocities a drag from ``start`` to ``end`` sets: a line through both, read at each onset; a
@@ -172,7 +172,7 @@ class VelocityLane(QWidget):
         """One bar per note; at a shared onset (a chord, 4 parts) the taller bars go behind the shorter ones,
         so every height shows."""
         selection = self.canvas.selection
-        for note in sorted(self.canvas.piece.notes, key=lambda n: -self.pending.get(n, n.velocity)):
+        for note in sorted(self.canvas.shown_notes(), key=lambda n: -self.pending.get(n, n.velocity)):
             x = self.tick_to_x(note.start)
             if x < KEY_WIDTH - BAR_WIDTH or x > self.width():
                 continue

@@ -110,10 +110,22 @@ def test_the_edit_menu_lists_the_operations_with_their_shortcuts(window):
     assert shortcuts["Transpose &up"] == "Up" and shortcuts["Transpose down an oc&tave"] == "Shift+Down"
 
 
-def test_nothing_selected_is_a_message_not_a_step(window):
+def test_without_a_selection_the_operations_are_off_and_the_arrows_scroll(window, qtbot):
     put_notes(window, (Note(0, 480, 60),), select=False)
+    edits = window.note_edits
+    operations = (edits.duplicate_action, edits.quantize_action, *edits.transpose_actions)
+    assert not any(action.isEnabled() for action in operations)
     steps = window.document.undo_stack.count()
-    for action in (window.note_edits.duplicate_action, window.note_edits.quantize_action,
-                   *window.note_edits.transpose_actions):
-        action.trigger()
-    assert window.document.undo_stack.count() == steps and "select some notes" in window.last_message
+    assert not edits.duplicate() and "select some notes" in window.last_message
+    assert window.document.undo_stack.count() == steps
+    window.canvas.select_all()
+    assert all(action.isEnabled() for action in operations)
+    window.canvas.select(set())
+    window.activateWindow()
+    window.canvas.setFocus()
+    qtbot.waitUntil(lambda: window.canvas.hasFocus(), timeout=5000)
+    bar = window.piano_roll.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)
+    top = bar.value()
+    QTest.keyClick(window.canvas, Qt.Key_Up)               # no selection: the arrow scrolls the roll
+    assert bar.value() < top and window.document.undo_stack.count() == steps

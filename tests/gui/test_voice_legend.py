@@ -130,6 +130,9 @@ def test_hiding_a_voice_keeps_its_notes_but_does_not_paint_or_hit_them(window):
     assert window.document.piece.notes == notes
     canvas.select_all()
     assert canvas.selection == {n for n in notes if n.voice == 0}
+    canvas.select(set())
+    lane = window.piano_roll.velocity_lane                # the velocity lane leaves the hidden voice out too
+    assert alto not in lane.notes_between(0, lane.width()) and soprano in lane.notes_between(0, lane.width())
     window.voice_legend.buttons[HIDE, 1].click()           # shown again
     assert canvas.note_at(point) == alto and row_fill(window, alto) == voice_colour(1).name()
 
