@@ -4,7 +4,8 @@ when the source tree's ``midi_data/`` is not beside the package). An editable in
 
 In the wheel: the models the commands and the app use by default (melody.pt, melody_chords.pt, chorale.pt), every
 recipe (*.json) and the models' README. Left out: the training corpora and benchmark files (not needed to run), the
-polyphonic benchmark models (jsb.pt, nottingham.pt: they score those benchmark files) and the learning curves.
+polyphonic benchmark models (jsb.pt, nottingham.pt, musedata.pt, piano_midi.pt: they score those benchmark
+files) and the learning curves.
 """
 
 import shutil
