@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from composer.cli.common import (add_force_argument, check_outputs, existing_file, float_range, int_range, read_config,
-                                 with_output_lock)
+from composer.cli.common import (ProgressLine, add_force_argument, check_outputs, existing_file, float_range, int_range,
+                                 read_config, with_output_lock)
 from composer.shipped import BENCHMARK_MODELS as SHIPPED_MODELS
 
 SPLITS = ("train", "valid", "test")   # composer.polyphonic.data.SPLITS, named here to keep PyTorch out of --help
@@ -111,8 +111,7 @@ def run_score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``composer benchmark polyphonic``: print the split's NLL per frame and per token."""
     import torch
 
-    from composer.polyphonic.score import score_split
-    from composer.polyphonic.repeat_cache import cache_of, score_with_cache
+    from composer.polyphonic.repeat_cache import cache_of
 
     torch.set_num_threads(1)
     model_path = args.model or _default_model(args.data, parser)
@@ -123,8 +122,8 @@ def run_score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     started = time.perf_counter()
     try:
         cache = None if args.no_cache else cache_of(checkpoint)
-        score = (score_with_cache(model, splits[args.split], cache) if cache is not None
-                 else score_split(model, splits[args.split]))
+        with ProgressLine(stages={"scoring": (f"scoring {args.split}", "piece")}) as line:
+            score = _score(model, splits[args.split], cache, line)
     except ValueError as error:
         print(f"composer benchmark: {error}", file=sys.stderr)
         return 1
@@ -139,6 +138,34 @@ def run_score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
               f"nats/token ({score.pieces} pieces, {score.frames:,} frames, {score.tokens:,} tokens; model "
               f"{model_path.name}, {model.num_parameters():,} parameters)")
     return 0
+
+
+SCORE_CHUNK = 16   # pieces scored together with the repeat cache (as many as composer.polyphonic.score batches)
+
+
+def _score(model, pieces: list, cache, progress):
+    """The split's :class:`composer.polyphonic.score.SplitScore`, with the repeat ``cache`` when there is one,
+    calling ``progress("scoring", pieces done, pieces)`` as it goes.
+
+    ``score_with_cache`` takes no progress callback, so with a cache the pieces are scored
+    :data:`SCORE_CHUNK` at a time, longest first (the batches ``score_split`` makes), and the totals added:
+    the same result, summed in another order.
+
+    Raises:
+        ValueError: a piece has zero probability under the model.
+    """
+    from composer.polyphonic.repeat_cache import score_with_cache
+    from composer.polyphonic.score import SplitScore, score_split
+
+    if cache is None:
+        return score_split(model, pieces, progress=progress)
+    order = sorted(pieces, key=lambda piece: -(len(piece) + sum(len(frame) for frame in piece)))
+    parts = []
+    for first in range(0, len(order), SCORE_CHUNK):
+        parts.append(score_with_cache(model, order[first:first + SCORE_CHUNK], cache))
+        progress("scoring", min(first + SCORE_CHUNK, len(order)), len(order))
+    return SplitScore(sum(p.total_nats for p in parts), sum(p.frames for p in parts), sum(p.tokens for p in parts),
+                      len(pieces), lstm_total_nats=sum(p.lstm_total_nats for p in parts))
 
 
 def run_fit_cache(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -390,42 +390,101 @@ def read_rate(files_per_s: float) -> str:
     return f"{1 / files_per_s:,.1f} s per file"
 
 
+PROGRESS_DELAY_ENV = "COMPOSER_PROGRESS_DELAY"   # seconds before progress shows (default 1; tests set 0 or a lot)
+
+
+def progress_delay(default: float = 1.0) -> float:
+    """Seconds a command runs before its progress shows: ``$COMPOSER_PROGRESS_DELAY``, else ``default``."""
+    try:
+        return max(0.0, float(os.environ.get(PROGRESS_DELAY_ENV, default)))
+    except ValueError:
+        return default
+
+
+class _LogLines:
+    """A stream for tqdm where it is not a terminal (a log, a pipe): each refresh becomes one line, and the
+    carriage returns and blank clearing that a terminal needs are left out."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        for part in text.replace("\r", "\n").split("\n"):
+            if part.strip():
+                self.stream.write(part.rstrip() + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 class ProgressLine:
-    """Progress of a long command on stderr, shown only once it has run for ``after_s`` seconds: on a terminal
-    one line rewritten in place (at most every 0.2 s), elsewhere (a log) a line every ``log_every_s`` seconds.
+    """Progress of a long command on stderr, through tqdm, shown only once the command has run for ``after_s``
+    seconds (so a quick command prints nothing extra): on a terminal a bar rewritten in place (at most every
+    0.2 s) and erased when done, elsewhere (a log) a line every ``log_every_s`` seconds. Nothing is ever
+    written to stdout. Each new ``text`` starts a new bar; :meth:`clear` ends the current one.
 
     Args:
         stream: where to write (default stderr).
-        after_s: quiet time first, so a quick command prints nothing extra.
+        after_s: quiet time first (default ``$COMPOSER_PROGRESS_DELAY``, else 1 s).
         log_every_s: the interval between lines when the stream is not a terminal.
+        unit: what ``done`` counts, in the bar (e.g. ``"piece"``).
+        stages: for the library's ``progress(what, done, total)`` callback (:meth:`__call__`): the words shown
+            and the unit of each ``what`` (others are shown as they are, counted in ``unit``).
     """
 
-    def __init__(self, stream=None, after_s: float = 1.0, log_every_s: float = 5.0) -> None:
+    def __init__(self, stream=None, after_s: float | None = None, log_every_s: float = 5.0,
+                 unit: str = "it", stages: dict[str, tuple[str, str]] | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        self.live = self.stream.isatty()
+        isatty = getattr(self.stream, "isatty", None)
+        self.live = bool(isatty and isatty())
         self.started = time.monotonic()
-        self.after_s, self.interval = after_s, (0.2 if self.live else log_every_s)
-        self.last = -math.inf
-        self.shown = False
+        self.after_s = progress_delay() if after_s is None else after_s
+        self.interval, self.unit, self.stages = (0.2 if self.live else log_every_s), unit, stages or {}
+        self.bar, self.text = None, None
 
-    def update(self, text: str) -> None:
-        """Show ``text`` if it is time to (see the class docstring)."""
-        now = time.monotonic()
-        if now - self.started < self.after_s or now - self.last < self.interval:
+    def update(self, text: str, done: int | None = None, total: int | None = None, status: str = "",
+               unit: str | None = None) -> None:
+        """Show ``text`` (and ``done`` of ``total``, a count when ``total`` is None, and ``status`` after the
+        bar) if it is time to (see the class docstring); ``unit``: what ``done`` counts (default the line's)."""
+        if self.bar is not None and text != self.text:
+            self.clear()
+        if self.bar is None:   # its first display (at once when the delay has passed) shows done and status
+            self._open(text, total, unit or self.unit, done or 0, status)
             return
-        self.last = now
-        elapsed = f"{text} ({now - self.started:.0f}s)"
-        if self.live:
-            print("\r\033[K" + elapsed, end="", file=self.stream, flush=True)
-            self.shown = True
-        else:
-            print(elapsed, file=self.stream, flush=True)
+        if total is not None and total != self.bar.total:
+            self.bar.total = total
+        if status:
+            self.bar.set_postfix_str(status, refresh=False)
+        self.bar.update(0 if done is None else done - self.bar.n)
+
+    def __call__(self, what: str, done: int | None = None, total: int | None = None) -> None:
+        """The ``progress(what, done, total)`` callback of the library functions: :meth:`update`, with the
+        words and unit that ``stages`` gives ``what``."""
+        text, unit = self.stages.get(what, (what, self.unit))
+        self.update(text, done, total, unit=unit)
+
+    def _open(self, text: str, total: int | None, unit: str, done: int, status: str) -> None:
+        """Start a bar for ``text`` at ``done``, shown once the quiet time since the line began is over."""
+        from tqdm import tqdm
+
+        waited = time.monotonic() - self.started
+        self.text = text
+        stream = self.stream if self.live else _LogLines(self.stream)
+        self.bar = tqdm(desc=text, total=total, initial=done, postfix=status or None, unit=unit, file=stream,
+                        delay=max(0.0, self.after_s - waited), mininterval=self.interval, miniters=0, leave=False,
+                        dynamic_ncols=self.live, ascii=not self.live)
 
     def clear(self) -> None:
-        """Remove the live line (before other output, and at the end)."""
-        if self.live and self.shown:
-            print("\r\033[K", end="", file=self.stream, flush=True)
-            self.shown = False
+        """End the current bar, erasing it from a terminal (before other output, and at the end)."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar, self.text = None, None
+
+    def __enter__(self) -> "ProgressLine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.clear()
 
 
 # -- model files -------------------------------------------------------------------------------------
@@ -498,22 +557,23 @@ def run_training(start, out: Path) -> int:
 
 
 class TrainPrinter:
-    """Progress of ``composer train`` on the terminal: a live line per step, a line per epoch."""
+    """Progress of ``composer train`` on stderr: a bar of each epoch's batches (:class:`ProgressLine`, not with
+    ``quiet``), a line per epoch."""
 
     def __init__(self, quiet: bool = False, stream=None) -> None:
         self.quiet = quiet
         self.stream = stream if stream is not None else sys.stderr
-        self.live = self.stream.isatty()
-        self.last_print = 0.0
+        self.line = ProgressLine(self.stream, log_every_s=30.0, unit="batch")
 
     def __call__(self, event: dict) -> None:
         kind = event["event"]
+        if kind != "step":
+            self._clear()
         if kind == "data":
             self._data(event)
         elif kind == "step" and not self.quiet:
             self._step(event)
         elif kind == "epoch":
-            self._clear()
             mark = "*" if event["improved"] else " "
             print(f"epoch {event['epoch']:3d}{mark} train loss {event['train_loss']:.4f} "
                   f"acc {100 * event['train_accuracy']:5.1f}% | valid loss {event['valid_loss']:.4f} "
@@ -544,17 +604,10 @@ class TrainPrinter:
                       file=self.stream)
 
     def _step(self, event: dict) -> None:
-        now = time.time()
-        if not self.live and now - self.last_print < 30:
-            return
-        self.last_print = now
-        done = event["batch"] / event["batches"]
-        bar = "#" * int(24 * done) + "." * (24 - int(24 * done))
-        text = (f"epoch {event['epoch']}/{event['epochs']} [{bar}] {100 * done:5.1f}% loss {event['loss']:.4f} "
-                f"ppl {math.exp(min(event['loss'], 50)):8.3f} acc {100 * event['accuracy']:5.1f}% "
-                f"{event['tokens_per_s']:,.0f} tok/s")
-        print(("\r" + text) if self.live else text, end="" if self.live else "\n", file=self.stream, flush=True)
+        """The epoch's batches as a bar (see :class:`ProgressLine`), with the running loss and speed."""
+        status = (f"loss {event['loss']:.4f} ppl {math.exp(min(event['loss'], 50)):.3f} "
+                  f"acc {100 * event['accuracy']:.1f}% {event['tokens_per_s']:,.0f} tok/s")
+        self.line.update(f"epoch {event['epoch']}/{event['epochs']}", event["batch"], event["batches"], status)
 
     def _clear(self) -> None:
-        if self.live:
-            print("\r" + " " * 110 + "\r", end="", file=self.stream)
+        self.line.clear()

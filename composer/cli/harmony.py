@@ -188,7 +188,7 @@ def _frames_shown(line: ProgressLine, doing: str):
     """An ``on_step`` callback that shows a harmonization's 16th-note frames done, once it takes over a second."""
 
     def on_step(done: int, total: int) -> bool:
-        line.update(f"{doing}: {done:,} of {total:,} 16th notes")
+        line.update(doing, done, total, unit="16th")
         return False
 
     return on_step
@@ -286,8 +286,9 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     model = _load(args, "evaluate-harmony")
     if model is None:
         return 1
-    report = evaluate_harmony(model, args.data, args.split, args.temperature, args.seed,
-                              rules=not args.no_rules, seeds=args.seeds)
+    with ProgressLine(stages={"harmonizing": ("harmonizing the pieces", "piece")}) as line:
+        report = evaluate_harmony(model, args.data, args.split, args.temperature, args.seed,
+                                  rules=not args.no_rules, seeds=args.seeds, progress=line)
     totals = report.totals()
     if not totals["pieces"]:
         print(f"composer evaluate-harmony: no four-part pieces in {args.data} (split {args.split}); "

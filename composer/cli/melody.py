@@ -255,7 +255,8 @@ def _show_generation(event: dict, line: ProgressLine) -> None:
             print(f"{item['file']}: {item['notes']} notes, {item['bars']:g} bars, {item['seconds']:.1f}s", flush=True)
     else:
         last = event["done"] + event["batch"]
-        line.update(f"generating variations {event['done'] + 1}-{last} of {event['count']}: step {event['step']:,}")
+        line.update(f"generating variations {event['done'] + 1}-{last} of {event['count']}", event["step"],
+                    unit="step")
 
 
 _FORM_ROWS = (("ends_on_tonic", "last note on the tonic", "%"), ("repeated_bars", "bars repeating an earlier bar", "%"),
@@ -275,6 +276,10 @@ def _share(summary: dict) -> str:
     return f"{100 * summary['mean']:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
 
 
+_EVALUATE_STAGES = {"reading": ("reading the held-out files", "file"), "scoring": ("scoring them", "piece"),
+                    "generating": ("generating", "step")}
+
+
 def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``composer evaluate``: nats per note on ``--data`` and the form of generated pieces beside the files'."""
     from composer.core.modelfile import MELODY_KIND
@@ -286,9 +291,10 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         return 1
     set_threads(args.threads)
     try:
-        report = evaluate_melody_model(model, args.data, count=args.count, bars=args.bars, seed=args.seed,
-                                       form=args.form, time_signature=args.time_signature, cadence=args.cadence,
-                                       key_guide=args.key_guide)
+        with ProgressLine(stages=_EVALUATE_STAGES) as line:
+            report = evaluate_melody_model(model, args.data, count=args.count, bars=args.bars, seed=args.seed,
+                                           form=args.form, time_signature=args.time_signature,
+                                           cadence=args.cadence, key_guide=args.key_guide, progress=line)
     except ValueError as error:
         print(f"composer evaluate: {error}", file=sys.stderr)
         return 1

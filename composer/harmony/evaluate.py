@@ -30,6 +30,7 @@ over pieces (:func:`bootstrap_interval`).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -332,7 +333,7 @@ def score_piece(model: HarmonyModel, chorale: Chorale, piece, temperature: float
 def evaluate_harmony(model: HarmonyModel, data_dir: str | os.PathLike, split: str = "all",
                      temperature: float = 0.0, seed: int = 0, valid_fraction: float = 0.1,
                      test_fraction: float = 0.05, rules: bool = True, search: int = 1,
-                     seeds: int = 1) -> HarmonyReport:
+                     seeds: int = 1, progress: Callable[[str, int, int], None] | None = None) -> HarmonyReport:
     """Score ``model`` on every four-part MIDI file under ``data_dir`` (or one split of them).
 
     ``composer evaluate-harmony`` scores what ``composer harmonize`` writes by default (temperature 0.4, rules,
@@ -347,15 +348,16 @@ def evaluate_harmony(model: HarmonyModel, data_dir: str | os.PathLike, split: st
         rules: harmonize with the sampler's voice-leading rules (False: the raw model).
         search: candidates per harmonization, the likeliest kept.
         seeds: harmonizations per piece, with seeds ``seed`` .. ``seed + seeds - 1``, averaged.
+        progress: called as ``progress("harmonizing", files done, files of the split)`` after each file.
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
     report = HarmonyReport()
     root = Path(data_dir)
-    for path in find_midi_files(root):
+    paths = [path for path in find_midi_files(root)
+             if split == "all" or split_of(path.relative_to(root).as_posix(), valid_fraction, test_fraction) == split]
+    for done, path in enumerate(paths, 1):
         relative = path.relative_to(root).as_posix()
-        if split != "all" and split_of(relative, valid_fraction, test_fraction) != split:
-            continue
         try:
             piece = read_midi(path)
             chorale = chorale_from_piece(piece)
@@ -363,6 +365,8 @@ def evaluate_harmony(model: HarmonyModel, data_dir: str | os.PathLike, split: st
                                               rules, search, seeds))
         except (MidiReadError, HarmonyError) as error:
             report.skipped.append((relative, getattr(error, "reason", str(error))))
+        if progress is not None:
+            progress("harmonizing", done, len(paths))
     return report
 
 

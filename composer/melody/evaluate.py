@@ -5,6 +5,7 @@ generates and of those files."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def measure_chord_following(model, vocab, progression: tuple[str, ...], other: t
 
 MIN_NOTES = 8   # as training's corpus: shorter files are not scored
 
+Progress = Callable[[str, int, "int | None"], None]   # progress(what, done, total): total None when not known
+
 
 @dataclass
 class HeldOutPiece:
@@ -57,9 +60,11 @@ class HeldOutPiece:
     ids: np.ndarray
 
 
-def read_held_out(data_dir: str | Path, vocab, min_notes: int = MIN_NOTES) -> tuple[list[HeldOutPiece], dict]:
+def read_held_out(data_dir: str | Path, vocab, min_notes: int = MIN_NOTES,
+                  progress: Progress | None = None) -> tuple[list[HeldOutPiece], dict]:
     """Every MIDI file under ``data_dir``, prepared and encoded for ``vocab`` as training does
-    (:func:`composer.melody.encoding.prepare` then ``encode``).
+    (:func:`composer.melody.encoding.prepare` then ``encode``); ``progress("reading", files done, files)``
+    is called before each file.
 
     Returns:
         The usable pieces (sorted by path) and {relative path: why it was skipped} for the others.
@@ -70,7 +75,10 @@ def read_held_out(data_dir: str | Path, vocab, min_notes: int = MIN_NOTES) -> tu
 
     root = Path(data_dir)
     pieces, skipped = [], {}
-    for path in find_midi_files(root):
+    paths = find_midi_files(root)
+    for index, path in enumerate(paths):
+        if progress is not None:
+            progress("reading", index, len(paths))
         name = path.relative_to(root).as_posix()
         try:
             piece = prepare(read_midi(path), vocab.config)
@@ -90,11 +98,12 @@ def read_held_out(data_dir: str | Path, vocab, min_notes: int = MIN_NOTES) -> tu
 
 
 def piece_losses(net, sequences: list[np.ndarray], batch_size: int = 32,
-                 forms: list[np.ndarray] | None = None) -> np.ndarray:
+                 forms: list[np.ndarray] | None = None, progress: Progress | None = None) -> np.ndarray:
     """float [N]: the summed next-token loss (nats) of every sequence (BOS ... EOS, all tokens after BOS
     scored), each from a fresh state, as :func:`composer.melody.train.evaluate` scores them. A chord-conditioned
     model is scored over "no chord" throughout; a model with form inputs reads ``forms`` (ids [T, K] per
-    sequence, :func:`composer.melody.form_inputs.sequence_ids`)."""
+    sequence, :func:`composer.melody.form_inputs.sequence_ids`). ``progress("scoring", sequences done,
+    sequences)`` is called after each batch."""
     import torch
     from torch import nn
 
@@ -128,6 +137,8 @@ def piece_losses(net, sequences: list[np.ndarray], batch_size: int = 32,
             losses = nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
             losses = losses.masked_fill(targets == PAD, 0.0).sum(1)
             totals[rows] = losses.double().numpy()
+            if progress is not None:
+                progress("scoring", start + len(rows), len(order))
     return totals
 
 
@@ -143,13 +154,14 @@ def _ratio_interval(numerators: np.ndarray, denominators: np.ndarray, resamples:
     return float(low), float(high)
 
 
-def nats_per_note(net, pieces: list[HeldOutPiece], vocab=None) -> dict:
+def nats_per_note(net, pieces: list[HeldOutPiece], vocab=None, progress: Progress | None = None) -> dict:
     """Nats per note of ``pieces``: every token of a piece scored (pitch, duration and timing tokens, the key
     token where the encoding has one, and EOS), the total divided by the number of notes, so models with
     different encodings compare. Also nats per token, and a bootstrap 95 % interval over pieces.
 
     Args:
         vocab: the model's vocabulary (needed for a model with form inputs, which reads each piece's bar lines).
+        progress: called after each batch scored (see :func:`piece_losses`).
     """
     forms = None
     if getattr(net, "form", None) is not None:
@@ -157,7 +169,7 @@ def nats_per_note(net, pieces: list[HeldOutPiece], vocab=None) -> dict:
         from composer.music.metre import metre_of
 
         forms = [sequence_ids(p.ids, vocab, net.layout, metre_of(p.piece)) for p in pieces]
-    losses = piece_losses(net, [p.ids for p in pieces], forms=forms)
+    losses = piece_losses(net, [p.ids for p in pieces], forms=forms, progress=progress)
     notes = np.array([len(p.piece.notes) for p in pieces], dtype=float)
     tokens = np.array([len(p.ids) - 1 for p in pieces], dtype=float)
     total = float(losses.sum())
@@ -170,7 +182,7 @@ def nats_per_note(net, pieces: list[HeldOutPiece], vocab=None) -> dict:
 
 def evaluate_melody_model(model, data_dir: str | Path, count: int = 64, bars: int = 16, seed: int = 11,
                           form: str = "", time_signature: str | None = None, cadence: bool = True,
-                          key_guide: bool = True) -> dict:
+                          key_guide: bool = True, progress: Progress | None = None) -> dict:
     """``composer evaluate``: a melody model scored on a folder of MIDI files it was not trained on.
 
     Args:
@@ -179,6 +191,8 @@ def evaluate_melody_model(model, data_dir: str | Path, count: int = 64, bars: in
         count, bars, seed, form, time_signature, cadence, key_guide: the generated pieces whose form is measured
             (``composer generate --count --bars --seed --form --time-signature [--no-cadence] [--no-key-guide]``,
             other settings at their defaults).
+        progress: called as ``progress(what, done, total)`` while the files are read (``"reading"``, files),
+            scored (``"scoring"``, pieces) and the pieces generated (``"generating"``, sampling steps, total None).
 
     Returns:
         A JSON-ready dict: ``likelihood`` (see :func:`nats_per_note`), ``form`` with ``generated`` and
@@ -187,12 +201,13 @@ def evaluate_melody_model(model, data_dir: str | Path, count: int = 64, bars: in
         ``different`` over the generated pieces), the per-piece statistics, the skipped files and the settings.
     """
     started = time.perf_counter()
-    pieces, skipped = read_held_out(data_dir, model.vocab)
-    likelihood = nats_per_note(model.net, pieces, model.vocab)
+    pieces, skipped = read_held_out(data_dir, model.vocab, progress=progress)
+    likelihood = nats_per_note(model.net, pieces, model.vocab, progress=progress)
     scored = time.perf_counter()
+    on_step = None if progress is None else (lambda step, _tokens: progress("generating", step, None))
     result = generate(model.net, model.vocab, GenerationRequest(count=count, bars=bars, seed=seed, form=form,
                                                                 time_signature=time_signature, cadence=cadence,
-                                                                key_guide=key_guide))
+                                                                key_guide=key_guide), on_step=on_step)
     generated = [form_statistics(p) for p in result.pieces]
     corpus = [form_statistics(p.piece) for p in pieces]
     summary = {"generated": summarize(generated), "corpus": summarize(corpus)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,8 @@ import torch
 
 from composer.polyphonic.data import EncodedPieces, PieceRoll, encode_pieces, step_batch
 from composer.polyphonic.model import PolyphonicLM, token_nll
+
+Progress = Callable[[str, int, int], None]   # progress("scoring", pieces done, pieces)
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,9 @@ class SplitScore:
 
 @torch.no_grad()
 def token_nlls(model: PolyphonicLM, encoded: EncodedPieces, device: torch.device | str = "cpu",
-               batch_pieces: int = 16) -> list[np.ndarray]:
-    """NLL of every token of every piece, each piece run from a zero state, in eval mode.
+               batch_pieces: int = 16, progress: Progress | None = None) -> list[np.ndarray]:
+    """NLL of every token of every piece, each piece run from a zero state, in eval mode;
+    ``progress("scoring", pieces done, pieces)`` is called after each batch.
 
     Returns:
         per piece, float64 [its tokens] nats (``encode_piece`` order: the frames' pitches and ``EOF``s, ``EOP``).
@@ -64,24 +68,28 @@ def token_nlls(model: PolyphonicLM, encoded: EncodedPieces, device: torch.device
         nll = token_nll(logits, batch.targets).double().cpu().numpy()           # [B, T]
         for row, piece in enumerate(chosen):
             out[piece] = nll[row, :lengths[piece]]
+        if progress is not None:
+            progress("scoring", first + len(chosen), len(order))
     model.train(was_training)
     return out
 
 
 def piece_nlls(model: PolyphonicLM, encoded: EncodedPieces, device: torch.device | str = "cpu",
-               batch_pieces: int = 16) -> np.ndarray:
-    """Summed token NLL of every piece, each run from a zero state, in eval mode.
+               batch_pieces: int = 16, progress: Progress | None = None) -> np.ndarray:
+    """Summed token NLL of every piece, each run from a zero state, in eval mode (``progress``: as
+    :func:`token_nlls`).
 
     Returns:
         float64 [P] nats per piece.
     """
-    return np.array([nll.sum() for nll in token_nlls(model, encoded, device, batch_pieces)])
+    return np.array([nll.sum() for nll in token_nlls(model, encoded, device, batch_pieces, progress)])
 
 
-def score_split(model: PolyphonicLM, pieces: list[PieceRoll], device: torch.device | str = "cpu") -> SplitScore:
-    """Exact NLL of a list of pieces (frame-level and token-level)."""
+def score_split(model: PolyphonicLM, pieces: list[PieceRoll], device: torch.device | str = "cpu",
+                progress: Progress | None = None) -> SplitScore:
+    """Exact NLL of a list of pieces (frame-level and token-level); ``progress``: as :func:`token_nlls`."""
     encoded = encode_pieces(pieces, model.config.order, copy=model.config.copy_features)
-    totals = piece_nlls(model, encoded, device)
+    totals = piece_nlls(model, encoded, device, progress=progress)
     total = float(totals.sum())
     if not math.isfinite(total):
         raise ValueError("a piece has zero probability under the model (infinite NLL)")

@@ -1,0 +1,164 @@
+"""Progress of long commands (issue 18): one mechanism, :class:`composer.cli.common.ProgressLine` on tqdm, on
+stderr only, shown once a command has run past a delay (``COMPOSER_PROGRESS_DELAY`` here: 0 shows it at once,
+a large value keeps it quiet; no assertion depends on how long anything takes)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from composer import shipped
+from composer.cli.common import PROGRESS_DELAY_ENV, ProgressLine, TrainPrinter
+from composer.cli.main import main
+from tests.harmony.conftest import REPO, chorale_paths
+from tests.training.conftest import copy_folk_subset
+
+BAR_MARKS = ("%|", "it/s", "s/it", "piece/s", "step/s", "file/s", "16th/s")
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def bar_text(text: str) -> bool:
+    """Whether ``text`` holds a tqdm bar."""
+    return any(mark in text for mark in BAR_MARKS)
+
+
+# -- the mechanism ------------------------------------------------------------------------------------------
+def test_in_a_log_each_refresh_is_a_line_without_carriage_returns():
+    stream = io.StringIO()
+    with ProgressLine(stream, after_s=0, stages={"scoring": ("scoring the files", "piece")}) as line:
+        for done in range(1, 4):
+            line("scoring", done, 3)
+    text = stream.getvalue()
+    assert text.startswith("scoring the files:") and "/3" in text
+    assert "\r" not in text and all(row.strip() for row in text.splitlines())
+
+
+def test_nothing_is_shown_before_the_delay():
+    stream = io.StringIO()
+    with ProgressLine(stream, after_s=1000) as line:
+        for done in range(100):
+            line.update("working", done, 100)
+    assert stream.getvalue() == ""
+
+
+def test_on_a_terminal_the_bar_is_rewritten_in_place_and_erased_at_the_end():
+    stream = Terminal()
+    line = ProgressLine(stream, after_s=0)
+    line.update("harmonizing", 5, 10, unit="16th")
+    line.clear()
+    text = stream.getvalue()
+    assert text.startswith("\rharmonizing:") and text.endswith("\r") and "\n" not in text
+    assert line.bar is None
+
+
+def test_a_new_text_starts_a_new_bar_and_the_delay_counts_from_the_start(monkeypatch):
+    monkeypatch.setenv(PROGRESS_DELAY_ENV, "0")
+    stream = io.StringIO()
+    line = ProgressLine(stream)
+    line.update("first", 1, 2)
+    line.update("second", 1)
+    line.clear()
+    rows = stream.getvalue().splitlines()
+    assert rows[0].startswith("first:") and rows[-1].startswith("second:")
+
+
+def test_the_delay_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv(PROGRESS_DELAY_ENV, "2.5")
+    assert ProgressLine(io.StringIO()).after_s == 2.5
+    monkeypatch.setenv(PROGRESS_DELAY_ENV, "soon")
+    assert ProgressLine(io.StringIO()).after_s == 1.0
+
+
+def test_training_shows_each_epochs_batches_and_keeps_the_epoch_lines(monkeypatch):
+    monkeypatch.setenv(PROGRESS_DELAY_ENV, "0")
+    step = {"event": "step", "epoch": 1, "epochs": 2, "batch": 3, "batches": 10, "loss": 1.5, "accuracy": 0.4,
+            "tokens_per_s": 1234.0}
+    epoch = {"event": "epoch", "epoch": 1, "improved": True, "train_loss": 1.5, "train_accuracy": 0.4,
+             "valid_loss": 1.6, "valid_perplexity": 4.95, "valid_accuracy": 0.38, "seconds": 3}
+    for quiet in (False, True):
+        stream = io.StringIO()
+        printer = TrainPrinter(quiet=quiet, stream=stream)
+        printer(step)
+        printer(epoch)
+        rows = stream.getvalue().splitlines()
+        assert rows[-1].startswith("epoch   1* train loss 1.5000")
+        assert any(r.startswith("epoch 1/2:") and "3/10" in r and "loss 1.5000" in r for r in rows) != quiet
+
+
+# -- the commands ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("held-out")
+    copy_folk_subset(folder, 2)
+    return folder
+
+
+@pytest.mark.parametrize("delay", ["0", "1000"])
+def test_evaluate_shows_its_stages_on_stderr_only_past_the_delay(held_out, capsys, monkeypatch, delay):
+    monkeypatch.setenv(PROGRESS_DELAY_ENV, delay)
+    assert main(["evaluate", str(shipped.MELODY_MODEL), "--data", str(held_out), "--count", "1", "--bars", "2",
+                 "--threads", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "nats per note" in out and not bar_text(out) and "generating" not in out
+    shown = [stage in err for stage in ("reading the held-out files", "scoring them", "generating")]
+    assert shown == [delay == "0"] * 3
+
+
+@pytest.mark.parametrize("delay", ["0", "1000"])
+def test_evaluate_harmony_shows_the_pieces_harmonized(tmp_path, capsys, monkeypatch, delay):
+    monkeypatch.setenv(PROGRESS_DELAY_ENV, delay)
+    shutil.copyfile(chorale_paths(1)[0], tmp_path / "chorale.mid")
+    assert main(["evaluate-harmony", "--data", str(tmp_path), "--split", "all", "--threads", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "1 pieces" in out and not bar_text(out)
+    assert ("harmonizing the pieces:" in err) == (delay == "0")
+
+
+def test_benchmark_shows_the_pieces_scored_and_gives_the_same_score_in_chunks(tmp_path, capsys, monkeypatch):
+    from composer.cli.benchmark import SCORE_CHUNK
+    from composer.polyphonic.data import load_benchmark
+
+    monkeypatch.setenv(PROGRESS_DELAY_ENV, "0")
+    data = REPO / "midi_data" / "benchmarks" / "jsb_chorales_quarter.json"
+    valid = load_benchmark(data)["valid"][:SCORE_CHUNK + 3]   # two chunks
+    excerpt = tmp_path / "jsb_chorales_quarter.json"
+    excerpt.write_text(json.dumps({"valid": valid}))
+    model = shipped.BENCHMARK_MODELS[data.name]
+    assert main(["benchmark", "polyphonic", "--data", str(excerpt), "--split", "valid", "--model", str(model),
+                 "--json"]) == 0
+    out, err = capsys.readouterr()
+    chunked = json.loads(out)   # stdout stays clean JSON
+    assert "scoring valid:" in err and f"{SCORE_CHUNK}/{len(valid)}" in err
+    whole = _score_whole(model, valid)
+    assert chunked["pieces"] == whole.pieces and chunked["frames"] == whole.frames
+    assert math.isclose(chunked["frame_nll"], whole.frame_nll, rel_tol=1e-9)
+    assert math.isclose(chunked["lstm_frame_nll"], whole.lstm_frame_nll, rel_tol=1e-9)
+
+
+def _score_whole(model_path, pieces):
+    """The split scored in one call of ``score_with_cache``."""
+    from composer.polyphonic.model import load_polyphonic_model
+    from composer.polyphonic.repeat_cache import cache_of, score_with_cache
+
+    loaded = load_polyphonic_model(model_path)
+    return score_with_cache(loaded.net, pieces, cache_of(loaded.checkpoint))
+
+
+def test_help_imports_no_tqdm():
+    result = subprocess.run([sys.executable, "-c", "import sys; from composer.cli.main import main\n"
+                             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+                             "assert 'tqdm' not in sys.modules and 'torch' not in sys.modules"],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
