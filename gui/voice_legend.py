@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QToolButton, QWidget
 
 from gui.document import Document
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 STRIP_HEIGHT = 30   # px
 TOGGLES = ((MUTE, "M", "Mute {name}: it is not played"),
            (SOLO, "S", "Solo {name}: only soloed voices are played"),
-           (HIDE, "\N{EYE}", "Hide {name} in the piano roll (its notes are kept)"))
+           (HIDE, "", "Hide {name} in the piano roll (its notes are kept)"))
+EYE_COLOUR = QColor("#7a808a")   # reads on light and dark themes
 
 
 class VoiceLegend(QScrollArea):
@@ -88,6 +90,8 @@ class VoiceLegend(QScrollArea):
         for kind, text, tip in TOGGLES:
             button = QToolButton()
             button.setText(text)
+            if kind == HIDE:
+                button.setIcon(eye_icon())
             button.setCheckable(True)
             button.setAutoRaise(True)
             button.setToolTip(tip.format(name=name))
@@ -101,6 +105,35 @@ class VoiceLegend(QScrollArea):
             button.blockSignals(True)
             button.setChecked(self.mix.is_on(kind, voice))
             button.blockSignals(False)
+
+
+def eye_icon(size: int = 16) -> QIcon:
+    """An eye (a voice shown), struck through when the toggle is on (the voice hidden).
+
+    Args:
+        size: the icon's side in pixels.
+
+    Returns:
+        The icon, with its "on" pixmap struck through.
+    """
+    def draw(struck: bool) -> QPixmap:
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setPen(QPen(EYE_COLOUR, 1.4))
+        painter.drawEllipse(QRectF(1, size * 0.25, size - 2, size * 0.5))
+        painter.setBrush(EYE_COLOUR)
+        painter.drawEllipse(QPointF(size / 2, size / 2), size * 0.16, size * 0.16)
+        if struck:
+            painter.setPen(QPen(QColor("#e04848"), 1.8))
+            painter.drawLine(QPointF(2, size - 2), QPointF(size - 2, 2))
+        painter.end()
+        return pixmap
+
+    icon = QIcon(draw(False))
+    icon.addPixmap(draw(True), QIcon.Normal, QIcon.On)
+    return icon
 
 
 class MixReset:

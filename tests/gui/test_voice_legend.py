@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
 
 from composer.music.notes import Note, Voice
+from gui.midi_ports import MidiOutPlayer
 from gui.roll_grid import voice_colour
 from gui.voice_mix import HIDE, MUTE, SOLO, VoiceMix
 from tests.gui.qt_mouse import click
@@ -87,6 +88,33 @@ def test_mute_and_solo_change_what_the_built_in_synth_and_midi_out_are_given(win
     buttons[MUTE, 0].click()                               # mute wins over solo
     assert played_voices(midi_out) == {1}
     window.stop()
+
+
+class RecordingPort:
+    """A MIDI output port that keeps what it is sent (the port a real MidiOutPlayer opens)."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.sent, self.closed = name, [], False
+
+    def send(self, message) -> None:
+        self.sent.append(message)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_muted_voice_never_reaches_a_real_midi_output(window_factory, qtbot):
+    ports: list[RecordingPort] = []
+    midi_out = MidiOutPlayer(open_port=lambda name: ports.append(RecordingPort(name)) or ports[-1])
+    window = window_factory(midi_out=midi_out)
+    window.set_output_port("Fake synth")
+    notes = two_voices(window)
+    window.voice_legend.buttons[MUTE, 0].click()
+    window.tempo_spin.setValue(400)
+    with qtbot.waitSignal(midi_out.stateChanged, timeout=10_000, check_params_cb=lambda playing: not playing):
+        window.play_action.trigger()
+    played = sorted(m.note for m in ports[0].sent if m.type == "note_on" and m.velocity > 0)
+    assert played == sorted(n.pitch for n in notes if n.voice == 1)
 
 
 def test_nothing_plays_when_every_voice_is_muted(window_factory):
