@@ -2,7 +2,8 @@
 
 :class:`Transport` owns the players (the built-in synth's :class:`~gui.playback.Player` and the MIDI-out
 :class:`~gui.midi_ports.MidiOutPlayer`, or fakes from tests), its actions (Play, Loop, Refresh MIDI ports)
-and its toolbar boxes (tempo, output); the window places them in its menus and toolbar.
+and its toolbar boxes (tempo, output); the window places them in its menus and toolbar. With a voice mix
+(:meth:`Transport.set_voice_mix`, the legend's mute and solo) the players are handed only the voices heard.
 """
 
 from __future__ import annotations
