@@ -3,9 +3,10 @@
 Each span's pitch classes are weighted by how long they sound in it (its lowest sounding pitch class gets a
 little extra, as a bass), and every triad and seventh that :mod:`composer.music.chords` knows (major, minor,
 diminished, augmented; dominant, major, minor, half-diminished and diminished sevenths) at each of the 12
-roots is scored by how much of that weight falls on its tones, less a cost for tones it lacks and, slightly,
-for a seventh. Bars follow the piece's metre (a pickup is a span of its own). A span where nothing sounds keeps
-the previous chord (or, before any note, takes the first chord found).
+roots is scored by how much of that weight falls on its tones, less a cost for tones it lacks and for a seventh
+(named only when it sounds for over 15 % of the span: passing notes do not make every bar a seventh chord).
+Bars follow the piece's metre (a pickup is a span of its own). A span where nothing sounds keeps the previous
+chord (or, before any note, takes the first chord found).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from composer.music.notes import Piece
 TEMPLATE_QUALITIES = ("", "m", "dim", "aug", "7", "maj7", "m7", "m7b5", "dim7")
 TEMPLATES = tuple(QUALITIES[q] for q in TEMPLATE_QUALITIES)
 MISSING_COST = 0.15     # per chord tone that does not sound in the span
-SEVENTH_COST = 0.08     # per tone beyond a triad
+SEVENTH_COST = 0.3      # per tone beyond a triad: a seventh is named when it has over 15 % of the span's weight
 BASS_SHARE = 0.25       # extra weight of the lowest pitch class, as a share of the span's mean note weight
 
 
