@@ -3,7 +3,8 @@ M (mute), S (solo) and an eye (hide) toggle, like a DAW's track header.
 
 The toggles set a :class:`~gui.voice_mix.VoiceMix` (the model); :func:`attach_voice_legend` puts the strip in a
 window and connects the mix to what it governs: the transport plays ``mix.for_playback(piece)``, the piano
-roll leaves hidden voices out of its painting and hit-testing, and a new or opened piece starts the mix afresh.
+roll leaves hidden voices out of its painting and hit-testing, a new or opened piece starts the mix afresh, and
+a hidden voice that gains notes is shown again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QToolButton, QWidget
 
+from composer.music.notes import Piece
 from gui.document import Document
 from gui.piano_roll import RollCanvas
 from gui.roll_grid import voice_colour
@@ -136,8 +138,10 @@ def eye_icon(size: int = 16) -> QIcon:
     return icon
 
 
-class MixReset:
-    """Starts the mix afresh when the document starts over (New, Open, a restored autosave), not on a save.
+class MixFollowsDocument:
+    """Keeps the mix in step with the document: it starts afresh when the document starts over (New, Open, a
+    restored autosave; not on a save), and a hidden voice that gains notes (drawn, pasted, undone or written by a
+    job into it) is shown again, so new notes never land unseen.
 
     A document starts over through :meth:`Document.reset`, which leaves an empty undo history and a piece of its
     own and then announces the path; a save announces the path too, but keeps the piece.
@@ -146,13 +150,22 @@ class MixReset:
     def __init__(self, document: Document, mix: VoiceMix) -> None:
         self.document, self.mix = document, mix
         self._piece = document.piece
+        self._notes = set(document.piece.notes)
         document.pathChanged.connect(self._path_changed)
+        document.pieceChanged.connect(self._piece_changed)
 
     def _path_changed(self, _path: str) -> None:
         document = self.document
         if document.undo_stack.count() == 0 and document.piece is not self._piece:
             self.mix.reset()
         self._piece = document.piece
+
+    def _piece_changed(self, piece: Piece) -> None:
+        notes = set(piece.notes)
+        hidden = self.mix.hidden
+        for voice in sorted({n.voice for n in notes - self._notes} & hidden) if hidden else ():
+            self.mix.set(HIDE, voice, False)
+        self._notes = notes
 
 
 def attach_voice_legend(window: MainWindow) -> VoiceLegend:
@@ -171,5 +184,5 @@ def attach_voice_legend(window: MainWindow) -> VoiceLegend:
     layout.insertWidget(layout.indexOf(window.piano_roll), legend)
     mix.changed.connect(lambda: window.canvas.set_hidden_voices(mix.hidden))
     window.transport.set_voice_mix(mix)
-    legend.reset_on_new = MixReset(window.document, mix)
+    legend.follower = MixFollowsDocument(window.document, mix)
     return legend

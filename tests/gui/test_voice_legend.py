@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
 
+from composer.music.midi_io import read_midi
 from composer.music.notes import Note, Voice
 from gui.midi_ports import MidiOutPlayer
 from gui.roll_grid import voice_colour
@@ -163,6 +164,11 @@ def test_hiding_a_voice_keeps_its_notes_but_does_not_paint_or_hit_them(window):
     assert alto not in lane.notes_between(0, lane.width()) and soprano in lane.notes_between(0, lane.width())
     window.voice_legend.buttons[HIDE, 1].click()           # shown again
     assert canvas.note_at(point) == alto and row_fill(window, alto) == voice_colour(1).name()
+    window.voice_legend.buttons[HIDE, 1].click()
+    drawn = Note(8 * alto.duration, 9 * alto.duration, 50, voice=1)
+    window.document.apply(window.document.piece.replace(notes=notes + (drawn,)), "Draw note")
+    assert not window.voice_legend.buttons[HIDE, 1].isChecked()   # a note drawn into a hidden voice shows it
+    assert canvas.note_at(point) == alto and row_fill(window, alto) == voice_colour(1).name()
 
 
 def test_the_voice_mix_starts_afresh_on_new_and_open_but_not_on_save(window, chorale_file, tmp_path):
@@ -172,6 +178,9 @@ def test_the_voice_mix_starts_afresh_on_new_and_open_but_not_on_save(window, cho
     legend.buttons[HIDE, 0].click()
     assert window.save_to(tmp_path / "two.mid")
     assert legend.mix.muted == {1} and legend.mix.hidden == {0}
+    saved = read_midi(tmp_path / "two.mid")                # the file has every voice's notes
+    assert sorted((n.start, n.pitch, n.voice) for n in saved.notes) == sorted(
+        (n.start, n.pitch, n.voice) for n in window.document.piece.notes)
     assert window.open_file(chorale_file)
     assert not legend.mix.muted and not legend.mix.hidden and not window.canvas.hidden_voices
     assert len({v for kind, v in legend.buttons}) == 4 and not any(b.isChecked() for b in legend.buttons.values())
