@@ -161,6 +161,7 @@ def _score(model, pieces: list, cache, progress):
         return score_split(model, pieces, progress=progress)
     order = sorted(pieces, key=lambda piece: -(len(piece) + sum(len(frame) for frame in piece)))
     parts = []
+    progress("scoring", 0, len(order))
     for first in range(0, len(order), SCORE_CHUNK):
         parts.append(score_with_cache(model, order[first:first + SCORE_CHUNK], cache))
         progress("scoring", min(first + SCORE_CHUNK, len(order)), len(order))

@@ -9,6 +9,7 @@ module; ``main`` imports them all. Nothing here imports PyTorch or NumPy at impo
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import os
@@ -417,6 +418,14 @@ class _LogLines:
         self.stream.flush()
 
 
+def _terminal_width(stream) -> int:
+    """The columns of the terminal ``stream`` writes to (0 when it has no size or none can be read)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return 0
+
+
 class ProgressLine:
     """Progress of a long command on stderr, through tqdm, shown only once the command has run for ``after_s``
     seconds (so a quick command prints nothing extra): on a terminal a bar rewritten in place (at most every
@@ -470,9 +479,11 @@ class ProgressLine:
         waited = time.monotonic() - self.started
         self.text = text
         stream = self.stream if self.live else _LogLines(self.stream)
+        sized = self.live and _terminal_width(self.stream) > 0   # a terminal of no size (some pseudo-terminals)
+        fixed = {} if sized else {"ncols": 100, "nrows": 20}      # would get no bar at all from tqdm
         self.bar = tqdm(desc=text, total=total, initial=done, postfix=status or None, unit=unit, file=stream,
                         delay=max(0.0, self.after_s - waited), mininterval=self.interval, miniters=0, leave=False,
-                        dynamic_ncols=self.live, ascii=not self.live)
+                        dynamic_ncols=sized, ascii=not self.live, **fixed)
 
     def clear(self) -> None:
         """End the current bar, erasing it from a terminal (before other output, and at the end)."""

@@ -348,7 +348,7 @@ def evaluate_harmony(model: HarmonyModel, data_dir: str | os.PathLike, split: st
         rules: harmonize with the sampler's voice-leading rules (False: the raw model).
         search: candidates per harmonization, the likeliest kept.
         seeds: harmonizations per piece, with seeds ``seed`` .. ``seed + seeds - 1``, averaged.
-        progress: called as ``progress("harmonizing", files done, files of the split)`` after each file.
+        progress: called as ``progress("harmonizing", files done, files of the split)`` first and after each file.
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
@@ -356,6 +356,8 @@ def evaluate_harmony(model: HarmonyModel, data_dir: str | os.PathLike, split: st
     root = Path(data_dir)
     paths = [path for path in find_midi_files(root)
              if split == "all" or split_of(path.relative_to(root).as_posix(), valid_fraction, test_fraction) == split]
+    if progress is not None:
+        progress("harmonizing", 0, len(paths))
     for done, path in enumerate(paths, 1):
         relative = path.relative_to(root).as_posix()
         try:

@@ -103,7 +103,7 @@ def piece_losses(net, sequences: list[np.ndarray], batch_size: int = 32,
     scored), each from a fresh state, as :func:`composer.melody.train.evaluate` scores them. A chord-conditioned
     model is scored over "no chord" throughout; a model with form inputs reads ``forms`` (ids [T, K] per
     sequence, :func:`composer.melody.form_inputs.sequence_ids`). ``progress("scoring", sequences done,
-    sequences)`` is called after each batch."""
+    sequences)`` is called first and after each batch."""
     import torch
     from torch import nn
 
@@ -114,6 +114,8 @@ def piece_losses(net, sequences: list[np.ndarray], batch_size: int = 32,
     net.eval()
     totals = np.zeros(len(sequences))
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    if progress is not None:
+        progress("scoring", 0, len(order))
     with torch.no_grad():
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]

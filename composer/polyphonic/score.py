@@ -49,7 +49,7 @@ class SplitScore:
 def token_nlls(model: PolyphonicLM, encoded: EncodedPieces, device: torch.device | str = "cpu",
                batch_pieces: int = 16, progress: Progress | None = None) -> list[np.ndarray]:
     """NLL of every token of every piece, each piece run from a zero state, in eval mode;
-    ``progress("scoring", pieces done, pieces)`` is called after each batch.
+    ``progress("scoring", pieces done, pieces)`` is called first and after each batch.
 
     Returns:
         per piece, float64 [its tokens] nats (``encode_piece`` order: the frames' pitches and ``EOF``s, ``EOP``).
@@ -60,6 +60,8 @@ def token_nlls(model: PolyphonicLM, encoded: EncodedPieces, device: torch.device
     out: list[np.ndarray] = [np.zeros(0)] * encoded.num_pieces
     lengths = np.diff(encoded.starts)
     order = np.argsort(-lengths, kind="stable")  # similar lengths together: less padding
+    if progress is not None:
+        progress("scoring", 0, len(order))
     for first in range(0, len(order), batch_pieces):
         chosen = order[first:first + batch_pieces]
         rows = [np.arange(encoded.starts[p], encoded.starts[p + 1]) for p in chosen]
