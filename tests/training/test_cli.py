@@ -54,7 +54,7 @@ def test_generate_writes_files_and_manifest(generated, tiny_model):
     manifest = json.loads((generated / "manifest.json").read_text())
     parameters = manifest["parameters"]
     assert parameters["seed"] == 1 and parameters["count"] == 3 and parameters["bars"] == 4
-    assert parameters["temperature"] == 1.0 and parameters["key"] is None and parameters["primer"] is None
+    assert parameters["temperature"] == 0.9 and parameters["key"] is None and parameters["primer"] is None
     assert manifest["model"]["path"] == str(tiny_model.path)
     assert manifest["model"]["sha256"] == hashlib.sha256(tiny_model.path.read_bytes()).hexdigest()
     assert manifest["model"]["epoch"] == 3

@@ -55,7 +55,7 @@ def test_the_report_scores_every_usable_file_and_skips_the_short_one(report, hel
     assert report["likelihood"]["pieces"] == 3
     assert list(report["skipped"]) == ["short.mid"] and "fewer than 8" in report["skipped"]["short.mid"]
     assert report["settings"] == {"count": 3, "bars": 4, "seed": 2, "form": "", "time_signature": None,
-                                  "cadence": True}
+                                  "cadence": True, "key_guide": True, "temperature": 0.9}
     assert len(report["pieces"]["corpus"]) == 3 and len(report["pieces"]["generated"]) == 3
 
 
