@@ -171,7 +171,7 @@ def sixteen_bar_melody(folder: Path) -> Piece:
 def bench_harmony(model_path: Path, melody_folder: Path, repeats: int) -> dict:
     """Median time to harmonize a 16-bar melody (4 voices, default settings: the key ensemble), and the
     same model reading the music only in its own key, the two alternating."""
-    from composer.harmony.inference import harmonize, load_harmony_model
+    from composer.harmony.inference import DEFAULT_TEMPERATURE, harmonize, load_harmony_model
 
     ensemble = load_harmony_model(model_path)
     alone = ensemble.without_key_ensemble()
@@ -180,11 +180,11 @@ def bench_harmony(model_path: Path, melody_folder: Path, repeats: int) -> dict:
     harmonize(alone, melody, seed=0)
     times: dict[str, list[float]] = {"ensemble": [], "alone": [], "ensemble_8": [], "alone_8": []}
     for seed in range(max(repeats, 5)):
-        times["ensemble"].append(harmonize(ensemble, melody, temperature=0.7, seed=seed).seconds)
-        times["alone"].append(harmonize(alone, melody, temperature=0.7, seed=seed).seconds)
+        times["ensemble"].append(harmonize(ensemble, melody, temperature=DEFAULT_TEMPERATURE, seed=seed).seconds)
+        times["alone"].append(harmonize(alone, melody, temperature=DEFAULT_TEMPERATURE, seed=seed).seconds)
     for seed in range(3):
-        times["ensemble_8"].append(harmonize(ensemble, melody, count=8, temperature=0.7, seed=seed).seconds)
-        times["alone_8"].append(harmonize(alone, melody, count=8, temperature=0.7, seed=seed).seconds)
+        times["ensemble_8"].append(harmonize(ensemble, melody, count=8, temperature=DEFAULT_TEMPERATURE, seed=seed).seconds)
+        times["alone_8"].append(harmonize(alone, melody, count=8, temperature=DEFAULT_TEMPERATURE, seed=seed).seconds)
     out = {f"{name}_s": statistics.median(values) for name, values in times.items()}
     return {"melody": melody.name, "notes": len(melody.notes), "keys": len(ensemble.shifts), **out}
 
