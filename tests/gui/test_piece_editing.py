@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import mido
-from PySide6.QtCore import QObject, QPoint, Qt, Signal
+from PySide6.QtCore import QPoint, Qt
 
 from composer.music.midi_io import read_midi
 from composer.music.notes import Note
 from gui.roll_grid import KEY_WIDTH
 from tests.gui.qt_mouse import click, drag
+from tests.gui.recording_player import RecordingPlayer
 
 VELOCITY = 90
 
@@ -150,38 +151,8 @@ def test_the_key_s_scale_is_shaded_on_the_roll_and_not_without_a_key(window):
     assert row_pixel(window, 77) == row_pixel(window, 76)
 
 
-class AudiblePlayer(QObject):
-    """A built-in synth with an audio device that keeps what it was asked to play (signalling as the real one)."""
-
-    positionChanged = Signal(int)
-    stateChanged = Signal(bool)
-    message = Signal(str)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple] = []
-        self.playing = False
-
-    def available(self) -> tuple[bool, str]:
-        return True, ""
-
-    def play(self, *args) -> None:
-        self.stop()
-        self.calls.append(args)
-        self.playing = True
-        self.stateChanged.emit(True)
-
-    def stop(self) -> None:
-        if self.playing:
-            self.playing = False
-            self.stateChanged.emit(False)
-
-    def is_playing(self) -> bool:
-        return self.playing
-
-
 def test_drawing_or_clicking_a_note_auditions_it(window_factory):
-    player = AudiblePlayer()
+    player = RecordingPlayer()
     window = window_factory(player=player)
     canvas = window.canvas
     canvas.snap_beats = 0.25

@@ -3,7 +3,7 @@ given, what the roll paints and lets the mouse hit, and the legend starting afre
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QPoint, Qt, Signal
+from PySide6.QtCore import QPoint, Qt
 
 from composer.music.midi_io import read_midi
 from composer.music.notes import Note, Voice
@@ -11,36 +11,7 @@ from gui.midi_ports import MidiOutPlayer
 from gui.roll_grid import voice_colour
 from gui.voice_mix import HIDE, MUTE, SOLO, VoiceMix
 from tests.gui.qt_mouse import click
-
-
-class RecordingPlayer(QObject):
-    """Stands in for a player (the built-in synth's or MIDI out's): keeps what it is asked to play."""
-
-    positionChanged = Signal(int)
-    stateChanged = Signal(bool)
-    message = Signal(str)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple] = []
-        self.playing = False
-
-    def available(self) -> tuple[bool, str]:
-        return True, ""
-
-    def play(self, *args) -> None:
-        self.stop()
-        self.calls.append(args)
-        self.playing = True
-        self.stateChanged.emit(True)
-
-    def stop(self) -> None:
-        if self.playing:
-            self.playing = False
-            self.stateChanged.emit(False)
-
-    def is_playing(self) -> bool:
-        return self.playing
+from tests.gui.recording_player import RecordingPlayer
 
 
 def two_voices(window) -> tuple[Note, ...]:
