@@ -88,9 +88,9 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
             see :func:`composer.harmony.key_guide.key_bias`); None: nothing added.
         repeat_bias: added to the log-probability of striking again the pitch a lower voice is sounding
             (negative: fewer repeated notes, more that move).
-        closing: the first frame of a final cadence (None: none). From there on neither ``key_bias`` nor
-            ``hold_bias`` applies: the final chord, Picardy third included, is the guide's and the model's, and
-            it is held as the model would hold it.
+        closing: the first frame of a final cadence (None: none). From there on ``key_bias``, ``hold_bias`` and
+            ``repeat_bias`` do not apply: the final chord, Picardy third included, is the guide's and the
+            model's, and it is held as the model would hold it.
 
     Returns:
         int64 [count, T, 4], or None when cancelled.
