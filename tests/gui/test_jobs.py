@@ -20,24 +20,9 @@ from gui.jobs.runner import JobRunner  # noqa: E402
 from gui.jobs.train import training_error_message  # noqa: E402
 from gui.jobs.worker import CANCELLED, FAILED, SUCCEEDED, JobControl, Worker, user_message  # noqa: E402
 from fake_messages import FakeMessages  # noqa: E402
+from tests.gui.job_wait import Recorder  # noqa: E402
 
 TIMEOUT_MS = 10_000
-
-
-class Recorder:
-    """Collects what a worker emits, in order."""
-
-    def __init__(self, worker: Worker) -> None:
-        self.events: list[tuple] = []
-        worker.progress.connect(lambda done, total: self.events.append(("progress", done, total)))
-        worker.report.connect(lambda payload: self.events.append(("report", payload)))
-        worker.succeeded.connect(lambda result: self.events.append(("succeeded", result)))
-        worker.failed.connect(lambda message: self.events.append(("failed", message)))
-        worker.cancelled.connect(lambda: self.events.append(("cancelled",)))
-        worker.finished.connect(lambda: self.events.append(("finished",)))
-
-    def kinds(self) -> list[str]:
-        return [event[0] for event in self.events]
 
 
 def run_worker(qtbot, worker: Worker) -> Recorder:

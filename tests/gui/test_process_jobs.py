@@ -32,26 +32,11 @@ from gui.generate_panel import Variation, VariationList, variation_label  # noqa
 from gui.jobs.export import partial_path  # noqa: E402
 from gui.jobs.process import ProcessWorker  # noqa: E402
 from gui.jobs.worker import CANCELLED, FAILED, SUCCEEDED  # noqa: E402
+from tests.gui.job_wait import Recorder  # noqa: E402
 from job_wait import run_job  # noqa: E402
 
 FOLK = Path(__file__).resolve().parents[2] / "midi_data" / "folk_melodies"
 TIMEOUT_MS = 120_000  # a child starts a fresh interpreter; a busy shared machine may take long
-
-
-class Recorder:
-    """Every signal of a process worker, in order."""
-
-    def __init__(self, worker: ProcessWorker) -> None:
-        self.events: list[tuple] = []
-        worker.progress.connect(lambda done, total: self.events.append(("progress", done, total)))
-        worker.report.connect(lambda payload: self.events.append(("report", payload)))
-        worker.succeeded.connect(lambda result: self.events.append(("succeeded", result)))
-        worker.failed.connect(lambda message: self.events.append(("failed", message)))
-        worker.cancelled.connect(lambda: self.events.append(("cancelled",)))
-        worker.finished.connect(lambda: self.events.append(("finished",)))
-
-    def kinds(self) -> list[str]:
-        return [event[0] for event in self.events]
 
 
 def run_to_end(qtbot, worker: ProcessWorker, then=None) -> Recorder:
