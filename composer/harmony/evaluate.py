@@ -17,7 +17,8 @@ and what a musician hears first, for the original and the model's version (see :
                                        of pitch classes
     attacks per 100 beats              new notes per voice (alto, tenor, bass; a beat is a quarter note,
                                        4 frames), and "chord attacks": frames where any lower voice attacks
-    clash rate                         share of beats (the frames at quarter-note starts, frame % 4 == 0)
+    clash rate                         share of beats as they are felt (quarter notes, frame % 4 == 0, but
+                                       the dotted quarters of 6/8, 9/8 and 12/8: :func:`felt_beats`)
                                        with the soprano sounding where a lower voice sounds a minor second,
                                        major seventh or minor ninth against it: any interval of 1 or 11
                                        semitones mod 12 (compounds included, either voice above)
@@ -122,10 +123,11 @@ def felt_beats(piece, length: int) -> np.ndarray:
     return np.where(compound, beats, np.arange(length) % FRAMES_PER_BEAT == 0)
 
 
-def texture_counts(frames: np.ndarray) -> dict[str, int]:
-    """:func:`attack_counts` and :func:`clash_counts` of a grid, as the keys of ``TEXTURE``."""
+def texture_counts(frames: np.ndarray, beats: np.ndarray | None = None) -> dict[str, int]:
+    """:func:`attack_counts` and :func:`clash_counts` (on ``beats``: see there) of a grid, as the keys of
+    ``TEXTURE``."""
     attacks = attack_counts(frames)
-    clashes, beats = clash_counts(frames)
+    clashes, beats = clash_counts(frames, beats)
     return {"alto_attacks": attacks["alto"], "tenor_attacks": attacks["tenor"],
             "bass_attacks": attacks["bass"], "chord_attacks": attacks["chord"],
             "clash_beats": clashes, "soprano_beats": beats}
@@ -274,9 +276,10 @@ def _column(rows: list[dict], key: str) -> np.ndarray:
     return np.array([row[key] for row in rows], dtype=np.float64)
 
 
-def compare(ours: np.ndarray, original: np.ndarray) -> dict:
+def compare(ours: np.ndarray, original: np.ndarray, beats: np.ndarray | None = None) -> dict:
     """One harmonization ``ours`` against the original, both grids [T, 4]: accuracies per lower voice, final
-    bass and chord agreement (1.0 or 0.0), and the model's voice-leading and texture counts."""
+    bass and chord agreement (1.0 or 0.0), and the model's voice-leading and texture counts (clashes on
+    ``beats``, bool [T]: default every quarter note; see :func:`clash_counts`)."""
     same_pitch = sounding_pitches(ours) == sounding_pitches(original)    # [T, 4]
     same_attack = (ours >= PITCH_OFFSET) == (original >= PITCH_OFFSET)   # [T, 4]
     bass = final_bass(ours)
@@ -286,7 +289,7 @@ def compare(ours: np.ndarray, original: np.ndarray) -> dict:
         "note_accuracy": [float((same_pitch[:, v] & same_attack[:, v]).mean()) for v in (1, 2, 3)],
         "final_bass_match": float(bass is not None and bass == final_bass(original)),
         "final_chord_match": float(final_chord(ours) == final_chord(original) != frozenset()),
-        "model": {**voice_leading_counts(ours), **texture_counts(ours)},
+        "model": {**voice_leading_counts(ours), **texture_counts(ours, beats)},
     }
 
 
@@ -306,14 +309,16 @@ def score_piece(model: HarmonyModel, chorale: Chorale, piece, temperature: float
 
     With ``seeds`` > 1 the soprano is harmonized with seeds ``seed`` .. ``seed + seeds - 1`` (each exactly what
     ``harmonize(..., seed=s)`` writes) and the model's numbers are their means; ``per_seed`` lists each
-    harmonization's headline numbers.
+    harmonization's headline numbers. Clashes are counted on the beats as felt in the piece's metre
+    (:func:`felt_beats`: the dotted quarters of 6/8, 9/8 and 12/8), in the original and the model's version.
     """
     soprano = to_monophonic(select_voices(piece, [0]))   # a few files hold two soprano notes at once
     original = chorale.frames
+    beats = felt_beats(piece, len(original))
     runs = []
     for run_seed in range(seed, seed + seeds):
         result = harmonize(model, soprano, temperature=temperature, seed=run_seed, rules=rules, search=search)
-        runs.append(compare(piece_to_frames(result.pieces[0], len(original)), original))
+        runs.append(compare(piece_to_frames(result.pieces[0], len(original)), original, beats))
     nll = lower_voice_nll(model, chorale)                                # [T, 3]
     scores = runs[0] if seeds == 1 else _mean(runs)
     return {
@@ -321,7 +326,8 @@ def score_piece(model: HarmonyModel, chorale: Chorale, piece, temperature: float
         "token_accuracy": scores["token_accuracy"], "pitch_accuracy": scores["pitch_accuracy"],
         "note_accuracy": scores["note_accuracy"],
         "nll_per_token": [float(x) for x in nll.mean(0)],
-        "original": {**voice_leading_counts(original), **texture_counts(original)}, "model": scores["model"],
+        "original": {**voice_leading_counts(original), **texture_counts(original, beats)},
+        "model": scores["model"],
         "final_bass_match": scores["final_bass_match"], "final_chord_match": scores["final_chord_match"],
         "per_seed": [{"seed": s, "note_accuracy": float(np.mean(run["note_accuracy"])),
                       "final_bass_match": run["final_bass_match"], "final_chord_match": run["final_chord_match"],
@@ -395,8 +401,8 @@ def report_lines(totals: dict) -> list[str]:
     lines.extend(f"{label:32}{original:<24}{model:<24}".rstrip() for label, original, model in rows)
     lines.extend(_seed_lines(totals["per_seed"]))
     lines.append("attacks: new notes (a beat is a quarter note); chord attacks: 16ths where any of A/T/B attacks; "
-                 "clashes: share of beats with the soprano sounding where A, T or B is 1 or 11 semitones (mod 12) "
-                 "from it (m2, M7, m9)")
+                 "clashes: share of beats (dotted quarters in 6/8, 9/8, 12/8) with the soprano sounding where A, T or B "
+                 "is 1 or 11 semitones (mod 12) from it (m2, M7, m9)")
     return lines
 
 
