@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import shutil
 import subprocess
 import sys
@@ -126,29 +125,50 @@ def test_evaluate_harmony_shows_the_pieces_harmonized(tmp_path, capsys, monkeypa
     assert ("harmonizing the pieces:" in err) == (delay == "0")
 
 
-def test_benchmark_shows_the_pieces_scored_and_gives_the_same_score_in_chunks(tmp_path, capsys, monkeypatch):
-    from composer.cli.benchmark import SCORE_CHUNK
+def _excerpt(tmp_path, pieces: int):
+    """A benchmark file holding the first ``pieces`` valid pieces of JSB Chorales, and the shipped model."""
     from composer.polyphonic.data import load_benchmark
 
-    monkeypatch.setenv(PROGRESS_DELAY_ENV, "0")
     data = REPO / "midi_data" / "benchmarks" / "jsb_chorales_quarter.json"
-    valid = load_benchmark(data)["valid"][:SCORE_CHUNK + 3]   # two chunks
+    valid = load_benchmark(data)["valid"][:pieces]
     excerpt = tmp_path / "jsb_chorales_quarter.json"
     excerpt.write_text(json.dumps({"valid": valid}))
-    model = shipped.BENCHMARK_MODELS[data.name]
+    return excerpt, valid, shipped.BENCHMARK_MODELS[data.name]
+
+
+def test_benchmark_shows_the_pieces_scored_and_gives_the_score_of_one_call(tmp_path, capsys, monkeypatch):
+    from composer.polyphonic.score import BATCH_PIECES
+
+    monkeypatch.setenv(PROGRESS_DELAY_ENV, "0")
+    excerpt, valid, model = _excerpt(tmp_path, BATCH_PIECES + 3)   # two batches
     assert main(["benchmark", "polyphonic", "--data", str(excerpt), "--split", "valid", "--model", str(model),
                  "--json"]) == 0
     out, err = capsys.readouterr()
-    chunked = json.loads(out)   # stdout stays clean JSON
+    shown = json.loads(out)   # stdout stays clean JSON
     assert "scoring valid:" in err and f"0/{len(valid)}" in err
     whole = _score_whole(model, valid)
-    assert chunked["pieces"] == whole.pieces and chunked["frames"] == whole.frames
-    assert math.isclose(chunked["frame_nll"], whole.frame_nll, rel_tol=1e-9)
-    assert math.isclose(chunked["lstm_frame_nll"], whole.lstm_frame_nll, rel_tol=1e-9)
+    assert shown["pieces"] == whole.pieces and shown["frames"] == whole.frames
+    assert shown["frame_nll"] == whole.frame_nll and shown["lstm_frame_nll"] == whole.lstm_frame_nll
+
+
+def test_score_with_cache_reports_each_batch_and_scores_exactly_as_without_a_callback(tmp_path):
+    from composer.polyphonic.model import load_polyphonic_model
+    from composer.polyphonic.repeat_cache import cache_of, score_with_cache
+    from composer.polyphonic.score import BATCH_PIECES
+
+    _, valid, model_path = _excerpt(tmp_path, 2 * BATCH_PIECES + 1)   # three batches
+    loaded = load_polyphonic_model(model_path)
+    calls = []
+    scored = score_with_cache(loaded.net, valid, cache_of(loaded.checkpoint),
+                              progress=lambda *call: calls.append(call))
+    n = len(valid)
+    assert calls == [("scoring", 0, n), ("scoring", BATCH_PIECES, n), ("scoring", 2 * BATCH_PIECES, n),
+                     ("scoring", n, n)]
+    assert scored == _score_whole(model_path, valid)   # every total identical, to the last bit
 
 
 def _score_whole(model_path, pieces):
-    """The split scored in one call of ``score_with_cache``."""
+    """The pieces scored in one call of ``score_with_cache``, without a progress callback."""
     from composer.polyphonic.model import load_polyphonic_model
     from composer.polyphonic.repeat_cache import cache_of, score_with_cache
 

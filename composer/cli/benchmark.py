@@ -140,33 +140,19 @@ def run_score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-SCORE_CHUNK = 16   # pieces scored together with the repeat cache (as many as composer.polyphonic.score batches)
-
-
 def _score(model, pieces: list, cache, progress):
     """The split's :class:`composer.polyphonic.score.SplitScore`, with the repeat ``cache`` when there is one,
     calling ``progress("scoring", pieces done, pieces)`` as it goes.
-
-    ``score_with_cache`` takes no progress callback, so with a cache the pieces are scored
-    :data:`SCORE_CHUNK` at a time, longest first (the batches ``score_split`` makes), and the totals added:
-    the same result, summed in another order.
 
     Raises:
         ValueError: a piece has zero probability under the model.
     """
     from composer.polyphonic.repeat_cache import score_with_cache
-    from composer.polyphonic.score import SplitScore, score_split
+    from composer.polyphonic.score import score_split
 
     if cache is None:
         return score_split(model, pieces, progress=progress)
-    order = sorted(pieces, key=lambda piece: -(len(piece) + sum(len(frame) for frame in piece)))
-    parts = []
-    progress("scoring", 0, len(order))
-    for first in range(0, len(order), SCORE_CHUNK):
-        parts.append(score_with_cache(model, order[first:first + SCORE_CHUNK], cache))
-        progress("scoring", min(first + SCORE_CHUNK, len(order)), len(order))
-    return SplitScore(sum(p.total_nats for p in parts), sum(p.frames for p in parts), sum(p.tokens for p in parts),
-                      len(pieces), lstm_total_nats=sum(p.lstm_total_nats for p in parts))
+    return score_with_cache(model, pieces, cache, progress=progress)
 
 
 def run_fit_cache(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

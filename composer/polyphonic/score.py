@@ -13,6 +13,7 @@ from composer.polyphonic.data import EncodedPieces, PieceRoll, encode_pieces, st
 from composer.polyphonic.model import PolyphonicLM, token_nll
 
 Progress = Callable[[str, int, int], None]   # progress("scoring", pieces done, pieces)
+BATCH_PIECES = 16   # pieces run through the LSTM together (similar lengths: little padding)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class SplitScore:
 
 @torch.no_grad()
 def token_nlls(model: PolyphonicLM, encoded: EncodedPieces, device: torch.device | str = "cpu",
-               batch_pieces: int = 16, progress: Progress | None = None) -> list[np.ndarray]:
+               batch_pieces: int = BATCH_PIECES, progress: Progress | None = None) -> list[np.ndarray]:
     """NLL of every token of every piece, each piece run from a zero state, in eval mode;
     ``progress("scoring", pieces done, pieces)`` is called first and after each batch.
 
@@ -77,7 +78,7 @@ def token_nlls(model: PolyphonicLM, encoded: EncodedPieces, device: torch.device
 
 
 def piece_nlls(model: PolyphonicLM, encoded: EncodedPieces, device: torch.device | str = "cpu",
-               batch_pieces: int = 16, progress: Progress | None = None) -> np.ndarray:
+               batch_pieces: int = BATCH_PIECES, progress: Progress | None = None) -> np.ndarray:
     """Summed token NLL of every piece, each run from a zero state, in eval mode (``progress``: as
     :func:`token_nlls`).
 
