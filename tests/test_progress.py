@@ -167,6 +167,42 @@ def test_score_with_cache_reports_each_batch_and_scores_exactly_as_without_a_cal
     assert scored == _score_whole(model_path, valid)   # every total identical, to the last bit
 
 
+@pytest.mark.parametrize("quiet", [False, True])
+def test_polyphonic_training_shows_its_batches_and_scoring_past_the_delay_not_when_quiet(tmp_path, capsys,
+                                                                                          monkeypatch, quiet):
+    from composer.polyphonic.data import load_benchmark
+
+    monkeypatch.setenv(PROGRESS_DELAY_ENV, "0")
+    splits = load_benchmark(REPO / "midi_data" / "benchmarks" / "jsb_chorales_quarter.json")
+    data = tmp_path / "excerpt.json"
+    data.write_text(json.dumps({"train": splits["train"][:8], "valid": splits["valid"][:3]}))
+    tiny = ["--hidden-size", "16", "--embedding-size", "8", "--num-layers", "1", "--batch-size", "4"]
+    assert main(["benchmark", "train-polyphonic", "--data", str(data), "--out", str(tmp_path / "poly.pt"),
+                 "--epochs", "1", "--threads", "1", *tiny, *(["--quiet"] if quiet else [])]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    rows = err.splitlines()
+    assert any(row.startswith("epoch   1  train ") for row in rows) and "best valid:" in err
+    bars = [any(row.startswith(f"{stage}:") and bar_text(row) for row in rows)
+            for stage in ("epoch 1/1", "validating", "fitting the repeat cache on train",
+                          "scoring valid with the repeat cache")]
+    assert bars == [not quiet] * 4
+
+
+def test_polyphonic_training_is_quiet_before_the_delay(tmp_path, capsys, monkeypatch):
+    from composer.polyphonic.data import load_benchmark
+
+    monkeypatch.setenv(PROGRESS_DELAY_ENV, "1000")
+    splits = load_benchmark(REPO / "midi_data" / "benchmarks" / "jsb_chorales_quarter.json")
+    data = tmp_path / "excerpt.json"
+    data.write_text(json.dumps({"train": splits["train"][:4], "valid": splits["valid"][:2]}))
+    assert main(["benchmark", "train-polyphonic", "--data", str(data), "--out", str(tmp_path / "poly.pt"),
+                 "--epochs", "1", "--threads", "1", "--hidden-size", "16", "--embedding-size", "8",
+                 "--num-layers", "1"]) == 0
+    err = capsys.readouterr().err
+    assert not bar_text(err) and "epoch   1  train " in err
+
+
 def _score_whole(model_path, pieces):
     """The pieces scored in one call of ``score_with_cache``, without a progress callback."""
     from composer.polyphonic.model import load_polyphonic_model

@@ -2,7 +2,7 @@
 Piano-midi.de).
 
     composer benchmark polyphonic --data FILE.json --split valid|test [--model FILE] [--no-cache] [--json]
-    composer benchmark train-polyphonic --data FILE.json --out MODEL.pt [--config RECIPE.json] [--epochs N] ...
+    composer benchmark train-polyphonic --data FILE.json --out MODEL.pt [--config RECIPE.json] [--quiet] ...
     composer benchmark fit-cache --data FILE.json --model MODEL.pt
 """
 
@@ -64,6 +64,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--max-minutes", type=float_range(0.0, 1e6))
     train.add_argument("--seed", type=int_range(0))
     train.add_argument("--threads", type=int_range(1, 256))
+    train.add_argument("--quiet", action="store_true",
+                       help="print only epoch summaries (no progress bar of the batches and the scoring)")
     train.add_argument("--order", choices=("ascending", "descending"))
     train.add_argument("--hidden-size", type=int_range(1))
     train.add_argument("--embedding-size", type=int_range(1))
@@ -167,7 +169,8 @@ def run_fit_cache(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     if loaded is None:
         return 1
     splits, model, checkpoint = loaded
-    cache = attach_cache(checkpoint, model, splits)
+    with ProgressLine(stages={"fitting": ("scoring train", "piece"), "scoring": ("scoring valid", "piece")}) as line:
+        cache = attach_cache(checkpoint, model, splits, progress=line)
     save_checkpoint(checkpoint, args.model)
     valid = checkpoint["metrics"].get("valid_with_cache")
     scored = (f"; valid {valid['frame_nll']:.4f} nats/frame with it, {valid['lstm_frame_nll']:.4f} without"
@@ -206,15 +209,19 @@ def _run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentPar
                       args.force, hint="--resume to continue it, " if args.out.exists() else "")
     if args.ship:
         check_outputs(parser, [args.ship], (args.data, args.config, args.out), args.force, flag="--ship")
+    printer = PolyTrainPrinter(quiet=args.quiet)
     try:
-        checkpoint = train_polyphonic(args.data, args.out, config, resume=args.resume)
+        checkpoint = train_polyphonic(args.data, args.out, config, resume=args.resume, progress=printer)
     except (PolyTrainingError, BenchmarkDataError, ModelFileError) as error:
+        printer.line.clear()
         print(f"composer benchmark: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        printer.line.clear()
         print(f"\ninterrupted: the last finished epoch is saved in {args.out}; continue with --resume",
               file=sys.stderr)
         return 130
+    printer.line.clear()
     valid = checkpoint["metrics"].get("valid")
     if valid is None:
         print("composer benchmark: no epoch finished", file=sys.stderr)
@@ -228,3 +235,41 @@ def _run_train_polyphonic(args: argparse.Namespace, parser: argparse.ArgumentPar
     if args.ship:
         ship(args.out, args.ship)
     return 0
+
+
+_SCORING_STAGES = {"valid": "validating", "cache_fit": "fitting the repeat cache on train",
+                   "cache_valid": "scoring valid with the repeat cache"}
+
+
+class PolyTrainPrinter:
+    """Progress of ``benchmark train-polyphonic`` on stderr: a bar (:class:`ProgressLine`, not with ``quiet``) of
+    each epoch's batches, of the scoring of valid after it and of the repeat cache's fit at the end; a line
+    per epoch (:func:`composer.polyphonic.train.epoch_line`).
+
+    Args:
+        quiet: print only the epoch lines.
+        stream: where to write (default stderr).
+    """
+
+    def __init__(self, quiet: bool = False, stream=None) -> None:
+        self.quiet = quiet
+        self.stream = stream if stream is not None else sys.stderr
+        self.line = ProgressLine(self.stream, log_every_s=30.0, unit="batch")
+
+    def __call__(self, event: dict) -> None:
+        kind = event["event"]
+        if kind == "step":
+            if not self.quiet:
+                self.line.update(f"epoch {event['epoch']}/{event['epochs']}", event["batch"], event["batches"],
+                                 f"loss {event['loss']:.4f}/token {event['tokens_per_s']:,.0f} tok/s")
+            return
+        if kind == "scoring":
+            if not self.quiet:
+                self.line.update(_SCORING_STAGES.get(event["stage"], event["stage"]), event["done"], event["total"],
+                                 unit="piece")
+            return
+        self.line.clear()
+        if kind == "epoch":
+            from composer.polyphonic.train import epoch_line
+
+            print(epoch_line(event), file=self.stream, flush=True)

@@ -211,9 +211,11 @@ def score_with_cache(model: PolyphonicLM, pieces: list[PieceRoll], cache: Repeat
 
 
 def fit_on_pieces(model: PolyphonicLM, pieces: list[PieceRoll], lengths: tuple[int, ...] = DEFAULT_LENGTHS,
-                  device: str = "cpu") -> RepeatCache:
-    """Fit the cache's weights to ``pieces`` (the train split) under ``model``."""
-    return fit_cache(unit_nlls(model, pieces, device), [copy_probabilities(p, lengths) for p in pieces], lengths)
+                  device: str = "cpu", progress: Progress | None = None) -> RepeatCache:
+    """Fit the cache's weights to ``pieces`` (the train split) under ``model``; ``progress``: as
+    :func:`unit_nlls`."""
+    return fit_cache(unit_nlls(model, pieces, device, progress), [copy_probabilities(p, lengths) for p in pieces],
+                     lengths)
 
 
 def cache_of(checkpoint: dict) -> RepeatCache | None:
@@ -232,14 +234,17 @@ def cache_of(checkpoint: dict) -> RepeatCache | None:
 
 
 def attach_cache(checkpoint: dict, model: PolyphonicLM, splits: dict[str, list[PieceRoll]],
-                 device: str = "cpu") -> RepeatCache:
+                 device: str = "cpu", progress: Progress | None = None) -> RepeatCache:
     """Fit the cache on the train split under ``model`` (the file's best weights) and store it in ``checkpoint``.
 
     Also stores the valid split's score with the cache in ``checkpoint["metrics"]["valid_with_cache"]``.
+    ``progress(what, pieces done, pieces)`` is called as the pieces are scored: ``what`` is ``"fitting"`` on
+    the train split, then ``"scoring"`` on the valid split.
     """
-    cache = fit_on_pieces(model, splits["train"], device=device)
+    fitting = None if progress is None else (lambda _, done, total: progress("fitting", done, total))
+    cache = fit_on_pieces(model, splits["train"], device=device, progress=fitting)
     checkpoint["repeat_cache"] = {**cache.to_dict(), "fitted_on": f"train split, {len(splits['train'])} pieces"}
     if splits.get("valid"):
         checkpoint.setdefault("metrics", {})["valid_with_cache"] = \
-            score_with_cache(model, splits["valid"], cache, device).to_dict()
+            score_with_cache(model, splits["valid"], cache, device, progress).to_dict()
     return cache

@@ -9,6 +9,11 @@ The loop is the shared one (:mod:`composer.core.training`); the model file, rewr
 
 The model never sees ``valid`` or ``test`` while learning: ``valid`` only picks the best epoch and the learning
 rate drops.
+
+Besides the shared loop's progress events (:mod:`composer.core.training`), a run reports how far the scoring
+after each epoch and the repeat cache's fit at the end have come::
+
+    {"event": "scoring", "stage": "valid" | "cache_fit" (train split) | "cache_valid", "done", "total"}  (pieces)
 """
 
 from __future__ import annotations
@@ -130,12 +135,16 @@ def batches_of_pieces(encoded: EncodedPieces, batch_size: int, rng: np.random.Ge
 
 
 # -- the run ----------------------------------------------------------------------------------------
+def epoch_line(event: dict) -> str:
+    """The line printed for an ``epoch`` progress event."""
+    return (f"epoch {event['epoch']:3d}  train {event['train_loss']:.4f}/token  valid {event['valid_loss']:.4f}"
+            f"/frame {event['valid_token_nll']:.4f}/token  lr {event['lr']:.2e}  {event['seconds']:.0f}s"
+            f"{'  *' if event['improved'] else ''}")
+
+
 def _print_progress(event: dict) -> None:
-    if event["event"] != "epoch":
-        return
-    print(f"epoch {event['epoch']:3d}  train {event['train_loss']:.4f}/token  valid {event['valid_loss']:.4f}"
-          f"/frame {event['valid_token_nll']:.4f}/token  lr {event['lr']:.2e}  {event['seconds']:.0f}s"
-          f"{'  *' if event['improved'] else ''}", file=sys.stderr, flush=True)
+    if event["event"] == "epoch":
+        print(epoch_line(event), file=sys.stderr, flush=True)
 
 
 class PolyTask(TrainingTask):
@@ -147,8 +156,10 @@ class PolyTask(TrainingTask):
 
     kind = POLYPHONIC_KIND
 
-    def __init__(self, config: PolyTrainConfig, splits: dict, recipe: dict, device: torch.device) -> None:
+    def __init__(self, config: PolyTrainConfig, splits: dict, recipe: dict, device: torch.device,
+                 progress: ProgressCallback | None = None) -> None:
         self.settings, self.splits, self.recipe, self.device = config, splits, recipe, device
+        self.progress = progress
         self.rng = np.random.default_rng(config.seed)
         self.model = self.trainable = PolyphonicLM(config.model_config).to(device)
         self.optimizer = make_optimizer(self.model, config.lr, config.weight_decay)
@@ -193,8 +204,16 @@ class PolyTask(TrainingTask):
         return StepResult(nll.sum() / valid.sum(), 0, int(valid.sum()))
 
     def validate(self) -> tuple[float, dict]:
-        score = score_split(self.model, self.splits["valid"], self.device)
+        score = score_split(self.model, self.splits["valid"], self.device, progress=self._scoring({"scoring": "valid"}))
         return score.frame_nll, score.to_dict()
+
+    def _scoring(self, stages: dict[str, str]):
+        """A ``progress(what, done, total)`` callback of the scoring functions that emits ``scoring`` events,
+        ``stages`` naming the stage of each ``what`` (None without a progress callback)."""
+        if self.progress is None:
+            return None
+        return lambda what, done, total: self.progress({"event": "scoring", "stage": stages[what], "done": done,
+                                                        "total": total})
 
     def history_fields(self, train: Metrics, valid: dict) -> dict:
         return {"valid_token_nll": valid["token_nll"]}
@@ -202,7 +221,8 @@ class PolyTask(TrainingTask):
     def finish(self, checkpoint: dict) -> None:
         """Fit the repeat cache of the best weights on the train split."""
         if "valid" in checkpoint["metrics"]:
-            attach_cache(checkpoint, self.model, self.splits, self.device)
+            attach_cache(checkpoint, self.model, self.splits, self.device,
+                         self._scoring({"fitting": "cache_fit", "scoring": "cache_valid"}))
 
 
 def train_polyphonic(data_path: str | os.PathLike, out_path: str | os.PathLike, config: PolyTrainConfig,
@@ -236,7 +256,7 @@ def train_polyphonic(data_path: str | os.PathLike, out_path: str | os.PathLike, 
     recipe = {"config": config.to_dict(), "data_file": data_path.name, "data_sha256": file_sha256(data_path),
               "train_pieces": len(splits["train"]), "valid_pieces": len(splits["valid"]),
               "torch": str(torch.__version__)}
-    task = PolyTask(config, splits, recipe, torch.device(device))
+    task = PolyTask(config, splits, recipe, torch.device(device), progress)
     recipe["parameters"] = task.model.num_parameters()
     trainer = Trainer(task, out_path, progress)
     if resume and out_path.exists():
