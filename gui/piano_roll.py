@@ -9,6 +9,7 @@ and the grid's sizes and helpers live in :mod:`gui.roll_grid`.
 
 Mouse:
     click on the bar ruler     sets where playback starts
+    drag on the bar ruler      sets the loop region (snapped to the grid); double-click the ruler clears it
     left click on empty grid   draws a note (drag to set its length), snapped to the grid
     shift+drag on empty grid   rubber-band selection (or any drag with the Select tool)
     drag a note                moves the selected notes (time and pitch)
@@ -20,7 +21,8 @@ margin, and the chord lane (:class:`~gui.chord_lane.ChordLane`) above it, in the
 zoomed with it; rows of pitches outside the piece's key are shaded (none without a key).
 Keys: arrows move the selection (up/down a semitone, shift: an octave; left/right a grid step, shift: a
 bar); the window's Ctrl+C/X/V copy, cut and paste notes (pasted at the playback start marker).
-    ctrl+wheel                 zooms time (shift+ctrl+wheel zooms pitch)
+    ctrl+wheel                 zooms time around the mouse (shift+ctrl+wheel zooms pitch)
+:meth:`PianoRoll.zoom_to_fit` shows the whole piece (time and pitch).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
-from PySide6.QtWidgets import QScrollArea, QWidget
+from PySide6.QtGui import QAction, QContextMenuEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
+from PySide6.QtWidgets import QMenu, QScrollArea, QWidget
 
 from composer.music.keys import scale_mask
 from composer.music.notes import Note, Piece
@@ -54,6 +56,10 @@ class RollCanvas(QWidget):
         playStartChanged(int): the tick playback starts from (click on the ruler).
         auditionRequested(object): a tuple of notes to let the user hear (a note clicked or drawn).
         viewChanged(): the zoom, size or shown piece changed (the velocity lane repaints).
+        loopRegionChanged(object): the loop region, (start, end) ticks, or None when cleared.
+        playheadChanged(object): the playhead's tick, or None when hidden.
+        zoomedAt(float, float): a ctrl+wheel zoom around (the tick under the mouse, its x in the view), so the
+            scroll area keeps that tick under the mouse.
     """
 
     selectionChanged = Signal(int)
@@ -61,6 +67,9 @@ class RollCanvas(QWidget):
     playStartChanged = Signal(int)
     auditionRequested = Signal(object)
     viewChanged = Signal()
+    loopRegionChanged = Signal(object)
+    zoomedAt = Signal(float, float)
+    playheadChanged = Signal(object)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +85,14 @@ class RollCanvas(QWidget):
         self.current_voice = 0
         self.playhead: int | None = None
         self.play_start = 0
+        self.loop_region: tuple[int, int] | None = None   # dragged on the ruler; played while Loop is on
+        self.loop_enabled = False                         # Loop is on (the region is shaded brighter)
+        self.loop_drag: tuple[int, int] | None = None     # a region being dragged on the ruler
+        self._ruler_press: tuple[int, int] | None = None  # (x, tick) where a ruler drag began
+        self.clear_loop_action = QAction("Clear loop &region", self)
+        self.clear_loop_action.setToolTip("Remove the loop region (or double-click the ruler)")
+        self.clear_loop_action.triggered.connect(lambda: self.set_loop_region(None))
+        self.clear_loop_action.setEnabled(False)
         self.selection: set[Note] = set()
         self.clipboard: tuple[Note, ...] = ()
         self.gesture: Gesture | None = None   # the mouse edit in progress
@@ -211,8 +228,24 @@ class RollCanvas(QWidget):
         self.playStartChanged.emit(self.play_start)
         self.update()
 
+    def set_loop_region(self, region: tuple[int, int] | None) -> None:
+        """Set the loop region to (start, end) ticks (None, or an empty one, clears it); view state, not undoable."""
+        region = None if region is None or region[1] <= region[0] else (max(0, region[0]), region[1])
+        self.loop_drag = None
+        if region != self.loop_region:
+            self.loop_region = region
+            self.clear_loop_action.setEnabled(region is not None)
+            self.loopRegionChanged.emit(region)
+        self.update()
+
+    def set_loop_enabled(self, on: bool) -> None:
+        """Loop is on or off (the region is shaded brighter while it is played)."""
+        self.loop_enabled = on
+        self.update()
+
     def set_playhead(self, tick: int | None) -> None:
         self.playhead = tick
+        self.playheadChanged.emit(tick)
         self.update()
 
     # -- hit testing -------------------------------------------------------------------------------
@@ -235,7 +268,9 @@ class RollCanvas(QWidget):
         if point.x() < KEY_WIDTH + offset.x():
             return
         if point.y() < RULER_HEIGHT + offset.y():
-            self.set_play_start(self.snap(self.x_to_tick(point.x())))
+            if event.button() == Qt.LeftButton:
+                self.set_play_start(self.snap(self.x_to_tick(point.x())))
+                self._ruler_press = (point.x(), self.play_start)
             return
         if self.read_only:
             return
@@ -268,6 +303,9 @@ class RollCanvas(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         point = event.position().toPoint()
+        if self._ruler_press is not None:
+            self._drag_loop(point)
+            return
         if self.gesture is None:
             self._report_hover(point)
             return
@@ -278,6 +316,11 @@ class RollCanvas(QWidget):
         self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._ruler_press is not None:
+            self._ruler_press = None
+            if self.loop_drag is not None:
+                self.set_loop_region(self.loop_drag)
+            return
         gesture, self.gesture = self.gesture, None
         if gesture is None or event.button() != Qt.LeftButton:
             return
@@ -292,6 +335,31 @@ class RollCanvas(QWidget):
             self._apply_and_select(with_notes_replaced(self.piece, gesture.notes, new), gesture.edit_label(), new)
         self.update()
 
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.position().y() < RULER_HEIGHT + self._scroll_offset().y():
+            self.set_loop_region(None)   # double-click the ruler: no loop region
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if event.pos().y() < RULER_HEIGHT + self._scroll_offset().y() and self.loop_region is not None:
+            menu = QMenu(self)
+            menu.addAction(self.clear_loop_action)
+            menu.setAttribute(Qt.WA_DeleteOnClose)
+            menu.popup(event.globalPos())
+            return
+        super().contextMenuEvent(event)
+
+    def _drag_loop(self, point: QPoint) -> None:
+        """A drag on the ruler: the loop region from where it began to the grid line nearest the mouse."""
+        x, start = self._ruler_press
+        if abs(point.x() - x) < 4:
+            return
+        step = self.snap_ticks
+        tick = round(self.x_to_tick(point.x()) / step) * step
+        self.loop_drag = (min(start, tick), max(start, tick)) if tick != start else None
+        self.update()
+
     def wheelEvent(self, event: QWheelEvent) -> None:
         if not event.modifiers() & Qt.ControlModifier:
             event.ignore()  # the scroll area scrolls
@@ -300,7 +368,12 @@ class RollCanvas(QWidget):
         if event.modifiers() & Qt.ShiftModifier:
             self.set_zoom(zoom_y=self.zoom_y * factor)
         else:
+            # the lanes pass their wheel events on: the global position is the mouse's wherever it came from
+            x = self.mapFromGlobal(event.globalPosition()).x()
+            tick = max(0.0, (x - KEY_WIDTH) / self.pixels_per_tick)
+            view_x = x - self._scroll_offset().x()
             self.set_zoom(zoom_x=self.zoom_x * factor)
+            self.zoomedAt.emit(tick, view_x)
         event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -436,6 +509,7 @@ class PianoRoll(QScrollArea):
         self.horizontalScrollBar().valueChanged.connect(self.chord_lane.update)
         self.chord_lane.hoverChanged.connect(self.canvas.hoverChanged)
         self.canvas.viewChanged.connect(self.velocity_lane.update)
+        self.canvas.zoomedAt.connect(self.keep_tick_at)
         self.velocity_lane.hoverChanged.connect(self.canvas.hoverChanged)   # to the status bar, like the grid's
 
     def viewportEvent(self, event: QEvent) -> bool:
@@ -483,6 +557,33 @@ class PianoRoll(QScrollArea):
         """Back to zoom 1 in time and pitch (a new piece), scrolled to bar 1."""
         self.canvas.set_zoom(zoom_x=1.0, zoom_y=1.0)
         self.horizontalScrollBar().setValue(0)
+
+    def keep_tick_at(self, tick: float, view_x: float) -> None:
+        """Scroll so that ``tick`` is at ``view_x`` in the view (after a zoom around the mouse)."""
+        bar = self.horizontalScrollBar()
+        value = round(self.canvas.tick_to_x(tick) - view_x)
+        if value > bar.maximum():   # the canvas has just grown: let the bar know its new range
+            bar.setRange(0, max(0, self.canvas.width() - self.viewport().width()))
+        bar.setValue(max(0, value))
+
+    def zoom_to_fit(self) -> None:
+        """Show the whole piece: its length across the view, its pitch range (with a row to spare each side) down
+        it, within the zoom limits; an empty piece goes back to zoom 1."""
+        piece = self.canvas.piece
+        if not piece.notes:
+            self.reset_zoom()
+            return
+        low, high = min(n.pitch for n in piece.notes), max(n.pitch for n in piece.notes)
+        rows = high - low + 3
+        height = self.viewport().height() - RULER_HEIGHT - 4
+        if height > 20:
+            self.canvas.set_zoom(zoom_y=height / (rows * BASE_ROW_HEIGHT))
+        self.fit_width(piece.end)
+        canvas = self.canvas
+        middle = (canvas.pitch_to_y(high + 1) + canvas.pitch_to_y(low - 1) + canvas.row_height) / 2
+        bar = self.verticalScrollBar()
+        bar.setRange(0, max(0, canvas.height() - self.viewport().height()))
+        bar.setValue(max(0, round(middle - RULER_HEIGHT / 2 - self.viewport().height() / 2)))
 
     def zoom_in(self) -> None:
         self.canvas.set_zoom(zoom_x=self.canvas.zoom_x * 1.25)

@@ -1,6 +1,7 @@
 """Painting the piano roll: pitch rows (those outside the piece's key shaded), the primer's shade, the band over
-a regenerated region, bar and beat lines, the notes coloured by voice, the gesture's preview, the playhead, a hint
-on an empty piece, and the ruler and piano keys pinned to the visible edges."""
+a regenerated region, the loop region (on the ruler, and faintly over the grid while Loop is on), bar and beat
+lines, the notes coloured by voice, the gesture's preview, the playhead, a hint on an empty piece, and the ruler
+and piano keys pinned to the visible edges."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ PLAYHEAD = QColor("#ffd54f")
 WHITE_KEY = QColor("#e8e8e8")
 CHANGED = QColor(255, 213, 79, 38)        # the band over a regenerated region
 CHANGED_EDGE = QColor(255, 213, 79, 160)
+LOOP_ON = QColor(79, 195, 247, 150)       # the loop region on the ruler while Loop is on
+LOOP_OFF = QColor(160, 166, 175, 90)      # ... while Loop is off (it is kept, not played)
+LOOP_GRID = QColor(79, 195, 247, 22)      # the loop region over the grid while Loop is on
 OUT_OF_SCALE = QColor("#1a1b1e")         # rows of pitches outside the piece's key
 HINT_FLAGS = Qt.AlignCenter | Qt.TextWordWrap
 HINT_POINTS = 11
@@ -44,6 +48,7 @@ class RollPainter:
         self._paint_rows(painter, visible)
         self._paint_primer(painter, visible)
         self._paint_changed_region(painter, visible)
+        self._paint_loop_over_grid(painter, visible)
         self._paint_grid(painter, visible)
         self._paint_notes(painter, visible)
         self._paint_gesture(painter)
@@ -104,6 +109,18 @@ class RollPainter:
         painter.setPen(QPen(CHANGED_EDGE, 1))
         for x in (x0, x1):
             painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
+
+    def loop_span(self) -> tuple[float, float] | None:
+        """The x range of the loop region shown (the one being dragged, else the set one), or None."""
+        region = self.canvas.loop_drag or self.canvas.loop_region
+        if region is None:
+            return None
+        return self.canvas.tick_to_x(region[0]), self.canvas.tick_to_x(region[1])
+
+    def _paint_loop_over_grid(self, painter: QPainter, visible: QRect) -> None:
+        span = self.loop_span()
+        if span is not None and (self.canvas.loop_enabled or self.canvas.loop_drag):
+            painter.fillRect(QRectF(span[0], visible.top(), span[1] - span[0], visible.height()), LOOP_GRID)
 
     def _paint_primer(self, painter: QPainter, visible: QRect) -> None:
         """Shade the primer of a previewed continuation and mark where the new music starts."""
@@ -174,6 +191,10 @@ class RollPainter:
         canvas = self.canvas
         ruler = QRect(visible.left(), visible.top(), visible.width(), RULER_HEIGHT)
         painter.fillRect(ruler, QColor("#2b2b2b"))
+        span = self.loop_span()
+        if span is not None:
+            colour = LOOP_ON if self.canvas.loop_enabled or self.canvas.loop_drag else LOOP_OFF
+            painter.fillRect(QRectF(span[0], ruler.top(), span[1] - span[0], ruler.height()), colour)
         _set_font_size(painter, 8)
         bar_pixels = canvas.pixels_per_tick * canvas.piece.ticks_per_bar
         every = 1 if bar_pixels >= 28 else (2 if bar_pixels >= 14 else 4)
