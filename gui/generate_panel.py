@@ -170,7 +170,7 @@ class GeneratePanel(QWidget):
         self.back_button.setToolTip("Stop previewing and show the piece you are editing")
         self.back_button.clicked.connect(self.clear_preview)
         self.clear_button = QPushButton("Clear")
-        self.clear_button.setToolTip("Remove every run's results from the list")
+        self.clear_button.setToolTip("Remove every run's results from the list, except the pinned ones")
         self.clear_button.clicked.connect(self.clear_results)
         for button in (self.audition_button, self.use_button, self.back_button, self.clear_button):
             row.addWidget(button)
@@ -336,7 +336,7 @@ class GeneratePanel(QWidget):
         """
         if self.results.add_group(variations, title):
             self.results.scrollToTop()
-            self.results.setCurrentRow(0)
+            self.results.setCurrentRow(self.results.newest_row())   # below the pinned results
 
     def clear_results(self) -> None:
         """Remove every run's results and show the piece again."""

@@ -36,6 +36,7 @@ from gui.autosave import Autosaver, default_autosave_dir
 from gui.document import Document
 from gui.files import FileActions, dropped_midi
 from gui.generate_panel import GeneratePanel
+from gui.history_menu import attach_history
 from gui.jobs.export import WavExport
 from gui.jobs.generate import GenerateJob
 from gui.jobs.harmony import HarmonyJobs, voices_to_tick
@@ -46,6 +47,7 @@ from gui.jobs.worker import Worker
 from gui.model_picker import ModelPicker
 from gui.models import SHIPPED_MODELS_DIR, ModelStore
 from gui.note_edits import NoteEdits
+from gui.overview import attach_overview
 from gui.piano_roll import PianoRoll
 from gui.recording import KeyboardRecording
 from gui.recovery import CrashRecovery
@@ -69,6 +71,9 @@ class MainWindow(QMainWindow):
             default the real ones from gui.playback and gui.midi_ports.
         autosave_delay_ms: quiet time before an autosave.
         preload: load the default melody model in the background at start-up.
+        background_models: read the model files on a background thread (``composer-gui``): the pickers say
+            "Loading models..." until then, and ``models.modelsReady`` tells when the default model is loaded
+            (:meth:`~gui.model_picker.ModelPicker.start_loading`); default: read them here, before returning.
 
     Signals:
         jobFinished(str): a job ended: "succeeded", "failed" or "cancelled".
@@ -79,7 +84,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, autosave_dir: str | os.PathLike | None = None,
                  model_folders: list[Path] | None = None, user_models_dir: str | os.PathLike | None = None,
                  player=None, midi_out=None, recorder=None, autosave_delay_ms: int = 1500,
-                 preload: bool = True) -> None:
+                 preload: bool = True, background_models: bool = False) -> None:
         super().__init__()
         self.settings = AppSettings(settings)
         self.document = Document(self)
@@ -97,11 +102,15 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._connect_document()
-        self.models.refresh_models()
+        if background_models:
+            self.models.start_loading([self.generate_action, self.harmonize_action, self.regenerate_action,
+                                       self.chorale_action])
+        else:
+            self.models.refresh_models()
         self._restore_settings()
         self.settings_saver = self.settings.save_on_change(self, self.save_settings)  # saved as they change
         self.setAcceptDrops(True)
-        if preload:
+        if preload and not background_models:   # the background load preloads it itself
             self.models.preload_default_model()
 
     # == construction ===============================================================================
@@ -144,8 +153,10 @@ class MainWindow(QMainWindow):
         self.addAction(self.recording.record_action)
         self.recording.statusChanged.connect(self.status_label.setText)
         self.voice_legend = attach_voice_legend(self)   # mute, solo, hide per voice
+        self.overview = attach_overview(self)           # the whole piece, the visible window as a rectangle
         self.results = ResultsView(self.panel, self.piano_roll, self.document, self.transport, self.preview_banner,
                                    self, self)
+        self.history = attach_history(self)   # the results' pin, rename, compare and export (context menu)
         self._alias_parts()
 
     def _alias_parts(self) -> None:
@@ -217,6 +228,8 @@ class MainWindow(QMainWindow):
                                            "Zoom in on time (Ctrl+=, or Ctrl+wheel)")
         self.zoom_out_action = self._action("Zoom &out", self.piano_roll.zoom_out, "Ctrl+-",
                                             "Zoom out (Ctrl+-, or Ctrl+wheel)")
+        self.zoom_fit_action = self._action("Zoom to &fit", self.piano_roll.zoom_to_fit, ["Ctrl+0", "F"],
+                                            "Show the whole piece (Ctrl+0 or F)")
 
     def _build_compose_actions(self) -> None:
         """The Compose and Help menus' actions."""
@@ -242,10 +255,12 @@ class MainWindow(QMainWindow):
                       self.export_wav_action, self.export_musicxml_action, None, self.quit_action],
             "&Edit": [self.undo_action, self.redo_action, None, self.cut_action, self.copy_action, self.paste_action,
                       self.select_all_action, None, *self.note_edits.actions()],
-            "&View": [self.zoom_in_action, self.zoom_out_action, None, self.piano_roll.chord_lane.estimate_action],
+            "&View": [self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action, None,
+                      self.piano_roll.chord_lane.estimate_action],
             "&Compose": [self.generate_action, self.cancel_action, self.use_action, self.harmonize_action,
                          self.regenerate_action, self.chorale_action, None, self.add_model_action, self.train_action],
-            "&Play": [self.play_action, self.loop_action, self.record_action, self.refresh_ports_action],
+            "&Play": [self.play_action, self.loop_action, *self.transport.click_actions(), None, self.record_action,
+                      self.refresh_ports_action],
             "&Help": [self.about_action],
         }
         for title, entries in menus.items():
@@ -262,7 +277,7 @@ class MainWindow(QMainWindow):
         self.roll_controls.add_to(bar)
         bar.addActions([self.zoom_out_action, self.zoom_in_action])
         bar.addSeparator()
-        bar.addActions([self.play_action, self.loop_action])
+        bar.addActions([self.play_action, self.loop_action, self.transport.metronome_action])
         for label, widget in (("Tempo", self.tempo_spin), ("Output", self.output_combo)):
             bar.addWidget(QLabel(f" {label} "))
             bar.addWidget(widget)
