@@ -34,6 +34,7 @@ from gui.actions import (Shortcut, add_short_undo_redo, fill_menu, make_action, 
                          make_undo_actions)
 from gui.autosave import Autosaver, default_autosave_dir
 from gui.document import Document
+from gui.examples import attach_examples
 from gui.files import FileActions, dropped_midi
 from gui.generate_panel import GeneratePanel
 from gui.history_menu import attach_history
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
     def _build_parts(self, player, midi_out, recorder) -> None:
         self.recovery = CrashRecovery(self.autosaver, self.document, self.piano_roll, self, self)
         self.files = FileActions(self.document, self.piano_roll, self.settings, self.autosaver, self, self)
+        self.examples = attach_examples(self)   # File > Open Example: bundled pieces, opened as untitled copies
         self.models = ModelPicker(self.store, self.panel, self.settings, self.model_folders, self.user_models_dir,
                                   self, self)
         self.transport = Transport(self.piano_roll, self, self, player, midi_out)
@@ -251,8 +253,8 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         menus = {
-            "&File": [self.new_action, self.open_action, self.recent_menu, self.save_action, self.save_as_action,
-                      self.export_wav_action, self.export_musicxml_action, None, self.quit_action],
+            "&File": [self.new_action, self.open_action, self.examples.menu, self.recent_menu, self.save_action,
+                      self.save_as_action, self.export_wav_action, self.export_musicxml_action, None, self.quit_action],
             "&Edit": [self.undo_action, self.redo_action, None, self.cut_action, self.copy_action, self.paste_action,
                       self.select_all_action, None, *self.note_edits.actions()],
             "&View": [self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action, None,
