@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +48,9 @@ RELEASE_TAIL_SECONDS = 0.4   # silence rendered after the last note ends, long e
 PEAK_CEILING = 10 ** (-1 / 20)  # -1 dBFS: the loudest a rendered mix may be
 NOTE_GAIN = 0.5              # gain of one note at full velocity, before the mix is checked for headroom
 _CACHE_LIMIT = 512           # distinct (timbre, pitch, velocity, length) notes kept per render
+PROGRESS_FRAMES = 1 << 15    # audio between two progress reports (0.74 s at 44.1 kHz)
+
+Progress = Callable[[str, int, int], None]   # progress("rendering", frames done, frames)
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,7 @@ def _harmonics(timbre: Timbre, frequency: float, t: np.ndarray, sample_rate: int
 
 
 def render(piece: Piece, sample_rate: int = SAMPLE_RATE, tempo_factor: float = 1.0,
-           start_tick: int = 0) -> np.ndarray:
+           start_tick: int = 0, progress: Progress | None = None) -> np.ndarray:
     """Render a piece to stereo audio.
 
     Args:
@@ -210,6 +214,8 @@ def render(piece: Piece, sample_rate: int = SAMPLE_RATE, tempo_factor: float = 1
         sample_rate: samples per second.
         tempo_factor: playback speed (2.0 plays twice as fast; pitch is unchanged).
         start_tick: where the audio starts; notes still sounding there start at once.
+        progress: called as ``progress("rendering", frames done, frames)`` first, as the notes are mixed in
+            (the frame where the latest one starts, about every :data:`PROGRESS_FRAMES`) and at the end.
 
     Returns:
         float32 [frames, 2] in [-1, 1]: the piece from ``start_tick`` to its end, then
@@ -223,8 +229,12 @@ def render(piece: Piece, sample_rate: int = SAMPLE_RATE, tempo_factor: float = 1
     origin = float(seconds_at(piece, [start_tick])[0])
     mix = np.zeros((frames, 2), dtype=np.float64)
     notes = [n for n in piece.notes if n.end > start_tick]
+    if progress is not None:
+        progress("rendering", 0, frames)
     if notes:
-        _mix_notes(mix, piece, notes, origin, tempo_factor, sample_rate, start_tick)
+        _mix_notes(mix, piece, notes, origin, tempo_factor, sample_rate, start_tick, progress)
+    if progress is not None:
+        progress("rendering", frames, frames)
     peak = float(np.abs(mix).max()) if frames else 0.0
     if peak > PEAK_CEILING:
         mix *= PEAK_CEILING / peak
@@ -232,8 +242,9 @@ def render(piece: Piece, sample_rate: int = SAMPLE_RATE, tempo_factor: float = 1
 
 
 def _mix_notes(mix: np.ndarray, piece: Piece, notes: list[Note], origin: float, tempo_factor: float,
-               sample_rate: int, start_tick: int) -> None:
-    """Add every note into ``mix`` [frames, 2] in place."""
+               sample_rate: int, start_tick: int, progress: Progress | None = None) -> None:
+    """Add every note into ``mix`` [frames, 2] in place (``notes`` in order of start; ``progress``: see
+    :func:`render`)."""
     starts = seconds_at(piece, [max(n.start, start_tick) for n in notes])
     ends = seconds_at(piece, [n.end for n in notes])
     first = np.round((starts - origin) / tempo_factor * sample_rate).astype(np.int64)
@@ -242,7 +253,11 @@ def _mix_notes(mix: np.ndarray, piece: Piece, notes: list[Note], origin: float, 
     timbres = [timbre_for(piece.voices[v]) if v < len(piece.voices) else PIANO for v in range(voice_count)]
     pans = [pan_gains(v, voice_count) for v in range(voice_count)]
     cache: dict[tuple, np.ndarray] = {}
+    reported = 0
     for note, begin, end in zip(notes, first, last):
+        if progress is not None and begin - reported >= PROGRESS_FRAMES and begin < mix.shape[0]:
+            progress("rendering", int(begin), mix.shape[0])
+            reported = int(begin)
         hold = max(1, int(end - begin))
         key = (note.voice, note.pitch, hold)
         wave_ = cache.get(key)

@@ -17,8 +17,8 @@ import numpy as np
 
 from composer.audio import additive
 from composer.audio.programs import with_programs
-from composer.audio.soundfont import (SoundFontError, check_soundfont, default_soundfont_path, fluidsynth_module,
-                                      render_soundfont)
+from composer.audio.soundfont import (Progress, SoundFontError, check_soundfont, default_soundfont_path,
+                                      fluidsynth_module, render_soundfont)
 from composer.audio.wav import SAMPLE_RATE, write_wav
 from composer.music.notes import Piece
 
@@ -51,7 +51,8 @@ class Rendering:
 
 
 def render(piece: Piece, sample_rate: int = SAMPLE_RATE, tempo_factor: float = 1.0, start_tick: int = 0,
-           soundfont: str | os.PathLike | None = AUTO, programs: dict[int, int] | None = None) -> Rendering:
+           soundfont: str | os.PathLike | None = AUTO, programs: dict[int, int] | None = None,
+           progress: Progress | None = None) -> Rendering:
     """Render a piece to stereo audio.
 
     Args:
@@ -62,6 +63,8 @@ def render(piece: Piece, sample_rate: int = SAMPLE_RATE, tempo_factor: float = 1
         soundfont: :data:`AUTO` (the default SoundFont, or the additive synth when it cannot be used), a
             SoundFont file (it must work), or None (the additive synth).
         programs: General MIDI program by voice index, overriding the voices' own (both synths follow it).
+        progress: called as ``progress("rendering", frames done, frames)`` first, every second or so of audio
+            and at the end, by either synth (the audio is the same with or without it).
 
     Returns:
         The audio and the engine that made it.
@@ -75,13 +78,13 @@ def render(piece: Piece, sample_rate: int = SAMPLE_RATE, tempo_factor: float = 1
     if soundfont is not None:
         try:
             font = _soundfont(soundfont)
-            samples = render_soundfont(piece, font, sample_rate, tempo_factor, start_tick, programs)
+            samples = render_soundfont(piece, font, sample_rate, tempo_factor, start_tick, programs, progress)
             return Rendering(samples, sample_rate, SOUNDFONT, font.path)
         except SoundFontError as error:
             if soundfont != AUTO:
                 raise
             note = f"no SoundFont synthesizer: {error}; the additive synth renders instead"
-    samples = additive.render(with_programs(piece, programs), sample_rate, tempo_factor, start_tick)
+    samples = additive.render(with_programs(piece, programs), sample_rate, tempo_factor, start_tick, progress)
     return Rendering(samples, sample_rate, ADDITIVE, None, note)
 
 
@@ -103,7 +106,8 @@ def _soundfont(soundfont: str | os.PathLike):
 
 
 def export_wav(piece: Piece, path: str | os.PathLike, sample_rate: int = SAMPLE_RATE,
-               soundfont: str | os.PathLike | None = AUTO, programs: dict[int, int] | None = None) -> Rendering:
+               soundfont: str | os.PathLike | None = AUTO, programs: dict[int, int] | None = None,
+               progress: Progress | None = None) -> Rendering:
     """Render a piece (see :func:`render`) and write it as a 16-bit PCM stereo WAV file, atomically.
 
     Args:
@@ -112,6 +116,7 @@ def export_wav(piece: Piece, path: str | os.PathLike, sample_rate: int = SAMPLE_
         sample_rate: samples per second.
         soundfont: as in :func:`render`.
         programs: as in :func:`render`.
+        progress: as in :func:`render`.
 
     Returns:
         The rendering that was written.
@@ -121,6 +126,6 @@ def export_wav(piece: Piece, path: str | os.PathLike, sample_rate: int = SAMPLE_
         SoundFontError: a named SoundFont cannot be used.
         ValueError: see :func:`render`.
     """
-    rendering = render(piece, sample_rate, soundfont=soundfont, programs=programs)
+    rendering = render(piece, sample_rate, soundfont=soundfont, programs=programs, progress=progress)
     write_wav(rendering.samples, path, sample_rate)
     return rendering

@@ -20,6 +20,7 @@ import ctypes
 import io
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,9 @@ DRUM_BANK = 128
 SAMPLE_RATES = (8000, 96000)  # the range FluidSynth renders at (outside it, it would silently use 44100)
 SOUNDFONT_VARIABLE = "COMPOSER_SOUNDFONT"   # names the default SoundFont (the app has no other way to choose one)
 _MIN_SIZE = 12                # a RIFF header: "RIFF", the size, "sfbk"
+CHUNK_FRAMES = 1 << 15        # the most audio written per call (0.74 s at 44.1 kHz); progress after each
+
+Progress = Callable[[str, int, int], None]   # progress("rendering", frames done, frames)
 
 
 class SoundFontError(Exception):
@@ -152,7 +156,8 @@ def voice_programs(piece: Piece, programs: dict[int, int] | None = None) -> list
 
 
 def render_soundfont(piece: Piece, soundfont: SoundFont, sample_rate: int, tempo_factor: float = 1.0,
-                     start_tick: int = 0, programs: dict[int, int] | None = None) -> np.ndarray:
+                     start_tick: int = 0, programs: dict[int, int] | None = None,
+                     progress: Progress | None = None) -> np.ndarray:
     """Render a piece through a SoundFont.
 
     Args:
@@ -162,6 +167,8 @@ def render_soundfont(piece: Piece, soundfont: SoundFont, sample_rate: int, tempo
         tempo_factor: playback speed (2.0 plays twice as fast; pitch is unchanged).
         start_tick: where the audio starts; notes still sounding there start at once.
         programs: General MIDI program by voice index, overriding the voices' own.
+        progress: called as ``progress("rendering", frames done, frames)`` first, about every
+            :data:`CHUNK_FRAMES` frames of audio and at the end (the audio is the same with or without it).
 
     Returns:
         float32 [frames, 2] in [-1, 1]: the piece from ``start_tick`` to its last note, then
@@ -185,7 +192,7 @@ def render_soundfont(piece: Piece, soundfont: SoundFont, sample_rate: int, tempo
             raise SoundFontError(f"FluidSynth cannot load the SoundFont {soundfont.path}")
         channels = _select_programs(synth, font, voice_programs(piece, programs))
         audio = np.zeros((frames, 2), dtype=np.float32)
-        _play_events(synth, audio, _events(piece, channels, sample_rate, tempo_factor, start_tick))
+        _play_events(synth, audio, _events(piece, channels, sample_rate, tempo_factor, start_tick), progress)
     finally:
         synth.delete()
     _fade_tail(audio, frames - round(TAIL_SECONDS * sample_rate), round(FADE_SECONDS * sample_rate))
@@ -265,8 +272,12 @@ def _events(piece: Piece, channels: list[int], sample_rate: int, tempo_factor: f
     return events
 
 
-def _play_events(synth, audio: np.ndarray, events: list[tuple[int, int, int, int, int]]) -> None:
-    """Send the events at their frames, writing the audio between them into ``audio`` [frames, 2] float32."""
+def _play_events(synth, audio: np.ndarray, events: list[tuple[int, int, int, int, int]],
+                 progress: Progress | None = None) -> None:
+    """Send the events at their frames, writing the audio between them into ``audio`` [frames, 2] float32, at
+    most :data:`CHUNK_FRAMES` frames a call (FluidSynth carries on where the last call stopped, so the audio
+    does not depend on the chunks); ``progress`` is called first, then whenever another :data:`CHUNK_FRAMES`
+    frames are written, and at the end."""
     library = ctypes.CDLL(_library_path())
     write = library.fluid_synth_write_float
     write.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
@@ -274,12 +285,19 @@ def _play_events(synth, audio: np.ndarray, events: list[tuple[int, int, int, int
     base = audio.ctypes.data
     position = 0
     frames = audio.shape[0]
+    reported = 0
+    if progress is not None:
+        progress("rendering", 0, frames)
     for frame, on, channel, pitch, velocity in events + [(frames, -1, 0, 0, 0)]:
         frame = min(frame, frames)
-        if frame > position:
+        while frame > position:
+            step = min(frame - position, CHUNK_FRAMES)
             # left samples at 2 * position, right at 2 * position + 1, each every 2 floats
-            write(synth.synth, frame - position, base, 2 * position, 2, base, 2 * position + 1, 2)
-            position = frame
+            write(synth.synth, step, base, 2 * position, 2, base, 2 * position + 1, 2)
+            position += step
+            if progress is not None and (position - reported >= CHUNK_FRAMES or position == frames):
+                progress("rendering", position, frames)
+                reported = position
         if on == 1:
             synth.noteon(channel, pitch, velocity)
         elif on == 0:

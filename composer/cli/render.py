@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from composer.cli.common import add_force_argument, check_outputs, existing_file, int_range
+from composer.cli.common import ProgressLine, add_force_argument, check_outputs, existing_file, int_range
 
 WAV_SUFFIX = ".wav"
 
@@ -88,7 +88,8 @@ def run_render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     piece = _read(args.midi, "render")
     if piece is None:
         return 1
-    return _write_wav(piece, args.midi, args.out, args, "render", args.sample_rate)
+    with ProgressLine() as line:
+        return _write_wav(piece, args.midi, args.out, args, "render", args.sample_rate, line)
 
 
 def _soundfont_problem(args: argparse.Namespace, command: str) -> bool:
@@ -122,14 +123,15 @@ def _read(path: Path, command: str):
 
 
 def _write_wav(piece, source: Path, out: Path, args: argparse.Namespace, command: str,
-               sample_rate: int = 44100) -> int:
+               sample_rate: int = 44100, line: ProgressLine | None = None) -> int:
     """Render ``piece`` (read from ``source``) into ``out`` with the ``--soundfont`` and ``--program`` of
-    ``args``; print one line (and, the first time, why the additive synth renders when it does).
+    ``args``; print one line (and, the first time, why the additive synth renders when it does). With a
+    progress ``line``, the seconds of audio rendered show on it (see :class:`ProgressLine`).
 
     Returns:
         0, or 1 when it cannot be rendered (the reason printed in one line).
     """
-    from composer.audio import AUTO, SOUNDFONT, SoundFontError, export_wav
+    from composer.audio import SOUNDFONT, SoundFontError
     from composer.audio.programs import ProgramError, resolve_programs
 
     try:
@@ -138,7 +140,7 @@ def _write_wav(piece, source: Path, out: Path, args: argparse.Namespace, command
         print(f"composer {command}: argument --program: {error}", file=sys.stderr)
         return 1
     try:
-        rendering = export_wav(piece, out, sample_rate, soundfont=args.soundfont or AUTO, programs=programs)
+        rendering = _export(piece, out, sample_rate, args, programs, line)
     except SoundFontError as error:
         print(f"composer {command}: argument --soundfont: {error}", file=sys.stderr)
         return 1
@@ -151,6 +153,22 @@ def _write_wav(piece, source: Path, out: Path, args: argparse.Namespace, command
     engine = f"SoundFont {rendering.soundfont.name}" if rendering.engine == SOUNDFONT else "additive synth"
     print(f"{out}: {rendering.seconds:.1f}s, 16-bit stereo {rendering.sample_rate} Hz ({engine})")
     return 0
+
+
+def _export(piece, out: Path, sample_rate: int, args: argparse.Namespace, programs, line: ProgressLine | None):
+    """:func:`composer.audio.export_wav` with ``args``' SoundFont, the seconds of audio rendered shown on
+    ``line`` (when given), which is cleared afterwards, also when rendering fails."""
+    from composer.audio import AUTO, export_wav
+
+    def show(what: str, done: int, total: int) -> None:
+        line.update(f"rendering {out.name}", done // sample_rate, -(-total // sample_rate), unit="s audio")
+
+    try:
+        return export_wav(piece, out, sample_rate, soundfont=args.soundfont or AUTO, programs=programs,
+                          progress=None if line is None else show)
+    finally:
+        if line is not None:
+            line.clear()
 
 
 # -- --wav on generate, harmonize and regenerate ------------------------------------------------------------
@@ -192,10 +210,11 @@ def _render_written(midis: list[Path], wavs: list[Path], args: argparse.Namespac
         0, or 1 when one cannot be rendered (the others are still tried).
     """
     status = 0
-    for midi, wav in zip(midis, wavs):
-        if not midi.is_file():
-            continue
-        piece = _read(midi, args.command)
-        if piece is None or _write_wav(piece, midi, wav, args, args.command) != 0:
-            status = 1
+    with ProgressLine() as line:   # one line for all: the delay counts from the first file
+        for midi, wav in zip(midis, wavs):
+            if not midi.is_file():
+                continue
+            piece = _read(midi, args.command)
+            if piece is None or _write_wav(piece, midi, wav, args, args.command, line=line) != 0:
+                status = 1
     return status
