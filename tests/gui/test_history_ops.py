@@ -38,7 +38,7 @@ def two_runs(window) -> list[Variation]:
     return window.panel.results.variations()
 
 
-def test_a_pinned_result_sorts_on_top_with_a_mark_and_survives_clear_and_new(window):
+def test_a_pinned_result_sorts_on_top_with_a_mark_and_survives_clear_and_new(window, qtbot):
     results = window.panel.results
     older = two_runs(window)[4]                                  # the first run's second result
     results.setCurrentRow(4)
@@ -57,7 +57,8 @@ def test_a_pinned_result_sorts_on_top_with_a_mark_and_survives_clear_and_new(win
     assert results.count() == 1 and results.variation(0) is older
     results.setCurrentRow(0)
     assert window.history.menu() and window.history.pin_action.text() == "Un&pin"
-    window.history.toggle_pin()
+    results.setFocus()
+    qtbot.keyClick(results, Qt.Key_P, Qt.ControlModifier)         # Ctrl+P in the list: unpin
     assert not results.is_pinned(0) and results.headers() and not results.headers()[0].startswith("Pinned")
     window.panel.clear_button.click()
     assert results.count() == 0

@@ -70,3 +70,17 @@ def test_the_oldest_runs_go_beyond_the_limit(qtbot, monkeypatch):
         results.add_group([Variation(piece, f"Run {run} result {i + 1}", piece.end, seed=run) for i in range(2)])
     assert results.group_count() == 3 and results.count() == 6
     assert [v.seed for v in results.variations()] == [4, 4, 3, 3, 2, 2]
+
+
+def test_a_pinned_result_stays_on_top_of_later_runs_and_through_clear(window, qtbot):
+    results = window.panel.results
+    assert _generate(qtbot, window, count=2, seed=1) == "succeeded"
+    results.set_pinned([1])
+    kept = results.variation(0)
+    assert kept.label == "Variation 2" and results.is_pinned(0)
+    assert _generate(qtbot, window, count=2, seed=2) == "succeeded"
+    assert results.variation(0) is kept and results.headers()[0] == "Pinned: 1 result"
+    assert results.currentRow() == 1 and window.canvas.piece == results.variation(1).piece   # the new run's first
+    assert [v.seed for v in results.latest()] == [2, 2]
+    window.panel.clear_button.click()
+    assert results.variations() == [kept]
