@@ -12,6 +12,7 @@ from pathlib import Path
 
 HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrdisplay")
 CLI_OUT = "generated"
+OPENING = "Opening the window..."   # the splash's last line
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -56,7 +57,7 @@ def qt_can_open_windows() -> tuple[bool, str]:
     """
     code = "import sys\nfrom PySide6.QtWidgets import QApplication\nQApplication(sys.argv[:1])\n"
     try:
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return True, ""  # cannot tell: let the real start say
     if result.returncode == 0:
@@ -105,14 +106,25 @@ def run_without_display(reason: str, out: str | Path = CLI_OUT) -> int:
 
 
 def build_window(args: argparse.Namespace):
-    """The main window for ``args`` (a QApplication must exist)."""
+    """The main window for ``args`` (a QApplication must exist).
+
+    The model files are read on a background thread (:mod:`gui.model_loader`): the window can show at once, and its
+    model pickers fill when they are read (``window.models.modelsReady``). The ``--model`` files are added then (a
+    file that cannot be used gets its message box then).
+    """
+    from PySide6.QtCore import Qt
+
     from gui.main_window import MainWindow
     from gui.settings import settings_at
 
     settings = settings_at(args.settings) if args.settings else None
-    window = MainWindow(settings=settings, autosave_dir=args.autosave_dir)
-    for model in args.model:
-        window.add_model(model)
+    window = MainWindow(settings=settings, autosave_dir=args.autosave_dir, background_models=True)
+    if args.model:
+        def add_models() -> None:
+            for model in args.model:
+                window.add_model(model)
+
+        window.models.modelsReady.connect(add_models, Qt.ConnectionType.SingleShotConnection)
     if args.midi_file:
         window.open_file(args.midi_file, "ask")
     return window
@@ -196,11 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     prepare_session(app)
     from gui.splash import show_splash
 
-    splash = show_splash()  # at once: the imports and model files below take seconds on a cold start
-    import gui.main_window  # noqa: F401 the music libraries (PyTorch), while the splash says so
+    splash = show_splash()  # at once: the imports below take seconds on a cold start
+    import gui.main_window  # noqa: F401 the window's code and the music libraries, while the splash says so
 
-    splash.say("Loading the models...")
-    window = build_window(args)
+    splash.say(OPENING)
+    window = build_window(args)   # the model files load in the background, after the window shows
     window.recovery.open_elsewhere = lambda record: open_restored_window(args, record)
     window.show()
     splash.finish(window)

@@ -1,22 +1,39 @@
 """The model pickers of the Compose panel: which melody and harmony models the app offers, adding one,
-and loading the default melody model in the background at start-up."""
+and loading the models in the background at start-up (:meth:`ModelPicker.start_loading`, :mod:`gui.model_loader`).
+
+A model file that cannot be used (damaged, not a Composer model, another format version) is listed in the model
+picker, greyed out, with the reason in its tooltip, instead of being silently left out.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from composer.core.modelfile import MELODY_KIND
-from gui.generate_panel import GeneratePanel
 from gui.messages import Messages
-from gui.models import HARMONY_KIND, ModelEntry, ModelStore, discover_models
+from gui.model_loader import ModelLoader, choose_melody_model
+from gui.models import (
+    HARMONY_KIND,
+    MELODY_KIND,
+    ModelEntry,
+    ModelProblem,
+    ModelStore,
+    find_models,
+)
 from gui.settings import AppSettings
 
+if TYPE_CHECKING:   # the panel's module imports the generation library (torch) for its defaults
+    from gui.generate_panel import GeneratePanel
+
 MODEL_FILTER = "Composer models (*.pt);;All files (*)"
+LOADING_TEXT = "Loading models..."
+UNUSABLE = " (cannot be used)"   # after the label of a model file that cannot be used
 
 
 class ModelPicker(QObject):
@@ -33,7 +50,14 @@ class ModelPicker(QObject):
 
     Attributes:
         melody_models, harmony_models: what the pickers offer (after :meth:`refresh_models`).
+        problems: the model files found that cannot be used, with the reason of each.
+        ready: the pickers are filled and the start-up load (:meth:`start_loading`) has ended.
+
+    Signals:
+        modelsReady(): the background start-up load has ended (the selected melody model is loaded).
     """
+
+    modelsReady = Signal()
 
     def __init__(self, store: ModelStore, panel: GeneratePanel, settings: AppSettings, folders: list[Path],
                  user_models_dir: Path, messages: Messages, window: QWidget) -> None:
@@ -47,32 +71,102 @@ class ModelPicker(QObject):
         self.window = window
         self.melody_models: list[ModelEntry] = []
         self.harmony_models: list[ModelEntry] = []
+        self.problems: list[ModelProblem] = []
+        self.ready = True
+        self.loader: ModelLoader | None = None
+        self._held_actions: list[tuple[QAction, bool]] = []
+        self._refreshed_while_loading = False
         panel.model_combo.currentIndexChanged.connect(self._model_changed)
 
     def refresh_models(self, select: str | None = None) -> list[ModelEntry]:
-        """Find the shipped, added and trained models; fill the model picker with the melody models.
+        """Find the shipped, added and trained models (reading them on this thread); fill the model picker with the
+        melody models and those that cannot be used.
 
         Args:
             select: the melody model to select (default: the current one, else the last used, else "melody").
 
         Returns:
-            Every model found.
+            Every usable model found.
         """
-        entries = discover_models(self.store, self.folders + [self.user_models_dir], self.settings.extra_models())
+        entries, problems = find_models(self.store, self._folders(), self.settings.extra_models())
+        self._fill(entries, problems, select)
+        if not self.ready:
+            self._refreshed_while_loading = True   # newer than what the background load will report
+        return entries
+
+    def start_loading(self, actions: list[QAction] | tuple[QAction, ...] = ()) -> None:
+        """Fill the pickers in the background: they say "Loading models..." (Generate, Harmonize and ``actions``
+        disabled) until the files are read on :class:`~gui.model_loader.ModelLoader`'s thread; then the selected
+        melody model is loaded there too, and :attr:`modelsReady` is emitted.
+
+        Args:
+            actions: window actions that need a model (Generate...), disabled until the models are listed.
+        """
+        self.ready = False
+        self._refreshed_while_loading = False
+        panel = self.panel
+        panel.set_models([])
+        panel.model_combo.blockSignals(True)
+        panel.model_combo.insertItem(0, LOADING_TEXT, None)
+        panel.model_combo.model().item(0).setEnabled(False)
+        panel.model_combo.setCurrentIndex(0)
+        panel.model_combo.blockSignals(False)
+        panel.harmony_combo.clear()
+        panel.harmony_combo.setPlaceholderText(LOADING_TEXT)
+        for button in (panel.generate_button, panel.harmonize_button, panel.regenerate_button, panel.chorale_button):
+            button.setEnabled(False)
+        self._held_actions = [(action, action.isEnabled()) for action in actions]
+        for action, _enabled in self._held_actions:
+            action.setEnabled(False)
+        self.loader = ModelLoader(self.store, self._folders(), self.settings.extra_models(),
+                                  self.settings.last_model(), self._quiet_load)
+        self.loader.found.connect(self._models_found, Qt.ConnectionType.QueuedConnection)
+        self.loader.finished.connect(self._loading_finished, Qt.ConnectionType.QueuedConnection)
+        self.loader.start()
+
+    def _models_found(self, entries: list[ModelEntry], problems: list[ModelProblem]) -> None:
+        """The background load's list (on the GUI thread): fill the pickers, give the held actions back."""
+        if not self._refreshed_while_loading:   # a model added meanwhile refreshed the lists already
+            self._fill(entries, problems, None)
+        for action, enabled in self._held_actions:
+            action.setEnabled(enabled)
+        self._held_actions = []
+        if problems:
+            names = ", ".join(Path(problem.path).name for problem in problems)
+            self.messages.show_message(f"{len(problems)} model file(s) cannot be used ({names}): "
+                                       "see the Model list")
+
+    def _loading_finished(self) -> None:
+        self.ready = True
+        self.modelsReady.emit()
+
+    def _folders(self) -> list[Path]:
+        return self.folders + [self.user_models_dir]
+
+    def _fill(self, entries: list[ModelEntry], problems: list[ModelProblem], select: str | None) -> None:
+        """Put ``entries`` into the pickers (the unusable ``problems`` greyed out in the model picker)."""
         self.melody_models = [e for e in entries if e.kind == MELODY_KIND]
         self.harmony_models = [e for e in entries if e.kind == HARMONY_KIND]
-        current = select or self.panel.model_path() or self.settings.last_model()
-        default = next((e.path for e in self.melody_models if e.label == "melody"), None)
-        self.panel.set_models([(e.label, e.path) for e in self.melody_models], current or default)
+        self.problems = list(problems)
+        wanted = select or self.panel.model_path() or self.settings.last_model()
+        self.panel.set_models([(e.label, e.path) for e in self.melody_models],
+                              choose_melody_model(self.melody_models, wanted))
+        combo = self.panel.model_combo
+        combo.blockSignals(True)
+        for problem in self.problems:   # before "Add model file..."
+            index = combo.count() - 1
+            combo.insertItem(index, problem.label + UNUSABLE, None)
+            combo.setItemData(index, f"{problem.path}: {problem.reason}", Qt.ItemDataRole.ToolTipRole)
+            combo.model().item(index).setEnabled(False)
+        combo.blockSignals(False)
         self.panel.set_harmony_models([(e.label, e.path) for e in self.harmony_models])
         self._model_changed()
-        return entries
 
     def add_model(self, path: str | os.PathLike) -> bool:
         """Add a model file to the pickers (remembered); melody models become the selected one."""
         try:
             kind = self.store.kind(path)
-        except Exception as error:  # ModelFileError: the message says why
+        except Exception as error:  # noqa: BLE001 - ModelFileError and any other: the message says why
             self.messages.show_error("Cannot use this model", str(error))
             return False
         self.settings.add_model(path)
@@ -96,7 +190,7 @@ class ModelPicker(QObject):
             if path:
                 try:
                     models.append((Path(path).name, self.store.checkpoint(path)))
-                except Exception:
+                except Exception:  # noqa: BLE001, S112 - an unreadable file is left out of the About box
                     continue
         return models
 
@@ -110,8 +204,8 @@ class ModelPicker(QObject):
     def _quiet_load(self, path: str) -> None:
         try:
             self.store.melody(path)
-        except Exception:
-            pass  # reported when the user generates
+        except Exception:  # noqa: BLE001, S110 - reported when the user generates
+            pass
 
     def _model_changed(self, _index: int = -1) -> None:
         """Offer chords only for a model trained with them."""
@@ -120,6 +214,6 @@ class ModelPicker(QObject):
         if path:
             try:
                 supported = self.store.checkpoint(path)["model_config"].get("condition_size", 0) > 0
-            except Exception:  # an unreadable file: generation will say why
+            except Exception:  # noqa: BLE001 - an unreadable file: generation will say why
                 supported = False
         self.panel.set_chords_supported(supported)

@@ -1,4 +1,9 @@
-"""Finding and loading model files for the GUI (thread-safe cache; loading may happen in a worker)."""
+"""Finding and loading model files for the GUI (thread-safe cache; loading may happen in a worker).
+
+Importing this module does not import PyTorch: the model-file code (:mod:`composer.core.modelfile`, which needs it)
+is imported when a file is first read, which at start-up happens on the background loader's thread
+(:mod:`gui.model_loader`), so the window can show before the seconds PyTorch takes to import.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.melody.model import from_checkpoint
-from composer.core.modelfile import MELODY_KIND, KIND_NAMES, ModelFileError, load_checkpoint
+from composer.shipped import MODELS as SHIPPED_MODELS_DIR  # noqa: F401 (the window imports it from here)
 
-from composer.shipped import MODELS as SHIPPED_MODELS_DIR
+# The kind strings of composer.core.modelfile (which imports torch), checked equal there by tests/gui/test_startup.py
+MELODY_KIND = "composer-model"
 HARMONY_KIND = "composer-harmony-model"
 
 
@@ -21,6 +26,15 @@ class ModelEntry:
     label: str
     path: str
     kind: str      # a key of composer.core.modelfile.KIND_NAMES
+
+
+@dataclass(frozen=True)
+class ModelProblem:
+    """A model file found in a models folder (or added before) that cannot be used, and why."""
+
+    label: str
+    path: str
+    reason: str    # one line, from the ModelFileError
 
 
 def _file_key(path: str | os.PathLike) -> tuple[str, int, int]:
@@ -48,6 +62,8 @@ class ModelStore:
         Raises:
             ModelFileError: not a usable model file.
         """
+        from composer.core.modelfile import KIND_NAMES, load_checkpoint
+
         key = _file_key(path)
         with self._lock:
             if key not in self._checkpoints:
@@ -63,6 +79,9 @@ class ModelStore:
         Raises:
             ModelFileError: not a melody model file, or broken.
         """
+        from composer.core.modelfile import KIND_NAMES, ModelFileError
+        from composer.melody.model import from_checkpoint
+
         key = _file_key(path)
         checkpoint = self.checkpoint(path)
         if checkpoint["kind"] != MELODY_KIND:
@@ -92,14 +111,31 @@ class ModelStore:
 def discover_models(store: ModelStore, folders: list[Path], extra: list[str]) -> list[ModelEntry]:
     """Every loadable model file in ``folders`` (``*.pt``) and in ``extra``, with its kind.
 
-    Files that do not load are left out (the app cannot use them).
+    Files that do not load are left out (the app cannot use them); :func:`find_models` says why.
     """
+    return find_models(store, folders, extra)[0]
+
+
+def find_models(store: ModelStore, folders: list[Path],
+                extra: list[str]) -> tuple[list[ModelEntry], list[ModelProblem]]:
+    """Read every model file in ``folders`` (``*.pt``) and in ``extra`` (each once, in that order).
+
+    Args:
+        store: reads and caches the files (safe on a worker thread).
+        folders: searched for ``*.pt``; a missing folder is skipped.
+        extra: more model files (the user's added models).
+
+    Returns:
+        (the loadable files with their kinds, the files that cannot be used with the reason of each).
+    """
+    from composer.core.modelfile import ModelFileError
+
     paths: list[Path] = []
     for folder in folders:
         if folder.is_dir():
             paths.extend(sorted(folder.glob("*.pt")))
     paths.extend(Path(p) for p in extra)
-    entries, seen = [], set()
+    entries, problems, seen = [], [], set()
     for path in paths:
         key = str(path.resolve())
         if key in seen:
@@ -107,7 +143,11 @@ def discover_models(store: ModelStore, folders: list[Path], extra: list[str]) ->
         seen.add(key)
         try:
             kind = store.kind(path)
-        except ModelFileError:
+        except ModelFileError as error:
+            problems.append(ModelProblem(path.stem, key, error.reason))
+            continue
+        except Exception as error:  # noqa: BLE001 - one unreadable file never hides the others
+            problems.append(ModelProblem(path.stem, key, f"{type(error).__name__}: {error}"[:300]))
             continue
         entries.append(ModelEntry(path.stem, key, kind))
-    return entries
+    return entries, problems

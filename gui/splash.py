@@ -2,25 +2,35 @@
 models take seconds on a cold start), and closed when the window appears. It says what is happening, one line at a
 time. Only Qt is imported here, so the splash costs a few milliseconds.
 
+Qt's own QSplashScreen waits up to a second for its window to be exposed when it is shown, and again for the main
+window in ``finish``: on Show the window is not yet mapped (Qt sends the Show event before it shows the platform
+window), so on X11, Wayland and the offscreen platform the wait ran to its 1000 ms timeout and start-up took a second
+longer (measured: 1.0 s of ``show()`` under ``QT_QPA_PLATFORM=offscreen``, Qt 6.11). :class:`Splash` skips both waits;
+:func:`show_splash` waits for the exposure once the window really is shown (a few milliseconds), so the splash is
+painted before the imports hold the GUI thread.
+
 Use in ``composer-gui``::
 
     splash = show_splash()                 # right after the QApplication
     splash.showMessage("Loading the models...")
-    window = build_window(args)            # the heavy imports and the model files
+    window = build_window(args)            # the heavy imports; the model files load in the background
     window.show()
     splash.finish(window)
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import time
+
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QSplashScreen
+from PySide6.QtWidgets import QApplication, QSplashScreen, QWidget
 
 SIZE = (440, 150)
 BACKGROUND = "#1f2630"
 TEXT = "#e8eaed"
 FIRST_LINE = "Starting: loading the music libraries..."
+EXPOSE_WAIT_S = 0.5   # at most, for the window system to map the splash (a few ms on a local display)
 
 
 def _picture() -> QPixmap:
@@ -55,6 +65,21 @@ class Splash(QSplashScreen):
         self.showMessage(text, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter, QColor(TEXT))
         QApplication.processEvents()
 
+    def event(self, event: QEvent) -> bool:
+        """As QSplashScreen's, without its wait of up to a second for the window to be exposed on Show."""
+        if event.type() == QEvent.Type.Show:
+            return QWidget.event(self, event)
+        return super().event(event)
+
+    def finish(self, window: QWidget) -> None:
+        """Close the splash (the window is shown); QSplashScreen's own waits up to a second for it to be exposed.
+
+        Args:
+            window: the main window, now shown.
+        """
+        del window
+        self.close()
+
 
 def show_splash() -> Splash:
     """Show the splash with its first line (a QApplication must exist).
@@ -64,5 +89,10 @@ def show_splash() -> Splash:
     """
     splash = Splash()
     splash.show()
+    handle = splash.windowHandle()
+    deadline = time.monotonic() + EXPOSE_WAIT_S
+    while handle is not None and not handle.isExposed() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.005)
     splash.say(FIRST_LINE)
     return splash

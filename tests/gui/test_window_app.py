@@ -40,7 +40,7 @@ def test_without_a_display_it_explains_and_generates_with_the_cli(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     result = subprocess.run([sys.executable, "-c", "import sys; from gui.app import main; sys.exit(main())"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "cannot open the window" in result.stdout and "no display" in result.stdout
     assert "composer generate --out generated --count 8 --bars 16" in result.stdout
@@ -50,7 +50,7 @@ def test_without_a_display_it_explains_and_generates_with_the_cli(tmp_path):
     assert all((tmp_path / "generated" / f["file"]).is_file() for f in manifest["files"])
     first_run = {p.name: p.read_bytes() for p in (tmp_path / "generated").iterdir()}
     again = subprocess.run([sys.executable, "-c", "import sys; from gui.app import main; sys.exit(main())"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "composer generate --out generated_2 --count 8 --bars 16" in again.stdout    # a fresh folder
     assert {p.name: p.read_bytes() for p in (tmp_path / "generated").iterdir()} == first_run
@@ -74,9 +74,26 @@ def test_build_window_opens_the_file_and_uses_the_given_settings(qtbot, tmp_path
     qtbot.addWidget(window)
     assert window.document.path == folk_file
     assert window.settings.store.fileName() == str(tmp_path / "s.ini")
+    assert not window.models.ready                                    # the model files load in the background
+    with qtbot.waitSignal(window.models.modelsReady, timeout=120_000):
+        pass
     assert window.panel.model_path().endswith("melody.pt")            # the shipped default model
     window.close()
     assert (tmp_path / "s.ini").is_file()
+
+
+def test_model_arguments_are_added_once_the_models_are_read(qtbot, tmp_path, tiny_chord_model):
+    args = app.parse_args(["--settings", str(tmp_path / "s.ini"), "--autosave-dir", str(tmp_path / "auto"),
+                           "--model", str(tiny_chord_model)])
+    window = app.build_window(args)
+    window.ask_before_closing = False
+    qtbot.addWidget(window)
+    assert window.panel.model_path() is None                          # "Loading models..."
+    with qtbot.waitSignal(window.models.modelsReady, timeout=120_000):
+        pass
+    assert window.panel.model_path() == str(Path(tiny_chord_model).resolve())   # added and selected
+    assert str(Path(tiny_chord_model).resolve()) in window.settings.extra_models()
+    window.close()
 
 
 def test_a_display_qt_cannot_use_is_detected(monkeypatch):
