@@ -157,3 +157,24 @@ def test_a_port_that_cannot_open_is_a_message(roll):
     recording = KeyboardRecording(roll.canvas.document, roll.canvas, messages, recorder=recorder)
     assert not recording.start_recording("Busy keys")
     assert not recording.record_action.isChecked() and messages.last_message == "cannot open Busy keys: busy"
+
+
+def test_a_bpm_change_in_the_piece_bar_while_playing_changes_the_schedule_from_the_playhead(window_factory):
+    from gui import midi_ports
+    from recording_player import RecordingPlayer
+
+    midi_out = RecordingPlayer()
+    window = window_factory(player=RecordingPlayer(), midi_out=midi_out)
+    window.set_output_port("Fake synth")
+    _draw_notes(window.document)                                   # four quarter notes at 120 BPM
+    tpb = window.document.piece.ticks_per_beat
+    window.play_action.trigger()
+    assert [t for t, m in midi_ports.schedule(midi_out.calls[-1][0]) if m.type == "note_on"] == [0.0, 0.5, 1.0, 1.5]
+    midi_out.positionChanged.emit(tpb)                             # the playhead on beat 2
+    window.roll_controls.header.bpm_spin.setValue(60.0)           # the Piece bar's BPM, while it plays
+    piece, _port, start, _loop, _tempo = midi_out.calls[-1]
+    assert len(midi_out.calls) == 2 and start == tpb and piece.qpm == 60.0
+    assert [t for t, m in midi_ports.schedule(piece, start) if m.type == "note_on"] == [0.0, 1.0, 2.0]
+    window.stop()
+    window.roll_controls.header.bpm_spin.setValue(90.0)           # stopped: nothing starts
+    assert len(midi_out.calls) == 2 and window.document.piece.qpm == 90.0
