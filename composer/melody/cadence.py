@@ -39,53 +39,58 @@ class CadenceGuide:
     """
 
     def __init__(self, vocab: Vocabulary, prompt: np.ndarray, rows: int, end: int, key: str | None,
-                 reach: torch.Tensor, span: int | None = None) -> None:
-        self.vocab, self.end, self.reach = vocab, end, reach
-        self.longest = int(reach.max())
+                 reach: np.ndarray, span: int | None = None) -> None:
+        self.vocab, self.end = vocab, end
+        self.reach = np.asarray(reach, dtype=np.int64)                            # [V]
+        self.longest = int(self.reach.max())
         self.final_beat = end - (span or vocab.config.ticks_per_beat)            # the closing span's first tick
         pitches = np.arange(len(vocab)) - vocab.pitch_offset + vocab.config.min_pitch
-        self.pitch_class = torch.from_numpy(np.where(_pitch_mask(vocab), pitches % 12, -1))     # [V], -1 not a pitch
-        self.is_key = torch.zeros(len(vocab), dtype=torch.bool)
+        self.pitch_class = np.where(_pitch_mask(vocab), pitches % 12, -1)        # [V], -1 not a pitch
+        self.is_key = np.zeros(len(vocab), dtype=bool)
         self.is_key[vocab.key_offset:vocab.shift_offset] = True
-        self.is_shift = torch.zeros(len(vocab), dtype=torch.bool)
+        self.is_shift = np.zeros(len(vocab), dtype=bool)
         self.is_shift[vocab.shift_offset:vocab.voice_offset] = True
         self.fixed = parse_key(key)[0] if key else None
-        self.tonic = torch.full((rows,), -1 if self.fixed is None else self.fixed, dtype=torch.long)
-        self.last_is_tonic = torch.ones(rows, dtype=torch.bool)                  # no note yet: nothing to finish
+        self.tonic = np.full(rows, -1 if self.fixed is None else self.fixed, dtype=np.int64)
+        self.last_is_tonic = np.ones(rows, dtype=bool)                           # no note yet: nothing to finish
         for token in np.asarray(prompt, dtype=np.int64).tolist():
-            self.record(torch.full((rows,), token, dtype=torch.long))
+            self.record(np.full(rows, token, dtype=np.int64))
 
-    def record(self, token: torch.Tensor) -> None:
-        """Note the tokens the rows took: a KEY token sets a row's tonic, a pitch its last note."""
-        if self.fixed is None and bool(self.is_key[token].any()):
-            index = (token - self.vocab.key_offset) % 12
-            self.tonic = torch.where(self.is_key[token], index, self.tonic)
+    def record(self, token: np.ndarray) -> None:
+        """Note the tokens (int [B]) the rows took: a KEY token sets a row's tonic, a pitch its last note."""
+        token = np.asarray(token, dtype=np.int64)
+        if self.fixed is None:
+            is_key = self.is_key[token]
+            if is_key.any():
+                self.tonic = np.where(is_key, (token - self.vocab.key_offset) % 12, self.tonic)
         pitch_class = self.pitch_class[token]
-        is_pitch = pitch_class >= 0
-        self.last_is_tonic = torch.where(is_pitch, pitch_class == self.tonic, self.last_is_tonic)
+        self.last_is_tonic = np.where(pitch_class >= 0, pitch_class == self.tonic, self.last_is_tonic)
 
-    def select(self, rows: torch.Tensor) -> None:
-        """Keep the given rows, in this order (beam search)."""
+    def select(self, rows: np.ndarray) -> None:
+        """Keep the given rows (int [R]), in this order (beam search)."""
+        rows = np.asarray(rows, dtype=np.int64)
         self.tonic, self.last_is_tonic = self.tonic[rows], self.last_is_tonic[rows]
 
-    def restrict(self, logits: torch.Tensor, cursor: torch.Tensor) -> None:
-        """Forbid (in place) what would end a row off the tonic: [B, V] logits, [B] cursors. A row the masks
-        would leave without any token is left as it was."""
+    def restrict(self, logits: torch.Tensor, cursor: np.ndarray) -> None:
+        """Forbid (in place) what would end a row off the tonic: [B, V] logits, int [B] cursors. A row the
+        masks would leave without any token is left as it was."""
+        cursor = np.asarray(cursor, dtype=np.int64)
         if int(cursor.max()) + self.longest <= self.final_beat:
             return                                     # every row is still far from the end: the common case
         near = (cursor + self.longest > self.final_beat) & (cursor < self.end)                # [B]
-        if not bool(near.any()):
+        if not near.any():
             return                                     # no unfinished row is near enough to the end for a rule
         known = self.tonic >= 0
         in_final_beat = (cursor >= self.final_beat) & known                                   # [B]
-        off_tonic = (self.pitch_class.unsqueeze(0) >= 0) & (self.pitch_class.unsqueeze(0) != self.tonic.unsqueeze(1))
-        forbid = off_tonic & in_final_beat.unsqueeze(1)                                       # [B, V]
+        off_tonic = (self.pitch_class[None, :] >= 0) & (self.pitch_class[None, :] != self.tonic[:, None])
+        forbid = off_tonic & in_final_beat[:, None]                                           # [B, V]
         must_stop = known & ~self.last_is_tonic & (cursor < self.final_beat)                  # [B]
-        into_final = (cursor.unsqueeze(1) + self.reach.unsqueeze(0)) > self.final_beat        # [B, V]
-        forbid |= must_stop.unsqueeze(1) & into_final & (self.reach.unsqueeze(0) > 0)
+        into_final = (cursor[:, None] + self.reach[None, :]) > self.final_beat                # [B, V]
+        forbid |= must_stop[:, None] & into_final & (self.reach[None, :] > 0)
         must_play = known & ~self.last_is_tonic & (cursor >= self.final_beat)                 # [B]
-        to_end = (cursor.unsqueeze(1) + self.reach.unsqueeze(0)) >= self.end                  # [B, V]
-        forbid |= must_play.unsqueeze(1) & to_end & self.is_shift.unsqueeze(0)
+        to_end = (cursor[:, None] + self.reach[None, :]) >= self.end                          # [B, V]
+        forbid |= must_play[:, None] & to_end & self.is_shift[None, :]
+        forbid = torch.from_numpy(forbid)
         still_open = (logits.masked_fill(forbid, NEG_INF) > NEG_INF).any(1, keepdim=True)    # [B, 1]
         logits.masked_fill_(forbid & still_open, NEG_INF)
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from composer.melody.encoding import Vocabulary
 from composer.music.metre import Metre
@@ -256,50 +255,55 @@ class LookbackTracker:
     """The lookback columns of a batch of rows during sampling, updated token by token.
 
     Each row keeps per tick the pitch and duration class of the note that starts there, so a step costs
-    a few gathers.
+    a few gathers. The state is numpy: a step's bookkeeping is a dozen operations on a few integers per
+    row, where numpy's per-call cost is a fraction of PyTorch's (see :mod:`composer.melody.form_steps`).
     """
 
     def __init__(self, layout: FormLayout, metre: Metre, vocab: Vocabulary, prompt: np.ndarray,
                  rows: int, ticks: int) -> None:
         self.rows, self.ticks = rows, max(1, ticks)
-        self.lags = torch.tensor([lag * metre.bar_ticks for lag in layout.lags], dtype=torch.long)   # [L]
-        self.offsets = torch.from_numpy(layout.lookback_offsets).view(-1, 2)                          # [L, 2]
+        self.lags = np.array([lag * metre.bar_ticks for lag in layout.lags], dtype=np.int64)            # [L]
+        self.offsets = np.asarray(layout.lookback_offsets, dtype=np.int64).reshape(-1, 2)                # [L, 2]
         pitches, durations = note_tables(prompt, vocab, self.ticks)
         # int16 [B, ticks]: 256 rows of 512 bars take 25 MB each
-        self.pitches = torch.from_numpy(pitches.astype(np.int16)).repeat(rows, 1)
-        self.durations = torch.from_numpy(durations.astype(np.int16)).repeat(rows, 1)
+        self.pitches = np.repeat(pitches.astype(np.int16)[None], rows, 0)
+        self.durations = np.repeat(durations.astype(np.int16)[None], rows, 0)
         self.pitch_base = vocab.pitch_offset - vocab.config.min_pitch - 1
         self.pitch_range = (vocab.pitch_offset, vocab.duration_offset)
         self.duration_offset = vocab.duration_offset
         self.ticks_per_beat = vocab.config.ticks_per_beat
-        self.onset = torch.full((rows,), -1, dtype=torch.long)        # each row's note awaiting its duration
-        self.row_index = torch.arange(rows)
+        self.onset = np.full(rows, -1, dtype=np.int64)               # each row's note awaiting its duration
+        self.row_index = np.arange(rows)
 
-    def ids(self, cursor: torch.Tensor) -> torch.Tensor:
-        """int64 [B, 2 * lags]: the lookback columns at each row's cursor."""
-        back = cursor.unsqueeze(1) - self.lags                                                        # [B, L]
+    def ids(self, cursor: np.ndarray) -> np.ndarray:
+        """int64 [B, 2 * lags]: the lookback columns at each row's cursor (int [B])."""
+        back = np.asarray(cursor, dtype=np.int64)[:, None] - self.lags                                # [B, L]
         inside = (back >= 0) & (back < self.ticks)
-        safe = back.clamp(0, self.ticks - 1)
-        pitch = torch.where(inside, self.pitches.gather(1, safe).long(), 0)
-        duration = torch.where(inside, self.durations.gather(1, safe).long(), 0)
-        return (torch.stack([pitch, duration], 2) + self.offsets).flatten(1)                        # [B, 2L]
+        safe = np.minimum(np.maximum(back, 0), self.ticks - 1)       # (np.clip costs several times more)
+        rows = self.row_index[:, None]
+        pitch = np.where(inside, self.pitches[rows, safe], 0)
+        duration = np.where(inside, self.durations[rows, safe], 0)
+        return (np.stack([pitch, duration], 2) + self.offsets).reshape(len(back), -1)                # [B, 2L]
 
-    def record(self, token: torch.Tensor, cursor_before: torch.Tensor) -> None:
-        """Note each row's new token, drawn with its time cursor at ``cursor_before`` (every row is written,
-        with its old value where nothing changes: no data-dependent indexing, no synchronisation)."""
+    def record(self, token: np.ndarray, cursor_before: np.ndarray) -> None:
+        """Note each row's new token (int [B]), drawn with its time cursor at ``cursor_before`` (int [B])."""
+        token = np.asarray(token, dtype=np.int64)
+        cursor_before = np.asarray(cursor_before, dtype=np.int64)
         low, high = self.pitch_range
-        rows = self.row_index
         is_pitch = (token >= low) & (token < high) & (cursor_before < self.ticks)
         is_duration = (token >= self.duration_offset) & (self.onset >= 0)
-        onset = self.onset.clamp(min=0)
-        twelfths = ((token - self.duration_offset + 1) * 12 // self.ticks_per_beat).clamp(1, DURATION_CLASSES - 1)
-        self.durations[rows, onset] = torch.where(is_duration, twelfths.short(), self.durations[rows, onset])
-        at = cursor_before.clamp(0, self.ticks - 1)
-        self.pitches[rows, at] = torch.where(is_pitch, (token - self.pitch_base).short(), self.pitches[rows, at])
-        self.onset = torch.where(is_pitch, cursor_before, torch.where(is_duration, -1, self.onset))
+        if is_duration.any():
+            rows = np.flatnonzero(is_duration)
+            twelfths = (token[rows] - self.duration_offset + 1) * 12 // self.ticks_per_beat
+            self.durations[rows, self.onset[rows]] = np.minimum(np.maximum(twelfths, 1), DURATION_CLASSES - 1)
+        if is_pitch.any():
+            rows = np.flatnonzero(is_pitch)
+            self.pitches[rows, cursor_before[rows]] = token[rows] - self.pitch_base
+        self.onset = np.where(is_pitch, cursor_before, np.where(is_duration, -1, self.onset))
 
-    def select(self, rows: torch.Tensor) -> None:
-        """Keep the given rows, in this order (beam search)."""
+    def select(self, rows: np.ndarray) -> None:
+        """Keep the given rows (int [R]), in this order (beam search)."""
+        rows = np.asarray(rows, dtype=np.int64)
         self.pitches, self.durations = self.pitches[rows], self.durations[rows]
         self.onset = self.onset[rows]
-        self.row_index = torch.arange(len(rows))
+        self.row_index = np.arange(len(rows))

@@ -58,11 +58,12 @@ class FormSteps:
         self.layout = getattr(model, "layout", None) if getattr(model, "form", None) is not None else None
         reach = vocab.shift_steps.copy()
         reach[vocab.duration_offset:] = np.arange(1, vocab.config.max_duration + 1)
-        self.reach = torch.from_numpy(reach)                                              # [V]
+        self.reach = reach                                                                # [V]
+        self.reach_row = torch.from_numpy(reach).unsqueeze(0)                             # [1, V]
         self.longest = int(reach.max())
-        self.advance = torch.from_numpy(vocab.shift_steps)                                # [V]
-        self.boundary = torch.from_numpy(plan.boundary[:self.limit + 1]) if plan is not None \
-            else torch.full((self.limit + 1,), self.end, dtype=torch.long)              # [limit + 1]
+        self.advance = vocab.shift_steps                                                  # [V]
+        self.boundary = plan.boundary[:self.limit + 1] if plan is not None \
+            else np.full(self.limit + 1, self.end, dtype=np.int64)                       # [limit + 1]
         self.beat = vocab.config.ticks_per_beat
         self.off_grid = torch.from_numpy(~rhythm_grid(vocab, reach))                      # [beat, V]
         self.tick_table = self.lookback_table = self.tracker = self.key_row = None
@@ -76,7 +77,7 @@ class FormSteps:
             if self.layout.lags:
                 self.tracker = LookbackTracker(self.layout, metre, vocab, prompt, rows, self.limit + 1)
             if self.layout.key_offset is not None:                                        # each row's key class
-                self.key_row = torch.full((rows,), int(key_ids(prompt, vocab)[-1]) + self.layout.key_offset)
+                self.key_row = np.full(rows, int(key_ids(prompt, vocab)[-1]) + self.layout.key_offset)
         self.repeats = _Replay(plan, vocab, prompt, rows) if plan is not None and _has_repeats(plan) else None
         self.cadence = CadenceGuide(vocab, prompt, rows, self.end, key, self.reach,
                                     closing_span(metre)) if cadence else None
@@ -89,42 +90,46 @@ class FormSteps:
         ids = sequence_ids(prompt, self.vocab, self.layout, self.metre, self.end)
         return torch.from_numpy(ids[:-1]).unsqueeze(0)
 
-    def lookback_extra(self, cursor: torch.Tensor) -> torch.Tensor | None:
-        """[B, G]: what the lookback inputs add to this step (None without them); the per-tick inputs are
-        ``tick_table``'s rows."""
+    def lookback_extra(self, cursor: np.ndarray) -> torch.Tensor | None:
+        """[B, G]: what the lookback inputs add to this step at the rows' cursors (int [B]); None without
+        them. The per-tick inputs are ``tick_table``'s rows."""
         if self.tracker is None and self.key_row is None:
             return None
         columns = [self.tracker.ids(cursor)] if self.tracker is not None else []          # [B, 2L]
         if self.key_row is not None:
-            columns.append(self.key_row.unsqueeze(1))                                     # [B, 1]
-        ids = columns[0] if len(columns) == 1 else torch.cat(columns, 1)
-        return torch.nn.functional.embedding_bag(ids, self.lookback_table, mode="sum")    # [B, G]
+            columns.append(self.key_row[:, None])                                         # [B, 1]
+        ids = columns[0] if len(columns) == 1 else np.concatenate(columns, 1)
+        return torch.nn.functional.embedding_bag(torch.from_numpy(ids), self.lookback_table, mode="sum")
 
-    def restrict(self, logits: torch.Tensor, cursor: torch.Tensor) -> None:
-        """Forbid (in place) tokens that would cross the next boundary: [B, V] logits, [B] cursors."""
-        room = self.boundary[cursor.clamp(max=self.limit)] - cursor                       # [B]
+    def restrict(self, logits: torch.Tensor, cursor: np.ndarray) -> None:
+        """Forbid (in place) tokens that would cross the next boundary: [B, V] logits, int [B] cursors."""
+        cursor = np.asarray(cursor, dtype=np.int64)
+        room = self.boundary[np.minimum(cursor, self.limit)] - cursor                     # [B]
         if int(room.min()) < self.longest:                                                # a boundary is near
-            logits.masked_fill_(self.reach.unsqueeze(0) > room.unsqueeze(1), NEG_INF)
-        logits.masked_fill_(self.off_grid[cursor % self.beat], NEG_INF)
+            logits.masked_fill_(self.reach_row > torch.from_numpy(room).unsqueeze(1), NEG_INF)
+        logits.masked_fill_(self.off_grid.index_select(0, torch.from_numpy(cursor % self.beat)), NEG_INF)
         if self.mode is not None:
             self.mode.bias(logits)
         if self.cadence is not None:
             self.cadence.restrict(logits, cursor)
 
-    def replay(self, drawn: torch.Tensor, cursor: torch.Tensor) -> torch.Tensor:
-        """[B] the tokens the rows take: a repeat's copy where a row is inside a repeated stretch, else ``drawn``."""
+    def replay(self, drawn: np.ndarray, cursor: np.ndarray) -> np.ndarray:
+        """int [B] the tokens the rows take: a repeat's copy where a row is inside a repeated stretch, else
+        ``drawn``."""
         if self.repeats is None:
             return drawn
-        forced = self.repeats.forced(cursor, self.advance)
-        return torch.where(forced >= 0, forced, drawn)
+        forced = self.repeats.forced(np.asarray(cursor, dtype=np.int64), self.advance)
+        return np.where(forced >= 0, forced, drawn)
 
-    def record(self, token: torch.Tensor, cursor_before: torch.Tensor) -> None:
-        """Note the tokens the rows took, drawn at ``cursor_before``."""
+    def record(self, token: np.ndarray, cursor_before: np.ndarray) -> None:
+        """Note the tokens (int [B]) the rows took, drawn at ``cursor_before`` (int [B])."""
+        token = np.asarray(token, dtype=np.int64)
+        cursor_before = np.asarray(cursor_before, dtype=np.int64)
         if self.tracker is not None:
             self.tracker.record(token, cursor_before)
         if self.key_row is not None:
             is_key = (token >= self.vocab.key_offset) & (token < self.vocab.shift_offset)
-            self.key_row = torch.where(is_key, token - self.vocab.key_offset + self.layout.key_offset, self.key_row)
+            self.key_row = np.where(is_key, token - self.vocab.key_offset + self.layout.key_offset, self.key_row)
         if self.repeats is not None:
             self.repeats.record(token, cursor_before)
         if self.cadence is not None:
@@ -132,8 +137,9 @@ class FormSteps:
         if self.mode is not None:
             self.mode.record(token)
 
-    def select(self, rows: torch.Tensor) -> None:
-        """Keep the given rows, in this order (beam search)."""
+    def select(self, rows: np.ndarray) -> None:
+        """Keep the given rows (int [R]), in this order (beam search)."""
+        rows = np.asarray(rows, dtype=np.int64)
         if self.tracker is not None:
             self.tracker.select(rows)
         if self.key_row is not None:
@@ -174,47 +180,47 @@ class _Replay:
     """
 
     def __init__(self, plan: FormPlan, vocab: Vocabulary, prompt: np.ndarray, rows: int) -> None:
-        self.source = torch.from_numpy(plan.copy_source)                                  # [end + 1]
-        self.copy_end = torch.from_numpy(_copy_ends(plan.copy_source))                    # [end + 1]
+        self.source = plan.copy_source                                                    # [end + 1]
+        self.copy_end = _copy_ends(plan.copy_source)                                      # [end + 1]
         self.end = len(plan.copy_source) - 1
-        self.history = torch.full((rows, len(prompt) + 256), PAD, dtype=torch.long)   # grows as tokens come
-        self.first = torch.full((rows, self.end + 1), -1, dtype=torch.int32)
+        prompt = np.asarray(prompt, dtype=np.int64)
+        self.history = np.full((rows, len(prompt) + 256), PAD, dtype=np.int64)       # grows as tokens come
+        self.first = np.full((rows, self.end + 1), -1, dtype=np.int64)
         self.length = 0
-        self.pointer = torch.full((rows,), -1, dtype=torch.long)
-        self.rows = torch.arange(rows)
-        self.is_event = torch.ones(len(vocab), dtype=torch.bool)
+        self.pointer = np.full(rows, -1, dtype=np.int64)
+        self.rows = np.arange(rows)
+        self.is_event = np.ones(len(vocab), dtype=bool)
         self.is_event[[BOS, EOS, PAD]] = False
         self.is_event[vocab.key_offset:vocab.shift_offset] = False
         self.is_event[vocab.duration_offset:] = False
-        prompt = torch.as_tensor(np.asarray(prompt, dtype=np.int64))
-        before = torch.cumsum(torch.from_numpy(vocab.shift_steps)[prompt], 0) - torch.from_numpy(vocab.shift_steps)[prompt]
+        before = np.cumsum(vocab.shift_steps[prompt]) - vocab.shift_steps[prompt]
         for token, at in zip(prompt.tolist(), before.tolist()):
-            self.record(torch.full((rows,), token), torch.full((rows,), at))
+            self.record(np.full(rows, token), np.full(rows, at))
 
-    def record(self, token: torch.Tensor, cursor_before: torch.Tensor) -> None:
-        if self.length >= self.history.size(1):                     # double the room (memory follows the steps)
-            self.history = torch.cat([self.history, torch.full_like(self.history, PAD)], 1)
+    def record(self, token: np.ndarray, cursor_before: np.ndarray) -> None:
+        if self.length >= self.history.shape[1]:                    # double the room (memory follows the steps)
+            self.history = np.concatenate([self.history, np.full_like(self.history, PAD)], 1)
         self.history[:, self.length] = token
         mark = self.is_event[token] & (cursor_before <= self.end)
-        at = cursor_before.clamp(max=self.end)
+        at = np.minimum(cursor_before, self.end)
         unset = self.first[self.rows, at] < 0
         self.first[self.rows[mark & unset], at[mark & unset]] = self.length
-        self.pointer = torch.where(self.pointer >= 0, self.pointer + 1, self.pointer)
+        self.pointer = np.where(self.pointer >= 0, self.pointer + 1, self.pointer)
         self.length += 1
 
-    def forced(self, cursor: torch.Tensor, advance: torch.Tensor) -> torch.Tensor:
-        at = cursor.clamp(max=self.end)
+    def forced(self, cursor: np.ndarray, advance: np.ndarray) -> np.ndarray:
+        at = np.minimum(cursor, self.end)
         source = self.source[at]                                                          # [B]
         inside = source >= 0
-        start = torch.where(inside, self.first[self.rows, source.clamp(min=0)].long(), -1)
-        self.pointer = torch.where(inside & (self.pointer < 0), start, self.pointer)
-        self.pointer = torch.where(inside, self.pointer, -1)
-        pointer = self.pointer.clamp(min=0, max=self.history.size(1) - 1)
+        start = np.where(inside, self.first[self.rows, np.maximum(source, 0)], -1)
+        self.pointer = np.where(inside & (self.pointer < 0), start, self.pointer)
+        self.pointer = np.where(inside, self.pointer, -1)
+        pointer = np.minimum(np.maximum(self.pointer, 0), self.history.shape[1] - 1)
         token = self.history[self.rows, pointer]
         fits = cursor + advance[token] <= self.copy_end[at]
         usable = (self.pointer >= 0) & (self.pointer < self.length) & fits & (token != PAD) & (token != EOS)
-        self.pointer = torch.where(usable, self.pointer, -1)
-        return torch.where(usable, token, -1)
+        self.pointer = np.where(usable, self.pointer, -1)
+        return np.where(usable, token, -1)
 
 
 def _copy_ends(copy_source: np.ndarray) -> np.ndarray:

@@ -23,6 +23,8 @@ alone.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -51,68 +53,71 @@ class ModeKeeper:
         pitches = np.arange(len(vocab)) - vocab.pitch_offset + vocab.config.min_pitch
         is_pitch = np.zeros(len(vocab), dtype=bool)
         is_pitch[vocab.pitch_offset:vocab.duration_offset] = True
-        self.pitch_class = torch.from_numpy(np.where(is_pitch, pitches % 12, -1))            # [V], -1 not a pitch
-        self.table = _state_table(self.pitch_class)                                          # [STATES + 1, V]
-        self.choice_of = _choice_table(self.pitch_class)                                      # [25, V]
-        self.key_of = torch.full((len(vocab),), -1, dtype=torch.long)                         # [V]: KEY tokens' keys
-        self.key_of[vocab.key_offset:vocab.shift_offset] = torch.arange(vocab.shift_offset - vocab.key_offset)
-        self.is_pitch = (self.pitch_class >= 0).long()                                         # [V]
-        self.key = torch.full((rows,), -1, dtype=torch.long)        # 0..11 major, 12..23 minor, -1 unknown
-        self.choice = torch.zeros(rows, dtype=torch.long)           # 0: no mode chosen yet, 1: the first, 2: other
-        self.started = torch.zeros(rows, dtype=torch.long)          # 1 once the row has played a note
+        state_table, choice_table = _tables(tuple(np.where(is_pitch, pitches % 12, -1).tolist()))
+        self.table = torch.from_numpy(state_table)                                           # [STATES + 1, V]
+        self.choice_of = choice_table                                                        # [25, V]
+        self.key_of = np.full(len(vocab), -1, dtype=np.int64)                                # [V]: KEY tokens' keys
+        self.key_of[vocab.key_offset:vocab.shift_offset] = np.arange(vocab.shift_offset - vocab.key_offset)
+        self.is_pitch = is_pitch.astype(np.int64)                                            # [V]
+        # per row, numpy (a step's bookkeeping is a few integer operations; see composer.melody.form_steps)
+        self.key = np.full(rows, -1, dtype=np.int64)        # 0..11 major, 12..23 minor, -1 unknown
+        self.choice = np.zeros(rows, dtype=np.int64)        # 0: no mode chosen yet, 1: the first, 2: other
+        self.started = np.zeros(rows, dtype=np.int64)       # 1 once the row has played a note
         for token in np.asarray(prompt, dtype=np.int64).tolist():
-            self.record(torch.full((rows,), token, dtype=torch.long))
+            self.record(np.full(rows, token, dtype=np.int64))
 
-    def record(self, token: torch.Tensor) -> None:
-        """Note the tokens [B] the rows took: a KEY token sets the key, a pitch may choose the mode."""
+    def record(self, token: np.ndarray) -> None:
+        """Note the tokens (int [B]) the rows took: a KEY token sets the key, a pitch may choose the mode."""
+        token = np.asarray(token, dtype=np.int64)
         new_key = self.key_of[token]                                                          # [B], -1 if none
-        if bool((new_key >= 0).any()):
-            is_key = new_key >= 0
-            self.key = torch.where(is_key, new_key, self.key)
-            self.choice = torch.where(is_key, 0, self.choice)
-            self.started = torch.where(is_key, 0, self.started)
+        is_key = new_key >= 0
+        if is_key.any():
+            self.key = np.where(is_key, new_key, self.key)
+            self.choice = np.where(is_key, 0, self.choice)
+            self.started = np.where(is_key, 0, self.started)
         chosen = self.choice_of[self.key, token]                    # row -1 (unknown key) chooses nothing
-        self.choice = torch.where(self.choice == 0, chosen, self.choice)
+        self.choice = np.where(self.choice == 0, chosen, self.choice)
         self.started = self.started | self.is_pitch[token]
 
-    def select(self, rows: torch.Tensor) -> None:
-        """Keep the given rows, in this order (beam search)."""
+    def select(self, rows: np.ndarray) -> None:
+        """Keep the given rows (int [R]), in this order (beam search)."""
+        rows = np.asarray(rows, dtype=np.int64)
         self.key, self.choice, self.started = self.key[rows], self.choice[rows], self.started[rows]
+
+    def states(self) -> np.ndarray:
+        """int64 [B]: each row's row of the penalty table (its key, mode choice and whether it has begun)."""
+        return np.where(self.key >= 0, self.key * 6 + self.choice * 2 + self.started, STATES)
 
     def bias(self, logits: torch.Tensor) -> None:
         """Lower (in place) the logits [B, V] of pitches outside each row's mode."""
-        state = torch.where(self.key >= 0, self.key * 6 + self.choice * 2 + self.started, STATES)     # [B]
-        logits.sub_(self.table.index_select(0, state))
+        logits.sub_(self.table.index_select(0, torch.from_numpy(self.states())))
 
 
 STATES = 24 * 3 * 2     # key x mode choice x started; one more row, all zeros, for an unknown key
 
 
-def _state_table(pitch_class: torch.Tensor) -> torch.Tensor:
-    """float [STATES + 1, V]: the penalty of every token in each state (row key * 6 + choice * 2 + started)."""
-    per_degree = _penalty_tables()                                                            # [2, 3, 12]
-    table = torch.zeros(STATES + 1, len(pitch_class))
-    is_pitch = pitch_class >= 0
-    for key in range(24):
-        minor, tonic = key // 12, key % 12
-        degree = (pitch_class - tonic) % 12                                                   # [V]
-        off_triad = ~torch.isin(degree, torch.tensor([0, 7, 3 if minor else 4]))
-        for choice in range(3):
-            for started in range(2):
-                penalty = per_degree[minor, choice][degree] + OPENING_PENALTY * off_triad * (1 - started)
-                table[key * 6 + choice * 2 + started] = penalty * is_pitch
-    return table
-
-
-def _choice_table(pitch_class: torch.Tensor) -> torch.Tensor:
-    """int64 [25, V]: the mode choice a token makes in each key (1: the first mode's note, 2: the other's, 0:
-    none); row 24 (indexed as -1) is the unknown key."""
-    table = torch.zeros(25, len(pitch_class), dtype=torch.long)
-    for key in range(24):
-        first, other = MINOR_CHOICE if key >= 12 else MAJOR_CHOICE
-        degree = torch.where(pitch_class >= 0, (pitch_class - key) % 12, -1)
-        table[key] = torch.where(degree == first, 1, torch.where(degree == other, 2, 0))
-    return table
+@functools.lru_cache(maxsize=8)
+def _tables(pitch_classes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The tables of a vocabulary's pitch classes (-1: not a pitch), built once per vocabulary and shared (never
+    written): float32 [STATES + 1, V], the penalty of every token in each state (row key * 6 + choice * 2 +
+    started; the last row, all zeros, for an unknown key); int64 [25, V], the mode choice a token makes in each
+    key (1: the first mode's note, 2: the other's, 0: none; row 24, indexed as -1, for the unknown key)."""
+    pitch_class = np.asarray(pitch_classes, dtype=np.int64)                                  # [V]
+    keys = np.arange(24)
+    minor, tonic = keys // 12, keys % 12                                                      # [24]
+    degree = (pitch_class[None, :] - tonic[:, None]) % 12                                     # [24, V]
+    penalty = _penalty_tables().numpy()[minor[:, None, None], np.arange(3)[None, :, None], degree[:, None, :]]
+    third = np.where(minor == 1, 3, 4)[:, None]
+    off_triad = ~((degree == 0) | (degree == 7) | (degree == third))                        # [24, V]
+    not_started = np.array([1.0, 0.0])                                                        # started 0, 1
+    table = penalty[:, :, None, :] + OPENING_PENALTY * off_triad[:, None, None, :] * not_started[None, None, :, None]
+    table = np.concatenate([table.reshape(STATES, -1), np.zeros((1, len(pitch_class)))])     # [STATES + 1, V]
+    table = (table * (pitch_class >= 0)).astype(np.float32)
+    first = np.where(minor == 1, MINOR_CHOICE[0], MAJOR_CHOICE[0])[:, None]
+    other = np.where(minor == 1, MINOR_CHOICE[1], MAJOR_CHOICE[1])[:, None]
+    choice = np.where(degree == first, 1, np.where(degree == other, 2, 0)) * (pitch_class >= 0)
+    choice = np.concatenate([choice, np.zeros((1, len(pitch_class)), dtype=np.int64)])      # [25, V]
+    return table, choice
 
 
 def _penalty_tables() -> torch.Tensor:

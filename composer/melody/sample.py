@@ -164,6 +164,7 @@ class SamplingOptions:
 class Sampler:
     """Draws continuations of a token prompt from a model."""
 
+    @_one_thread                    # its tables are a few small matrix products: threads only cost here
     def __init__(self, model: ComposerLM, vocab: Vocabulary) -> None:
         if model.config.vocab_size != len(vocab):
             raise ValueError(f"model has {model.config.vocab_size} outputs, vocabulary {len(vocab)} tokens")
@@ -268,34 +269,38 @@ class Sampler:
                                options.key_guide)
         state, last, cursor = self.prime(prompt, count, condition, form)
         inputs = self.tick_inputs(condition, form)                                      # [ticks, 4H or E]
-        cursor = torch.full((count,), cursor, dtype=torch.long)
+        # per-row bookkeeping in numpy, the logits in torch (see composer.melody.form_steps)
+        cursor = np.full(count, cursor, dtype=np.int64)                                # [B]
+        last_token = last.numpy().copy()                                                # [B]
         step_bias = self.grammar_bias + self.key_bias(options.key)      # [V, V]: grammar after each token, key
         done = cursor >= until_tick
         outputs = []
         for step in range(max_steps):
-            if bool(done.all()):
+            if done.all():
                 break
             logits, state = self._logits(last, state, cursor, inputs, form)  # [B, V]
             logits += step_bias.index_select(0, last)
-            logits[:, EOS].masked_fill_(cursor < until_tick, NEG_INF)    # no EOS before the end
+            logits[:, EOS].masked_fill_(torch.from_numpy(cursor < until_tick), NEG_INF)    # no EOS before the end
             form.restrict(logits, cursor)
-            token = form.replay(self._draw(logits, options, generator), cursor)   # [B]: drawn, or a repeat's copy
-            token = torch.where(done, torch.full_like(token, PAD), token)
+            token = form.replay(self._draw(logits, options, generator).numpy(), cursor)  # [B]: drawn, or a copy
+            token = np.where(done, PAD, token)
             form.record(token, cursor)
-            cursor = cursor + self.shift_steps[token]
+            cursor = cursor + self.vocab.shift_steps[token]
             done = done | (token == EOS) | (cursor >= until_tick)
             outputs.append(token)
-            last = torch.where(token == PAD, last, token)
-            if on_step is not None and on_step(step, token):
+            last_token = np.where(token == PAD, last_token, token)
+            last = torch.from_numpy(last_token)
+            if on_step is not None and on_step(step, torch.from_numpy(token)):
                 break
-        generated = torch.stack(outputs, 1).numpy() if outputs else np.zeros((count, 0), dtype=np.int64)
+        generated = np.stack(outputs, 1) if outputs else np.zeros((count, 0), dtype=np.int64)
         return _after_prompt(prompt, list(generated))
 
-    def _logits(self, last: torch.Tensor, state: list, cursor: torch.Tensor, inputs: torch.Tensor | None,
+    def _logits(self, last: torch.Tensor, state: list, cursor: np.ndarray, inputs: torch.Tensor | None,
                 form: FormSteps) -> tuple[torch.Tensor, list]:
         """One step for every row: logits [R, V] and the new state, with the per-tick inputs (chords, form)
-        at each row's cursor and the lookbacks added."""
-        extra = None if inputs is None else inputs[cursor.clamp(max=len(inputs) - 1)]      # [R, 4H or E]
+        at each row's cursor (int [R]) and the lookbacks added."""
+        extra = None if inputs is None else \
+            inputs.index_select(0, torch.from_numpy(np.minimum(cursor, len(inputs) - 1)))  # [R, 4H or E]
         return self.stepper(last, state, _plus(extra, form.lookback_extra(cursor)))
 
     def _step_cap(self, prompt: np.ndarray, until_tick: int, max_steps: int | None) -> int:
@@ -393,7 +398,7 @@ class Sampler:
         for _ in range(max_steps):
             if bool(done.all()):
                 break
-            logits, state = self._logits(last, state, cursor, inputs, form)
+            logits, state = self._logits(last, state, cursor.numpy(), inputs, form)
             logp = torch.log_softmax(logits + self._beam_bias(last, cursor, until_tick, fixed_bias, form), -1)
             logp = torch.where(done.unsqueeze(1), finished_row, logp)
             total = scores.unsqueeze(1) + logp                               # [R, V]
@@ -402,8 +407,8 @@ class Sampler:
             scores, notes = total[rows, tokens], new_notes[rows, tokens]
             group = group.index_select(0, rows)
             state = Stepper.select(state, rows)
-            form.select(rows)
-            form.record(tokens, cursor.index_select(0, rows))
+            form.select(rows.numpy())
+            form.record(tokens.numpy(), cursor.index_select(0, rows).numpy())
             histories = [histories[r] + [t] for r, t in zip(rows.tolist(), tokens.tolist())]
             was_done = done.index_select(0, rows)
             cursor = cursor.index_select(0, rows) + self.shift_steps[tokens]
@@ -418,7 +423,7 @@ class Sampler:
         the end, and the form's boundaries and rhythm grid."""
         bias = self.grammar_bias.index_select(0, last) + fixed_bias
         bias[:, EOS] = torch.where(cursor < until_tick, NEG_INF, bias[:, EOS])
-        form.restrict(bias, cursor)
+        form.restrict(bias, cursor.numpy())
         return bias
 
 
