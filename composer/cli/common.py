@@ -283,6 +283,31 @@ def check_json_output(parser: argparse.ArgumentParser, args: argparse.Namespace,
         check_outputs(parser, [args.json], inputs, args.force, flag="--json")
 
 
+def with_json_lock(args: argparse.Namespace, command: str, run) -> int:
+    """Run a report command holding the lock of its ``--json FILE`` (when given) from its check to its write, so
+    that a second run given the same FILE stops before any work (see :func:`with_output_lock`)."""
+    if not getattr(args, "json", None):
+        return run()
+    return with_output_lock(args.json, command, run, writer="composer command", flag="--json")
+
+
+def write_json_report(args: argparse.Namespace, data, command: str) -> bool:
+    """Write a report command's ``--json FILE`` (:func:`write_json`), under its lock (:func:`with_json_lock`).
+
+    FILE was checked before the work (:func:`check_json_output`); one that appeared since, written by some
+    other program, is kept unless ``--force`` was given, and the reason is printed in one line.
+
+    Returns:
+        True when FILE was written.
+    """
+    if not args.force and os.path.lexists(args.json):
+        print(f"composer {command}: {args.json} appeared while the report was made; it is kept (pass --force to "
+              f"replace it, or choose another --json)", file=sys.stderr)
+        return False
+    write_json(args.json, data)
+    return True
+
+
 def write_json(path: Path, data) -> None:
     """Write ``data`` as indented JSON to ``path``, atomically (the file is whole, or what it was).
 
@@ -349,7 +374,7 @@ def _unwritable_reason(folder: Path) -> str:
     return ""
 
 
-def with_output_lock(out: Path, command: str, run) -> int:
+def with_output_lock(out: Path, command: str, run, writer: str = "training", flag: str = "--out") -> int:
     """Run a training command holding the lock of its model file (see composer.core.locks), so that a second
     training into the same file stops before any work.
 
@@ -357,16 +382,17 @@ def with_output_lock(out: Path, command: str, run) -> int:
         out: the model file.
         command: the command named in the message (``train``, ``benchmark``).
         run: runs the command and returns its exit status.
+        writer, flag: the refusal's words for the other process and the option (``training``, ``--out``).
 
     Returns:
-        ``run``'s exit status, or 1 (the reason printed) when another training holds the lock.
+        ``run``'s exit status, or 1 (the reason printed) when another process holds the lock.
     """
     from composer.core.locks import OutputLockedError, output_lock
 
     if os.environ.get("RANK", "0") != "0":   # under torchrun only the first process writes (and locks)
         return run()
     try:
-        with output_lock(out):
+        with output_lock(out, writer, flag):
             return run()
     except OutputLockedError as error:
         print(f"composer {command}: {error}", file=sys.stderr)

@@ -12,7 +12,7 @@ from pathlib import Path
 from composer import shipped
 from composer.cli.common import (ProgressLine, TrainPrinter, add_force_argument, add_format_arguments,
                                  check_json_output, check_outputs, existing_dir, existing_file, float_range, int_range,
-                                 key_name, run_training, set_threads, write_json)
+                                 key_name, run_training, set_threads, with_json_lock, write_json_report)
 
 DEFAULT_HARMONY_MODEL = shipped.HARMONY_MODEL
 VOICE_WORDS = {"s": 0, "soprano": 0, "a": 1, "alto": 1, "t": 2, "tenor": 2, "b": 3, "bass": 3}
@@ -279,6 +279,11 @@ def run_regenerate(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 
 
 def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``composer evaluate-harmony``, holding ``--json FILE``'s lock from its check to its write."""
+    return with_json_lock(args, "evaluate-harmony", lambda: _run_evaluate(args, parser))
+
+
+def _run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from composer.harmony.evaluate import LOWER_VOICES, VOICE_LEADING, evaluate_harmony, report_lines
 
     check_json_output(parser, args, (args.model or DEFAULT_HARMONY_MODEL,))
@@ -317,10 +322,12 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     if report.skipped:
         print(f"skipped {len(report.skipped)} file(s): " + "; ".join(f"{p}: {r}" for p, r in report.skipped[:5]))
     if args.json:
-        write_json(args.json, {"totals": totals, "pieces": report.pieces, "skipped": report.skipped,
-                               "model": str(args.model or DEFAULT_HARMONY_MODEL), "split": args.split,
-                               "temperature": args.temperature, "seed": args.seed, "seeds": args.seeds,
-                               "rules": not args.no_rules, "key_ensemble": list(model.shifts)})
+        if not write_json_report(args, {"totals": totals, "pieces": report.pieces, "skipped": report.skipped,
+                                        "model": str(args.model or DEFAULT_HARMONY_MODEL), "split": args.split,
+                                        "temperature": args.temperature, "seed": args.seed, "seeds": args.seeds,
+                                        "rules": not args.no_rules, "key_ensemble": list(model.shifts)},
+                                 "evaluate-harmony"):
+            return 1
         print(f"wrote {args.json}")
     return 0
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from composer.cli.common import (ProgressLine, TrainPrinter, add_force_argument, add_format_arguments,
                                  check_json_output, chord_progression, existing_dir, existing_file, file_prefix,
                                  float_range, form_letters, int_range, key_name, load_model, run_training, set_threads,
-                                 time_signature, write_json)
+                                 time_signature, with_json_lock, write_json_report)
 from composer.shipped import MELODY_MODEL as DEFAULT_MELODY_MODEL
 from composer.shipped import REPO_ROOT
 
@@ -281,7 +281,12 @@ _EVALUATE_STAGES = {"reading": ("reading the held-out files", "file"), "scoring"
 
 
 def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``composer evaluate``: nats per note on ``--data`` and the form of generated pieces beside the files'."""
+    """``composer evaluate``: nats per note on ``--data`` and the form of generated pieces beside the files';
+    ``--json FILE``'s lock is held from its check to its write."""
+    return with_json_lock(args, "evaluate", lambda: _run_evaluate(args, parser))
+
+
+def _run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from composer.core.modelfile import MELODY_KIND
     from composer.melody.evaluate import evaluate_melody_model
 
@@ -320,6 +325,7 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         print(f"  form {args.form}: aligned bars identical between sections with the same letter "
               f"{_share(match['same'])}, with different letters {_share(match['different'])}")
     if args.json:
-        write_json(args.json, report)
+        if not write_json_report(args, report, "evaluate"):
+            return 1
         print(f"  written: {args.json}")
     return 0

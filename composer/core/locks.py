@@ -38,13 +38,15 @@ class OutputLockedError(Exception):
     Attributes:
         path: the file.
         pid: the process holding the lock (None when it could not be read).
+        writer: what the other process is, in the message ("training").
+        flag: the option that names the file, in the message ("--out").
     """
 
-    def __init__(self, path: Path, pid: int | None) -> None:
+    def __init__(self, path: Path, pid: int | None, writer: str = "training", flag: str = "--out") -> None:
         self.path, self.pid = Path(path), pid
         owner = f"pid {pid}" if pid else "pid unknown"
-        super().__init__(f"{self.path} is being written by another training ({owner}); wait for it or choose "
-                         f"another --out")
+        super().__init__(f"{self.path} is being written by another {writer} ({owner}); wait for it or choose "
+                         f"another {flag}")
 
 
 def lock_path(path: str | os.PathLike) -> Path:
@@ -54,18 +56,20 @@ def lock_path(path: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def output_lock(path: str | os.PathLike) -> Iterator[None]:
+def output_lock(path: str | os.PathLike, writer: str = "training", flag: str = "--out") -> Iterator[None]:
     """Hold the lock of ``path`` for the ``with`` block, or fail at once when another process holds it.
 
     Args:
         path: the file to be written; its folder is created if missing.
+        writer, flag: how the refusal's message names the other process and the option (see
+            :class:`OutputLockedError`).
 
     Raises:
         OutputLockedError: another process holds the lock.
         OSError: the lock file cannot be created (an unwritable folder, ...).
     """
     if not _acquire(Path(path), wait_s=0.0):
-        raise OutputLockedError(Path(path), _owner(lock_path(path)))
+        raise OutputLockedError(Path(path), _owner(lock_path(path)), writer, flag)
     try:
         yield
     finally:
