@@ -100,8 +100,12 @@ class HistoryActions(QObject):
         menu.addAction(self.clear_action)
         return menu
 
-    def show_menu(self, point: QPoint) -> None:
-        self.menu().popup(self.results.viewport().mapToGlobal(point))
+    def show_menu(self, point: QPoint) -> QMenu:
+        """Pop the context menu up at ``point`` (in the list's viewport); it is deleted once closed."""
+        menu = self.menu()
+        menu.setAttribute(Qt.WA_DeleteOnClose)
+        menu.popup(self.results.viewport().mapToGlobal(point))
+        return menu
 
     # -- the work ----------------------------------------------------------------------------------
     def toggle_pin(self) -> None:

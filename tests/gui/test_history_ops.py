@@ -125,7 +125,10 @@ def test_compare_overlays_two_results_in_their_own_colours_and_switches_what_is_
     window.preview_banner.linkActivated.emit("b")                 # the banner's "B" link
     assert legend.mix.soloed == {1} and {n.voice for n in player.calls[-1][0].notes} == {1}
     assert legend.buttons[SOLO, 1].isChecked()                    # the legend shows the solo
-    view.hear("a")
+    menu = window.history.show_menu(QPoint(4, 4))                 # the context menu offers the switch too
+    hear = next(action.menu() for action in menu.actions() if action.text() == "&Hear")
+    next(action for action in hear.actions() if action.text() == "A only").trigger()
+    menu.close()
     assert legend.mix.soloed == {0} and {n.voice for n in player.calls[-1][0].notes} == {0}
     window.stop()
     results.setCurrentRow(1)                                      # another result: the comparison ends
