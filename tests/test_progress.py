@@ -203,6 +203,22 @@ def test_polyphonic_training_is_quiet_before_the_delay(tmp_path, capsys, monkeyp
     assert not bar_text(err) and "epoch   1  train " in err
 
 
+def test_fit_cache_shows_the_pieces_scored(tmp_path, capsys, monkeypatch):
+    from composer.polyphonic.data import load_benchmark
+
+    monkeypatch.setenv(PROGRESS_DELAY_ENV, "0")
+    data = REPO / "midi_data" / "benchmarks" / "jsb_chorales_quarter.json"
+    splits = load_benchmark(data)
+    excerpt = tmp_path / data.name
+    excerpt.write_text(json.dumps({"train": splits["train"][:3], "valid": splits["valid"][:2]}))
+    model = tmp_path / "jsb.pt"
+    shutil.copyfile(shipped.BENCHMARK_MODELS[data.name], model)   # fit-cache rewrites the model file
+    assert main(["benchmark", "fit-cache", "--data", str(excerpt), "--model", str(model)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("repeat cache fitted on 3 train pieces") and not bar_text(out)
+    assert "scoring train:" in err and "0/3" in err and "scoring valid:" in err and "0/2" in err
+
+
 def _score_whole(model_path, pieces):
     """The pieces scored in one call of ``score_with_cache``, without a progress callback."""
     from composer.polyphonic.model import load_polyphonic_model
