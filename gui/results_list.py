@@ -355,8 +355,8 @@ class VariationList(QListWidget):
 
     def set_pinned(self, rows: list[int], pinned: bool = True) -> None:
         """Pin (or unpin) the results in ``rows``: pinned ones move to the top with a pin mark and stay through
-        Clear, New and the :data:`MAX_GROUPS` limit; an unpinned one goes back to its run (or, when that run was
-        cleared, just below the pinned ones). The current and selected results stay so."""
+        Clear, New and the :data:`MAX_GROUPS` limit; an unpinned one goes back to its run's place, under its run's
+        header (also when the rest of that run was cleared). The current and selected results stay so."""
         items = [self.item(row) for row in rows if self.item(row) is not None]
         for item in items:
             item.setData(PINNED_ROLE, pinned)
