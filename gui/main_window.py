@@ -55,6 +55,7 @@ from gui.recovery import CrashRecovery
 from gui.results import ResultsView
 from gui.roll_controls import RollControls
 from gui.settings import AppSettings
+from gui.theme import attach_theme
 from gui.transport import Transport
 from gui.voice_legend import attach_voice_legend
 from gui.window_fit import fit_to_screen, scrolling
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
         self.recording.statusChanged.connect(self.status_label.setText)
         self.voice_legend = attach_voice_legend(self)   # mute, solo, hide per voice
         self.overview = attach_overview(self)           # the whole piece, the visible window as a rectangle
+        self.theme = attach_theme(self)                 # View > Theme: System, Light, Dark
         self.results = ResultsView(self.panel, self.piano_roll, self.document, self.transport, self.preview_banner,
                                    self, self)
         self.history = attach_history(self)   # the results' pin, rename, compare and export (context menu)
@@ -258,7 +260,7 @@ class MainWindow(QMainWindow):
             "&Edit": [self.undo_action, self.redo_action, None, self.cut_action, self.copy_action, self.paste_action,
                       self.select_all_action, None, *self.note_edits.actions()],
             "&View": [self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action, None,
-                      self.piano_roll.chord_lane.estimate_action],
+                      self.piano_roll.chord_lane.estimate_action, None, self.theme.menu],
             "&Compose": [self.generate_action, self.cancel_action, self.use_action, self.harmonize_action,
                          self.regenerate_action, self.chorale_action, None, self.add_model_action, self.train_action],
             "&Play": [self.play_action, self.loop_action, *self.transport.click_actions(), None, self.record_action,

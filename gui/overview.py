@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from gui.roll_grid import KEY_WIDTH, voice_colour
+from gui.theme import DARK_ROLL, RollColours
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -22,9 +23,7 @@ if TYPE_CHECKING:
 
 OVERVIEW_HEIGHT = 30
 MARGIN = 4
-BACKGROUND = QColor("#24262a")
-WINDOW_FILL = QColor(255, 255, 255, 28)
-WINDOW_EDGE = QColor("#ffd54f")
+WINDOW_FILL = QColor(128, 128, 128, 40)
 LOOP = QColor(79, 195, 247, 60)
 
 
@@ -40,6 +39,7 @@ class Overview(QWidget):
         self.roll = roll
         self.canvas = roll.canvas
         self._grab: float | None = None   # ticks between the window's start and the mouse, while dragging it
+        self.colours: RollColours = DARK_ROLL
         self.setFixedHeight(OVERVIEW_HEIGHT)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.setToolTip("The whole piece: the rectangle is what the piano roll shows (click or drag to move it)")
@@ -50,6 +50,11 @@ class Overview(QWidget):
         self.canvas.viewChanged.connect(self.update)
         self.canvas.loopRegionChanged.connect(self.update)
         self.canvas.playheadChanged.connect(self.update)
+
+    def set_colours(self, colours: RollColours) -> None:
+        """Paint with the theme's ``colours`` (View > Theme)."""
+        self.colours = colours
+        self.update()
 
     # -- geometry ----------------------------------------------------------------------------------
     def visible_ticks(self) -> tuple[float, float]:
@@ -102,7 +107,7 @@ class Overview(QWidget):
     # -- painting ----------------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), BACKGROUND)
+        painter.fillRect(self.rect(), QColor(self.colours.ruler))
         region = self.canvas.loop_region
         if region is not None:
             x0, x1 = self.tick_to_x(region[0]), self.tick_to_x(region[1])
@@ -117,9 +122,9 @@ class Overview(QWidget):
                 painter.fillRect(QRectF(x0, y - 1, max(1.0, x1 - x0), 2), voice_colour(note.voice))
         if self.canvas.playhead is not None:
             x = self.tick_to_x(self.canvas.playhead)
-            painter.setPen(QPen(WINDOW_EDGE, 1))
+            painter.setPen(QPen(QColor(self.colours.playhead), 1))
             painter.drawLine(round(x), 0, round(x), self.height())
-        painter.setPen(QPen(WINDOW_EDGE, 1))
+        painter.setPen(QPen(QColor(self.colours.ruler_text), 1))
         painter.setBrush(WINDOW_FILL)
         painter.drawRect(self.window_rect().adjusted(0.5, 0.5, -0.5, -0.5))
         painter.end()

@@ -42,6 +42,7 @@ from gui.roll_gesture import BAND, DRAW, MOVE, RESIZE, Gesture, band_covers
 from gui.roll_grid import (BASE_BEAT_WIDTH, BASE_ROW_HEIGHT, EDGE_GRAB, KEY_WIDTH, MAX_ZOOM, MIN_ZOOM, RULER_HEIGHT,
                            SNAP_CHOICES, Tool, bar_lines, pitch_name, voice_colour)
 from gui.roll_painter import RollPainter
+from gui.theme import DARK_ROLL, RollColours
 from gui.velocity_lane import LANE_HEIGHT, VelocityLane
 
 __all__ = ["SNAP_CHOICES", "PianoRoll", "RollCanvas", "Tool", "bar_lines", "pitch_name", "voice_colour"]
@@ -97,6 +98,7 @@ class RollCanvas(QWidget):
         self.clipboard: tuple[Note, ...] = ()
         self.gesture: Gesture | None = None   # the mouse edit in progress
         self.hidden_voices: frozenset[int] = frozenset()   # voices neither painted nor hit (gui.voice_mix)
+        self.colours: RollColours = DARK_ROLL   # the theme's (gui.theme)
         self._painter = RollPainter(self)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
@@ -236,6 +238,11 @@ class RollCanvas(QWidget):
             self.loop_region = region
             self.clear_loop_action.setEnabled(region is not None)
             self.loopRegionChanged.emit(region)
+        self.update()
+
+    def set_colours(self, colours: RollColours) -> None:
+        """Paint with the theme's ``colours`` (View > Theme)."""
+        self.colours = colours
         self.update()
 
     def set_loop_enabled(self, on: bool) -> None:

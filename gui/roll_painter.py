@@ -13,19 +13,16 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from composer.music.notes import Note
 from gui.roll_gesture import BAND
 from gui.roll_grid import KEY_WIDTH, RULER_HEIGHT, bar_lines, is_black_key, pitch_name, voice_colour
+from gui.theme import DARK_ROLL, RollColours
 
 if TYPE_CHECKING:
     from gui.piano_roll import RollCanvas
 
-BACKGROUND = QColor("#1e1f22")
-PLAYHEAD = QColor("#ffd54f")
-WHITE_KEY = QColor("#e8e8e8")
 CHANGED = QColor(255, 213, 79, 38)        # the band over a regenerated region
 CHANGED_EDGE = QColor(255, 213, 79, 160)
 LOOP_ON = QColor(79, 195, 247, 150)       # the loop region on the ruler while Loop is on
 LOOP_OFF = QColor(160, 166, 175, 90)      # ... while Loop is off (it is kept, not played)
 LOOP_GRID = QColor(79, 195, 247, 22)      # the loop region over the grid while Loop is on
-OUT_OF_SCALE = QColor("#1a1b1e")         # rows of pitches outside the piece's key
 HINT_FLAGS = Qt.AlignCenter | Qt.TextWordWrap
 HINT_POINTS = 11
 EMPTY_HINT = ("Click to draw notes, open a MIDI file (Ctrl+O) or drop one here,\n"
@@ -42,6 +39,11 @@ class RollPainter:
     def __init__(self, canvas: RollCanvas) -> None:
         self.canvas = canvas
 
+    @property
+    def colours(self) -> RollColours:
+        """The theme's colours for the roll (:mod:`gui.theme`)."""
+        return self.canvas.colours
+
     def paint(self, painter: QPainter, visible: QRect) -> None:
         """Paint the ``visible`` part of the canvas, back to front."""
         painter.setRenderHint(QPainter.Antialiasing, False)
@@ -56,8 +58,7 @@ class RollPainter:
         self._paint_empty_hint(painter, visible)
         self._paint_ruler(painter, visible)
         self._paint_keys(painter, visible)
-        painter.setPen(QColor("#555"))
-        painter.fillRect(QRect(visible.left(), visible.top(), KEY_WIDTH, RULER_HEIGHT), QColor("#2b2b2b"))
+        painter.fillRect(QRect(visible.left(), visible.top(), KEY_WIDTH, RULER_HEIGHT), QColor(self.colours.ruler))
 
     def _visible_pitches(self, visible: QRect) -> range:
         high = self.canvas.y_to_pitch(visible.top())
@@ -67,14 +68,14 @@ class RollPainter:
     def _paint_rows(self, painter: QPainter, visible: QRect) -> None:
         """The pitch rows, black keys darker; with a key, the rows of pitches outside its scale shaded."""
         canvas = self.canvas
-        painter.fillRect(visible, BACKGROUND)
+        painter.fillRect(visible, QColor(self.colours.background))
         mask = canvas.scale_mask()
         for pitch in self._visible_pitches(visible):
-            colour = row_colour(pitch, mask)
+            colour = row_colour(pitch, mask, self.colours)
             y = canvas.pitch_to_y(pitch)
             painter.fillRect(QRectF(visible.left(), y, visible.width(), canvas.row_height), colour)
             if pitch % 12 == 0:
-                painter.setPen(QColor("#44474d"))
+                painter.setPen(QColor(self.colours.octave_line))
                 bottom = y + canvas.row_height
                 painter.drawLine(QPointF(visible.left(), bottom), QPointF(visible.right(), bottom))
 
@@ -82,7 +83,7 @@ class RollPainter:
         """What to do with an empty piece, in the middle of the view (wrapped to fit it)."""
         if self.canvas.piece.notes or self.canvas.gesture is not None:
             return
-        painter.setPen(QColor("#8a9099"))
+        painter.setPen(QColor(self.colours.hint))
         _set_font_size(painter, HINT_POINTS)
         painter.drawText(self._hint_area(visible), HINT_FLAGS, EMPTY_HINT)
 
@@ -128,7 +129,8 @@ class RollPainter:
         if not canvas.read_only or canvas.preview_new_from <= 0:
             return
         x = canvas.tick_to_x(canvas.preview_new_from)
-        painter.fillRect(QRectF(KEY_WIDTH, visible.top(), x - KEY_WIDTH, visible.height()), QColor(0, 0, 0, 70))
+        painter.fillRect(QRectF(KEY_WIDTH, visible.top(), x - KEY_WIDTH, visible.height()),
+                         QColor(self.colours.primer_shade))
         painter.setPen(QPen(QColor("#8fd18f"), 2, Qt.DashLine))
         painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
 
@@ -141,7 +143,7 @@ class RollPainter:
                 continue
             if not is_bar and beat_pixels < 12:
                 continue
-            painter.setPen(QPen(QColor("#5c6068") if is_bar else QColor("#3a3d43"), 1))
+            painter.setPen(QPen(QColor(self.colours.bar_line if is_bar else self.colours.beat_line), 1))
             x = canvas.tick_to_x(tick)
             painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
 
@@ -156,15 +158,15 @@ class RollPainter:
             primer = canvas.read_only and note.start < canvas.preview_new_from
             self._paint_note(painter, note, rect, selected=note in canvas.selection, ghost=note in hidden or primer)
 
-    @staticmethod
-    def _paint_note(painter: QPainter, note: Note, rect: QRectF, selected: bool, ghost: bool = False) -> None:
+    def _paint_note(self, painter: QPainter, note: Note, rect: QRectF, selected: bool, ghost: bool = False) -> None:
         colour = voice_colour(note.voice)
         fill = QColor(colour)
         if ghost:
             fill.setAlpha(90)
         elif selected:
             fill = colour.lighter(150)
-        painter.setPen(QPen(QColor("#ffffff") if selected else colour.darker(160), 1.5 if selected else 1))
+        edge = QColor(self.colours.selected_edge) if selected else colour.darker(160)
+        painter.setPen(QPen(edge, 1.5 if selected else 1))
         painter.setBrush(fill)
         painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
 
@@ -184,13 +186,13 @@ class RollPainter:
         if self.canvas.playhead is None:
             return
         x = self.canvas.tick_to_x(self.canvas.playhead)
-        painter.setPen(QPen(PLAYHEAD, 2))
+        painter.setPen(QPen(QColor(self.colours.playhead), 2))
         painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
 
     def _paint_ruler(self, painter: QPainter, visible: QRect) -> None:
         canvas = self.canvas
         ruler = QRect(visible.left(), visible.top(), visible.width(), RULER_HEIGHT)
-        painter.fillRect(ruler, QColor("#2b2b2b"))
+        painter.fillRect(ruler, QColor(self.colours.ruler))
         span = self.loop_span()
         if span is not None:
             colour = LOOP_ON if self.canvas.loop_enabled or self.canvas.loop_drag else LOOP_OFF
@@ -202,7 +204,7 @@ class RollPainter:
             x = canvas.tick_to_x(tick)
             if x < visible.left() - 40 or x > visible.right():
                 continue
-            painter.setPen(QColor("#9aa0a6"))
+            painter.setPen(QColor(self.colours.ruler_text))
             if is_bar:
                 painter.drawLine(QPointF(x, ruler.top() + 8), QPointF(x, ruler.bottom()))
                 if (number - 1) % every == 0:
@@ -216,11 +218,11 @@ class RollPainter:
         canvas = self.canvas
         if canvas.playhead is not None:
             x = canvas.tick_to_x(canvas.playhead)
-            painter.setPen(QPen(PLAYHEAD, 2))
+            painter.setPen(QPen(QColor(self.colours.playhead), 2))
             painter.drawLine(QPointF(x, ruler.top()), QPointF(x, ruler.bottom()))
         x = canvas.tick_to_x(canvas.play_start)
         painter.setPen(Qt.NoPen)
-        painter.setBrush(PLAYHEAD)
+        painter.setBrush(QColor(self.colours.playhead))
         painter.drawPolygon([QPointF(x - 5, ruler.bottom() - 7), QPointF(x + 5, ruler.bottom() - 7),
                              QPointF(x, ruler.bottom())])
 
@@ -230,28 +232,28 @@ class RollPainter:
         _set_font_size(painter, 7)
         for pitch in self._visible_pitches(visible):
             y = canvas.pitch_to_y(pitch)
-            painter.fillRect(QRectF(left, y, KEY_WIDTH, height), WHITE_KEY)
+            painter.fillRect(QRectF(left, y, KEY_WIDTH, height), QColor(self.colours.key_white))
             if is_black_key(pitch):
-                painter.fillRect(QRectF(left, y, KEY_WIDTH * 0.62, height), QColor("#1a1a1a"))
+                painter.fillRect(QRectF(left, y, KEY_WIDTH * 0.62, height), QColor(self.colours.key_black))
             else:
-                painter.setPen(QColor("#9a9a9a"))
+                painter.setPen(QColor(self.colours.key_line))
                 painter.drawLine(QPointF(left, y + height), QPointF(left + KEY_WIDTH, y + height))
             if pitch % 12 == 0 and height >= 8:
-                painter.setPen(QColor("#333"))
+                painter.setPen(QColor(self.colours.key_text))
                 painter.drawText(QRectF(left, y, KEY_WIDTH - 3, height), Qt.AlignRight | Qt.AlignVCenter,
                                  pitch_name(pitch))
-        painter.setPen(QColor("#555"))
+        painter.setPen(QColor(self.colours.key_edge))
         painter.drawLine(QPointF(left + KEY_WIDTH, visible.top()), QPointF(left + KEY_WIDTH, visible.bottom()))
 
 
-def row_colour(pitch: int, mask: list[bool] | None) -> QColor:
+def row_colour(pitch: int, mask: list[bool] | None, colours: RollColours = DARK_ROLL) -> QColor:
     """The fill of ``pitch``'s row: black keys darker than white ones, and, when a key's scale ``mask`` is
-    given, rows outside the scale shaded darker still (a DAW's scale highlight)."""
+    given, rows outside the scale shaded darker still (a DAW's scale highlight), in the theme's ``colours``."""
     if mask is not None and not mask[pitch]:
-        return OUT_OF_SCALE
+        return QColor(colours.out_of_scale)
     if mask is not None:
-        return QColor("#2a2d33") if is_black_key(pitch) else QColor("#32353b")
-    return QColor("#26282c") if is_black_key(pitch) else QColor("#2e3035")
+        return QColor(colours.scale_black if is_black_key(pitch) else colours.scale_white)
+    return QColor(colours.row_black if is_black_key(pitch) else colours.row_white)
 
 
 def _set_font_size(painter: QPainter, points: float) -> None:

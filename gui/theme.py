@@ -1,0 +1,154 @@
+"""Themes: View > Theme picks System, Light or Dark; the window's widgets and the piano roll follow it.
+
+Light and Dark put the whole application on Qt's Fusion style with a palette of their own, and give the piano
+roll (and the overview above it) colours to match: dark rows on Dark, light rows on Light. System keeps the
+desktop's own style and palette, with the dark roll Composer always had. The choice is remembered
+(``view/theme``). The voices keep their colours in every theme (they read on light and dark rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QActionGroup, QColor, QPalette
+from PySide6.QtWidgets import QApplication, QMenu
+
+from gui.settings import AppSettings
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+
+@dataclass(frozen=True)
+class RollColours:
+    """The piano roll's colours (``#rrggbb``, or ``#aarrggbb`` with alpha)."""
+
+    background: str
+    row_white: str          # rows without a key: white keys' pitches
+    row_black: str          # ... black keys' pitches
+    scale_white: str        # rows in the piece's key: white keys'
+    scale_black: str        # ... black keys'
+    out_of_scale: str       # rows outside the key
+    octave_line: str
+    bar_line: str
+    beat_line: str
+    ruler: str
+    ruler_text: str
+    key_white: str
+    key_black: str
+    key_line: str
+    key_text: str
+    key_edge: str
+    hint: str
+    playhead: str
+    selected_edge: str
+    primer_shade: str
+
+
+DARK_ROLL = RollColours(
+    background="#1e1f22", row_white="#2e3035", row_black="#26282c", scale_white="#32353b", scale_black="#2a2d33",
+    out_of_scale="#1a1b1e", octave_line="#44474d", bar_line="#5c6068", beat_line="#3a3d43", ruler="#2b2b2b",
+    ruler_text="#9aa0a6", key_white="#e8e8e8", key_black="#1a1a1a", key_line="#9a9a9a", key_text="#333333",
+    key_edge="#555555", hint="#8a9099", playhead="#ffd54f", selected_edge="#ffffff", primer_shade="#46000000")
+
+LIGHT_ROLL = RollColours(
+    background="#f7f8fa", row_white="#f7f8fa", row_black="#eceef2", scale_white="#ffffff", scale_black="#f0f2f5",
+    out_of_scale="#dcdfe5", octave_line="#c3c7cf", bar_line="#9aa0aa", beat_line="#d8dce2", ruler="#e6e8ec",
+    ruler_text="#4a4f57", key_white="#ffffff", key_black="#2a2a2a", key_line="#b0b0b0", key_text="#333333",
+    key_edge="#9aa0aa", hint="#6b7280", playhead="#d49a00", selected_edge="#1f2328", primer_shade="#1e000000")
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A theme: its name, the roll's colours, and the widgets' palette (None: the desktop's own)."""
+
+    name: str
+    roll: RollColours
+    dark: bool | None      # None: the desktop's palette and style
+
+
+SYSTEM, LIGHT, DARK = Theme("System", DARK_ROLL, None), Theme("Light", LIGHT_ROLL, False), Theme("Dark", DARK_ROLL, True)
+THEMES = {theme.name: theme for theme in (SYSTEM, LIGHT, DARK)}
+
+
+def dark_palette() -> QPalette:
+    """Fusion's palette in dark greys, with the roll's blue for selections."""
+    palette = QPalette()
+    roles = {QPalette.Window: "#2b2d31", QPalette.WindowText: "#e6e6e6", QPalette.Base: "#1e1f22",
+             QPalette.AlternateBase: "#26282c", QPalette.ToolTipBase: "#2b2d31", QPalette.ToolTipText: "#e6e6e6",
+             QPalette.Text: "#e6e6e6", QPalette.Button: "#33363b", QPalette.ButtonText: "#e6e6e6",
+             QPalette.BrightText: "#ff6b6b", QPalette.Highlight: "#4e79a7", QPalette.HighlightedText: "#ffffff",
+             QPalette.Link: "#8ab4f8", QPalette.PlaceholderText: "#8a9099", QPalette.Light: "#45484e",
+             QPalette.Midlight: "#3a3d42", QPalette.Mid: "#2a2c30", QPalette.Dark: "#1a1b1e",
+             QPalette.Shadow: "#000000"}
+    for role, colour in roles.items():
+        palette.setColor(role, QColor(colour))
+    for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+        palette.setColor(QPalette.Disabled, role, QColor("#7a7f87"))
+    return palette
+
+
+class ThemeChooser(QObject):
+    """View > Theme: the three themes as exclusive actions; applies the chosen one to the application and the roll.
+
+    Args:
+        targets: objects with ``set_colours(RollColours)`` (the roll's canvas, the overview).
+        settings: where the choice is remembered.
+        parent: Qt parent.
+
+    Signals:
+        themeChanged(object): the :class:`Theme` applied.
+    """
+
+    themeChanged = Signal(object)
+
+    def __init__(self, targets: list, settings: AppSettings | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.targets = list(targets)
+        self.settings = settings
+        self.theme = SYSTEM
+        app = QApplication.instance()
+        self._system = (app.style().name(), QPalette(app.palette())) if app is not None else None
+        self.menu = QMenu("&Theme")
+        self.group = QActionGroup(self)
+        self.group.setExclusive(True)
+        self.actions: dict[str, QAction] = {}
+        for theme in THEMES.values():
+            action = QAction(theme.name, self, checkable=True)
+            action.setToolTip("The desktop's own look, with the dark piano roll" if theme is SYSTEM
+                              else f"A {theme.name.lower()} window and piano roll")
+            action.triggered.connect(lambda _on=False, name=theme.name: self.set_theme(name))
+            self.group.addAction(action)
+            self.menu.addAction(action)
+            self.actions[theme.name] = action
+        self.actions[SYSTEM.name].setChecked(True)
+        chosen = settings.value("view/theme", SYSTEM.name, str) if settings is not None else SYSTEM.name
+        if chosen != SYSTEM.name:
+            self.set_theme(chosen)
+
+    def set_theme(self, name: str) -> Theme:
+        """Apply theme ``name`` (an unknown name: System) and remember it."""
+        theme = THEMES.get(name, SYSTEM)
+        app = QApplication.instance()
+        if app is not None and (theme is not SYSTEM or self.theme is not SYSTEM):
+            if theme.dark is None and self._system is not None:
+                app.setStyle(self._system[0])
+                app.setPalette(self._system[1])
+            elif theme.dark is not None:
+                app.setStyle("Fusion")
+                app.setPalette(dark_palette() if theme.dark else app.style().standardPalette())
+        self.theme = theme
+        self.actions[theme.name].setChecked(True)
+        for target in self.targets:
+            target.set_colours(theme.roll)
+        if self.settings is not None:
+            self.settings.set_value("view/theme", theme.name)
+        self.themeChanged.emit(theme)
+        return theme
+
+
+def attach_theme(window: MainWindow) -> ThemeChooser:
+    """The window's View > Theme chooser, applied to its piano roll and overview (the remembered theme at once)."""
+    return ThemeChooser([window.canvas, window.overview], window.settings, window)
