@@ -8,15 +8,19 @@ keeps every run's results, newest first, until Clear. Items can be dragged out o
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from composer.melody.generate import GenerationRequest
 from gui.harmony_box import VOICE_NAMES, HarmonyBox  # noqa: F401 (VOICE_NAMES: as before)
 from gui.results_list import (LABEL_BUDGET_S, Variation, VariationList, safe_file_name,  # noqa: F401 (as before)
                               variation_label)
 from gui.settings import AppSettings
+
+if TYPE_CHECKING:   # composer.melody.generate imports torch: request() imports it when first called
+    from composer.melody.generate import GenerationRequest
 
 ANY_KEY = "Any key"
 KEYS = (ANY_KEY, "C", "G", "D", "A", "E", "B", "F#", "Db", "Ab", "Eb", "Bb", "F",
@@ -26,8 +30,10 @@ FORMS = (("Through-composed", ""), ("AABB", "AABB"), ("AABA", "AABA"), ("ABAC", 
          ("AB", "AB"))
 TIME_SIGNATURES = ("4/4", "3/4", "2/4", "6/8", "9/8", "12/8")
 ADD_MODEL = "__add_model__"
-DEFAULT_TEMPERATURE = GenerationRequest.temperature   # the library's defaults, as the command line's
-DEFAULT_TOP_P = GenerationRequest.top_p
+# The library's defaults (GenerationRequest.temperature, .top_p), as the command line's; written out so the panel can
+# be built without importing torch (tests/gui/test_startup.py keeps them equal)
+DEFAULT_TEMPERATURE = 0.9
+DEFAULT_TOP_P = 1.0
 
 
 class GeneratePanel(QWidget):
@@ -264,6 +270,8 @@ class GeneratePanel(QWidget):
         chords = self.chords_edit.text().split()
         if self.chords_supported and chords:
             values["chords"] = tuple(chords)
+        from composer.melody.generate import GenerationRequest
+
         return GenerationRequest(**values)
 
     def selected_voices(self) -> list[int]:

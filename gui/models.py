@@ -14,7 +14,7 @@ from pathlib import Path
 
 from composer.shipped import MODELS as SHIPPED_MODELS_DIR  # noqa: F401 (the window imports it from here)
 
-# The kind strings of composer.core.modelfile (which imports torch), checked equal there by tests/gui/test_startup.py
+# The kind strings of composer.core.modelfile (which imports torch); tests/gui/test_startup.py keeps them equal
 MELODY_KIND = "composer-model"
 HARMONY_KIND = "composer-harmony-model"
 

@@ -145,11 +145,14 @@ def test_a_model_added_while_loading_is_kept(window_factory, qtbot, tiny_chord_m
     assert window.panel.model_path() == str(Path(tiny_chord_model).resolve())
 
 
-def test_the_kind_strings_match_the_model_file_module():
+def test_the_constants_written_out_to_keep_torch_away_match_the_library():
     from composer.core import modelfile
-    from gui import models
+    from composer.melody.generate import GenerationRequest
+    from gui import generate_panel, models
 
     assert (models.MELODY_KIND, models.HARMONY_KIND) == (modelfile.MELODY_KIND, modelfile.HARMONY_KIND)
+    assert generate_panel.DEFAULT_TEMPERATURE == GenerationRequest.temperature
+    assert generate_panel.DEFAULT_TOP_P == GenerationRequest.top_p
 
 
 def test_the_start_up_modules_do_not_import_torch():
