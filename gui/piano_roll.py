@@ -105,6 +105,8 @@ class RollCanvas(QWidget):
         self.setToolTip("Click to draw a note, drag a note to move it, drag its right edge to resize,\n"
                         "right-click to delete, shift+drag to select, ctrl+wheel to zoom")
         document.pieceChanged.connect(self._piece_changed)
+        document.pathChanged.connect(self._path_changed)
+        self._opened_piece = document.piece   # the piece the document last started over with
         self._resize_to_content()
 
     # -- what is shown -----------------------------------------------------------------------------
@@ -153,6 +155,14 @@ class RollCanvas(QWidget):
         self._select({n for n in self.selection if n.voice not in self.hidden_voices})
         self.viewChanged.emit()
         self.update()
+
+    def _path_changed(self, _path: str) -> None:
+        """The document started over (New, Open, a restored autosave: an empty undo history and a piece of its
+        own, then the path; a save keeps the piece): the old loop region means nothing in it."""
+        document = self.document
+        if document.undo_stack.count() == 0 and document.piece is not self._opened_piece:
+            self.set_loop_region(None)
+        self._opened_piece = document.piece
 
     def _piece_changed(self, piece: Piece) -> None:
         self.selection &= set(piece.notes)

@@ -166,3 +166,19 @@ def test_cut_moves_the_tempo_at_the_region_start_to_tick_zero_and_cuts_notes_at_
     assert [(t.tick, t.qpm) for t in part.tempos] == [(0, 140.0)]
     take = build_take(piece, 3 * tpb, loop=True, region=(2 * tpb, 4 * tpb))
     assert (take.start, take.offset, take.canvas_tick(tpb // 2)) == (tpb, 2 * tpb, 2 * tpb + tpb // 2)
+
+
+def test_the_region_is_kept_through_edits_and_saves_and_cleared_by_new_and_open(window_factory, tmp_path, folk_file):
+    window = window_factory()
+    _four_bars(window)
+    canvas = window.canvas
+    bar = window.document.piece.ticks_per_bar
+    canvas.set_loop_region((0, bar))
+    window.document.apply(window.document.piece.replace(notes=window.document.piece.notes[:4]), "Delete notes")
+    assert window.save_to(tmp_path / "piece.mid")
+    assert canvas.loop_region == (0, bar)
+    window.new_piece_dialog()
+    assert canvas.loop_region is None
+    canvas.set_loop_region((0, bar))
+    assert window.open_file(folk_file)
+    assert canvas.loop_region is None
