@@ -279,9 +279,7 @@ class Sampler:
             if done.all():
                 break
             logits, state = self._logits(last, state, cursor, inputs, form)  # [B, V]
-            logits += step_bias.index_select(0, last)
-            logits[:, EOS].masked_fill_(torch.from_numpy(cursor < until_tick), NEG_INF)    # no EOS before the end
-            form.restrict(logits, cursor)
+            _forbid(logits, step_bias.index_select(0, last), cursor < until_tick, cursor, form)
             token = form.replay(self._draw(logits, options, generator).numpy(), cursor)  # [B]: drawn, or a copy
             token = np.where(done, PAD, token)
             form.record(token, cursor)
@@ -425,6 +423,15 @@ class Sampler:
         bias[:, EOS] = torch.where(cursor < until_tick, NEG_INF, bias[:, EOS])
         form.restrict(bias, cursor.numpy())
         return bias
+
+
+def _forbid(logits: torch.Tensor, bias: torch.Tensor, before_end: np.ndarray, cursor: np.ndarray,
+            form: FormSteps) -> None:
+    """Mask (in place) what a sampling step may not draw: ``bias`` [B, V] (the grammar after each row's last
+    token, and the key), EOS for rows ``before_end`` (bool [B]), and the form's limits at each row's cursor."""
+    logits += bias
+    logits[:, EOS].masked_fill_(torch.from_numpy(before_end), NEG_INF)
+    form.restrict(logits, cursor)
 
 
 def _after_prompt(prompt: np.ndarray, rows: list[np.ndarray]) -> list[np.ndarray]:

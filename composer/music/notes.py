@@ -241,10 +241,11 @@ def to_monophonic(piece: Piece) -> Piece:
         best = by_start.get(n.start)
         if best is None or n.pitch > best.pitch:
             by_start[n.start] = n
-    line = [dataclasses.replace(by_start[s], voice=0) for s in sorted(by_start)]
-    for i in range(len(line) - 1):
-        if line[i].end > line[i + 1].start:
-            line[i] = dataclasses.replace(line[i], end=line[i + 1].start)
+    line = [by_start[s] for s in sorted(by_start)]
+    for i, n in enumerate(line):          # notes already right are kept as they are (replace() is slow)
+        end = min(n.end, line[i + 1].start) if i + 1 < len(line) else n.end
+        if n.voice != 0 or end != n.end:
+            line[i] = Note(n.start, end, n.pitch, n.velocity, 0)
     top_voice = piece.voices[max(by_start.values(), key=lambda n: n.pitch).voice] if by_start else Voice()
     return piece.replace(notes=tuple(line), voices=(top_voice,))
 
