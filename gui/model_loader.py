@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from gui.models import MELODY_KIND, ModelEntry, ModelStore, find_models
+from gui.models import MELODY_KIND, ModelEntry, ModelProblem, ModelStore, find_models
 
 DEFAULT_MELODY = "melody"   # the shipped default melody model's label (melody.pt)
 
@@ -77,7 +77,11 @@ class ModelLoader(QObject):
     def run(self) -> None:
         """Read the files, report them, load the selected melody model, report the end (the thread's work)."""
         try:
-            entries, problems = find_models(self.store, self.folders, self.extra)
+            try:
+                entries, problems = find_models(self.store, self.folders, self.extra)
+            except Exception as error:  # noqa: BLE001 - the pickers must leave "Loading models..." whatever happens
+                where = str(self.folders[0]) if self.folders else ""
+                entries, problems = [], [ModelProblem("models", where, f"cannot list the model files: {error}")]
             self.found.emit(entries, problems)
             path = choose_melody_model([e for e in entries if e.kind == MELODY_KIND], self.wanted)
             if path and self.preload is not None:

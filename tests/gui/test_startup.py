@@ -124,6 +124,22 @@ def test_a_model_folder_with_only_broken_files_leaves_nothing_to_generate_with(w
     window.error_box.close()
 
 
+def test_a_loader_that_cannot_list_the_files_still_ends_the_loading_state(window_factory, qtbot, monkeypatch):
+    from gui import model_loader
+
+    def fail(*_args):
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(model_loader, "find_models", fail)
+    window = window_factory(background_models=True)
+    with qtbot.waitSignal(window.models.modelsReady, timeout=READY_MS):
+        pass
+    items = combo_items(window.panel.model_combo)
+    assert items == [("models" + UNUSABLE, False), ("Add model file...", True)]
+    assert "the disk went away" in window.panel.model_combo.itemData(0, 3)
+    assert window.panel.generate_button.isEnabled() and window.panel.model_path() is None
+
+
 def test_the_reading_at_once_path_lists_broken_files_too(window_factory, tmp_path, tiny_melody_model):
     folder = tmp_path / "models"
     folder.mkdir()
