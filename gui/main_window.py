@@ -156,8 +156,7 @@ class MainWindow(QMainWindow):
         self.addAction(self.recording.record_action)
         self.recording.statusChanged.connect(self.status_label.setText)
         self.voice_legend = attach_voice_legend(self)   # mute, solo, hide per voice
-        self.overview = attach_overview(self)           # the whole piece, the visible window as a rectangle
-        self.theme = attach_theme(self)                 # View > Theme: System, Light, Dark
+        self.overview, self.theme = attach_overview(self), attach_theme(self)   # the whole piece; View > Theme
         self.results = ResultsView(self.panel, self.piano_roll, self.document, self.transport, self.preview_banner,
                                    self, self)
         self.history = attach_history(self)   # the results' pin, rename, compare and export (context menu)
@@ -171,8 +170,8 @@ class MainWindow(QMainWindow):
         transport = self.transport
         self.player, self.midi_out = transport.player, transport.midi_out
         self.play_action, self.loop_action = transport.play_action, transport.loop_action
-        self.refresh_ports_action = transport.refresh_ports_action
-        self.tempo_spin, self.output_combo = transport.tempo_spin, transport.output_combo
+        self.refresh_ports_action, self.tempo_spin = transport.refresh_ports_action, transport.tempo_spin
+        self.output_combo = transport.output_combo
         self.recorder, self.record_action = self.recording.recorder, self.recording.record_action
 
     def _build_jobs(self) -> None:
@@ -228,12 +227,7 @@ class MainWindow(QMainWindow):
                                          "click the ruler to move the marker)")
         self.select_all_action = self._action("Select &all", canvas.select_all, QKeySequence.SelectAll,
                                               "Select every note (Ctrl+A)")
-        self.zoom_in_action = self._action("Zoom &in", self.piano_roll.zoom_in, ["Ctrl+=", "Ctrl++"],
-                                           "Zoom in on time (Ctrl+=, or Ctrl+wheel)")
-        self.zoom_out_action = self._action("Zoom &out", self.piano_roll.zoom_out, "Ctrl+-",
-                                            "Zoom out (Ctrl+-, or Ctrl+wheel)")
-        self.zoom_fit_action = self._action("Zoom to &fit", self.piano_roll.zoom_to_fit, ["Ctrl+0", "F"],
-                                            "Show the whole piece (Ctrl+0 or F)")
+        self.addActions(self.piano_roll.zoom_actions)   # Zoom in, Zoom out, Zoom to fit
 
     def _build_compose_actions(self) -> None:
         """The Compose and Help menus' actions."""
@@ -259,12 +253,10 @@ class MainWindow(QMainWindow):
                       self.save_as_action, self.export_wav_action, self.export_musicxml_action, None, self.quit_action],
             "&Edit": [self.undo_action, self.redo_action, None, self.cut_action, self.copy_action, self.paste_action,
                       self.select_all_action, None, *self.note_edits.actions()],
-            "&View": [self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action, None,
-                      self.piano_roll.chord_lane.estimate_action, None, self.theme.menu],
+            "&View": [*self.piano_roll.zoom_actions, None, self.piano_roll.chord_lane.estimate_action, self.theme.menu],
             "&Compose": [self.generate_action, self.cancel_action, self.use_action, self.harmonize_action,
                          self.regenerate_action, self.chorale_action, None, self.add_model_action, self.train_action],
-            "&Play": [self.play_action, self.loop_action, *self.transport.click_actions(), None, self.record_action,
-                      self.refresh_ports_action],
+            "&Play": self.transport.menu_entries(self.record_action),
             "&Help": [self.about_action],
         }
         for title, entries in menus.items():
@@ -279,12 +271,9 @@ class MainWindow(QMainWindow):
         add_short_undo_redo(bar, self.document.undo_stack)  # the menu's Undo/Redo name the step; these stay short
         bar.addSeparator()
         self.roll_controls.add_to(bar)
-        bar.addActions([self.zoom_out_action, self.zoom_in_action])
+        bar.addActions([self.piano_roll.zoom_out_action, self.piano_roll.zoom_in_action])
         bar.addSeparator()
-        bar.addActions([self.play_action, self.loop_action, self.transport.metronome_action])
-        for label, widget in (("Tempo", self.tempo_spin), ("Output", self.output_combo)):
-            bar.addWidget(QLabel(f" {label} "))
-            bar.addWidget(widget)
+        self.transport.add_to(bar)   # Play, Loop, Metronome, Tempo, Output
         bar.addAction(self.record_action)
 
     def _connect_document(self) -> None:

@@ -3,7 +3,7 @@ rectangle. Click to bring that place into view; drag the rectangle to scroll.
 
 The miniature shows the shown piece (the document, or a previewed result) without its hidden voices, each note a
 line in its voice's colour, its pitch range filling the strip's height; the loop region and the playhead are
-marked too. It follows the roll's scrolling, zoom and piece.
+marked too. It follows the roll's scrolling, zoom and piece, and paints in the roll's colours (the theme's).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from gui.roll_grid import KEY_WIDTH, voice_colour
-from gui.theme import DARK_ROLL, RollColours
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -39,7 +38,6 @@ class Overview(QWidget):
         self.roll = roll
         self.canvas = roll.canvas
         self._grab: float | None = None   # ticks between the window's start and the mouse, while dragging it
-        self.colours: RollColours = DARK_ROLL
         self.setFixedHeight(OVERVIEW_HEIGHT)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.setToolTip("The whole piece: the rectangle is what the piano roll shows (click or drag to move it)")
@@ -50,11 +48,6 @@ class Overview(QWidget):
         self.canvas.viewChanged.connect(self.update)
         self.canvas.loopRegionChanged.connect(self.update)
         self.canvas.playheadChanged.connect(self.update)
-
-    def set_colours(self, colours: RollColours) -> None:
-        """Paint with the theme's ``colours`` (View > Theme)."""
-        self.colours = colours
-        self.update()
 
     # -- geometry ----------------------------------------------------------------------------------
     def visible_ticks(self) -> tuple[float, float]:
@@ -107,8 +100,8 @@ class Overview(QWidget):
     # -- painting ----------------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(self.colours.ruler))
-        region = self.canvas.loop_region
+        painter.fillRect(self.rect(), QColor(self.canvas.colours.ruler))
+        region = self.canvas.loop.region
         if region is not None:
             x0, x1 = self.tick_to_x(region[0]), self.tick_to_x(region[1])
             painter.fillRect(QRectF(x0, 0, x1 - x0, self.height()), LOOP)
@@ -122,9 +115,9 @@ class Overview(QWidget):
                 painter.fillRect(QRectF(x0, y - 1, max(1.0, x1 - x0), 2), voice_colour(note.voice))
         if self.canvas.playhead is not None:
             x = self.tick_to_x(self.canvas.playhead)
-            painter.setPen(QPen(QColor(self.colours.playhead), 1))
+            painter.setPen(QPen(QColor(self.canvas.colours.playhead), 1))
             painter.drawLine(round(x), 0, round(x), self.height())
-        painter.setPen(QPen(QColor(self.colours.ruler_text), 1))
+        painter.setPen(QPen(QColor(self.canvas.colours.ruler_text), 1))
         painter.setBrush(WINDOW_FILL)
         painter.drawRect(self.window_rect().adjusted(0.5, 0.5, -0.5, -0.5))
         painter.end()

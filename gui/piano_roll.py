@@ -30,11 +30,12 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QContextMenuEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
-from PySide6.QtWidgets import QMenu, QScrollArea, QWidget
+from PySide6.QtGui import QContextMenuEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
+from PySide6.QtWidgets import QScrollArea, QWidget
 
 from composer.music.keys import scale_mask
 from composer.music.notes import Note, Piece
+from gui.actions import make_action
 from gui.chord_lane import CHORD_LANE_HEIGHT, ChordLane
 from gui.commands import with_notes_added, with_notes_removed, with_notes_replaced
 from gui.document import Document
@@ -42,6 +43,7 @@ from gui.roll_gesture import BAND, DRAW, MOVE, RESIZE, Gesture, band_covers
 from gui.roll_grid import (BASE_BEAT_WIDTH, BASE_ROW_HEIGHT, EDGE_GRAB, KEY_WIDTH, MAX_ZOOM, MIN_ZOOM, RULER_HEIGHT,
                            SNAP_CHOICES, Tool, bar_lines, pitch_name, voice_colour)
 from gui.roll_painter import RollPainter
+from gui.roll_ruler import RulerLoop
 from gui.theme import DARK_ROLL, RollColours
 from gui.velocity_lane import LANE_HEIGHT, VelocityLane
 
@@ -86,27 +88,19 @@ class RollCanvas(QWidget):
         self.current_voice = 0
         self.playhead: int | None = None
         self.play_start = 0
-        self.loop_region: tuple[int, int] | None = None   # dragged on the ruler; played while Loop is on
-        self.loop_enabled = False                         # Loop is on (the region is shaded brighter)
-        self.loop_drag: tuple[int, int] | None = None     # a region being dragged on the ruler
-        self._ruler_press: tuple[int, int] | None = None  # (x, tick) where a ruler drag began
-        self.clear_loop_action = QAction("Clear loop &region", self)
-        self.clear_loop_action.setToolTip("Remove the loop region (or double-click the ruler)")
-        self.clear_loop_action.triggered.connect(lambda: self.set_loop_region(None))
-        self.clear_loop_action.setEnabled(False)
+        self.loop = RulerLoop(document, self)   # the loop region on the ruler (gui.roll_ruler)
+        self.loop.changed.connect(self.loopRegionChanged)
         self.selection: set[Note] = set()
         self.clipboard: tuple[Note, ...] = ()
         self.gesture: Gesture | None = None   # the mouse edit in progress
         self.hidden_voices: frozenset[int] = frozenset()   # voices neither painted nor hit (gui.voice_mix)
-        self.colours: RollColours = DARK_ROLL   # the theme's (gui.theme)
+        self.colours: RollColours = DARK_ROLL   # the theme's (gui.theme sets them)
         self._painter = RollPainter(self)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
         self.setToolTip("Click to draw a note, drag a note to move it, drag its right edge to resize,\n"
                         "right-click to delete, shift+drag to select, ctrl+wheel to zoom")
         document.pieceChanged.connect(self._piece_changed)
-        document.pathChanged.connect(self._path_changed)
-        self._opened_piece = document.piece   # the piece the document last started over with
         self._resize_to_content()
 
     # -- what is shown -----------------------------------------------------------------------------
@@ -155,14 +149,6 @@ class RollCanvas(QWidget):
         self._select({n for n in self.selection if n.voice not in self.hidden_voices})
         self.viewChanged.emit()
         self.update()
-
-    def _path_changed(self, _path: str) -> None:
-        """The document started over (New, Open, a restored autosave: an empty undo history and a piece of its
-        own, then the path; a save keeps the piece): the old loop region means nothing in it."""
-        document = self.document
-        if document.undo_stack.count() == 0 and document.piece is not self._opened_piece:
-            self.set_loop_region(None)
-        self._opened_piece = document.piece
 
     def _piece_changed(self, piece: Piece) -> None:
         self.selection &= set(piece.notes)
@@ -240,26 +226,6 @@ class RollCanvas(QWidget):
         self.playStartChanged.emit(self.play_start)
         self.update()
 
-    def set_loop_region(self, region: tuple[int, int] | None) -> None:
-        """Set the loop region to (start, end) ticks (None, or an empty one, clears it); view state, not undoable."""
-        region = None if region is None or region[1] <= region[0] else (max(0, region[0]), region[1])
-        self.loop_drag = None
-        if region != self.loop_region:
-            self.loop_region = region
-            self.clear_loop_action.setEnabled(region is not None)
-            self.loopRegionChanged.emit(region)
-        self.update()
-
-    def set_colours(self, colours: RollColours) -> None:
-        """Paint with the theme's ``colours`` (View > Theme)."""
-        self.colours = colours
-        self.update()
-
-    def set_loop_enabled(self, on: bool) -> None:
-        """Loop is on or off (the region is shaded brighter while it is played)."""
-        self.loop_enabled = on
-        self.update()
-
     def set_playhead(self, tick: int | None) -> None:
         self.playhead = tick
         self.playheadChanged.emit(tick)
@@ -287,7 +253,7 @@ class RollCanvas(QWidget):
         if point.y() < RULER_HEIGHT + offset.y():
             if event.button() == Qt.LeftButton:
                 self.set_play_start(self.snap(self.x_to_tick(point.x())))
-                self._ruler_press = (point.x(), self.play_start)
+                self.loop.press(point.x(), self.play_start)
             return
         if self.read_only:
             return
@@ -320,9 +286,8 @@ class RollCanvas(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         point = event.position().toPoint()
-        if self._ruler_press is not None:
-            self._drag_loop(point)
-            return
+        if self.loop.dragging:
+            return self.loop.drag_to(point.x(), self.x_to_tick(point.x()), self.snap_ticks)
         if self.gesture is None:
             self._report_hover(point)
             return
@@ -333,10 +298,7 @@ class RollCanvas(QWidget):
         self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._ruler_press is not None:
-            self._ruler_press = None
-            if self.loop_drag is not None:
-                self.set_loop_region(self.loop_drag)
+        if self.loop.release():
             return
         gesture, self.gesture = self.gesture, None
         if gesture is None or event.button() != Qt.LeftButton:
@@ -354,28 +316,13 @@ class RollCanvas(QWidget):
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if event.position().y() < RULER_HEIGHT + self._scroll_offset().y():
-            self.set_loop_region(None)   # double-click the ruler: no loop region
-            return
+            return self.loop.set_region(None)   # double-click the ruler: no loop region
         super().mouseDoubleClickEvent(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        if event.pos().y() < RULER_HEIGHT + self._scroll_offset().y() and self.loop_region is not None:
-            menu = QMenu(self)
-            menu.addAction(self.clear_loop_action)
-            menu.setAttribute(Qt.WA_DeleteOnClose)
-            menu.popup(event.globalPos())
-            return
-        super().contextMenuEvent(event)
-
-    def _drag_loop(self, point: QPoint) -> None:
-        """A drag on the ruler: the loop region from where it began to the grid line nearest the mouse."""
-        x, start = self._ruler_press
-        if abs(point.x() - x) < 4:
-            return
-        step = self.snap_ticks
-        tick = round(self.x_to_tick(point.x()) / step) * step
-        self.loop_drag = (min(start, tick), max(start, tick)) if tick != start else None
-        self.update()
+        on_ruler = event.pos().y() < RULER_HEIGHT + self._scroll_offset().y()
+        if not (on_ruler and self.loop.context_menu(event.globalPos())):   # Clear loop region
+            super().contextMenuEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         if not event.modifiers() & Qt.ControlModifier:
@@ -385,10 +332,8 @@ class RollCanvas(QWidget):
         if event.modifiers() & Qt.ShiftModifier:
             self.set_zoom(zoom_y=self.zoom_y * factor)
         else:
-            # the lanes pass their wheel events on: the global position is the mouse's wherever it came from
-            x = self.mapFromGlobal(event.globalPosition()).x()
-            tick = max(0.0, (x - KEY_WIDTH) / self.pixels_per_tick)
-            view_x = x - self._scroll_offset().x()
+            x = self.mapFromGlobal(event.globalPosition()).x()   # the lanes pass theirs on: where the mouse is
+            tick, view_x = max(0.0, (x - KEY_WIDTH) / self.pixels_per_tick), x - self._scroll_offset().x()
             self.set_zoom(zoom_x=self.zoom_x * factor)
             self.zoomedAt.emit(tick, view_x)
         event.accept()
@@ -527,6 +472,14 @@ class PianoRoll(QScrollArea):
         self.chord_lane.hoverChanged.connect(self.canvas.hoverChanged)
         self.canvas.viewChanged.connect(self.velocity_lane.update)
         self.canvas.zoomedAt.connect(self.keep_tick_at)
+        # the View menu's zoom actions (the window adds them, for their shortcuts)
+        self.zoom_in_action = make_action(self, "Zoom &in", self.zoom_in, ["Ctrl+=", "Ctrl++"],
+                                          "Zoom in on time (Ctrl+=, or Ctrl+wheel)")
+        self.zoom_out_action = make_action(self, "Zoom &out", self.zoom_out, "Ctrl+-",
+                                           "Zoom out (Ctrl+-, or Ctrl+wheel)")
+        self.zoom_fit_action = make_action(self, "Zoom to &fit", self.zoom_to_fit, ["Ctrl+0", "F"],
+                                           "Show the whole piece (Ctrl+0 or F)")
+        self.zoom_actions = [self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action]
         self.velocity_lane.hoverChanged.connect(self.canvas.hoverChanged)   # to the status bar, like the grid's
 
     def viewportEvent(self, event: QEvent) -> bool:

@@ -113,14 +113,14 @@ class RollPainter:
 
     def loop_span(self) -> tuple[float, float] | None:
         """The x range of the loop region shown (the one being dragged, else the set one), or None."""
-        region = self.canvas.loop_drag or self.canvas.loop_region
+        region = self.canvas.loop.shown()
         if region is None:
             return None
         return self.canvas.tick_to_x(region[0]), self.canvas.tick_to_x(region[1])
 
     def _paint_loop_over_grid(self, painter: QPainter, visible: QRect) -> None:
         span = self.loop_span()
-        if span is not None and (self.canvas.loop_enabled or self.canvas.loop_drag):
+        if span is not None and (self.canvas.loop.enabled or self.canvas.loop.drag):
             painter.fillRect(QRectF(span[0], visible.top(), span[1] - span[0], visible.height()), LOOP_GRID)
 
     def _paint_primer(self, painter: QPainter, visible: QRect) -> None:
@@ -195,7 +195,7 @@ class RollPainter:
         painter.fillRect(ruler, QColor(self.colours.ruler))
         span = self.loop_span()
         if span is not None:
-            colour = LOOP_ON if self.canvas.loop_enabled or self.canvas.loop_drag else LOOP_OFF
+            colour = LOOP_ON if self.canvas.loop.enabled or self.canvas.loop.drag else LOOP_OFF
             painter.fillRect(QRectF(span[0], ruler.top(), span[1] - span[0], ruler.height()), colour)
         _set_font_size(painter, 8)
         bar_pixels = canvas.pixels_per_tick * canvas.piece.ticks_per_bar

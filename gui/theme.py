@@ -69,7 +69,9 @@ class Theme:
     dark: bool | None      # None: the desktop's palette and style
 
 
-SYSTEM, LIGHT, DARK = Theme("System", DARK_ROLL, None), Theme("Light", LIGHT_ROLL, False), Theme("Dark", DARK_ROLL, True)
+SYSTEM = Theme("System", DARK_ROLL, None)
+LIGHT = Theme("Light", LIGHT_ROLL, False)
+DARK = Theme("Dark", DARK_ROLL, True)
 THEMES = {theme.name: theme for theme in (SYSTEM, LIGHT, DARK)}
 
 
@@ -94,7 +96,8 @@ class ThemeChooser(QObject):
     """View > Theme: the three themes as exclusive actions; applies the chosen one to the application and the roll.
 
     Args:
-        targets: objects with ``set_colours(RollColours)`` (the roll's canvas, the overview).
+        targets: widgets painted with a ``colours`` attribute (:class:`RollColours`): the roll's canvas (a new
+            palette repaints every widget, so those that paint with the canvas's colours follow).
         settings: where the choice is remembered.
         parent: Qt parent.
 
@@ -142,7 +145,8 @@ class ThemeChooser(QObject):
         self.theme = theme
         self.actions[theme.name].setChecked(True)
         for target in self.targets:
-            target.set_colours(theme.roll)
+            target.colours = theme.roll
+            target.update()
         if self.settings is not None:
             self.settings.set_value("view/theme", theme.name)
         self.themeChanged.emit(theme)
@@ -150,5 +154,6 @@ class ThemeChooser(QObject):
 
 
 def attach_theme(window: MainWindow) -> ThemeChooser:
-    """The window's View > Theme chooser, applied to its piano roll and overview (the remembered theme at once)."""
-    return ThemeChooser([window.canvas, window.overview], window.settings, window)
+    """The window's View > Theme chooser, applied to its piano roll (the overview paints in the roll's colours)
+    at once when a theme other than System is remembered."""
+    return ThemeChooser([window.canvas], window.settings, window)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QSpinBox
+from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QToolBar
 
 from composer.music.notes import Piece
 from gui.actions import make_action, make_combo, set_checked_quietly
@@ -77,7 +77,7 @@ class Transport(QObject):
         self.count_in_action = make_action(self, "Cou&nt-in", lambda _on: None, None,
                                            "Count one bar of clicks before the music starts (not when looping)",
                                            checkable=True)
-        self.clear_loop_action = self.canvas.clear_loop_action
+        self.clear_loop_action = self.canvas.loop.clear_action
         self.refresh_ports_action = make_action(self, "Refresh MIDI &ports", lambda: self.refresh_ports(report=True),
                                                 None, "Look again for MIDI outputs (synths, DAWs) and keyboards")
         self.tempo_spin = QSpinBox()
@@ -118,6 +118,19 @@ class Transport(QObject):
     def click_actions(self) -> list[QAction]:
         """Metronome, Count-in and Clear loop region (the Play menu's entries after Loop)."""
         return [self.metronome_action, self.count_in_action, self.clear_loop_action]
+
+    def add_to(self, bar: QToolBar) -> None:
+        """Put Play, Loop, Metronome, and the Tempo and Output boxes (each with its label) on ``bar``."""
+        bar.addActions([self.play_action, self.loop_action, self.metronome_action])
+        for label, widget in (("Tempo", self.tempo_spin), ("Output", self.output_combo)):
+            bar.addWidget(QLabel(f" {label} "))
+            bar.addWidget(widget)
+
+    def menu_entries(self, record_action: QAction) -> list[QAction | None]:
+        """The Play menu: Play, Loop, Metronome, Count-in, Clear loop region, then ``record_action`` and Refresh
+        MIDI ports (None: a separator)."""
+        return [self.play_action, self.loop_action, *self.click_actions(), None, record_action,
+                self.refresh_ports_action]
 
     # -- output --------------------------------------------------------------------------------
     def refresh_ports(self, report: bool = False) -> None:
@@ -166,7 +179,7 @@ class Transport(QObject):
         set_checked_quietly(self.play_action, True)
         tempo = self.tempo_spin.value() / 100
         loop = self.loop_action.isChecked()
-        region = self.canvas.loop_region if loop else None
+        region = self.canvas.loop.region if loop else None
         if start is None:
             start = self.canvas.play_start if self.canvas.play_start < heard.end or region else 0
         take = build_take(heard, start, loop, region, self.metronome_action.isChecked(),
@@ -217,7 +230,7 @@ class Transport(QObject):
 
     def _loop_settings_changed(self) -> None:
         """Loop toggled or the loop region changed: the ruler shows it, and playing music follows it."""
-        self.canvas.set_loop_enabled(self.loop_action.isChecked())
+        self.canvas.loop.set_enabled(self.loop_action.isChecked())
         self._replay_with_new_settings()
 
     def _document_changed(self, piece: Piece) -> None:

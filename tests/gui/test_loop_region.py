@@ -65,7 +65,7 @@ def test_a_ruler_drag_sets_the_region_and_looped_playback_wraps_inside_it(window
     bar = piece.ticks_per_bar
     steps = window.document.undo_stack.count()
     drag(canvas, _ruler_point(canvas, bar + 20), _ruler_point(canvas, 2 * bar + 10))
-    assert canvas.loop_region == (bar, 2 * bar)                    # snapped to the grid
+    assert canvas.loop.region == (bar, 2 * bar)                    # snapped to the grid
     assert canvas.play_start == bar and window.document.undo_stack.count() == steps   # view state, not an edit
     window.loop_action.setChecked(True)
     window.play_action.trigger()
@@ -93,7 +93,7 @@ def test_the_outputs_get_only_the_regions_notes_and_a_loop_as_long_as_the_region
     canvas = window.canvas
     bar = window.document.piece.ticks_per_bar
     tpb = window.document.piece.ticks_per_beat
-    canvas.set_loop_region((bar + tpb, 3 * bar))                   # a region that is not whole bars: 7 beats
+    canvas.loop.set_region((bar + tpb, 3 * bar))                   # a region that is not whole bars: 7 beats
     window.loop_action.setChecked(True)
     window.play_action.trigger()
     take_piece, port, start, loop, tempo = midi_out.calls[-1]
@@ -111,7 +111,7 @@ def test_loop_off_keeps_the_region_but_plays_on_and_a_double_click_clears_it(win
     _four_bars(window)
     canvas, piece = window.canvas, window.document.piece
     bar = piece.ticks_per_bar
-    canvas.set_loop_region((bar, 2 * bar))
+    canvas.loop.set_region((bar, 2 * bar))
     canvas.set_play_start(0)
     window.play_action.trigger()                                    # Loop off: the whole piece, from the marker
     assert player.calls[-1] == (piece, 0, False, 1.0)
@@ -123,7 +123,7 @@ def test_loop_off_keeps_the_region_but_plays_on_and_a_double_click_clears_it(win
         buttons = Qt.LeftButton if kind != QEvent.MouseButtonRelease else Qt.NoButton
         QApplication.sendEvent(canvas, QMouseEvent(kind, point, canvas.mapToGlobal(point), Qt.LeftButton, buttons,
                                                    Qt.NoModifier))
-    assert canvas.loop_region is None and not window.transport.clear_loop_action.isEnabled()
+    assert canvas.loop.region is None and not window.transport.clear_loop_action.isEnabled()
     window.play_action.trigger()                                    # no region: the whole piece loops
     assert player.calls[-1] == (piece, canvas.play_start, True, 1.0)
 
@@ -135,16 +135,16 @@ def test_changing_the_region_while_looping_plays_the_new_one_and_clear_is_in_the
     canvas = window.canvas
     bar = window.document.piece.ticks_per_bar
     window.loop_action.setChecked(True)
-    canvas.set_loop_region((0, bar))
+    canvas.loop.set_region((0, bar))
     window.play_action.trigger()
     assert loop_end_tick(player.calls[-1][0]) == bar
     player.positionChanged.emit(bar // 2)
-    canvas.set_loop_region((0, 2 * bar))                            # a new region while playing: played at once
+    canvas.loop.set_region((0, 2 * bar))                            # a new region while playing: played at once
     assert loop_end_tick(player.calls[-1][0]) == 2 * bar and player.calls[-1][1] == bar // 2
     play_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Play")
     assert window.transport.clear_loop_action in play_menu.actions()
     window.transport.clear_loop_action.trigger()
-    assert canvas.loop_region is None
+    assert canvas.loop.region is None
     assert QKeySequence("L") in window.loop_action.shortcuts()
     window.activateWindow()
     canvas.setFocus()
@@ -173,12 +173,12 @@ def test_the_region_is_kept_through_edits_and_saves_and_cleared_by_new_and_open(
     _four_bars(window)
     canvas = window.canvas
     bar = window.document.piece.ticks_per_bar
-    canvas.set_loop_region((0, bar))
+    canvas.loop.set_region((0, bar))
     window.document.apply(window.document.piece.replace(notes=window.document.piece.notes[:4]), "Delete notes")
     assert window.save_to(tmp_path / "piece.mid")
-    assert canvas.loop_region == (0, bar)
+    assert canvas.loop.region == (0, bar)
     window.new_piece_dialog()
-    assert canvas.loop_region is None
-    canvas.set_loop_region((0, bar))
+    assert canvas.loop.region is None
+    canvas.loop.set_region((0, bar))
     assert window.open_file(folk_file)
-    assert canvas.loop_region is None
+    assert canvas.loop.region is None

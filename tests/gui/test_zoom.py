@@ -67,7 +67,7 @@ def test_zoom_to_fit_shows_the_whole_piece(chorale_window, qtbot):
         roll.zoom_in()
     roll.horizontalScrollBar().setValue(roll.horizontalScrollBar().maximum())
     roll.verticalScrollBar().setValue(0)
-    window.zoom_fit_action.trigger()
+    window.piano_roll.zoom_fit_action.trigger()
     view = roll.viewport()
     left, top = roll.horizontalScrollBar().value(), roll.verticalScrollBar().value()
     assert canvas.tick_to_x(0) - left >= KEY_WIDTH - 1 and canvas.tick_to_x(piece.end) - left <= view.width()
@@ -77,7 +77,8 @@ def test_zoom_to_fit_shows_the_whole_piece(chorale_window, qtbot):
     assert canvas.tick_to_x(piece.end) - left > 0.8 * view.width()           # and fills the view, not tiny
     assert canvas.pitch_to_y(low) - canvas.pitch_to_y(high) > 0.6 * (view.height() - RULER_HEIGHT)
     view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
-    assert window.zoom_fit_action in view_menu.actions()
+    fit = window.piano_roll.zoom_fit_action
+    assert fit in view_menu.actions() and fit in window.actions()
 
 
 def test_the_overview_shows_the_view_and_moves_it(chorale_window):
