@@ -182,3 +182,23 @@ def test_the_region_is_kept_through_edits_and_saves_and_cleared_by_new_and_open(
     canvas.loop.set_region((0, bar))
     assert window.open_file(folk_file)
     assert canvas.loop.region is None
+
+
+def test_right_clicking_the_ruler_offers_clear_loop_region(window_factory):
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QMenu
+
+    window = window_factory()
+    _four_bars(window)
+    canvas = window.canvas
+    bar = window.document.piece.ticks_per_bar
+    point = _ruler_point(canvas, bar // 2)
+    QApplication.sendEvent(canvas, QContextMenuEvent(QContextMenuEvent.Mouse, point, canvas.mapToGlobal(point)))
+    assert not [m for m in canvas.findChildren(QMenu) if m.isVisible()]   # no region: no menu
+    canvas.loop.set_region((0, bar))
+    QApplication.sendEvent(canvas, QContextMenuEvent(QContextMenuEvent.Mouse, point, canvas.mapToGlobal(point)))
+    menu = next(m for m in canvas.findChildren(QMenu) if m.isVisible())
+    assert menu.actions() == [window.transport.clear_loop_action]
+    menu.actions()[0].trigger()
+    menu.close()
+    assert canvas.loop.region is None
