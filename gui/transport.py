@@ -56,7 +56,6 @@ class Transport(QObject):
         self._now_playing: Piece | None = None    # what the last play() started, for tempo/loop changes
         self._follows_document = False            # it was the document's piece (its tempo edits replay it)
         self._take: Take | None = None            # what the player was handed (maps its ticks to the piece's)
-        self.last_take: Take | None = None        # the last take handed to a player (tests read it)
         self._playhead_tick = 0
         self.voice_mix = None    # a gui.voice_mix.VoiceMix: which voices are played (set_voice_mix); None: all
         self._build_controls()
@@ -188,7 +187,7 @@ class Transport(QObject):
             return self._refuse("Nothing to play in the loop region (drag another on the ruler, or clear it)")
         self._now_playing, self._playhead_tick = piece, start
         self._follows_document = piece is self.canvas.document.piece
-        self._take = self.last_take = take
+        self._take = take
         if player is self.player:
             player.play(take.piece, take.start, take.loop, tempo)
         else:
@@ -235,11 +234,13 @@ class Transport(QObject):
 
     def _document_changed(self, piece: Piece) -> None:
         """The document's piece changed while it plays: a new tempo or time signature (the Piece bar's BPM and
-        Time) takes effect at once, from the playhead; other edits are heard the next time it plays."""
+        Time: the same notes) takes effect at once, from the playhead; other edits are heard the next time it
+        plays (another piece opened meanwhile is not played from the old one's playhead)."""
         if not self._follows_document or self._now_playing is None or piece is self._now_playing:
             return
         before, self._now_playing = self._now_playing, piece
-        if (piece.tempos, piece.time_signatures) != (before.tempos, before.time_signatures):
+        if (piece.tempos, piece.time_signatures) != (before.tempos, before.time_signatures) \
+                and piece.notes == before.notes:
             self._replay_with_new_settings()
 
     def _playhead_moved(self, tick: int) -> None:

@@ -159,7 +159,8 @@ def test_a_port_that_cannot_open_is_a_message(roll):
     assert not recording.record_action.isChecked() and messages.last_message == "cannot open Busy keys: busy"
 
 
-def test_a_bpm_change_in_the_piece_bar_while_playing_changes_the_schedule_from_the_playhead(window_factory):
+def test_a_bpm_change_in_the_piece_bar_while_playing_changes_the_schedule_from_the_playhead(window_factory,
+                                                                                           folk_file):
     from gui import midi_ports
     from recording_player import RecordingPlayer
 
@@ -178,3 +179,6 @@ def test_a_bpm_change_in_the_piece_bar_while_playing_changes_the_schedule_from_t
     window.stop()
     window.roll_controls.header.bpm_spin.setValue(90.0)           # stopped: nothing starts
     assert len(midi_out.calls) == 2 and window.document.piece.qpm == 90.0
+    window.play_action.trigger()
+    assert window.open_file(folk_file)                             # another piece, while playing: not replayed
+    assert len(midi_out.calls) == 3 and midi_out.calls[-1][0].qpm == 90.0
