@@ -202,3 +202,54 @@ def test_right_clicking_the_ruler_offers_clear_loop_region(window_factory):
     menu.actions()[0].trigger()
     menu.close()
     assert canvas.loop.region is None
+
+
+class TakeOutput:
+    """Stands in for a sound card: keeps the WAV file the real Player was asked to loop; the test sets what is
+    heard."""
+
+    def __init__(self) -> None:
+        self.wav_path, self.start_seconds, self.loop, self.heard = None, -1.0, None, None
+
+    def available(self) -> tuple[bool, str]:
+        return True, ""
+
+    def start(self, wav_path: str, start_seconds: float, loop: bool) -> str | None:
+        self.wav_path, self.start_seconds, self.loop, self.heard = wav_path, start_seconds, loop, start_seconds
+        return None
+
+    def position(self) -> float | None:
+        return self.heard
+
+    def finished(self) -> bool:
+        return False
+
+    def error(self) -> str | None:
+        return None
+
+    def stop(self) -> None:
+        pass
+
+
+def test_the_built_in_synth_loops_a_take_exactly_as_long_as_the_region(window_factory, qtbot):
+    import wave
+
+    output = TakeOutput()
+    player = Player(output=output)
+    window = window_factory(player=player)
+    _four_bars(window)
+    canvas, piece = window.canvas, window.document.piece
+    tpb = piece.ticks_per_beat
+    canvas.loop.set_region((piece.ticks_per_bar, piece.ticks_per_bar + 3 * tpb))   # three beats: 1.5 s at 120 qpm
+    canvas.set_play_start(piece.ticks_per_bar + tpb)
+    window.loop_action.setChecked(True)
+    window.play_action.trigger()
+    qtbot.waitUntil(lambda: output.wav_path is not None, timeout=60_000)   # rendered on its thread
+    with wave.open(output.wav_path, "rb") as handle:
+        frames, rate = handle.getnframes(), handle.getframerate()
+    assert output.loop is True and frames == round(1.5 * rate)              # the file the output loops
+    assert output.start_seconds == pytest.approx(0.5)                      # from the marker, a beat in
+    output.heard = 1.75                                                    # past the end: heard from the top
+    player.update_position()
+    assert canvas.playhead == piece.ticks_per_bar + tpb // 2
+    window.stop()
