@@ -17,7 +17,6 @@ leaves nothing to draw.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from composer.harmony.grid import FRAMES_PER_BEAT, HOLD, MASK, MIN_PITCH, NUM_VOICES, PITCH_OFFSET, REST, UNKNOWN_KEY
 
@@ -48,16 +47,16 @@ class Guide:
     def active(self, t: int, voice: int) -> bool:
         return bool(self.sound[t, voice] or not self.allowed[t, voice].all() or (self.beats[t] and voice > 0))
 
-    def record(self, t: int, voice: int, tokens: torch.Tensor) -> None:
+    def record(self, t: int, voice: int, tokens: np.ndarray) -> None:
         """Note the tokens [B] ``voice`` took at frame ``t`` (where its notes began)."""
         if not self.beats.any():
             return
         if self._off_beat is None or len(self._off_beat) != len(tokens):
             self._off_beat = np.zeros((len(tokens), NUM_VOICES), dtype=bool)
-        attacks = tokens.numpy() >= PITCH_OFFSET
+        attacks = np.asarray(tokens) >= PITCH_OFFSET
         self._off_beat[attacks, voice] = not self.beats[t]
 
-    def forbidden(self, t: int, voice: int, before: torch.Tensor, now: torch.Tensor) -> torch.Tensor | None:
+    def forbidden(self, t: int, voice: int, before: np.ndarray, now: np.ndarray) -> np.ndarray | None:
         """bool [B, V]: the tokens ``voice`` may not write at frame ``t`` (None: no limit here).
 
         Args:
@@ -67,13 +66,13 @@ class Guide:
         if not self.active(t, voice):
             return None
         allowed = self.allowed[t, voice]
-        held = before[:, voice].numpy()
+        held = np.asarray(before)[:, voice]
         bad = np.repeat(self._static(t, voice)[None], len(held), axis=0)                       # [B, V]
         hold_bad = (held >= 0) & ~allowed[np.maximum(held, 0) % 12]
         if self.beats[t] and voice > 0 and self._off_beat is not None:
             hold_bad |= self._off_beat[:, voice]                                # no syncopation over the beat
         bad[:, HOLD] = hold_bad | ((held < 0) & self.sound[t, voice])
-        return torch.from_numpy(bad)
+        return bad
 
     def _static(self, t: int, voice: int) -> np.ndarray:
         """bool [V]: the tokens refused at (t, voice) whatever came before: pitch tokens of classes not

@@ -90,6 +90,8 @@ class HarmonyNet(nn.Module):
         self.head_bias = nn.Parameter(torch.zeros(voices, vocab))
         self.drop = nn.Dropout(c.dropout)
         self.register_buffer("voice_offsets", torch.arange(voices) * vocab, persistent=False)
+        frame_index = (torch.arange(voices)[:, None] * voices + torch.arange(voices)[None]) * vocab   # [v, u]
+        self.register_buffer("frame_index", frame_index, persistent=False)      # within_frame's F_vu offsets
         nn.init.normal_(self.within_frame.weight, std=0.02)
         for lstm in (self.encoder, self.decoder):       # forget-gate bias 1
             for name, param in lstm.named_parameters():
@@ -148,8 +150,7 @@ class HarmonyNet(nn.Module):
         projected = self.head_in(hidden) if projected is None else projected
         z = projected[..., voice * c.head_size:(voice + 1) * c.head_size]               # [..., Z]
         if voice > 0:
-            index = (voice * c.num_voices + torch.arange(voice, device=hidden.device)) * c.vocab_size
-            z = z + self.within_frame(decided + index).sum(-2)
+            z = z + self.within_frame(decided + self.frame_index[voice, :voice]).sum(-2)
         return torch.tanh(z) @ self.head_out[voice] + self.head_bias[voice]
 
     def forward(self, given: torch.Tensor, target: torch.Tensor, positions: torch.Tensor,

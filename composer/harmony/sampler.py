@@ -10,6 +10,7 @@ to the voice's range and, with rules on, to notes that keep the rules of four-pa
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Sequence
 
 import numpy as np
@@ -112,6 +113,9 @@ def fill(model: HarmonyModel, given: np.ndarray, positions: np.ndarray, count: i
 
 def _fill(model, given, positions, count, temperature, seed, on_step, rules, key, score, guide=None,
           hold_bias=0.0, key_bias=None, closing=None, repeat_bias=0.0):
+    # The cells' bookkeeping (sounding pitches, biases, rules, the guide) is numpy: a cell takes dozens of
+    # operations on a few rows, where numpy's per-call cost is a tenth of PyTorch's. The network and the
+    # draw (its random stream) are PyTorch; ``tokens`` and ``out`` share memory.
     out = np.repeat(given[None], count, axis=0)                          # [B, T, 4]
     unknown = given == MASK                                              # [T, 4]
     rows = np.flatnonzero(unknown.any(1))
@@ -120,25 +124,25 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
         return out, scores.numpy()
     first, last = int(rows[0]), int(rows[-1]) + 1
     generator = torch.Generator().manual_seed(seed)
-    limit_bias = _limit_bias(model)                                      # [4, V]
-    written_bias = limit_bias if key_bias is None else limit_bias + torch.from_numpy(key_bias).float()  # [4, V]
-    candidates = _token_pitches(model.net.config.vocab_size)            # [V]
+    limit_bias = _limit_bias(model).numpy()                              # [4, V]
+    written_bias = limit_bias if key_bias is None else limit_bias + key_bias.astype(np.float32)  # [4, V]
+    candidates = _token_pitches(model.net.config.vocab_size).numpy()    # [V]
     reader = _KeyEnsemble(model, given, positions, key, count)
-    tokens = torch.from_numpy(out)                                       # [B, T, 4]
-    before = torch.full((count, NUM_VOICES), -1, dtype=torch.long)       # pitch sounding at t-1, -1 silent
+    tokens = torch.from_numpy(out)                                       # [B, T, 4], the same memory as out
+    before = np.full((count, NUM_VOICES), -1, dtype=np.int64)            # pitch sounding at t-1, -1 silent
     if first > 0:                                                        # read the given opening at once
         reader.read_opening(tokens[:, :first])
         for t in range(first):
-            before = _advance(before, tokens[:, t])
+            before = _advance(before, out[:, t])
     for t in range(first, last):
         reader.step(tokens[:, t - 1] if t > 0 else None, t)
-        now = _advance(before, tokens[:, t])          # given cells of this frame already sound
+        now = _advance(before, out[:, t])             # given cells of this frame already sound
         for voice in range(NUM_VOICES):
             if not unknown[t, voice]:
                 continue
             before_closing = closing is None or t < closing
             bias = written_bias if before_closing else limit_bias
-            logits = reader.log_probs(voice, tokens[:, t, :voice]) + bias[voice]                 # [B, V]
+            logits = reader.log_probs(voice, tokens[:, t, :voice]).numpy() + bias[voice]        # [B, V]
             if t == 0 or not unknown[t - 1, voice]:
                 logits[:, HOLD] = NEG_INF                # never extend a given note
             else:
@@ -149,41 +153,43 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
             if rules:
                 decided = [u for u in range(NUM_VOICES) if u < voice or not unknown[t, u]]
                 broken = rule_mask(candidates, before, now, voice, decided)                   # [B, V]
-            logits = _constrain(logits, broken, guided)
+            logits = torch.from_numpy(_constrain(logits, broken, guided))
             choice = _draw(logits, temperature, generator)
-            tokens[:, t, voice] = choice
+            out[:, t, voice] = choice.numpy()
             if guide is not None:
                 guide.record(t, voice, choice)
             if score:                                    # only best-of-N search needs it
                 scores += torch.log_softmax(logits, -1).gather(1, choice[:, None])[:, 0]
-            now[:, voice] = _advance(before, tokens[:, t])[:, voice]
+            now[:, voice] = _advance(before, out[:, t])[:, voice]
         before = now
         if on_step is not None and on_step(t - first + 1, last - first):
             return None
-    return tokens.numpy(), scores.numpy()
+    return out, scores.numpy()
 
 
-def _lean_away_from_holding(logits: torch.Tensor, sounding: torch.Tensor, hold_bias: float,
+def _lean_away_from_holding(logits: np.ndarray, sounding: np.ndarray, hold_bias: float,
                             repeat_bias: float) -> None:
     """Add (in place) ``hold_bias`` to HOLD and ``repeat_bias`` to the token that strikes the sounding pitch
     again, for rows [B, V] whose voice sounds ``sounding`` [B] (-1: silent, and HOLD is refused)."""
-    logits[:, HOLD] = torch.where(sounding < 0, NEG_INF, logits[:, HOLD] + hold_bias)
+    logits, sounding = np.asarray(logits), np.asarray(sounding)
+    logits[:, HOLD] = np.where(sounding < 0, NEG_INF, logits[:, HOLD] + np.float32(hold_bias))
     if repeat_bias:
-        again = (sounding - MIN_PITCH + PITCH_OFFSET).clamp(PITCH_OFFSET, logits.shape[1] - 1)       # [B]
-        bias = torch.where(sounding >= 0, repeat_bias, 0.0)
-        logits.scatter_add_(1, again[:, None], bias[:, None].to(logits.dtype))
+        rows = np.flatnonzero(sounding >= 0)
+        again = np.minimum(sounding[rows] - MIN_PITCH + PITCH_OFFSET, logits.shape[1] - 1)
+        logits[rows, again] += np.float32(repeat_bias)
 
 
-def _constrain(logits: torch.Tensor, broken: torch.Tensor | None, guided: torch.Tensor | None) -> torch.Tensor:
-    """``logits`` [B, V] with the tokens that break a rule (``broken``) and those the guide refuses (``guided``)
-    at -inf. A row where that leaves nothing to draw keeps the rules alone, else the guide alone, else neither."""
+def _constrain(logits: np.ndarray, broken: np.ndarray | None, guided: np.ndarray | None) -> np.ndarray:
+    """float32 ``logits`` [B, V] with the tokens that break a rule (``broken``) and those the guide refuses
+    (``guided``) at -inf. A row where that leaves nothing to draw keeps the rules alone, else the guide alone,
+    else neither."""
     options = [f for f in (broken | guided if broken is not None and guided is not None else None, broken, guided)
                if f is not None]
     result = logits
     for forbidden in reversed(options):                # the last assigned wins: both, then rules, then guide
-        kept = logits.masked_fill(forbidden, NEG_INF)
-        result = torch.where(torch.isinf(kept).all(-1, keepdim=True), result, kept)
-    return result
+        kept = np.where(forbidden, np.float32(NEG_INF), logits)
+        result = np.where(np.isinf(kept).all(-1, keepdims=True), result, kept)
+    return result.astype(np.float32, copy=False)
 
 
 # -- the key ensemble ------------------------------------------------------------------------------------------
@@ -222,6 +228,7 @@ class _KeyEnsemble:
         self.net = model.net.eval()
         self.shifts, grids, keys = key_views(model, given, key)                               # [S], [S, T, 4]
         self.count, self.size = count, len(self.shifts)
+        self.shift_array = self.shifts.numpy()
         encoded = self.net.encode(grids, torch.from_numpy(positions)[None].expand(self.size, -1), keys=keys)
         self.encoded = encoded.repeat(count, 1, 1)                       # [B*S, T, 2Ce], row b*S + s
         self.moved = key_ensemble_index(self.shifts, self.net.config.vocab_size)              # [S, V]
@@ -230,9 +237,12 @@ class _KeyEnsemble:
         self.hidden = self.projected = None
 
     def _rows(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Grid tokens [B, ...] -> every member's view of them [B*S, ...], row b*S + s."""
-        moved = shift_tokens(tokens[None].expand(self.size, *tokens.shape), self.shifts)      # [S, B, ...]
-        return moved.transpose(0, 1).reshape(-1, *tokens.shape[1:])
+        """Grid tokens [B, ...] -> every member's view of them [B*S, ...], row b*S + s (numpy inside: a few
+        tiny operations per cell)."""
+        grid = tokens.numpy()[:, None]                                                        # [B, 1, ...]
+        shifts = self.shift_array.reshape(1, -1, *[1] * (grid.ndim - 2))                      # [1, S, 1...]
+        moved = np.where(grid >= PITCH_OFFSET, grid + shifts, grid)                           # [B, S, ...]
+        return torch.from_numpy(moved.reshape(-1, *grid.shape[2:]))
 
     def read_opening(self, tokens: torch.Tensor) -> None:
         """Run the decoder over given opening frames [B, F, 4] at once (the next step writes frame F)."""
@@ -301,15 +311,15 @@ def _token_pitches(vocab: int) -> torch.Tensor:
     return pitches
 
 
-def _advance(before: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
-    """Sounding pitches [B, 4] after a frame of tokens [B, 4] (MASK cells: unknown yet, counted silent)."""
-    pitch = frame - PITCH_OFFSET + MIN_PITCH
-    held = torch.where(frame == HOLD, before, torch.full_like(before, -1))
-    return torch.where(frame >= PITCH_OFFSET, pitch, held)
+def _advance(before: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """Sounding pitches int64 [B, 4] after a frame of tokens [B, 4] (MASK cells: unknown yet, counted silent)."""
+    frame = np.asarray(frame)
+    held = np.where(frame == HOLD, before, -1)
+    return np.where(frame >= PITCH_OFFSET, frame - PITCH_OFFSET + MIN_PITCH, held)
 
 
-def rule_mask(candidates: torch.Tensor, before: torch.Tensor, now: torch.Tensor, voice: int,
-              decided: list[int]) -> torch.Tensor:
+def rule_mask(candidates: np.ndarray, before: np.ndarray, now: np.ndarray, voice: int,
+              decided: list[int]) -> np.ndarray:
     """Which tokens of ``voice`` would break a rule of four-part writing against the voices decided.
 
     Args:
@@ -323,22 +333,30 @@ def rule_mask(candidates: torch.Tensor, before: torch.Tensor, now: torch.Tensor,
         bool [B, V]: True where the token makes parallel fifths/octaves, crosses a voice, or spaces
         soprano-alto or alto-tenor more than an octave apart.
     """
-    before_np, now_np = before.numpy(), now.numpy()                     # numpy: ~10x less per-op overhead
-    pitch = np.repeat(candidates.numpy()[None], before_np.shape[0], axis=0)   # [B, V]
+    before_np, now_np = np.asarray(before), np.asarray(now)
+    pitch = np.repeat(np.asarray(candidates)[None], before_np.shape[0], axis=0)   # [B, V]
     pitch[:, HOLD] = before_np[:, voice]
     if not decided:
-        return torch.zeros(pitch.shape, dtype=torch.bool)
-    others = np.array(decided)                                           # [K]
+        return np.zeros(pitch.shape, dtype=bool)
+    others, sign, spaced = _voice_pairs(voice, tuple(decided))        # [K]; [1, K, 1] each
     mine, mine_before = pitch[:, None, :], before_np[:, voice, None, None]      # [B, 1, V], [B, 1, 1]
     theirs, theirs_before = now_np[:, others, None], before_np[:, others, None]  # [B, K, 1]
-    sign = np.where(others > voice, 1, -1)[None, :, None]               # +1 where I am the upper voice
     gap = (mine - theirs) * sign                                         # upper minus lower  [B, K, V]
     gap_before = (mine_before - theirs_before) * sign                    # [B, K, 1]
     present = (mine >= 0) & (theirs >= 0)
-    spaced = np.array([{voice, u} in ({0, 1}, {1, 2}) for u in decided])[None, :, None]
     perfect = (gap_before % 12 == 0) | (gap_before % 12 == 7)
     parallel = (perfect & (gap % 12 == gap_before % 12) & (mine != mine_before) & (theirs != theirs_before)
                 & (np.sign(mine - mine_before) == np.sign(theirs - theirs_before))
                 & (mine_before >= 0) & (theirs_before >= 0))
     broken = present & ((gap < 0) | (spaced & (gap > 12)) | parallel)
-    return torch.from_numpy(broken.any(1))
+    return broken.any(1)
+
+
+@functools.lru_cache(maxsize=64)
+def _voice_pairs(voice: int, decided: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For :func:`rule_mask`: the decided voices int [K]; +1 where ``voice`` is the upper of the pair, else -1,
+    and whether the pair's spacing is limited to an octave (soprano-alto, alto-tenor), each [1, K, 1]."""
+    others = np.array(decided)
+    sign = np.where(others > voice, 1, -1)[None, :, None]
+    spaced = np.array([{voice, u} in ({0, 1}, {1, 2}) for u in decided])[None, :, None]
+    return others, sign, spaced
