@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from gui.roll_grid import KEY_WIDTH, voice_colour
@@ -38,6 +38,7 @@ class Overview(QWidget):
         self.roll = roll
         self.canvas = roll.canvas
         self._grab: float | None = None   # ticks between the window's start and the mouse, while dragging it
+        self._cache: tuple[tuple, QPixmap] | None = None   # the miniature and what it was drawn for
         self.setFixedHeight(OVERVIEW_HEIGHT)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.setToolTip("The whole piece: the rectangle is what the piano roll shows (click or drag to move it)")
@@ -100,19 +101,11 @@ class Overview(QWidget):
     # -- painting ----------------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(self.canvas.colours.ruler))
         region = self.canvas.loop.region
         if region is not None:
             x0, x1 = self.tick_to_x(region[0]), self.tick_to_x(region[1])
             painter.fillRect(QRectF(x0, 0, x1 - x0, self.height()), LOOP)
-        notes = self.canvas.shown_notes()
-        if notes:
-            low, high = min(n.pitch for n in notes) - 1, max(n.pitch for n in notes) + 1
-            usable = self.height() - 2 * MARGIN
-            for note in notes:
-                y = MARGIN + (high - note.pitch) / (high - low) * usable
-                x0, x1 = self.tick_to_x(note.start), self.tick_to_x(note.end)
-                painter.fillRect(QRectF(x0, y - 1, max(1.0, x1 - x0), 2), voice_colour(note.voice))
+        painter.drawPixmap(0, 0, self._miniature(self.span()))
         if self.canvas.playhead is not None:
             x = self.tick_to_x(self.canvas.playhead)
             painter.setPen(QPen(QColor(self.canvas.colours.playhead), 1))
@@ -121,6 +114,34 @@ class Overview(QWidget):
         painter.setBrush(WINDOW_FILL)
         painter.drawRect(self.window_rect().adjusted(0.5, 0.5, -0.5, -0.5))
         painter.end()
+
+
+    def _miniature(self, span: float) -> QPixmap:
+        """The background and the notes, drawn once for each piece, hidden voices, size, colours and span (the
+        strip repaints on every scroll and playhead move)."""
+        canvas = self.canvas
+        key = (canvas.piece, canvas.hidden_voices, self.width(), self.height(), canvas.colours, span)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        pixmap = QPixmap(max(1, self.width()), max(1, self.height()))
+        pixmap.fill(QColor(canvas.colours.ruler))
+        notes = canvas.shown_notes()
+        if notes:
+            painter = QPainter(pixmap)
+            low, high = min(n.pitch for n in notes) - 1, max(n.pitch for n in notes) + 1
+            scale, rows = (self.width() - 2 * MARGIN) / span, (self.height() - 2 * MARGIN) / (high - low)
+            rects: dict[int, list[QRectF]] = {}
+            for note in notes:
+                rects.setdefault(note.voice, []).append(QRectF(MARGIN + note.start * scale,
+                                                               MARGIN + (high - note.pitch) * rows - 1,
+                                                               max(1.0, note.duration * scale), 2))
+            painter.setPen(Qt.NoPen)
+            for voice, shapes in rects.items():   # one call per voice
+                painter.setBrush(voice_colour(voice))
+                painter.drawRects(shapes)
+            painter.end()
+        self._cache = (key, pixmap)
+        return pixmap
 
 
 def attach_overview(window: MainWindow) -> Overview:

@@ -112,3 +112,21 @@ def test_zoom_in_and_out_from_the_keyboard_keep_the_middle_of_the_view(chorale_w
     for action in (roll.zoom_in_action, roll.zoom_in_action, roll.zoom_out_action):
         action.trigger()
         assert abs(_tick_at_view_x(roll, middle) - tick) <= 1 / roll.canvas.pixels_per_tick + 1
+
+
+def test_the_overview_draws_the_voices_heard_in_their_colours(chorale_window):
+    from gui.roll_grid import voice_colour
+
+    window = chorale_window
+    overview = window.overview
+
+    def colours() -> set[str]:   # of the miniature, under the visible window's translucent rectangle
+        overview.grab()
+        image = overview._miniature(overview.span()).toImage()
+        return {image.pixelColor(x, y).name() for x in range(0, image.width(), 2) for y in range(image.height())}
+
+    soprano, bass = voice_colour(0).name(), voice_colour(3).name()
+    assert {soprano, bass} <= colours()
+    window.canvas.set_hidden_voices(frozenset({0}))                 # hidden in the roll: not in the overview
+    shown = colours()
+    assert soprano not in shown and bass in shown
