@@ -90,26 +90,54 @@ class FormSteps:
         ids = sequence_ids(prompt, self.vocab, self.layout, self.metre, self.end)
         return torch.from_numpy(ids[:-1]).unsqueeze(0)
 
-    def lookback_extra(self, cursor: np.ndarray) -> torch.Tensor | None:
-        """[B, G]: what the lookback inputs add to this step at the rows' cursors (int [B]); None without
-        them. The per-tick inputs are ``tick_table``'s rows."""
+    def lookback_ids(self, cursor: np.ndarray) -> np.ndarray | None:
+        """int64 [B, K]: the rows of ``lookback_table`` the rows' lookback and key inputs read at their cursors
+        (int [B]); None without such inputs."""
         if self.tracker is None and self.key_row is None:
             return None
         columns = [self.tracker.ids(cursor)] if self.tracker is not None else []          # [B, 2L]
         if self.key_row is not None:
             columns.append(self.key_row[:, None])                                         # [B, 1]
-        ids = columns[0] if len(columns) == 1 else np.concatenate(columns, 1)
+        return columns[0] if len(columns) == 1 else np.concatenate(columns, 1)
+
+    def lookback_extra(self, cursor: np.ndarray) -> torch.Tensor | None:
+        """[B, G]: what the lookback inputs add to this step at the rows' cursors (int [B]); None without
+        them. The per-tick inputs are ``tick_table``'s rows."""
+        ids = self.lookback_ids(cursor)
+        if ids is None:
+            return None
         return torch.nn.functional.embedding_bag(torch.from_numpy(ids), self.lookback_table, mode="sum")
 
     def restrict(self, logits: torch.Tensor, cursor: np.ndarray) -> None:
-        """Forbid (in place) tokens that would cross the next boundary: [B, V] logits, int [B] cursors."""
+        """Forbid (in place) what the form does not allow at the rows' cursors: [B, V] logits, int [B] cursors
+        (:meth:`bias_tables`' biases, then :meth:`restrict_near_ends`)."""
         cursor = np.asarray(cursor, dtype=np.int64)
-        room = self.boundary[np.minimum(cursor, self.limit)] - cursor                     # [B]
-        if int(room.min()) < self.longest:                                                # a boundary is near
-            logits.masked_fill_(self.reach_row > torch.from_numpy(room).unsqueeze(1), NEG_INF)
         logits.masked_fill_(self.off_grid.index_select(0, torch.from_numpy(cursor % self.beat)), NEG_INF)
         if self.mode is not None:
             self.mode.bias(logits)
+        self.restrict_near_ends(logits, cursor)
+
+    def bias_tables(self) -> list[torch.Tensor]:
+        """The form's additive biases as tables [N, V] whose rows :meth:`bias_ids` picks: the rhythm grid (-inf
+        off it) and the mode's penalties (negated), so a sampler can add them with its own in one lookup."""
+        tables = [torch.zeros(self.off_grid.shape).masked_fill_(self.off_grid, NEG_INF)]   # [beat, V]
+        if self.mode is not None:
+            tables.append(-self.mode.table)                                               # [STATES + 1, V]
+        return tables
+
+    def bias_ids(self, cursor: np.ndarray) -> list[np.ndarray]:
+        """int64 [B] per table of :meth:`bias_tables`: each row's row of it at its cursor."""
+        ids = [cursor % self.beat]
+        if self.mode is not None:
+            ids.append(self.mode.states())
+        return ids
+
+    def restrict_near_ends(self, logits: torch.Tensor, cursor: np.ndarray) -> None:
+        """Forbid (in place) tokens that would cross the next boundary, and what would end a row off its
+        tonic (the cadence): the checks that only bite near a boundary or the end."""
+        room = self.boundary[np.minimum(cursor, self.limit)] - cursor                     # [B]
+        if int(room.min()) < self.longest:                                                # a boundary is near
+            logits.masked_fill_(self.reach_row > torch.from_numpy(room).unsqueeze(1), NEG_INF)
         if self.cadence is not None:
             self.cadence.restrict(logits, cursor)
 

@@ -112,16 +112,22 @@ class Stepper:
         Returns:
             logits [B, V] and the new state.
         """
-        if self.first_gates is not None:   # LSTM: the first layer's input side is a table lookup
-            gates = self.first_gates.index_select(0, tokens)             # [B, 4H]
-            if extra is not None:
-                gates = gates + extra
-            x, new_state = self.stack(None, state, gates)                # [B, H]
+        rows = self.token_rows.index_select(0, tokens)                   # [B, 4H or E]
+        return self.step_from(rows if extra is None else rows + extra, state)
+
+    @property
+    def token_rows(self) -> torch.Tensor:
+        """[V, 4H or E]: what each token adds to a step's first-layer input side (an LSTM's input gates,
+        biases included; another cell's embedding)."""
+        return self.first_gates if self.first_gates is not None else self.embedding
+
+    def step_from(self, inputs: torch.Tensor, state: list) -> tuple[torch.Tensor, list]:
+        """Logits [B, V] and the new state from a step's whole first-layer input side [B, 4H or E] (a token's
+        row of :attr:`token_rows` plus what :meth:`input_side` gives for the extras)."""
+        if self.first_gates is not None:   # LSTM: the first layer's input gates are given
+            x, new_state = self.stack(None, state, inputs)               # [B, H]
         else:
-            x = self.embedding[tokens]                                   # [B, E]
-            if extra is not None:
-                x = x + extra
-            x, new_state = self.stack(x, state)                          # [B, H]
+            x, new_state = self.stack(inputs, state)                     # [B, H]
         if self.projection is not None:
             x = torch.nn.functional.linear(x, *self.projection)
         return torch.nn.functional.linear(x, *self.head), new_state      # [B, V]
@@ -268,26 +274,26 @@ class Sampler:
         form = self.form_steps(prompt, count, until_tick, metre, plan, options.cadence, options.key, max_steps,
                                options.key_guide)
         state, last, cursor = self.prime(prompt, count, condition, form)
-        inputs = self.tick_inputs(condition, form)                                      # [ticks, 4H or E]
+        lookups = _StepLookups(self.stepper.token_rows, self.tick_inputs(condition, form), form,
+                               self.grammar_bias + self.key_bias(options.key), until_tick)
         # per-row bookkeeping in numpy, the logits in torch (see composer.melody.form_steps)
         cursor = np.full(count, cursor, dtype=np.int64)                                # [B]
-        last_token = last.numpy().copy()                                                # [B]
-        step_bias = self.grammar_bias + self.key_bias(options.key)      # [V, V]: grammar after each token, key
+        last = last.numpy().copy()                                                      # [B]
         done = cursor >= until_tick
         outputs = []
         for step in range(max_steps):
             if done.all():
                 break
-            logits, state = self._logits(last, state, cursor, inputs, form)  # [B, V]
-            _forbid(logits, step_bias.index_select(0, last), cursor < until_tick, cursor, form)
+            logits, state = self.stepper.step_from(lookups.inputs(last, cursor, form), state)  # [B, V]
+            logits += lookups.bias(last, cursor, form)
+            form.restrict_near_ends(logits, cursor)
             token = form.replay(self._draw(logits, options, generator).numpy(), cursor)  # [B]: drawn, or a copy
             token = np.where(done, PAD, token)
             form.record(token, cursor)
             cursor = cursor + self.vocab.shift_steps[token]
             done = done | (token == EOS) | (cursor >= until_tick)
             outputs.append(token)
-            last_token = np.where(token == PAD, last_token, token)
-            last = torch.from_numpy(last_token)
+            last = np.where(token == PAD, last, token)
             if on_step is not None and on_step(step, torch.from_numpy(token)):
                 break
         generated = np.stack(outputs, 1) if outputs else np.zeros((count, 0), dtype=np.int64)
@@ -425,13 +431,52 @@ class Sampler:
         return bias
 
 
-def _forbid(logits: torch.Tensor, bias: torch.Tensor, before_end: np.ndarray, cursor: np.ndarray,
-            form: FormSteps) -> None:
-    """Mask (in place) what a sampling step may not draw: ``bias`` [B, V] (the grammar after each row's last
-    token, and the key), EOS for rows ``before_end`` (bool [B]), and the form's limits at each row's cursor."""
-    logits += bias
-    logits[:, EOS].masked_fill_(torch.from_numpy(before_end), NEG_INF)
-    form.restrict(logits, cursor)
+class _StepLookups:
+    """A sampling step's two table lookups, for every row at once (ids in numpy, one PyTorch lookup each).
+
+    * The first layer's input side: each row's token row (:attr:`Stepper.token_rows`), the per-tick inputs at
+      its cursor (chords, form) and the form's lookback and key rows, summed.
+    * The logits' additive biases: the grammar after the row's last token and the key's scale, EOS refused
+      before the end, and the form's rhythm grid and mode (:meth:`FormSteps.bias_tables`), summed; -inf
+      wherever one of them forbids the token.
+
+    Args:
+        token_rows: [V, G] each token's row.
+        tick_inputs: [ticks, G] the per-tick inputs, or None.
+        form: the request's form steps (its lookback table and bias tables).
+        step_bias: [V, V] the grammar after each token plus the key's scale.
+        until_tick: where the rows end (EOS only there).
+    """
+
+    def __init__(self, token_rows: torch.Tensor, tick_inputs: torch.Tensor | None, form: FormSteps,
+                 step_bias: torch.Tensor, until_tick: int) -> None:
+        self.vocab_size, self.until = len(token_rows), until_tick
+        self.ticks = 0 if tick_inputs is None else len(tick_inputs)
+        self.lookback_offset = self.vocab_size + self.ticks
+        inputs = [token_rows, *([tick_inputs] if tick_inputs is not None else []),
+                  *([form.lookback_table] if form.lookback_table is not None else [])]
+        self.input_table = torch.cat(inputs) if len(inputs) > 1 else token_rows         # [V + ticks + F, G]
+        eos = torch.zeros(2, self.vocab_size)
+        eos[1, EOS] = NEG_INF                                      # row 1: before the end
+        biases = [step_bias, eos, *form.bias_tables()]
+        self.bias_offsets = np.cumsum([0] + [len(table) for table in biases[:-1]])      # [tables]
+        self.bias_table = torch.cat(biases)                                              # [rows, V]
+
+    def inputs(self, last: np.ndarray, cursor: np.ndarray, form: FormSteps) -> torch.Tensor:
+        """[B, G]: the first layer's input side of each row (last token int [B], cursor int [B])."""
+        columns = [last[:, None]]
+        if self.ticks:
+            columns.append(self.vocab_size + np.minimum(cursor, self.ticks - 1)[:, None])
+        lookback = form.lookback_ids(cursor)
+        if lookback is not None:
+            columns.append(lookback + self.lookback_offset)
+        ids = columns[0] if len(columns) == 1 else np.concatenate(columns, 1)
+        return torch.nn.functional.embedding_bag(torch.from_numpy(ids), self.input_table, mode="sum")
+
+    def bias(self, last: np.ndarray, cursor: np.ndarray, form: FormSteps) -> torch.Tensor:
+        """[B, V]: what to add to each row's logits."""
+        ids = np.stack([last, cursor < self.until, *form.bias_ids(cursor)], 1) + self.bias_offsets
+        return torch.nn.functional.embedding_bag(torch.from_numpy(ids), self.bias_table, mode="sum")
 
 
 def _after_prompt(prompt: np.ndarray, rows: list[np.ndarray]) -> list[np.ndarray]:
