@@ -556,15 +556,15 @@ class PianoRoll(QScrollArea):
         bar.setValue(max(0, round(middle - RULER_HEIGHT / 2 - self.viewport().height() / 2)))
 
     def zoom_in(self) -> None:
-        """Zoom time in (Ctrl+=), keeping the time in the middle of the view where it is."""
-        self._zoom_around_middle(1.25)
+        """Zoom time in (Ctrl+=), keeping the time at the left edge of the view where it is."""
+        self._zoom_keeping_left_edge(1.25)
 
     def zoom_out(self) -> None:
-        """Zoom time out (Ctrl+-), keeping the time in the middle of the view where it is."""
-        self._zoom_around_middle(0.8)
+        """Zoom time out (Ctrl+-), keeping the time at the left edge of the view where it is."""
+        self._zoom_keeping_left_edge(0.8)
 
-    def _zoom_around_middle(self, factor: float) -> None:
-        canvas, middle = self.canvas, KEY_WIDTH + (self.viewport().width() - KEY_WIDTH) / 2
-        tick = max(0.0, (self.horizontalScrollBar().value() + middle - KEY_WIDTH) / canvas.pixels_per_tick)
+    def _zoom_keeping_left_edge(self, factor: float) -> None:
+        canvas = self.canvas
+        tick = self.horizontalScrollBar().value() / canvas.pixels_per_tick
         canvas.set_zoom(zoom_x=canvas.zoom_x * factor)
-        self.keep_tick_at(tick, middle)
+        self.keep_tick_at(tick, KEY_WIDTH)

@@ -5,6 +5,7 @@ and piano keys pinned to the visible edges."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
@@ -151,12 +152,25 @@ class RollPainter:
         canvas = self.canvas
         hidden = canvas.gesture.hidden_notes() if canvas.gesture else set()
         region = QRectF(visible)
-        for note in canvas.shown_notes():   # hidden voices are left out
+        for note in self.notes_in_view(visible):   # hidden voices are left out
             rect = canvas.note_rect(note)
             if not rect.intersects(region):
                 continue
             primer = canvas.read_only and note.start < canvas.preview_new_from
             self._paint_note(painter, note, rect, selected=note in canvas.selection, ghost=note in hidden or primer)
+
+    def notes_in_view(self, visible: QRect) -> list[Note]:
+        """The shown notes that may reach into ``visible`` in time and pitch: the notes are sorted by start, so a
+        bisection skips those starting after it, and those starting longer ago than the longest note lasts."""
+        canvas = self.canvas
+        notes = canvas.shown_notes()
+        if not notes:
+            return []
+        first, last = canvas.x_to_tick(visible.left()), canvas.x_to_tick(visible.right()) + 1
+        longest = max(n.end - n.start for n in notes)
+        low, high = bisect_left(notes, first - longest, key=_start), bisect_right(notes, last, key=_start)
+        pitches = self._visible_pitches(visible)
+        return [n for n in notes[low:high] if n.end >= first and n.pitch in pitches]
 
     def _paint_note(self, painter: QPainter, note: Note, rect: QRectF, selected: bool, ghost: bool = False) -> None:
         colour = voice_colour(note.voice)
@@ -244,6 +258,10 @@ class RollPainter:
                                  pitch_name(pitch))
         painter.setPen(QColor(self.colours.key_edge))
         painter.drawLine(QPointF(left + KEY_WIDTH, visible.top()), QPointF(left + KEY_WIDTH, visible.bottom()))
+
+
+def _start(note: Note) -> int:
+    return note.start
 
 
 def row_colour(pitch: int, mask: list[bool] | None, colours: RollColours = DARK_ROLL) -> QColor:

@@ -103,15 +103,14 @@ def test_the_overview_shows_the_view_and_moves_it(chorale_window):
     assert abs(moved - (first - overview.x_to_tick(rect.width()) + overview.x_to_tick(0))) < span * 0.02
 
 
-def test_zoom_in_and_out_from_the_keyboard_keep_the_middle_of_the_view(chorale_window):
+def test_zoom_in_and_out_from_the_keyboard_keep_the_left_edge_of_the_view(chorale_window):
     roll = chorale_window.piano_roll
     roll.reset_zoom()
     roll.horizontalScrollBar().setValue(400)
-    middle = KEY_WIDTH + (roll.viewport().width() - KEY_WIDTH) / 2
-    tick = _tick_at_view_x(roll, middle)
+    tick = _tick_at_view_x(roll, KEY_WIDTH)
     for action in (roll.zoom_in_action, roll.zoom_in_action, roll.zoom_out_action):
         action.trigger()
-        assert abs(_tick_at_view_x(roll, middle) - tick) <= 1 / roll.canvas.pixels_per_tick + 1
+        assert abs(_tick_at_view_x(roll, KEY_WIDTH) - tick) <= 1 / roll.canvas.pixels_per_tick + 1
 
 
 def test_the_overview_draws_the_voices_heard_in_their_colours(chorale_window):
