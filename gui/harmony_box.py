@@ -15,20 +15,16 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from gui.settings import AppSettings
 
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
-FALLBACK_TEMPERATURE = 0.4   # composer.harmony.inference.DEFAULT_TEMPERATURE where that version has none
+# composer.harmony.inference.DEFAULT_TEMPERATURE, written out (as composer/cli/harmony.py does) because that module
+# imports torch, which the window must not wait for; tests/gui/test_startup.py keeps them equal
+DEFAULT_TEMPERATURE = 0.4
 DEFAULT_COUNT = 4
 DEFAULT_BARS = 8
 
 
 def harmony_default_temperature() -> float:
-    """The library's harmony temperature (:data:`composer.harmony.inference.DEFAULT_TEMPERATURE`, chosen on
-    validation data), or :data:`FALLBACK_TEMPERATURE` when this version of the library has no harmony or no
-    such default."""
-    try:
-        from composer.harmony import inference
-    except ImportError:
-        return FALLBACK_TEMPERATURE
-    return float(getattr(inference, "DEFAULT_TEMPERATURE", FALLBACK_TEMPERATURE))
+    """The library's harmony temperature (:data:`DEFAULT_TEMPERATURE`, chosen on validation data)."""
+    return DEFAULT_TEMPERATURE
 
 
 def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:

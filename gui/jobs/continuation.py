@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from composer.melody.encoding import EncodingConfig, prepare
-from composer.melody.generate import GenerationResult, new_notes
 from composer.music.notes import Note, Piece, select_voices
+
+if TYPE_CHECKING:   # the generation library imports torch: imported when a continuation is merged (on the worker)
+    from composer.melody.generate import GenerationResult
 
 
 def continues_one_voice(config: EncodingConfig, piece: Piece | None) -> bool:
@@ -59,6 +62,8 @@ def merge_continuation(original: Piece, voice: int, result: GenerationResult,
         The result with each piece the original plus the new notes in ``voice``, at the original's
         resolution; its ticks (``primer_ticks``, ``length_ticks``, chord spans) at that resolution too.
     """
+    from composer.melody.generate import new_notes
+
     primer_notes = prepare(voice_primer(original, voice), config).notes
     pieces = []
     for piece in result.pieces:

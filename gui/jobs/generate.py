@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from PySide6.QtCore import QObject
 
-from composer.melody.generate import GenerationRequest, GenerationResult, generate
 from composer.music.notes import Piece, TimeSignature
 from gui.document import Document
 from gui.generate_panel import GeneratePanel, Variation
@@ -18,6 +17,9 @@ from gui.jobs.worker import Progress
 from gui.messages import Messages
 from gui.models import ModelStore
 from gui.piano_roll import RollCanvas
+
+if TYPE_CHECKING:   # the generation library imports torch: imported by the job, on the worker thread
+    from composer.melody.generate import GenerationRequest, GenerationResult
 
 
 def generation_job(model, vocab, request: GenerationRequest,
@@ -33,6 +35,8 @@ def generation_job(model, vocab, request: GenerationRequest,
         The job: called with a progress callback (see :class:`~gui.jobs.worker.JobControl`), it returns
         the generation's result.
     """
+    from composer.melody.generate import generate
+
     shift_steps = np.asarray(vocab.shift_steps)
 
     def job(progress: Progress) -> GenerationResult:

@@ -21,16 +21,13 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from gui.jobs.errors import user_errors, user_message
+from gui.jobs.errors import user_message
 
 Progress = Callable[[int, int], bool]
 
-# Errors whose message is meant for the user; anything else is a bug and is reported with its type.
-USER_ERRORS = user_errors()
-
 SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
 
-__all__ = ["CANCELLED", "FAILED", "SUCCEEDED", "USER_ERRORS", "Job", "JobControl", "Progress", "Worker",
+__all__ = ["CANCELLED", "FAILED", "SUCCEEDED", "Job", "JobControl", "Progress", "Worker",
            "user_message"]
 
 

@@ -171,10 +171,53 @@ def test_the_constants_written_out_to_keep_torch_away_match_the_library():
     assert generate_panel.DEFAULT_TOP_P == GenerationRequest.top_p
 
 
+APP_SCRIPT = """
+import sys, threading
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMainWindow
+
+importers = []
+
+
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch":
+            importers.append(threading.current_thread().name)
+        return None
+
+
+sys.meta_path.insert(0, Spy())
+real_show = QMainWindow.show
+
+
+def spy_show(self):
+    real_show(self)
+    print("AT-SHOW", threading.main_thread().name in importers, flush=True)
+    self.models.modelsReady.connect(self.close)
+
+
+QMainWindow.show = spy_show
+from gui import app
+sys.exit(app.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_the_app_shows_its_window_before_the_gui_thread_imports_torch(tmp_path):
+    """composer-gui, offscreen: when the window is shown, the GUI thread has not imported torch (the model loader's
+    thread does; jobs import it on their worker thread or in their child process)."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO), TMPDIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", APP_SCRIPT, "--settings", str(tmp_path / "s.ini"), "--autosave-dir",
+                           str(tmp_path / "autosave"), "--no-restore"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "AT-SHOW False" in done.stdout.splitlines()
+
+
 def test_the_start_up_modules_do_not_import_torch():
-    """The splash, the app's entry point and the model picker's modules come up without PyTorch: the model files
-    (and with them torch) are read on the loader's thread."""
-    modules = ("gui.app", "gui.splash", "gui.models", "gui.model_loader", "gui.model_picker")
+    """The splash, the app's entry point, the model picker's modules and the window's come up without PyTorch: the
+    model files (and with them torch) are read on the loader's thread."""
+    modules = ("gui.app", "gui.splash", "gui.models", "gui.model_loader", "gui.model_picker", "gui.main_window")
     code = f"import sys\nfor name in {modules!r}:\n    __import__(name)\nprint('torch' in sys.modules)\n"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=240,
