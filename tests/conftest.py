@@ -21,10 +21,19 @@ MIDI_DATA = REPO_ROOT / "midi_data"
 CHORALE_DIR = MIDI_DATA / "bach_chorales_satb"
 FOLK_DIR = MIDI_DATA / "folk_melodies"
 
+
 @pytest.fixture(autouse=True, scope="session")
 def private_corpus_cache(tmp_path_factory):
     """Keep the prepared-corpus cache of the tests out of the user's ~/.cache (child processes too)."""
     os.environ["COMPOSER_CACHE_DIR"] = str(tmp_path_factory.mktemp("corpus-cache"))
+
+
+@pytest.fixture(autouse=True)
+def progress_never_on_its_own(monkeypatch):
+    """Commands show progress once they have run a second (``COMPOSER_PROGRESS_DELAY``): on a busy machine any
+    command may, and a test that checks stderr would then see a bar. Tests never get one unless they ask for
+    it (tests/test_progress.py sets the delay itself); child processes inherit the setting."""
+    monkeypatch.setenv("COMPOSER_PROGRESS_DELAY", "1e9")
 
 
 # Sizes of the corpora as shipped; a much smaller count means a broken or partial copy.
