@@ -48,8 +48,14 @@ def is_black_key(pitch: int) -> bool:
     return pitch % 12 in BLACK_KEYS
 
 
-def bar_lines(piece: Piece, end_tick: int) -> list[tuple[int, bool, int]]:
+def bar_lines(piece: Piece, end_tick: int, first: int = 0, last: int | None = None) -> list[tuple[int, bool, int]]:
     """Bar and beat lines up to ``end_tick``, following the piece's time signatures.
+
+    Args:
+        piece: gives the time signatures.
+        end_tick: where the last time signature's lines end.
+        first, last: only the bars that reach from ``first`` up to ``last`` (a painted view); they are numbered
+            as in the whole piece.
 
     Returns:
         (tick, is_bar_line, bar_number starting at 1) for each line.
@@ -59,9 +65,13 @@ def bar_lines(piece: Piece, end_tick: int) -> list[tuple[int, bool, int]]:
     bar_number = 1
     for index, signature in enumerate(signatures):
         segment_end = signatures[index + 1].tick if index + 1 < len(signatures) else end_tick
+        if last is not None:
+            segment_end = min(segment_end, last + 1)
         bar = signature.ticks_per_bar(piece.ticks_per_beat)
         beat = max(1, piece.ticks_per_beat * 4 // signature.denominator)
-        tick = signature.tick
+        skipped = max(0, min(first, segment_end) - signature.tick) // bar   # whole bars before ``first``
+        tick = signature.tick + skipped * bar
+        bar_number += skipped
         while tick < segment_end:
             lines.append((tick, True, bar_number))
             beat_tick = tick + beat

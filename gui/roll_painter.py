@@ -139,7 +139,7 @@ class RollPainter:
         canvas, piece = self.canvas, self.canvas.piece
         first, last = canvas.x_to_tick(visible.left()), canvas.x_to_tick(visible.right()) + 1
         beat_pixels = canvas.pixels_per_tick * piece.ticks_per_beat
-        for tick, is_bar, _ in bar_lines(piece, canvas.content_end()):
+        for tick, is_bar, _ in bar_lines(piece, canvas.content_end(), first, last):   # the bars in view
             if tick < first - piece.ticks_per_bar or tick > last:
                 continue
             if not is_bar and beat_pixels < 12:
@@ -214,7 +214,8 @@ class RollPainter:
         _set_font_size(painter, 8)
         bar_pixels = canvas.pixels_per_tick * canvas.piece.ticks_per_bar
         every = 1 if bar_pixels >= 28 else (2 if bar_pixels >= 14 else 4)
-        for tick, is_bar, number in bar_lines(canvas.piece, canvas.content_end()):
+        first, last = canvas.x_to_tick(visible.left() - 40), canvas.x_to_tick(visible.right()) + 1
+        for tick, is_bar, number in bar_lines(canvas.piece, canvas.content_end(), first, last):   # the bars in view
             x = canvas.tick_to_x(tick)
             if x < visible.left() - 40 or x > visible.right():
                 continue

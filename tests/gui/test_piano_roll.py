@@ -209,3 +209,14 @@ def test_copy_and_paste_at_the_ruler_marker(roll):
     assert canvas.selection == set(document.piece.notes[2:])
     canvas.cut_selection()
     assert len(document.piece.notes) == 2 and document.undo_stack.undoText() == "Delete notes"
+
+
+def test_bar_lines_of_a_stretch_are_numbered_as_in_the_whole_piece():
+    tpb = 4
+    piece = Piece((), tpb, time_signatures=(TimeSignature(0, 1, 4), TimeSignature(4, 3, 4), TimeSignature(40, 4, 4)))
+    whole = bar_lines(piece, 200)
+    for first, last in ((0, 200), (13, 30), (37, 90), (41, 41), (150, 199)):
+        part = set(bar_lines(piece, 200, first, last))
+        assert part <= set(whole)                                                  # the same numbers
+        containing = max((line for line in whole if line[1] and line[0] <= first), key=lambda line: line[0])
+        assert {line for line in whole if first <= line[0] <= last} | {containing} <= part
