@@ -8,6 +8,7 @@ to type another symbol (Enter accepts, Esc cancels); a symbol :func:`composer.mu
 refuses is refused with a one-line message. Each edit is one undoable step of the document's undo stack
 (:mod:`gui.chord_commands`) and puts the lane's progression into the Compose panel's chords field, so the next
 generation follows it. The lane shares the roll's horizontal scroll and zoom; ctrl+wheel over it zooms time.
+It paints in the canvas's colours (the theme's, :class:`gui.theme.RollColours`).
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ from gui.chord_commands import (
     progression_text,
 )
 from gui.roll_grid import KEY_WIDTH
+from gui.theme import RollColours
 
 CHORD_LANE_HEIGHT = 26   # px, the lane's height above the roll
 DOCUMENT = "document"    # the view key of the document's own chords
-BACKGROUND = QColor("#1f2024")
 
 
 class ChordLane(QWidget):
@@ -232,31 +233,37 @@ class ChordLane(QWidget):
             event.ignore()
 
     # -- painting -----------------------------------------------------------------------------------
+    @property
+    def colours(self) -> RollColours:
+        """The theme's colours: the canvas's (:mod:`gui.theme` sets them)."""
+        return self.canvas.colours
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), BACKGROUND)
+        colours = self.colours
+        painter.fillRect(self.rect(), QColor(colours.chord_background))
         for chord in self.chords:
-            self._paint_span(painter, chord)
-        painter.fillRect(QRectF(0, 0, KEY_WIDTH, self.height()), QColor("#2b2b2b"))
-        painter.setPen(QColor("#9aa0a6"))
+            self._paint_span(painter, chord, colours)
+        painter.fillRect(QRectF(0, 0, KEY_WIDTH, self.height()), QColor(colours.ruler))
+        painter.setPen(QColor(colours.ruler_text))
         painter.drawText(QRectF(4, 0, KEY_WIDTH - 8, self.height()), Qt.AlignLeft | Qt.AlignVCenter, "Chords")
-        painter.setPen(QColor("#555"))
+        painter.setPen(QColor(colours.key_edge))
         painter.drawLine(QPointF(0, self.height() - 1), QPointF(self.width(), self.height() - 1))
         painter.end()
 
-    def _paint_span(self, painter: QPainter, chord: LaneChord) -> None:
+    def _paint_span(self, painter: QPainter, chord: LaneChord, colours: RollColours) -> None:
         rect = self.span_rect(chord)
         if rect.right() < KEY_WIDTH or rect.left() > self.width():
             return
         estimated = chord.estimated
-        painter.setPen(QPen(QColor("#4a4d55") if estimated else QColor("#7e8cc2"), 1))
-        painter.setBrush(QColor("#26282d") if estimated else QColor("#2f3550"))
+        painter.setPen(QPen(QColor(colours.estimated_edge if estimated else colours.chord_edge), 1))
+        painter.setBrush(QColor(colours.estimated_fill if estimated else colours.chord_fill))
         painter.drawRoundedRect(rect.adjusted(1.5, 0.5, -1.5, -0.5), 3, 3)
         font = QFont(painter.font())
         font.setItalic(estimated)
         font.setBold(not estimated)
         painter.setFont(font)
-        painter.setPen(QColor("#8a8f98") if estimated else QColor("#e8eaf6"))
+        painter.setPen(QColor(colours.estimated_text if estimated else colours.chord_text))
         painter.drawText(rect.adjusted(6, 0, -2, 0), Qt.AlignLeft | Qt.AlignVCenter, chord.symbol)
 
 

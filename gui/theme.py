@@ -1,9 +1,9 @@
 """Themes: View > Theme picks System, Light or Dark; the window's widgets and the piano roll follow it.
 
 Light and Dark put the whole application on Qt's Fusion style with a palette of their own, and give the piano
-roll (and the overview above it) colours to match: dark rows on Dark, light rows on Light. System keeps the
-desktop's own style and palette, with the dark roll Composer always had. The choice is remembered
-(``view/theme``). The voices keep their colours in every theme (they read on light and dark rows).
+roll (the overview above it, and its velocity and chord lanes) colours to match: dark rows on Dark, light rows
+on Light. System keeps the desktop's own style and palette, with the dark roll Composer always had. The choice is
+remembered (``view/theme``). The voices keep their colours in every theme (they read on light and dark rows).
 """
 
 from __future__ import annotations
@@ -45,19 +45,35 @@ class RollColours:
     playhead: str
     selected_edge: str
     primer_shade: str
+    # the lanes around the roll (gui.velocity_lane, gui.chord_lane); their keys column is the ruler's colour
+    lane_background: str    # the velocity lane's
+    lane_grid: str          # its velocity lines (32, 64, 96)
+    chord_background: str   # the chord lane's
+    chord_fill: str         # a chord given or edited
+    chord_edge: str
+    chord_text: str
+    estimated_fill: str     # a chord estimated from the notes (not yet edited)
+    estimated_edge: str
+    estimated_text: str
 
 
 DARK_ROLL = RollColours(
     background="#1e1f22", row_white="#2e3035", row_black="#26282c", scale_white="#32353b", scale_black="#2a2d33",
     out_of_scale="#1a1b1e", octave_line="#44474d", bar_line="#5c6068", beat_line="#3a3d43", ruler="#2b2b2b",
     ruler_text="#9aa0a6", key_white="#e8e8e8", key_black="#1a1a1a", key_line="#9a9a9a", key_text="#333333",
-    key_edge="#555555", hint="#8a9099", playhead="#ffd54f", selected_edge="#ffffff", primer_shade="#46000000")
+    key_edge="#555555", hint="#8a9099", playhead="#ffd54f", selected_edge="#ffffff", primer_shade="#46000000",
+    lane_background="#1b1c1f", lane_grid="#2f3136", chord_background="#1f2024", chord_fill="#2f3550",
+    chord_edge="#7e8cc2", chord_text="#e8eaf6", estimated_fill="#26282d", estimated_edge="#4a4d55",
+    estimated_text="#8a8f98")
 
 LIGHT_ROLL = RollColours(
     background="#f7f8fa", row_white="#f7f8fa", row_black="#eceef2", scale_white="#ffffff", scale_black="#f0f2f5",
     out_of_scale="#dcdfe5", octave_line="#c3c7cf", bar_line="#9aa0aa", beat_line="#d8dce2", ruler="#e6e8ec",
     ruler_text="#4a4f57", key_white="#ffffff", key_black="#2a2a2a", key_line="#b0b0b0", key_text="#333333",
-    key_edge="#9aa0aa", hint="#6b7280", playhead="#d49a00", selected_edge="#1f2328", primer_shade="#1e000000")
+    key_edge="#9aa0aa", hint="#6b7280", playhead="#d49a00", selected_edge="#1f2328", primer_shade="#1e000000",
+    lane_background="#f2f3f6", lane_grid="#e0e3e8", chord_background="#eef0f3", chord_fill="#dfe5f8",
+    chord_edge="#6f7fc0", chord_text="#1f2a56", estimated_fill="#e6e8ec", estimated_edge="#b8bcc4",
+    estimated_text="#6b7280")
 
 
 @dataclass(frozen=True)
@@ -100,6 +116,8 @@ class ThemeChooser(QObject):
             palette repaints every widget, so those that paint with the canvas's colours follow).
         settings: where the choice is remembered.
         parent: Qt parent.
+        followers: widgets that paint with a target's colours (the roll's velocity and chord lanes read the
+            canvas's): repainted on every theme change, not only when the palette happens to change.
 
     Signals:
         themeChanged(object): the :class:`Theme` applied.
@@ -107,9 +125,11 @@ class ThemeChooser(QObject):
 
     themeChanged = Signal(object)
 
-    def __init__(self, targets: list, settings: AppSettings | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, targets: list, settings: AppSettings | None = None, parent: QObject | None = None,
+                 followers: list | None = None) -> None:
         super().__init__(parent)
         self.targets = list(targets)
+        self.followers = list(followers or [])
         self.settings = settings
         self.theme = SYSTEM
         app = QApplication.instance()
@@ -147,6 +167,8 @@ class ThemeChooser(QObject):
         for target in self.targets:
             target.colours = theme.roll
             target.update()
+        for follower in self.followers:
+            follower.update()
         if self.settings is not None:
             self.settings.set_value("view/theme", theme.name)
         self.themeChanged.emit(theme)
@@ -154,6 +176,7 @@ class ThemeChooser(QObject):
 
 
 def attach_theme(window: MainWindow) -> ThemeChooser:
-    """The window's View > Theme chooser, applied to its piano roll (the overview paints in the roll's colours)
-    at once when a theme other than System is remembered."""
-    return ThemeChooser([window.canvas], window.settings, window)
+    """The window's View > Theme chooser, applied to its piano roll (the overview and the roll's velocity and
+    chord lanes paint in the roll's colours) at once when a theme other than System is remembered."""
+    roll = window.piano_roll
+    return ThemeChooser([window.canvas], window.settings, window, [roll.velocity_lane, roll.chord_lane])

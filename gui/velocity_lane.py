@@ -4,7 +4,8 @@ Click or drag a bar up and down to set a note's velocity; drag across several ba
 from where the button went down to where it is let go: each note's velocity is read off the line at its
 onset). While a selection exists, only selected notes are edited. Each edit is one undoable step of the
 document. The lane shares the roll's horizontal scroll and zoom (it maps ticks through the canvas); ctrl+wheel
-over it zooms time like the roll.
+over it zooms time like the roll. It paints in the canvas's colours (the theme's, :class:`gui.theme.RollColours`);
+the bars keep their voices' colours.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from PySide6.QtWidgets import QWidget
 from composer.music.notes import Note
 from gui.commands import with_velocities
 from gui.roll_grid import KEY_WIDTH, bar_lines, voice_colour
+from gui.theme import RollColours
 
 LANE_HEIGHT = 84      # px, the lane's height under the roll
 TOP_MARGIN = 6        # px above a velocity-127 bar
 BOTTOM_MARGIN = 4     # px under a velocity-1 bar
 GRAB = 4              # px either side of an onset that picks its bar
 BAR_WIDTH = 5         # px, a bar's width
-BACKGROUND = QColor("#1b1c1f")
 
 
 class VelocityLane(QWidget):
@@ -144,26 +145,32 @@ class VelocityLane(QWidget):
         self.hoverChanged.emit(text)
 
     # -- painting -----------------------------------------------------------------------------------
+    @property
+    def colours(self) -> RollColours:
+        """The theme's colours: the canvas's (:mod:`gui.theme` sets them)."""
+        return self.canvas.colours
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), BACKGROUND)
+        colours = self.colours
+        painter.fillRect(self.rect(), QColor(colours.lane_background))
         self._paint_grid(painter)
         self._paint_bars(painter)
-        painter.fillRect(QRectF(0, 0, KEY_WIDTH, self.height()), QColor("#2b2b2b"))
-        painter.setPen(QColor("#9aa0a6"))
+        painter.fillRect(QRectF(0, 0, KEY_WIDTH, self.height()), QColor(colours.ruler))
+        painter.setPen(QColor(colours.ruler_text))
         painter.drawText(QRectF(4, 0, KEY_WIDTH - 8, self.height()), Qt.AlignLeft | Qt.AlignVCenter, "Velocity")
-        painter.setPen(QColor("#555"))
+        painter.setPen(QColor(colours.key_edge))
         painter.drawLine(QPointF(0, 0), QPointF(self.width(), 0))
         painter.end()
 
     def _paint_grid(self, painter: QPainter) -> None:
         piece = self.canvas.piece
-        painter.setPen(QPen(QColor("#3a3d43"), 1))
+        painter.setPen(QPen(QColor(self.colours.beat_line), 1))
         for tick, is_bar, _ in bar_lines(piece, self.canvas.content_end()):
             x = self.tick_to_x(tick)
             if is_bar and KEY_WIDTH <= x <= self.width():
                 painter.drawLine(QPointF(x, TOP_MARGIN), QPointF(x, self.height()))
-        painter.setPen(QPen(QColor("#2f3136"), 1, Qt.DashLine))
+        painter.setPen(QPen(QColor(self.colours.lane_grid), 1, Qt.DashLine))
         for velocity in (32, 64, 96):
             y = self.velocity_to_y(velocity)
             painter.drawLine(QPointF(KEY_WIDTH, y), QPointF(self.width(), y))
@@ -171,7 +178,7 @@ class VelocityLane(QWidget):
     def _paint_bars(self, painter: QPainter) -> None:
         """One bar per note; at a shared onset (a chord, 4 parts) the taller bars go behind the shorter ones,
         so every height shows."""
-        selection = self.canvas.selection
+        selection, edge = self.canvas.selection, QColor(self.colours.selected_edge)
         for note in sorted(self.canvas.shown_notes(), key=lambda n: -self.pending.get(n, n.velocity)):
             x = self.tick_to_x(note.start)
             if x < KEY_WIDTH - BAR_WIDTH or x > self.width():
@@ -179,7 +186,7 @@ class VelocityLane(QWidget):
             rect = self.bar_rect(note, self.pending.get(note))
             colour = voice_colour(note.voice)
             selected = note in selection or note in self.pending
-            painter.setPen(QPen(QColor("#ffffff") if selected else colour.darker(160), 1))
+            painter.setPen(QPen(edge if selected else colour.darker(160), 1))
             painter.setBrush(colour.lighter(150) if selected else colour)
             painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
             painter.drawLine(QPointF(x, rect.top()), QPointF(x + BAR_WIDTH * 2, rect.top()))
