@@ -15,6 +15,7 @@ import pytest
 
 from composer.music.midi_io import read_midi
 from composer.music.notes import Piece
+from tests.waiting import stretch_qtbot_waits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIDI_DATA = REPO_ROOT / "midi_data"
@@ -26,6 +27,14 @@ FOLK_DIR = MIDI_DATA / "folk_melodies"
 def private_corpus_cache(tmp_path_factory):
     """Keep the prepared-corpus cache of the tests out of the user's ~/.cache (child processes too)."""
     os.environ["COMPOSER_CACHE_DIR"] = str(tmp_path_factory.mktemp("corpus-cache"))
+
+
+@pytest.fixture
+def qtbot(qtbot):
+    """pytest-qt's ``qtbot``, its waits stretched by the machine's load (:mod:`tests.waiting`): at load 16 a
+    window's job takes eight times as long, and a fixed timeout would fail a test that is merely slow."""
+    stretch_qtbot_waits(qtbot)
+    return qtbot
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from tests.waiting import scaled
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = REPO / "composer" / "cli"
@@ -48,7 +49,7 @@ def test_main_builds_the_parser_from_the_family_modules():
 def run_python(code: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env,
-                          timeout=120)
+                          timeout=scaled(120))
 
 
 def test_importing_the_cli_and_building_its_parser_loads_neither_torch_nor_numpy():
@@ -70,7 +71,7 @@ def test_help_runs_without_torch():
 
 def test_python_dash_m_composer_is_the_command():
     result = subprocess.run([sys.executable, "-m", "composer", "generate", "--help"], capture_output=True,
-                            text=True, cwd=REPO, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+                            text=True, cwd=REPO, timeout=scaled(120), env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0 and "--prefix" in result.stdout
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from composer.core.modelfile import load_checkpoint
+from tests.waiting import scaled
 
 FOLK = Path(__file__).resolve().parent.parent / "midi_data" / "folk_melodies" / "airdsAirs"
 ARGS = ["--epochs", "2", "--batch-size", "8", "--bptt", "32", "--hidden-size", "32", "--embedding-size", "16",
@@ -17,7 +18,7 @@ ARGS = ["--epochs", "2", "--batch-size", "8", "--bptt", "32", "--hidden-size", "
 
 def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=scaled(300))
 
 
 def test_two_processes_match_one_process(tmp_path):

@@ -17,6 +17,7 @@ from composer.cli.common import PROGRESS_DELAY_ENV, ProgressLine, TrainPrinter
 from composer.cli.main import main
 from tests.harmony.conftest import REPO, chorale_paths
 from tests.training.conftest import copy_folk_subset
+from tests.waiting import scaled
 
 BAR_MARKS = ("%|", "it/s", "s/it", "piece/s", "step/s", "file/s", "16th/s")
 
@@ -232,5 +233,5 @@ def test_help_imports_no_tqdm():
     result = subprocess.run([sys.executable, "-c", "import sys; from composer.cli.main import main\n"
                              "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
                              "assert 'tqdm' not in sys.modules and 'torch' not in sys.modules"],
-                            capture_output=True, text=True, cwd=REPO, timeout=120)
+                            capture_output=True, text=True, cwd=REPO, timeout=scaled(120))
     assert result.returncode == 0, result.stderr

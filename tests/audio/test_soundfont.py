@@ -18,6 +18,7 @@ from composer.audio.soundfont import PEAK_CEILING, SOUNDFONT_VARIABLE, default_s
 from composer.music.notes import Note, Piece
 from composer.shipped import REPO_ROOT as REPO
 from tests.audio.conftest import chorale, expected_frames, melody, needs_fluidsynth, read_wav
+from tests.waiting import scaled
 
 RATE = 44100
 
@@ -159,11 +160,11 @@ def test_the_audio_library_never_imports_qt_and_the_cli_module_loads_no_audio():
     code = ("import sys, composer.audio, composer.audio.render, composer.audio.additive, composer.audio.soundfont; "
             "assert not [m for m in sys.modules if m.startswith('PySide6')], 'Qt imported'; "
             "import composer.cli.render; print('ok')")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=scaled(120), check=False,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr
     code = ("import sys, composer.cli.render; "
             "print(sorted(m for m in ('numpy', 'fluidsynth', 'composer.audio', 'torch') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=scaled(120), check=False,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr

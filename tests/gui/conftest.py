@@ -21,6 +21,7 @@ import torch
 
 from composer.core.corpus_files import find_midi_files
 from composer.melody.train import TrainConfig, train
+from tests.waiting import scaled_ms
 
 REPO = Path(__file__).resolve().parents[2]
 FOLK = REPO / "midi_data" / "folk_melodies"
@@ -122,7 +123,7 @@ def window_factory(qtbot, tmp_path, tiny_melody_model):
     for window in made:
         if window.worker is not None:
             window.worker.cancel()
-            window.worker.wait(10000)
+            window.worker.wait(scaled_ms(10000))
 
 
 @pytest.fixture

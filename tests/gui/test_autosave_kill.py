@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from gui.autosave import piece_from_dict
+from tests.waiting import scaled
 
 DRIVER = Path(__file__).with_name("autosave_driver.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -86,7 +87,7 @@ def test_autosave_survives_sigkill(tmp_path, folk_file, saves_before_kill):
     assert list(Path(autosave).glob("autosave-*.json.lock"))  # the killed app could not clean up
 
     result = subprocess.run([sys.executable, str(DRIVER), "restore", settings, autosave], capture_output=True,
-                            text=True, env=env, cwd=REPO, timeout=BLOCKED_SECONDS, preexec_fn=_cpu_limit)
+                            text=True, env=env, cwd=REPO, timeout=scaled(BLOCKED_SECONDS), preexec_fn=_cpu_limit)
     report = f"stdout: {result.stdout[-1500:]}\nstderr: {result.stderr[-2000:]}"
     assert result.returncode == 0, report
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)

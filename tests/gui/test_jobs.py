@@ -21,6 +21,7 @@ from gui.jobs.train import training_error_message  # noqa: E402
 from gui.jobs.worker import CANCELLED, FAILED, SUCCEEDED, JobControl, Worker, user_message  # noqa: E402
 from fake_messages import FakeMessages  # noqa: E402
 from tests.gui.job_wait import Recorder  # noqa: E402
+from tests.waiting import scaled, scaled_ms
 
 TIMEOUT_MS = 10_000
 
@@ -67,10 +68,10 @@ def test_cancel_stops_the_job_at_its_next_progress_report(qtbot):
     recorder = Recorder(worker)
     with qtbot.waitSignal(worker.finished, timeout=TIMEOUT_MS):
         worker.start()
-        assert started.wait(5)
+        assert started.wait(scaled(5))
         worker.cancel()
         assert worker.cancel_requested
-    assert worker.wait(TIMEOUT_MS)
+    assert worker.wait(scaled_ms(TIMEOUT_MS))
     assert recorder.kinds()[-3:] == ["cancelled", "succeeded", "finished"]
     assert worker.outcome == CANCELLED and len(worker.result) > 0
 
@@ -125,7 +126,7 @@ def test_the_runner_runs_one_job_at_a_time_and_shows_how_it_ended(qtbot, runner)
 
     def job(control: JobControl) -> int:
         control(1, 4)
-        release.wait(5)
+        release.wait(scaled(5))
         return 42
 
     with qtbot.waitSignal(runner.jobFinished, timeout=TIMEOUT_MS) as finished:

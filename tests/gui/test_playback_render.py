@@ -14,6 +14,7 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from composer.music.notes import Note  # noqa: E402
 from gui import synth  # noqa: E402
 from test_playback import RecordingOutput  # noqa: E402
+from tests.waiting import scaled
 
 
 def _renders_slowly(monkeypatch) -> tuple[threading.Event, list[threading.Thread]]:
@@ -23,7 +24,7 @@ def _renders_slowly(monkeypatch) -> tuple[threading.Event, list[threading.Thread
 
     def slow(*args, **kwargs):
         threads.append(threading.current_thread())
-        go.wait(30)
+        go.wait(scaled(30))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(synth, "render", slow)

@@ -34,6 +34,7 @@ from gui.jobs.process import ProcessWorker  # noqa: E402
 from gui.jobs.worker import CANCELLED, FAILED, SUCCEEDED  # noqa: E402
 from tests.gui.job_wait import Recorder  # noqa: E402
 from job_wait import run_job  # noqa: E402
+from tests.waiting import scaled_ms
 
 FOLK = Path(__file__).resolve().parents[2] / "midi_data" / "folk_melodies"
 TIMEOUT_MS = 120_000  # a child starts a fresh interpreter; a busy shared machine may take long
@@ -107,7 +108,7 @@ def test_waiting_blocks_until_the_child_ends_and_keeps_its_messages(qtbot):
     worker = ProcessWorker("process_tasks:count_up", (5,), "Counting")
     recorder = Recorder(worker)
     worker.start()
-    assert worker.wait(TIMEOUT_MS) and worker.is_finished()
+    assert worker.wait(scaled_ms(TIMEOUT_MS)) and worker.is_finished()
     qtbot.waitSignal(worker.finished, timeout=TIMEOUT_MS).wait()
     assert recorder.kinds() == ["progress", "report"] * 5 + ["succeeded", "finished"]
     worker.dispose()

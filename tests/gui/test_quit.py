@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tests.waiting import scaled
 
 pytest.importorskip("PySide6")
 
@@ -51,7 +52,7 @@ def test_quit_ends_the_process_even_while_a_model_is_still_loading(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO), TMPDIR=str(temp), OMP_NUM_THREADS="1")
     done = subprocess.run([sys.executable, "-c", SCRIPT, "--settings", str(settings), "--autosave-dir",
                            str(autosave), "--no-restore"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=BOUND_S)
+                          timeout=scaled(BOUND_S))
     assert done.returncode == 0, done.stderr[-2000:]
     folder = Path(next(line[5:] for line in done.stdout.splitlines() if line.startswith("TEMP ")))
     assert folder.parent == temp and not folder.exists()            # the exit handlers ran

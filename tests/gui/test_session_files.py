@@ -15,6 +15,7 @@ pytest.importorskip("PySide6")
 
 from gui import session_files  # noqa: E402
 from job_wait import run_job as _run  # noqa: E402
+from tests.waiting import scaled
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,7 +90,7 @@ def test_the_app_removes_its_folder_when_it_quits(tmp_path):
     """)
     env = dict(os.environ, TMPDIR=str(temp), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO,
-                          timeout=300)
+                          timeout=scaled(300))
     assert done.returncode == 0, done.stderr
     folder = Path(done.stdout.splitlines()[0])
     assert folder.parent == temp

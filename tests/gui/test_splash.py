@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tests.waiting import scaled
 
 pytest.importorskip("PySide6")
 
@@ -67,7 +68,7 @@ def test_the_splash_shows_before_the_heavy_imports_and_goes_with_the_window(tmp_
                OMP_NUM_THREADS="1")
     done = subprocess.run([sys.executable, "-c", SCRIPT, "--settings", str(tmp_path / "s.ini"), "--autosave-dir",
                            str(tmp_path / "autosave"), "--no-restore"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=BOUND_S, check=False)
+                          text=True, timeout=scaled(BOUND_S), check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     seen = json.loads(next(line[5:] for line in done.stdout.splitlines() if line.startswith("SEEN ")))
     assert seen["heavy_at_splash"] == []                  # shown before torch, the model files and the window

@@ -21,6 +21,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from gui.model_picker import LOADING_TEXT, UNUSABLE
+from tests.waiting import scaled
 
 REPO = Path(__file__).resolve().parents[2]
 READY_MS = 120_000   # a safety net for a hung loader; nothing is timed
@@ -209,7 +210,7 @@ def test_the_app_shows_its_window_before_the_gui_thread_imports_torch(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO), TMPDIR=str(tmp_path))
     done = subprocess.run([sys.executable, "-c", APP_SCRIPT, "--settings", str(tmp_path / "s.ini"), "--autosave-dir",
                            str(tmp_path / "autosave"), "--no-restore"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=240, check=False)
+                          text=True, timeout=scaled(240), check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "AT-SHOW False" in done.stdout.splitlines()
 
@@ -220,7 +221,7 @@ def test_the_start_up_modules_do_not_import_torch():
     modules = ("gui.app", "gui.splash", "gui.models", "gui.model_loader", "gui.model_picker", "gui.main_window")
     code = f"import sys\nfor name in {modules!r}:\n    __import__(name)\nprint('torch' in sys.modules)\n"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=240,
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=scaled(240),
                           check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False"

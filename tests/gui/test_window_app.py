@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from gui import app
+from tests.waiting import scaled
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,7 +41,7 @@ def test_without_a_display_it_explains_and_generates_with_the_cli(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     result = subprocess.run([sys.executable, "-c", "import sys; from gui.app import main; sys.exit(main())"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False)
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=scaled(180), check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "cannot open the window" in result.stdout and "no display" in result.stdout
     assert "composer generate --out generated --count 8 --bars 16" in result.stdout
@@ -50,7 +51,7 @@ def test_without_a_display_it_explains_and_generates_with_the_cli(tmp_path):
     assert all((tmp_path / "generated" / f["file"]).is_file() for f in manifest["files"])
     first_run = {p.name: p.read_bytes() for p in (tmp_path / "generated").iterdir()}
     again = subprocess.run([sys.executable, "-c", "import sys; from gui.app import main; sys.exit(main())"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False)
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=scaled(180), check=False)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "composer generate --out generated_2 --count 8 --bars 16" in again.stdout    # a fresh folder
     assert {p.name: p.read_bytes() for p in (tmp_path / "generated").iterdir()} == first_run

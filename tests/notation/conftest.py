@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from composer.music.notes import Note, Piece, TempoChange, TimeSignature, Voice, quantize
+from tests.waiting import scaled
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHORALE = REPO_ROOT / "midi_data" / "bach_chorales_satb" / "bwv250.mid"
@@ -74,7 +75,7 @@ def musescore_convert(score: Path, out: Path) -> subprocess.CompletedProcess:
     command = [mscore(), "-o", str(out), str(score)]
     if shutil.which("xvfb-run"):
         command = ["xvfb-run", "-a", *command]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300,
+    return subprocess.run(command, capture_output=True, text=True, timeout=scaled(300),
                           env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(out.parent)})
 
 

@@ -15,13 +15,14 @@ import pytest
 
 from composer.music.midi_io import read_midi, write_midi
 from tests.notation.conftest import REPO_ROOT, small_piece
+from tests.waiting import scaled
 
 MAX_WHEEL_BYTES = 40 * 1024 * 1024
 
 
 def _run(command: list, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    result = subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+    result = subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=scaled(timeout),
                             env=env)
     assert result.returncode == 0, f"{command}: {result.stdout[-2000:]}{result.stderr[-3000:]}"
     return result

@@ -24,27 +24,14 @@ REPO = Path(__file__).resolve().parents[2]
 CHORALES = REPO / "midi_data" / "bach_chorales_satb"
 FOLK = REPO / "midi_data" / "folk_melodies"
 
+from tests.waiting import load_factor, scaled  # noqa: E402,F401  (re-exported: the tests import them from here)
+
 _TALLY: Counter = Counter()
 
 
 WATCHDOG_SECONDS = 240      # far above any test here on a quiet machine (the slowest takes ~25 s): only a hang
 WATCHDOG_CPU_SECONDS = 240  # CPU of the test's process and its children: only a runaway loop uses that much
 CHECK_EVERY_S = 1.0
-
-
-def load_factor() -> float:
-    """How many times slower than on a quiet machine work runs now: the 1-minute load average per core, at
-    least 1 (at load 16 on 2 cores, 8)."""
-    try:
-        return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
-    except OSError:
-        return 1.0
-
-
-def scaled(seconds: float) -> float:
-    """A wall-clock limit on waiting (a child's timeout, a hang's bound) stretched by :func:`load_factor`, so a
-    busy machine does not fail what a quiet one passes. Never a bound on work: that is CPU time."""
-    return seconds * load_factor()
 
 
 def process_cpu_seconds(pid: int) -> float:

@@ -20,12 +20,13 @@ from composer.music.notes import Note, Piece, quantize
 from composer.music.midi_io import read_midi, write_midi
 
 from .conftest import REPO, VENV_BIN, copy_folk_subset, folk_files
+from tests.waiting import scaled
 
 
 def run_cli(*args: str, timeout: int = 120, entry: str = "module") -> subprocess.CompletedProcess:
     command = ([sys.executable, "-m", "composer"] if entry == "module" else [str(VENV_BIN / "composer")])
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, timeout=scaled(timeout),
                           cwd=REPO, env=env)
 
 

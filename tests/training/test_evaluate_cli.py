@@ -24,6 +24,7 @@ from composer.music.midi_io import write_midi
 from composer.music.notes import Note, Piece
 
 from tests.training.conftest import REPO, copy_folk_subset
+from tests.waiting import scaled
 
 MELODY = shipped.MELODY_MODEL
 
@@ -110,7 +111,7 @@ def test_help_lists_evaluate_without_loading_torch():
     code = ("import sys; from composer.cli.main import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
             "assert 'torch' not in sys.modules and 'numpy' not in sys.modules\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=scaled(120),
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
     assert "evaluate " in result.stdout and "evaluate-harmony" in result.stdout
