@@ -182,8 +182,11 @@ class ClockOutput:
 
 
 def make_window(folder: Path, play_output: str = "machine"):
+    from gui.app import load_synthesizer
     from gui.main_window import MainWindow
     from gui.settings import settings_at
+
+    load_synthesizer()    # as composer-gui does before its window shows
 
     player = None
     if play_output == "take":

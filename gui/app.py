@@ -188,6 +188,18 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
+def load_synthesizer() -> None:
+    """Load the SoundFont synthesizer's library now, before the window shows: loading it holds the interpreter
+    for tens of milliseconds, which on the first Play (on the render thread) stalled the window once (54 ms,
+    benchmarks/gui_latency.py). Without it the app plays through the additive synth; nothing to say here."""
+    from composer.audio.soundfont import SoundFontError, fluidsynth_module
+
+    try:
+        fluidsynth_module()
+    except SoundFontError:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``composer-gui``; with a window, the process ends when the app quits (:func:`exit_now`)."""
     args = parse_args(argv)
@@ -211,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     splash = show_splash()  # at once: the imports below take seconds on a cold start
     import gui.main_window  # noqa: F401 the window's code and the music libraries, while the splash says so
 
+    load_synthesizer()
     splash.say(OPENING)
     window = build_window(args)   # the model files load in the background, after the window shows
     window.recovery.open_elsewhere = lambda record: open_restored_window(args, record)

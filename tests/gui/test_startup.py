@@ -194,6 +194,7 @@ real_show = QMainWindow.show
 def spy_show(self):
     real_show(self)
     print("AT-SHOW", threading.main_thread().name in importers, flush=True)
+    print("SYNTH-AT-SHOW", "fluidsynth" in sys.modules, flush=True)
     self.models.modelsReady.connect(self.close)
 
 
@@ -213,6 +214,19 @@ def test_the_app_shows_its_window_before_the_gui_thread_imports_torch(tmp_path):
                           text=True, timeout=scaled(240), check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "AT-SHOW False" in done.stdout.splitlines()
+    # the SoundFont synthesizer's library is loaded before the window (where it can be: loading it holds the
+    # interpreter, and on the first Play it stalled the window)
+    assert f"SYNTH-AT-SHOW {synthesizer_loads()}" in done.stdout.splitlines()
+
+
+def synthesizer_loads() -> bool:
+    from composer.audio.soundfont import SoundFontError, fluidsynth_module
+
+    try:
+        fluidsynth_module()
+    except SoundFontError:
+        return False
+    return True
 
 
 def test_the_start_up_modules_do_not_import_torch():
