@@ -90,8 +90,10 @@ class HarmonyNet(nn.Module):
         self.head_bias = nn.Parameter(torch.zeros(voices, vocab))
         self.drop = nn.Dropout(c.dropout)
         self.register_buffer("voice_offsets", torch.arange(voices) * vocab, persistent=False)
-        frame_index = (torch.arange(voices)[:, None] * voices + torch.arange(voices)[None]) * vocab   # [v, u]
-        self.register_buffer("frame_index", frame_index, persistent=False)      # within_frame's F_vu offsets
+        # within_frame's F_vu offsets [v, u]; from a list: tensor arithmetic here would go through PyTorch's Python
+        # decompositions when a model file is checked on the meta device (importing torch._dynamo, 1-2 s)
+        frame_index = torch.tensor([[(v * voices + u) * vocab for u in range(voices)] for v in range(voices)])
+        self.register_buffer("frame_index", frame_index, persistent=False)
         nn.init.normal_(self.within_frame.weight, std=0.02)
         for lstm in (self.encoder, self.decoder):       # forget-gate bias 1
             for name, param in lstm.named_parameters():
