@@ -18,6 +18,7 @@ from composer.melody.conditioning import codes_per_tick, condition_vectors
 from composer.melody.encoding import BOS, Vocabulary, decode, encode, prepare
 from composer.melody.form_plan import FormPlan, parse_form
 from composer.melody.model import ComposerLM, MelodyModel
+from composer.melody.primer_key import likeliest_key
 from composer.melody.sample import Sampler, SamplingOptions
 from composer.music.bounds import check_length
 from composer.music.chords import ChordSpan, infer_key, parse_progression, progression_spans
@@ -129,7 +130,7 @@ def generate(model: ComposerLM, vocab: Vocabulary, request: GenerationRequest, p
     started = time.perf_counter()
     seed = request.seed if request.seed is not None else random.randrange(2**31)
     config = vocab.config
-    prompt = _prompt(vocab, request, primer)
+    prompt = _prompt(vocab, request, primer, model)
     metre = prompt.metre
     start = metre.bar_start(max(0, -(-(prompt.primer_end - metre.phase) // metre.bar_ticks)))
     until = start + request.bars * metre.bar_ticks
@@ -176,9 +177,11 @@ class _Prompt:
     primer_notes: tuple = ()                  # the primer's notes at the model's grid
 
 
-def _prompt(vocab: Vocabulary, request: GenerationRequest, primer: Piece | None) -> _Prompt:
+def _prompt(vocab: Vocabulary, request: GenerationRequest, primer: Piece | None,
+            model: ComposerLM | None = None) -> _Prompt:
     """The prompt: the primer's music, or BOS and, for a model with key tokens, the key asked for (or the key
-    the chords imply).
+    the chords imply). A primer without a key signature (and no key asked for) is continued in the key the
+    ``model`` reads it in (:mod:`composer.melody.primer_key`), which the output's signature then names.
 
     Raises:
         ValueError: the primer has no notes the model can use.
@@ -190,6 +193,9 @@ def _prompt(vocab: Vocabulary, request: GenerationRequest, primer: Piece | None)
             raise ValueError("the primer has no notes this model can use")
         check_length(prepared, "the primer")   # bounded before any work (issue 17, item 10)
         metre = metre_of(prepared)
+        if model is not None and not prepared.key and not request.key and config.key_tokens:
+            end = prepared.end + request.bars * metre.bar_ticks
+            prepared = prepared.replace(key=likeliest_key(model, vocab, prepared, metre, end))
         sig = prepared.time_signatures[1 if metre.phase else 0]
         signatures = tuple(prepared.time_signatures[:2] if metre.phase else prepared.time_signatures[:1])
         return _Prompt(encode(prepared, vocab)[:-1], metre, signatures, (sig.numerator, sig.denominator),  # no EOS

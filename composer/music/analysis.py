@@ -43,18 +43,32 @@ def estimate_key(piece: Piece) -> KeyEstimate | None:
     histogram = pitch_class_durations(piece)
     if histogram.sum() == 0:
         return None
-    best = None
-    for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
-        for tonic in range(12):
-            rotated = np.roll(profile, tonic)
-            correlation = 0.0 if histogram.std() == 0 else float(np.corrcoef(histogram, rotated)[0, 1])
-            if best is None or correlation > best[0]:
-                best = (correlation, tonic, mode)
-    correlation, tonic, mode = best
+    correlation, tonic, mode = _ranked_keys(histogram)[0]
     name = key_name(tonic, mode)
     scale = scale_pitch_classes(name)
     in_scale = float(sum(histogram[pc] for pc in scale) / histogram.sum())
     return KeyEstimate(name, correlation, in_scale)
+
+
+def key_candidates(piece: Piece, count: int = 3) -> list[str]:
+    """The ``count`` keys Krumhansl-Schmuckler ranks highest for a piece, best first (empty without notes)."""
+    histogram = pitch_class_durations(piece)
+    if histogram.sum() == 0:
+        return []
+    return [key_name(tonic, mode) for _, tonic, mode in _ranked_keys(histogram)[:count]]
+
+
+def _ranked_keys(histogram: np.ndarray) -> list[tuple[float, int, str]]:
+    """(correlation, tonic, mode) of the 24 keys with a pitch-class histogram, best first (ties: major before
+    minor, lower tonic first, as the first found wins)."""
+    scored = []
+    for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
+        for tonic in range(12):
+            rotated = np.roll(profile, tonic)
+            correlation = 0.0 if histogram.std() == 0 else float(np.corrcoef(histogram, rotated)[0, 1])
+            scored.append((correlation, tonic, mode))
+    order = sorted(range(len(scored)), key=lambda i: (-scored[i][0], i))
+    return [scored[i] for i in order]
 
 
 # Modes a tune's final can be the tonic of, and the key (major or minor) each is named by.
