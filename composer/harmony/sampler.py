@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from composer.core.lstm_step import FusedStack, one_thread
-from composer.core.sampling import draw_tokens
+from composer.core.sampling import GumbelNoise
 from composer.harmony.cadence import Guide
 from composer.harmony.grid import (HOLD, MASK, MIN_PITCH, NUM_VOICES, PITCH_OFFSET, REST, UNKNOWN_KEY,
                                    transpose_key_index)
@@ -42,7 +42,7 @@ def _limit_bias(model: HarmonyModel) -> torch.Tensor:
     return bias
 
 
-def _draw(logits: torch.Tensor, temperature: float, generator: torch.Generator) -> torch.Tensor:
+def _draw(logits: torch.Tensor, temperature: float, noise: GumbelNoise) -> torch.Tensor:
     """One token per row from masked logits [B, V].
 
     Temperature 0 decides in two steps: first whether the voice rests, holds or starts a note (the
@@ -55,7 +55,7 @@ def _draw(logits: torch.Tensor, temperature: float, generator: torch.Generator) 
         pitch = logits[:, PITCH_OFFSET:].argmax(-1) + PITCH_OFFSET
         other = torch.where(probs[:, HOLD] >= probs[:, REST], HOLD, REST)
         return torch.where(attack >= probs.gather(1, other[:, None])[:, 0], pitch, other)
-    return draw_tokens(logits / temperature, generator)
+    return (logits / temperature - noise.next()).argmax(-1)        # Gumbel-max: a draw from the softmax
 
 
 @torch.no_grad()
@@ -123,7 +123,7 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
     if not len(rows):
         return out, scores.numpy()
     first, last = int(rows[0]), int(rows[-1]) + 1
-    generator = torch.Generator().manual_seed(seed)
+    noise = GumbelNoise(torch.Generator().manual_seed(seed), (count, model.net.config.vocab_size))
     limit_bias = _limit_bias(model).numpy()                              # [4, V]
     written_bias = limit_bias if key_bias is None else limit_bias + key_bias.astype(np.float32)  # [4, V]
     candidates = _token_pitches(model.net.config.vocab_size).numpy()    # [V]
@@ -154,7 +154,7 @@ def _fill(model, given, positions, count, temperature, seed, on_step, rules, key
                 decided = [u for u in range(NUM_VOICES) if u < voice or not unknown[t, u]]
                 broken = rule_mask(candidates, before, now, voice, decided)                   # [B, V]
             logits = torch.from_numpy(_constrain(logits, broken, guided))
-            choice = _draw(logits, temperature, generator)
+            choice = _draw(logits, temperature, noise)
             out[:, t, voice] = choice.numpy()
             if guide is not None:
                 guide.record(t, voice, choice)

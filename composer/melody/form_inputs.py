@@ -257,33 +257,35 @@ class LookbackTracker:
     Each row keeps per tick the pitch and duration class of the note that starts there, so a step costs
     a few gathers. The state is numpy: a step's bookkeeping is a dozen operations on a few integers per
     row, where numpy's per-call cost is a fraction of PyTorch's (see :mod:`composer.melody.form_steps`).
+
+    The table is padded with class 0 ("no note") before the first tick, as far back as the longest lag, and
+    after the last, so a lookback before the piece's start or past the table needs no test.
     """
 
     def __init__(self, layout: FormLayout, metre: Metre, vocab: Vocabulary, prompt: np.ndarray,
                  rows: int, ticks: int) -> None:
         self.rows, self.ticks = rows, max(1, ticks)
-        self.lags = np.array([lag * metre.bar_ticks for lag in layout.lags], dtype=np.int64)            # [L]
+        lags = np.array([lag * metre.bar_ticks for lag in layout.lags], dtype=np.int64)               # [L]
+        self.pad = int(lags.max()) if len(lags) else 0                     # ticks of zeros before tick 0
+        self.back = self.pad - lags                                        # [L]: table column = cursor + back
+        self.last_column = self.pad + self.ticks                           # all zeros: past the table's end
         self.offsets = np.asarray(layout.lookback_offsets, dtype=np.int64).reshape(-1, 2)                # [L, 2]
         pitches, durations = note_tables(prompt, vocab, self.ticks)
-        # int16 [B, ticks]: 256 rows of 512 bars take 25 MB each
-        self.pitches = np.repeat(pitches.astype(np.int16)[None], rows, 0)
-        self.durations = np.repeat(durations.astype(np.int16)[None], rows, 0)
+        # int16 [B, pad + ticks + 1, 2] (pitch class, duration class): 256 rows of 512 bars take 50 MB
+        self.notes = np.zeros((rows, self.last_column + 1, 2), dtype=np.int16)
+        self.notes[:, self.pad:self.last_column, 0] = pitches
+        self.notes[:, self.pad:self.last_column, 1] = durations
         self.pitch_base = vocab.pitch_offset - vocab.config.min_pitch - 1
         self.pitch_range = (vocab.pitch_offset, vocab.duration_offset)
         self.duration_offset = vocab.duration_offset
         self.ticks_per_beat = vocab.config.ticks_per_beat
         self.onset = np.full(rows, -1, dtype=np.int64)               # each row's note awaiting its duration
-        self.row_index = np.arange(rows)
+        self.row_index = np.arange(rows)[:, None]                     # [B, 1]
 
     def ids(self, cursor: np.ndarray) -> np.ndarray:
         """int64 [B, 2 * lags]: the lookback columns at each row's cursor (int [B])."""
-        back = np.asarray(cursor, dtype=np.int64)[:, None] - self.lags                                # [B, L]
-        inside = (back >= 0) & (back < self.ticks)
-        safe = np.minimum(np.maximum(back, 0), self.ticks - 1)       # (np.clip costs several times more)
-        rows = self.row_index[:, None]
-        pitch = np.where(inside, self.pitches[rows, safe], 0)
-        duration = np.where(inside, self.durations[rows, safe], 0)
-        return (np.stack([pitch, duration], 2) + self.offsets).reshape(len(back), -1)                # [B, 2L]
+        column = np.minimum(np.asarray(cursor, dtype=np.int64)[:, None] + self.back, self.last_column)  # [B, L]
+        return (self.notes[self.row_index, column] + self.offsets).reshape(len(column), -1)          # [B, 2L]
 
     def record(self, token: np.ndarray, cursor_before: np.ndarray) -> None:
         """Note each row's new token (int [B]), drawn with its time cursor at ``cursor_before`` (int [B])."""
@@ -295,15 +297,16 @@ class LookbackTracker:
         if is_duration.any():
             rows = np.flatnonzero(is_duration)
             twelfths = (token[rows] - self.duration_offset + 1) * 12 // self.ticks_per_beat
-            self.durations[rows, self.onset[rows]] = np.minimum(np.maximum(twelfths, 1), DURATION_CLASSES - 1)
+            self.notes[rows, self.pad + self.onset[rows], 1] = np.minimum(np.maximum(twelfths, 1),
+                                                                          DURATION_CLASSES - 1)
         if is_pitch.any():
             rows = np.flatnonzero(is_pitch)
-            self.pitches[rows, cursor_before[rows]] = token[rows] - self.pitch_base
+            self.notes[rows, self.pad + cursor_before[rows], 0] = token[rows] - self.pitch_base
         self.onset = np.where(is_pitch, cursor_before, np.where(is_duration, -1, self.onset))
 
     def select(self, rows: np.ndarray) -> None:
         """Keep the given rows (int [R]), in this order (beam search)."""
         rows = np.asarray(rows, dtype=np.int64)
-        self.pitches, self.durations = self.pitches[rows], self.durations[rows]
+        self.notes = self.notes[rows]
         self.onset = self.onset[rows]
-        self.row_index = np.arange(len(rows))
+        self.row_index = np.arange(len(rows))[:, None]

@@ -78,6 +78,7 @@ class FormSteps:
                 self.tracker = LookbackTracker(self.layout, metre, vocab, prompt, rows, self.limit + 1)
             if self.layout.key_offset is not None:                                        # each row's key class
                 self.key_row = np.full(rows, int(key_ids(prompt, vocab)[-1]) + self.layout.key_offset)
+                self.key_shift = self.layout.key_offset - vocab.key_offset    # KEY token -> its table row
         self.repeats = _Replay(plan, vocab, prompt, rows) if plan is not None and _has_repeats(plan) else None
         self.cadence = CadenceGuide(vocab, prompt, rows, self.end, key, self.reach,
                                     closing_span(metre)) if cadence else None
@@ -157,7 +158,8 @@ class FormSteps:
             self.tracker.record(token, cursor_before)
         if self.key_row is not None:
             is_key = (token >= self.vocab.key_offset) & (token < self.vocab.shift_offset)
-            self.key_row = np.where(is_key, token - self.vocab.key_offset + self.layout.key_offset, self.key_row)
+            if is_key.any():
+                self.key_row = np.where(is_key, token + self.key_shift, self.key_row)
         if self.repeats is not None:
             self.repeats.record(token, cursor_before)
         if self.cadence is not None:

@@ -5,8 +5,8 @@ goes through :class:`Stepper`, which calls PyTorch's fused cell kernels directly
 :mod:`composer.core.lstm_step`) instead of the ``nn.LSTM`` module, because at batch sizes of 1..16 the
 module's per-call overhead is most of the cost. For an LSTM the first layer's input side (embedding times
 input weights, plus biases) is a table computed once per model, so a step looks up a row there instead of
-multiplying. Tokens are drawn with the Gumbel-max trick (:func:`composer.core.sampling.draw_tokens`), a few
-elementwise operations instead of ``torch.multinomial``.
+multiplying. Tokens are drawn with the Gumbel-max trick (:class:`composer.core.sampling.GumbelNoise`, its noise made for
+many steps at once), two elementwise operations instead of ``torch.multinomial``.
 
 A chord-conditioned model (``ModelConfig.condition_size``) gets a condition vector with every step:
 the caller gives one per grid tick, and each row reads the one at its own time cursor. Their
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from composer.core.lstm_step import FusedStack, one_thread, select_rows
-from composer.core.sampling import draw_tokens
+from composer.core.sampling import GumbelNoise
 from composer.melody.encoding import BOS, EOS, PAD, Vocabulary
 from composer.melody.form_plan import FormPlan
 from composer.melody.form_steps import FormSteps
@@ -269,7 +269,7 @@ class Sampler:
             ValueError: a bad prompt, a condition that does not fit the model, or a plan that ends elsewhere.
         """
         self.check_condition(condition)
-        generator = torch.Generator().manual_seed(options.seed)
+        noise = GumbelNoise(torch.Generator().manual_seed(options.seed), (count, len(self.vocab)))
         max_steps = self._step_cap(prompt, until_tick, max_steps)
         form = self.form_steps(prompt, count, until_tick, metre, plan, options.cadence, options.key, max_steps,
                                options.key_guide)
@@ -287,7 +287,7 @@ class Sampler:
             logits, state = self.stepper.step_from(lookups.inputs(last, cursor, form), state)  # [B, V]
             logits += lookups.bias(last, cursor, form)
             form.restrict_near_ends(logits, cursor)
-            token = form.replay(self._draw(logits, options, generator).numpy(), cursor)  # [B]: drawn, or a copy
+            token = form.replay(self._draw(logits, options, noise).numpy(), cursor)  # [B]: drawn, or a copy
             token = np.where(done, PAD, token)
             form.record(token, cursor)
             cursor = cursor + self.vocab.shift_steps[token]
@@ -344,8 +344,9 @@ class Sampler:
                 + per_tick[torch.arange(ticks).clamp(max=len(per_tick) - 1)])
 
     @staticmethod
-    def _draw(logits: torch.Tensor, options: SamplingOptions, generator: torch.Generator) -> torch.Tensor:
-        """One token per row from masked logits [B, V]."""
+    def _draw(logits: torch.Tensor, options: SamplingOptions, noise: GumbelNoise) -> torch.Tensor:
+        """One token per row from masked logits [B, V] (-inf: never), drawn from their softmax by the Gumbel-max
+        trick: int64 [B]."""
         logits = logits / options.temperature
         if options.top_k:
             kth = torch.topk(logits, min(options.top_k, logits.size(-1)), dim=-1).values[:, -1:]
@@ -356,7 +357,7 @@ class Sampler:
             drop = cumulative - torch.softmax(sorted_logits, -1) >= options.top_p  # keep the first past p
             sorted_logits = sorted_logits.masked_fill(drop, NEG_INF)
             logits = torch.full_like(logits, NEG_INF).scatter(-1, order, sorted_logits)
-        return draw_tokens(logits, generator)
+        return (logits - noise.next()).argmax(-1)
 
     @_one_thread
     @torch.no_grad()
@@ -461,6 +462,7 @@ class _StepLookups:
         biases = [step_bias, eos, *form.bias_tables()]
         self.bias_offsets = np.cumsum([0] + [len(table) for table in biases[:-1]])      # [tables]
         self.bias_table = torch.cat(biases)                                              # [rows, V]
+        self._offsets: dict[tuple[int, int], torch.Tensor] = {}
 
     def inputs(self, last: np.ndarray, cursor: np.ndarray, form: FormSteps) -> torch.Tensor:
         """[B, G]: the first layer's input side of each row (last token int [B], cursor int [B])."""
@@ -471,12 +473,23 @@ class _StepLookups:
         if lookback is not None:
             columns.append(lookback + self.lookback_offset)
         ids = columns[0] if len(columns) == 1 else np.concatenate(columns, 1)
-        return torch.nn.functional.embedding_bag(torch.from_numpy(ids), self.input_table, mode="sum")
+        return self._sum_rows(self.input_table, ids)
 
     def bias(self, last: np.ndarray, cursor: np.ndarray, form: FormSteps) -> torch.Tensor:
         """[B, V]: what to add to each row's logits."""
         ids = np.stack([last, cursor < self.until, *form.bias_ids(cursor)], 1) + self.bias_offsets
-        return torch.nn.functional.embedding_bag(torch.from_numpy(ids), self.bias_table, mode="sum")
+        return self._sum_rows(self.bias_table, ids)
+
+    def _sum_rows(self, table: torch.Tensor, ids: np.ndarray) -> torch.Tensor:
+        """[B, W]: per row of ``ids`` (int64 [B, K], contiguous), the sum of those rows of ``table`` [N, W].
+
+        ``embedding_bag`` itself, without ``torch.nn.functional``'s checks and reshapes: a third of the cost at
+        a step's sizes. The bag offsets are made once per shape.
+        """
+        offsets = self._offsets.get(ids.shape)
+        if offsets is None:
+            offsets = self._offsets[ids.shape] = torch.arange(0, ids.size, ids.shape[1])
+        return torch.embedding_bag(table, torch.from_numpy(ids.reshape(-1)), offsets, False, 0)[0]
 
 
 def _after_prompt(prompt: np.ndarray, rows: list[np.ndarray]) -> list[np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from composer.core.sampling import draw_tokens
+from composer.core.sampling import GumbelNoise, draw_tokens
 from composer.melody.model import CELLS, ComposerLM, ModelConfig
 from composer.melody.sample import Stepper
 
@@ -100,3 +100,15 @@ def test_draw_tokens_repeats_with_the_same_seed():
     first = draw_tokens(logits, torch.Generator().manual_seed(7))
     assert torch.equal(first, draw_tokens(logits, torch.Generator().manual_seed(7)))
     assert not torch.equal(first, draw_tokens(logits, torch.Generator().manual_seed(8)))
+
+
+def test_gumbel_noise_made_in_chunks_draws_what_draw_tokens_draws_step_by_step():
+    """The samplers' noise, made 5 steps at a time, gives each step the draw that draw_tokens gives that step
+    with the same generator, across chunk boundaries (so seeds keep their pieces)."""
+    logits = [torch.randn(6, 40, generator=torch.Generator().manual_seed(step)) for step in range(12)]
+    reference_source, chunked_source = torch.Generator().manual_seed(11), torch.Generator().manual_seed(11)
+    noise = GumbelNoise(chunked_source, (6, 40), chunk=5)
+    for step_logits in logits:
+        expected = draw_tokens(step_logits, reference_source)
+        assert torch.equal((step_logits - noise.next()).argmax(-1), expected)
+    assert noise.next().shape == (6, 40)
