@@ -137,7 +137,8 @@ def beat_frames(positions: np.ndarray) -> np.ndarray:
 
 
 def melody_guide(given: np.ndarray, positions: np.ndarray, key: int, vocab: int, cadence: bool = True,
-                 clashes: bool = True, compound: tuple[np.ndarray, np.ndarray] | None = None) -> Guide | None:
+                 clashes: bool = True, compound: tuple[np.ndarray, np.ndarray] | None = None,
+                 closing_key: int | None = None) -> Guide | None:
     """The :class:`Guide` for harmonizing a given soprano (``given[:, 0]``) in ``key``; None if it limits nothing.
 
     Args:
@@ -150,6 +151,8 @@ def melody_guide(given: np.ndarray, positions: np.ndarray, key: int, vocab: int,
         compound: the felt beats of compound metres and where those metres are (bool [T] each, see
             :func:`composer.harmony.grid.compound_beats`): there the beats are the dotted quarters, for the
             clashes, and a lower voice may not hold a note begun off a beat across the next one.
+        closing_key: the key index the cadence closes in (default ``key``), e.g. the key on the melody's last
+            note (:func:`composer.music.analysis.closing_key`).
     """
     guide = Guide(len(given)).with_vocab(vocab)
     lower = [v for v in range(1, NUM_VOICES) if (given[:, v] == MASK).any()]
@@ -165,7 +168,7 @@ def melody_guide(given: np.ndarray, positions: np.ndarray, key: int, vocab: int,
             for step in CLASH_STEPS:
                 guide.allowed[t, lower, (soprano[t] + step) % 12] = False
             used = True
-    span, chord = final_span(given[:, 0]), tonic_chord(key)
+    span, chord = final_span(given[:, 0]), tonic_chord(key if closing_key is None else closing_key)
     if cadence and lower and span is not None and chord is not None:
         tonic, classes = chord
         last = int(given[span[0], 0]) - PITCH_OFFSET + MIN_PITCH

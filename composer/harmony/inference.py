@@ -50,6 +50,7 @@ class HarmonyResult:
     transposed: int = 0   # semitones the melody was moved to fit the soprano range (and moved back)
     key: str | None = None   # the key the model was told (None: unknown, the model guessed)
     chords_reduced: int = 0  # chords in the melody (e.g. a fiddle's double stops) sung as their top note
+    closes_in: str | None = None   # the key of the closing cadence (harmonize; see its ``cadence`` argument)
 
 
 # -- harmonize ----------------------------------------------------------------------------------------------
@@ -139,8 +140,11 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
         search: candidates drawn per harmonization, the likeliest kept (see :func:`fill`).
         key: the key to harmonize in ("F", "Dm", ...); None: the melody's key signature, else its
             estimated key.
-        cadence: close on the tonic chord of that key over the melody's last note (bass on the tonic; a
-            Picardy third allowed in minor), unless that note is not a tone of the tonic triad.
+        cadence: close on a tonic chord over the melody's last note (bass on the tonic; a Picardy third allowed
+            in minor): without ``key``, of the key on that note when the melody keeps to a major, mixolydian,
+            minor, dorian or harmonic minor scale on it (a dorian chorale written with its parent key's
+            signature closes on its own final, as Bach closes it), else of the key told; no cadence where
+            the melody's last note is not a tone of that tonic triad.
         clash_guard: refuse lower-voice notes a minor second, major seventh or minor ninth from the melody
             on beats.
         hold_bias: added to HOLD's log-probability in the lower voices (negative: more attacks).
@@ -165,10 +169,12 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     line, chords = melody_line(melody)
     shift = soprano_shift([n.pitch for n in line], model.voice_limits[0])
     told = _key_for(key, melody.replace(notes=tuple(line)))
+    closes_in = told if key is not None else _closing_key_for(melody.replace(notes=tuple(line)), told)
     given, positions = _melody_grid(model, line, melody, shift)
     model_key = transpose_key_index(told, shift)
     compound = compound_beats(melody.time_signatures, melody.ticks_per_beat, len(given))
-    guide = melody_guide(given, positions, model_key, model.net.config.vocab_size, cadence, clash_guard, compound)
+    guide = melody_guide(given, positions, model_key, model.net.config.vocab_size, cadence, clash_guard, compound,
+                         closing_key=transpose_key_index(closes_in, shift))
     grids = fill(model, given, positions, count, temperature, seed, on_step, rules, search, model_key,
                  guide=guide, **_leanings(model, given, model_key, cadence, key_guide, hold_bias, repeat_bias))
     if grids is None:
@@ -177,7 +183,8 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
         grids = np.stack([refine(model, given, grid, positions, refine_steps, model_key, seed + index, rules=rules,
                                  guide=guide)[0] for index, grid in enumerate(grids)])
     pieces = _harmonized_pieces(grids, line, melody, shift, melody.key or key_of_index(told))
-    return HarmonyResult(pieces, seed, time.perf_counter() - started, shift, key_of_index(told), chords)
+    return HarmonyResult(pieces, seed, time.perf_counter() - started, shift, key_of_index(told), chords,
+                         key_of_index(closes_in) if cadence else None)
 
 
 def _leanings(model: HarmonyModel, given: np.ndarray, key: int, cadence: bool, strength: float, hold_bias: float,
@@ -230,6 +237,15 @@ def _key_for(key: str | None, piece: Piece) -> int:
         return key_index(key)
     except ValueError as error:
         raise HarmonyError(str(error)) from None
+
+
+def _closing_key_for(line: Piece, told: int) -> int:
+    """The key index the cadence closes in: the key on the melody's last note where the melody keeps to a scale
+    on it (:func:`composer.music.analysis.closing_key`), else ``told``."""
+    from composer.music.analysis import closing_key   # as piece_key_index: analysis loads on first use
+
+    name = closing_key(line)
+    return key_index(name) if name is not None else told
 
 
 def _satb_piece(notes, template: Piece, name: str) -> Piece:

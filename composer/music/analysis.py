@@ -88,21 +88,44 @@ def estimate_tune_key(piece: Piece) -> KeyEstimate | None:
     estimate = estimate_key(piece)
     if estimate is None:
         return None
-    last_start = max(n.start for n in piece.notes)
-    final = min(n.pitch for n in piece.notes if n.start == last_start) % 12
-    histogram = pitch_class_durations(piece)
-    best = None
-    for mode, named in _FINAL_MODES:
-        share = float(sum(histogram[(final + step) % 12] for step in _MODE_STEPS[mode]) / histogram.sum())
-        if best is None or share > best[0]:
-            best = (share, named)
-    share, named = best
-    if share < FINAL_IN_SCALE:
+    name = final_key(piece, _FINAL_MODES)
+    if name is None:
         return estimate
-    name = key_name(final, named)
+    histogram = pitch_class_durations(piece)
     in_scale = float(sum(histogram[pc] for pc in scale_pitch_classes(name)) / histogram.sum())
     return KeyEstimate(name, estimate.correlation if name == estimate.key else float("nan"), in_scale)
 
 
+def closing_key(piece: Piece) -> str | None:
+    """The key a melody closes in, for the chord under its last note: the key on its last note when the melody
+    keeps to a major, mixolydian, minor, dorian or harmonic minor scale on that note (at least 90 % of its note
+    time); None otherwise (a melody that ends on another degree, e.g. the third of its key).
+
+    Bach closes a chorale on its melody's last note: in 282 of the 292 chorales of the bundled train and valid
+    splits the final bass is that note's pitch class, where the key signature's tonic is the bass in 225. A
+    dorian melody written with its parent key's signature ends on its own final, as does a mixolydian folk
+    tune. Phrygian is left out: a major-key tune ending on its third fits the phrygian scale on that note, and
+    wants its tonic chord, not the major chord a phrygian close would give it.
+    """
+    return final_key(piece, _FINAL_MODES + (("harmonic minor", "minor"),))
+
+
+def final_key(piece: Piece, modes: tuple[tuple[str, str], ...]) -> str | None:
+    """The major or minor key on a piece's last note (its lowest note, if several start last), named by the best
+    fitting of ``modes`` ((mode, "major" or "minor") pairs) when that mode's scale on the note holds at least
+    :data:`FINAL_IN_SCALE` of the note time; None otherwise, or for a piece without notes."""
+    if not piece.notes:
+        return None
+    last_start = max(n.start for n in piece.notes)
+    final = min(n.pitch for n in piece.notes if n.start == last_start) % 12
+    histogram = pitch_class_durations(piece)
+    if histogram.sum() == 0:
+        return None
+    share, named = max(((float(sum(histogram[(final + step) % 12] for step in _MODE_STEPS[mode]) / histogram.sum()),
+                         named) for mode, named in modes), key=lambda pair: pair[0])
+    return key_name(final, named) if share >= FINAL_IN_SCALE else None
+
+
 _MODE_STEPS = {"major": (0, 2, 4, 5, 7, 9, 11), "mixolydian": (0, 2, 4, 5, 7, 9, 10),
-               "minor": (0, 2, 3, 5, 7, 8, 10), "dorian": (0, 2, 3, 5, 7, 9, 10)}
+               "minor": (0, 2, 3, 5, 7, 8, 10), "dorian": (0, 2, 3, 5, 7, 9, 10),
+               "harmonic minor": (0, 2, 3, 5, 7, 8, 11)}

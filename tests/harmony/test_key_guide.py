@@ -3,7 +3,6 @@ without touching the melody; checked on its table and with the shipped model on 
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
