@@ -140,11 +140,9 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
         search: candidates drawn per harmonization, the likeliest kept (see :func:`fill`).
         key: the key to harmonize in ("F", "Dm", ...); None: the melody's key signature, else its
             estimated key.
-        cadence: close on a tonic chord over the melody's last note (bass on the tonic; a Picardy third allowed
-            in minor): without ``key``, of the key on that note when the melody keeps to a major, mixolydian,
-            minor, dorian or harmonic minor scale on it (a dorian chorale written with its parent key's
-            signature closes on its own final, as Bach closes it), else of the key told; no cadence where
-            the melody's last note is not a tone of that tonic triad.
+        cadence: close on a tonic chord over the melody's last note (bass on the tonic, a Picardy third allowed
+            in minor): without ``key`` in the key on that note where the melody keeps to a scale on it
+            (:func:`composer.music.analysis.closing_key`), else in the key told; none if that note is off the chord.
         clash_guard: refuse lower-voice notes a minor second, major seventh or minor ninth from the melody
             on beats.
         hold_bias: added to HOLD's log-probability in the lower voices (negative: more attacks).
@@ -152,9 +150,7 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
             model finds the whole more likely (see :func:`composer.harmony.refine.refine`); 0: none.
         repeat_bias: added to the log-probability of a lower voice striking its sounding pitch again
             (negative: fewer repeated notes).
-        key_guide: nats taken off lower-voice notes outside the key's usual notes (see
-            :mod:`composer.harmony.key_guide`); 0: none.
-        (See :mod:`composer.harmony.cadence` and :func:`fill`.)
+        key_guide: nats off lower-voice notes outside the key's usual notes (:mod:`composer.harmony.key_guide`).
 
     Returns:
         A :class:`HarmonyResult` whose pieces have the melody's resolution, tempo, metre and key.
@@ -168,13 +164,11 @@ def harmonize(model: HarmonyModel, melody: Piece, count: int = 1, temperature: f
     seed = seed if seed is not None else random.randrange(2**31)
     line, chords = melody_line(melody)
     shift = soprano_shift([n.pitch for n in line], model.voice_limits[0])
-    told = _key_for(key, melody.replace(notes=tuple(line)))
-    closes_in = told if key is not None else _closing_key_for(melody.replace(notes=tuple(line)), told)
+    told, closes_in = _keys_for(key, melody.replace(notes=tuple(line)))
     given, positions = _melody_grid(model, line, melody, shift)
     model_key = transpose_key_index(told, shift)
-    compound = compound_beats(melody.time_signatures, melody.ticks_per_beat, len(given))
-    guide = melody_guide(given, positions, model_key, model.net.config.vocab_size, cadence, clash_guard, compound,
-                         closing_key=transpose_key_index(closes_in, shift))
+    guide = _guide(model, melody, given, positions, (model_key, transpose_key_index(closes_in, shift)), cadence,
+                   clash_guard)
     grids = fill(model, given, positions, count, temperature, seed, on_step, rules, search, model_key,
                  guide=guide, **_leanings(model, given, model_key, cadence, key_guide, hold_bias, repeat_bias))
     if grids is None:
@@ -239,13 +233,24 @@ def _key_for(key: str | None, piece: Piece) -> int:
         raise HarmonyError(str(error)) from None
 
 
-def _closing_key_for(line: Piece, told: int) -> int:
-    """The key index the cadence closes in: the key on the melody's last note where the melody keeps to a scale
-    on it (:func:`composer.music.analysis.closing_key`), else ``told``."""
+def _keys_for(key: str | None, line: Piece) -> tuple[int, int]:
+    """(the key index to tell the model, the key index the cadence closes in) for a melody line: ``key`` for
+    both if given; else the line's signature or estimate, and the key on its last note where it keeps to a
+    scale on it (:func:`composer.music.analysis.closing_key`), else the same."""
     from composer.music.analysis import closing_key   # as piece_key_index: analysis loads on first use
 
-    name = closing_key(line)
-    return key_index(name) if name is not None else told
+    told = _key_for(key, line)
+    closing = closing_key(line) if key is None else None
+    return told, key_index(closing) if closing is not None else told
+
+
+def _guide(model: HarmonyModel, melody: Piece, given: np.ndarray, positions: np.ndarray, keys: tuple[int, int],
+           cadence: bool, clash_guard: bool):
+    """The cadence and clash guide for a melody grid (:func:`composer.harmony.cadence.melody_guide`), with keys
+    (told, closing) already moved with the soprano."""
+    compound = compound_beats(melody.time_signatures, melody.ticks_per_beat, len(given))
+    return melody_guide(given, positions, keys[0], model.net.config.vocab_size, cadence, clash_guard, compound,
+                        closing_key=keys[1])
 
 
 def _satb_piece(notes, template: Piece, name: str) -> Piece:

@@ -149,7 +149,7 @@ def test_bad_choices_are_refused_before_starting(qtbot, corpus, tmp_path, monkey
 
 def test_presets_and_the_default_recipe():
     default = train_dialog.default_recipe()
-    assert default.model["hidden_size"] == 256 and default.encoding["key_tokens"]  # midi_data/models/melody.json
+    assert default.model["hidden_size"] == 192 and default.encoding["key_tokens"]  # midi_data/models/melody.json
     assert train_dialog.TINY.model["hidden_size"] == 16
 
 

@@ -412,9 +412,10 @@ def test_checks_refuse_in_process_too(shipped, tmp_path):
     with pytest.raises(ContentError, match="no resume state"):
         from_checkpoint(shipped["melody"], weights="resume")     # the shipped file was stripped
     resumable = changed(shipped["melody"], ("resume",), {"model_state": copy.copy(shipped["melody"]["model_state"])})
-    assert from_checkpoint(resumable, weights="resume").net.config.hidden_size == 256
+    width = shipped["melody"]["model_config"]["hidden_size"]
+    assert from_checkpoint(resumable, weights="resume").net.config.hidden_size == width
     diverged = changed(resumable, ("resume", "model_state", "head.bias"), torch.full((184,), math.nan))
-    assert from_checkpoint(diverged).net.config.hidden_size == 256    # the best weights are what is used
+    assert from_checkpoint(diverged).net.config.hidden_size == width    # the best weights are what is used
     with pytest.raises(ContentError, match="NaN"):
         from_checkpoint(diverged, weights="resume")
 
