@@ -56,10 +56,11 @@ class CadenceGuide:
         for token in np.asarray(prompt, dtype=np.int64).tolist():
             self.record(np.full(rows, token, dtype=np.int64))
 
-    def record(self, token: np.ndarray) -> None:
-        """Note the tokens (int [B]) the rows took: a KEY token sets a row's tonic, a pitch its last note."""
+    def record(self, token: np.ndarray, keys: bool = True) -> None:
+        """Note the tokens (int [B]) the rows took: a KEY token sets a row's tonic, a pitch its last note.
+        ``keys=False``: the caller knows there is no KEY token among them."""
         token = np.asarray(token, dtype=np.int64)
-        if self.fixed is None:
+        if self.fixed is None and keys:
             is_key = self.is_key[token]
             if is_key.any():
                 self.tonic = np.where(is_key, (token - self.vocab.key_offset) % 12, self.tonic)

@@ -271,14 +271,20 @@ class LookbackTracker:
         self.last_column = self.pad + self.ticks                           # all zeros: past the table's end
         self.offsets = np.asarray(layout.lookback_offsets, dtype=np.int64).reshape(-1, 2)                # [L, 2]
         pitches, durations = note_tables(prompt, vocab, self.ticks)
-        # int16 [B, pad + ticks + 1, 2] (pitch class, duration class): 256 rows of 512 bars take 50 MB
-        self.notes = np.zeros((rows, self.last_column + 1, 2), dtype=np.int16)
+        self.unused_column = self.last_column + 1                          # where a row with nothing to write writes
+        # int16 [B, pad + ticks + 2, 2] (pitch class, duration class): 256 rows of 512 bars take 50 MB
+        self.notes = np.zeros((rows, self.unused_column + 1, 2), dtype=np.int16)
         self.notes[:, self.pad:self.last_column, 0] = pitches
         self.notes[:, self.pad:self.last_column, 1] = durations
-        self.pitch_base = vocab.pitch_offset - vocab.config.min_pitch - 1
-        self.pitch_range = (vocab.pitch_offset, vocab.duration_offset)
-        self.duration_offset = vocab.duration_offset
-        self.ticks_per_beat = vocab.config.ticks_per_beat
+        # per token: 1 a pitch, 2 a duration, 0 neither; and the class it writes (pitch 1.., duration 1..)
+        self.kind = np.zeros(len(vocab), dtype=np.int64)                                              # [V]
+        self.kind[vocab.pitch_offset:vocab.duration_offset] = 1
+        self.kind[vocab.duration_offset:] = 2
+        self.value = np.zeros(len(vocab), dtype=np.int16)                                             # [V]
+        self.value[vocab.pitch_offset:vocab.duration_offset] = (vocab.config.min_pitch + 1       # as note_tables
+                                                                + np.arange(vocab.duration_offset - vocab.pitch_offset))
+        twelfths = np.arange(1, len(vocab) - vocab.duration_offset + 1) * 12 // vocab.config.ticks_per_beat
+        self.value[vocab.duration_offset:] = np.minimum(np.maximum(twelfths, 1), DURATION_CLASSES - 1)
         self.onset = np.full(rows, -1, dtype=np.int64)               # each row's note awaiting its duration
         self.row_index = np.arange(rows)[:, None]                     # [B, 1]
 
@@ -288,20 +294,18 @@ class LookbackTracker:
         return (self.notes[self.row_index, column] + self.offsets).reshape(len(column), -1)          # [B, 2L]
 
     def record(self, token: np.ndarray, cursor_before: np.ndarray) -> None:
-        """Note each row's new token (int [B]), drawn with its time cursor at ``cursor_before`` (int [B])."""
+        """Note each row's new token (int [B]), drawn with its time cursor at ``cursor_before`` (int [B]).
+
+        Every row writes, those with nothing to note into a column that is never read: no branches, a dozen
+        operations a step.
+        """
         token = np.asarray(token, dtype=np.int64)
         cursor_before = np.asarray(cursor_before, dtype=np.int64)
-        low, high = self.pitch_range
-        is_pitch = (token >= low) & (token < high) & (cursor_before < self.ticks)
-        is_duration = (token >= self.duration_offset) & (self.onset >= 0)
-        if is_duration.any():
-            rows = np.flatnonzero(is_duration)
-            twelfths = (token[rows] - self.duration_offset + 1) * 12 // self.ticks_per_beat
-            self.notes[rows, self.pad + self.onset[rows], 1] = np.minimum(np.maximum(twelfths, 1),
-                                                                          DURATION_CLASSES - 1)
-        if is_pitch.any():
-            rows = np.flatnonzero(is_pitch)
-            self.notes[rows, self.pad + cursor_before[rows], 0] = token[rows] - self.pitch_base
+        kind, value, rows = self.kind[token], self.value[token], self.row_index[:, 0]     # [B] each
+        is_pitch = (kind == 1) & (cursor_before < self.ticks)
+        is_duration = (kind == 2) & (self.onset >= 0)
+        self.notes[rows, np.where(is_duration, self.pad + self.onset, self.unused_column), 1] = value
+        self.notes[rows, np.where(is_pitch, self.pad + cursor_before, self.unused_column), 0] = value
         self.onset = np.where(is_pitch, cursor_before, np.where(is_duration, -1, self.onset))
 
     def select(self, rows: np.ndarray) -> None:

@@ -62,6 +62,8 @@ class FormSteps:
         self.reach_row = torch.from_numpy(reach).unsqueeze(0)                             # [1, V]
         self.longest = int(reach.max())
         self.advance = vocab.shift_steps                                                  # [V]
+        self.is_key = np.zeros(len(vocab), dtype=bool)                                    # [V]
+        self.is_key[vocab.key_offset:vocab.shift_offset] = True
         self.boundary = plan.boundary[:self.limit + 1] if plan is not None \
             else np.full(self.limit + 1, self.end, dtype=np.int64)                       # [limit + 1]
         self.beat = vocab.config.ticks_per_beat
@@ -119,16 +121,27 @@ class FormSteps:
         self.restrict_near_ends(logits, cursor)
 
     def bias_tables(self) -> list[torch.Tensor]:
-        """The form's additive biases as tables [N, V] whose rows :meth:`bias_ids` picks: the rhythm grid (-inf
-        off it) and the mode's penalties (negated), so a sampler can add them with its own in one lookup."""
-        tables = [torch.zeros(self.off_grid.shape).masked_fill_(self.off_grid, NEG_INF)]   # [beat, V]
+        """The form's additive biases as tables [N, V] whose rows :meth:`bias_ids` picks, so a sampler can add
+        them with its own in one lookup:
+
+        * per tick (cursor): the rhythm grid, EOS before the end, and the boundaries (-inf on a token that would
+          cross the next section boundary or the end), [limit + 1, V];
+        * per mode state: the mode's penalties (negated), [STATES + 1, V], with the key guide.
+
+        Together they do what :meth:`restrict` does but the cadence, which :meth:`restrict_rows` keeps.
+        """
+        ticks = np.arange(self.limit + 1)                                                 # [T]
+        room = self.boundary - ticks                                                      # [T]
+        blocked = self.off_grid.numpy()[ticks % self.beat] | (self.reach[None, :] > room[:, None])   # [T, V]
+        blocked[ticks < self.end, EOS] = True
+        tables = [torch.from_numpy(np.where(blocked, np.float32(NEG_INF), np.float32(0.0)))]
         if self.mode is not None:
             tables.append(-self.mode.table)                                               # [STATES + 1, V]
         return tables
 
     def bias_ids(self, cursor: np.ndarray) -> list[np.ndarray]:
         """int64 [B] per table of :meth:`bias_tables`: each row's row of it at its cursor."""
-        ids = [cursor % self.beat]
+        ids = [np.minimum(cursor, self.limit)]
         if self.mode is not None:
             ids.append(self.mode.states())
         return ids
@@ -139,6 +152,11 @@ class FormSteps:
         room = self.boundary[np.minimum(cursor, self.limit)] - cursor                     # [B]
         if int(room.min()) < self.longest:                                                # a boundary is near
             logits.masked_fill_(self.reach_row > torch.from_numpy(room).unsqueeze(1), NEG_INF)
+        self.restrict_rows(logits, cursor)
+
+    def restrict_rows(self, logits: torch.Tensor, cursor: np.ndarray) -> None:
+        """Forbid (in place) what would end a row off its tonic (the cadence): the one limit that depends on a
+        row's own notes, not only on its cursor, so no table of :meth:`bias_tables` holds it."""
         if self.cadence is not None:
             self.cadence.restrict(logits, cursor)
 
@@ -154,18 +172,18 @@ class FormSteps:
         """Note the tokens (int [B]) the rows took, drawn at ``cursor_before`` (int [B])."""
         token = np.asarray(token, dtype=np.int64)
         cursor_before = np.asarray(cursor_before, dtype=np.int64)
+        is_key = self.is_key[token]                                                       # [B]
+        keys = bool(is_key.any())                                 # a KEY token comes first, so rarely
         if self.tracker is not None:
             self.tracker.record(token, cursor_before)
-        if self.key_row is not None:
-            is_key = (token >= self.vocab.key_offset) & (token < self.vocab.shift_offset)
-            if is_key.any():
-                self.key_row = np.where(is_key, token + self.key_shift, self.key_row)
+        if self.key_row is not None and keys:
+            self.key_row = np.where(is_key, token + self.key_shift, self.key_row)
         if self.repeats is not None:
             self.repeats.record(token, cursor_before)
         if self.cadence is not None:
-            self.cadence.record(token)
+            self.cadence.record(token, keys)
         if self.mode is not None:
-            self.mode.record(token)
+            self.mode.record(token, keys)
 
     def select(self, rows: np.ndarray) -> None:
         """Keep the given rows (int [R]), in this order (beam search)."""

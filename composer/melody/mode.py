@@ -63,30 +63,34 @@ class ModeKeeper:
         self.key = np.full(rows, -1, dtype=np.int64)        # 0..11 major, 12..23 minor, -1 unknown
         self.choice = np.zeros(rows, dtype=np.int64)        # 0: no mode chosen yet, 1: the first, 2: other
         self.started = np.zeros(rows, dtype=np.int64)       # 1 once the row has played a note
+        self.state = np.full(rows, STATES, dtype=np.int64)  # the penalty table's row (see states)
         for token in np.asarray(prompt, dtype=np.int64).tolist():
             self.record(np.full(rows, token, dtype=np.int64))
 
-    def record(self, token: np.ndarray) -> None:
-        """Note the tokens (int [B]) the rows took: a KEY token sets the key, a pitch may choose the mode."""
+    def record(self, token: np.ndarray, keys: bool = True) -> None:
+        """Note the tokens (int [B]) the rows took: a KEY token sets the key, a pitch may choose the mode.
+        ``keys=False``: the caller knows there is no KEY token among them."""
         token = np.asarray(token, dtype=np.int64)
-        new_key = self.key_of[token]                                                          # [B], -1 if none
-        is_key = new_key >= 0
-        if is_key.any():
+        new_key = self.key_of[token] if keys else None                                        # [B], -1 if none
+        is_key = new_key >= 0 if keys else None
+        if keys and is_key.any():
             self.key = np.where(is_key, new_key, self.key)
             self.choice = np.where(is_key, 0, self.choice)
             self.started = np.where(is_key, 0, self.started)
         chosen = self.choice_of[self.key, token]                    # row -1 (unknown key) chooses nothing
         self.choice = np.where(self.choice == 0, chosen, self.choice)
         self.started = self.started | self.is_pitch[token]
+        self.state = np.where(self.key >= 0, self.key * 6 + self.choice * 2 + self.started, STATES)
 
     def select(self, rows: np.ndarray) -> None:
         """Keep the given rows (int [R]), in this order (beam search)."""
         rows = np.asarray(rows, dtype=np.int64)
         self.key, self.choice, self.started = self.key[rows], self.choice[rows], self.started[rows]
+        self.state = self.state[rows]
 
     def states(self) -> np.ndarray:
         """int64 [B]: each row's row of the penalty table (its key, mode choice and whether it has begun)."""
-        return np.where(self.key >= 0, self.key * 6 + self.choice * 2 + self.started, STATES)
+        return self.state                                    # kept by record and select
 
     def bias(self, logits: torch.Tensor) -> None:
         """Lower (in place) the logits [B, V] of pitches outside each row's mode."""

@@ -286,7 +286,7 @@ class Sampler:
                 break
             logits, state = self.stepper.step_from(lookups.inputs(last, cursor, form), state)  # [B, V]
             logits += lookups.bias(last, cursor, form)
-            form.restrict_near_ends(logits, cursor)
+            form.restrict_rows(logits, cursor)
             token = form.replay(self._draw(logits, options, noise).numpy(), cursor)  # [B]: drawn, or a copy
             token = np.where(done, PAD, token)
             form.record(token, cursor)
@@ -437,9 +437,9 @@ class _StepLookups:
 
     * The first layer's input side: each row's token row (:attr:`Stepper.token_rows`), the per-tick inputs at
       its cursor (chords, form) and the form's lookback and key rows, summed.
-    * The logits' additive biases: the grammar after the row's last token and the key's scale, EOS refused
-      before the end, and the form's rhythm grid and mode (:meth:`FormSteps.bias_tables`), summed; -inf
-      wherever one of them forbids the token.
+    * The logits' additive biases: the grammar after the row's last token and the key's scale, and the form's
+      per-tick limits (the rhythm grid, EOS before the end, the boundaries) and mode
+      (:meth:`FormSteps.bias_tables`), summed; -inf wherever one of them forbids the token.
 
     Args:
         token_rows: [V, G] each token's row.
@@ -457,9 +457,7 @@ class _StepLookups:
         inputs = [token_rows, *([tick_inputs] if tick_inputs is not None else []),
                   *([form.lookback_table] if form.lookback_table is not None else [])]
         self.input_table = torch.cat(inputs) if len(inputs) > 1 else token_rows         # [V + ticks + F, G]
-        eos = torch.zeros(2, self.vocab_size)
-        eos[1, EOS] = NEG_INF                                      # row 1: before the end
-        biases = [step_bias, eos, *form.bias_tables()]
+        biases = [step_bias, *form.bias_tables()]
         self.bias_offsets = np.cumsum([0] + [len(table) for table in biases[:-1]])      # [tables]
         self.bias_table = torch.cat(biases)                                              # [rows, V]
         self._offsets: dict[tuple[int, int], torch.Tensor] = {}
@@ -477,7 +475,7 @@ class _StepLookups:
 
     def bias(self, last: np.ndarray, cursor: np.ndarray, form: FormSteps) -> torch.Tensor:
         """[B, V]: what to add to each row's logits."""
-        ids = np.stack([last, cursor < self.until, *form.bias_ids(cursor)], 1) + self.bias_offsets
+        ids = np.stack([last, *form.bias_ids(cursor)], 1) + self.bias_offsets
         return self._sum_rows(self.bias_table, ids)
 
     def _sum_rows(self, table: torch.Tensor, ids: np.ndarray) -> torch.Tensor:

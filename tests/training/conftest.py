@@ -7,7 +7,6 @@ sampling, generation and CLI tests share. Nothing writes into ``midi_data/`` or 
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path

@@ -83,7 +83,7 @@ def write_short_piece(path: Path, notes: int) -> None:
 def messy_folder(tmp_path) -> Path:
     root = tmp_path / "messy"
     root.mkdir()
-    good = copy_folk_subset(root, 6, offset=3)                 # inside their collection sub-folders
+    copy_folk_subset(root, 6, offset=3)                        # inside their collection sub-folders
     extra = root / "more" / "deeper"
     extra.mkdir(parents=True)
     shutil.copyfile(folk_files()[100], extra / "tune.MID")     # upper-case suffix counts as MIDI

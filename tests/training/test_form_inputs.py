@@ -122,7 +122,8 @@ def test_sampling_reads_the_inputs_training_reads(advance):
             assert torch.allclose(logits[0], expected[0, t], atol=1e-5), t
     # a prompt read at once gives the tracker the same notes as reading it token by token
     tracker = LookbackTracker(net.layout, metre, v, ids, 1, end + 1)
-    assert np.array_equal(tracker.notes, steps.tracker.notes)
+    read = slice(0, tracker.unused_column)                     # the column rows with nothing to write write into
+    assert np.array_equal(tracker.notes[:, read], steps.tracker.notes[:, read])
     assert tracker.notes[0, :, 0].any() and tracker.notes[0, :, 1].any()     # pitches and durations were seen
 
 
