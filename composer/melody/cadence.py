@@ -50,6 +50,9 @@ class CadenceGuide:
         self.is_key[vocab.key_offset:vocab.shift_offset] = True
         self.is_shift = np.zeros(len(vocab), dtype=bool)
         self.is_shift[vocab.shift_offset:vocab.voice_offset] = True
+        self.moves = self.reach > 0                                                  # [V]: tokens that take time
+        tonics = np.arange(12)[:, None]                                              # [12, 1]
+        self.off_tonic = (self.pitch_class >= 0) & (self.pitch_class != tonics)      # [12, V]: pitches off each tonic
         self.fixed = parse_key(key)[0] if key else None
         self.tonic = np.full(rows, -1 if self.fixed is None else self.fixed, dtype=np.int64)
         self.last_is_tonic = np.ones(rows, dtype=bool)                           # no note yet: nothing to finish
@@ -78,22 +81,23 @@ class CadenceGuide:
         cursor = np.asarray(cursor, dtype=np.int64)
         if int(cursor.max()) + self.longest <= self.final_beat:
             return                                     # every row is still far from the end: the common case
+        known, open_end = self.tonic >= 0, ~self.last_is_tonic
+        in_final_beat = cursor >= self.final_beat
         near = (cursor + self.longest > self.final_beat) & (cursor < self.end)                # [B]
-        if not near.any():
-            return                                     # no unfinished row is near enough to the end for a rule
-        known = self.tonic >= 0
-        in_final_beat = (cursor >= self.final_beat) & known                                   # [B]
-        off_tonic = (self.pitch_class[None, :] >= 0) & (self.pitch_class[None, :] != self.tonic[:, None])
-        forbid = off_tonic & in_final_beat[:, None]                                           # [B, V]
-        must_stop = known & ~self.last_is_tonic & (cursor < self.final_beat)                  # [B]
-        into_final = (cursor[:, None] + self.reach[None, :]) > self.final_beat                # [B, V]
-        forbid |= must_stop[:, None] & into_final & (self.reach[None, :] > 0)
-        must_play = known & ~self.last_is_tonic & (cursor >= self.final_beat)                 # [B]
-        to_end = (cursor[:, None] + self.reach[None, :]) >= self.end                          # [B, V]
-        forbid |= must_play[:, None] & to_end & self.is_shift[None, :]
-        forbid = torch.from_numpy(forbid)
-        still_open = (logits.masked_fill(forbid, NEG_INF) > NEG_INF).any(1, keepdim=True)    # [B, 1]
-        logits.masked_fill_(forbid & still_open, NEG_INF)
+        rows = np.flatnonzero(near & known & (in_final_beat | open_end))   # rows a rule can bite (numpy, a few)
+        if not len(rows):
+            return
+        after = cursor[rows, None] + self.reach[None, :]                                      # [R, V]
+        in_final, must_play = in_final_beat[rows, None], open_end[rows, None]
+        # in the final beat: only the tonic may start, and a row off the tonic may not rest to the end;
+        # before it (the row's last note is off the tonic): nothing may run into the final beat
+        final_rules = self.off_tonic[self.tonic[rows]] | (must_play & (after >= self.end) & self.is_shift)
+        forbid = np.where(in_final, final_rules, (after > self.final_beat) & self.moves)      # [R, V]
+        values = logits.numpy()                                        # the same memory (a fresh CPU tensor)
+        chosen = values[rows]                                                                 # [R, V]
+        still_open = (np.where(forbid, NEG_INF, chosen) > NEG_INF).any(1, keepdims=True)      # [R, 1]
+        chosen[forbid & still_open] = NEG_INF
+        values[rows] = chosen
 
 
 def closing_span(metre: Metre) -> int:
