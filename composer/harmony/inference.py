@@ -23,7 +23,7 @@ from composer.harmony.grid import (MASK, NUM_VOICES, UNKNOWN_KEY, VOICE_NAMES, H
                                    voice_frames)
 from composer.harmony.model import (DEFAULT_HARMONY_MODEL, KEY_ENSEMBLE, HarmonyModel, key_shifts,  # noqa: F401 (API)
                                     load_harmony_model)
-from composer.harmony.cadence import final_span, melody_guide
+from composer.harmony.cadence import Guide, final_span, melody_guide
 from composer.harmony.key_guide import DEFAULT_KEY_GUIDE, key_bias
 from composer.harmony.refine import refine
 from composer.harmony.sampler import StepCallback, fill
@@ -245,7 +245,7 @@ def _keys_for(key: str | None, line: Piece) -> tuple[int, int]:
 
 
 def _guide(model: HarmonyModel, melody: Piece, given: np.ndarray, positions: np.ndarray, keys: tuple[int, int],
-           cadence: bool, clash_guard: bool):
+           cadence: bool, clash_guard: bool) -> Guide | None:
     """The cadence and clash guide for a melody grid (:func:`composer.harmony.cadence.melody_guide`), with keys
     (told, closing) already moved with the soprano."""
     compound = compound_beats(melody.time_signatures, melody.ticks_per_beat, len(given))

@@ -275,7 +275,7 @@ class Sampler:
                                options.key_guide)
         state, last, cursor = self.prime(prompt, count, condition, form)
         lookups = _StepLookups(self.stepper.token_rows, self.tick_inputs(condition, form), form,
-                               self.grammar_bias + self.key_bias(options.key), until_tick)
+                               self.grammar_bias + self.key_bias(options.key))
         # per-row bookkeeping in numpy, the logits in torch (see composer.melody.form_steps)
         cursor = np.full(count, cursor, dtype=np.int64)                                # [B]
         last = last.numpy().copy()                                                      # [B]
@@ -446,12 +446,11 @@ class _StepLookups:
         tick_inputs: [ticks, G] the per-tick inputs, or None.
         form: the request's form steps (its lookback table and bias tables).
         step_bias: [V, V] the grammar after each token plus the key's scale.
-        until_tick: where the rows end (EOS only there).
     """
 
     def __init__(self, token_rows: torch.Tensor, tick_inputs: torch.Tensor | None, form: FormSteps,
-                 step_bias: torch.Tensor, until_tick: int) -> None:
-        self.vocab_size, self.until = len(token_rows), until_tick
+                 step_bias: torch.Tensor) -> None:
+        self.vocab_size = len(token_rows)
         self.ticks = 0 if tick_inputs is None else len(tick_inputs)
         self.lookback_offset = self.vocab_size + self.ticks
         inputs = [token_rows, *([tick_inputs] if tick_inputs is not None else []),
