@@ -327,4 +327,7 @@ def test_a_time_capped_harmony_run_ends_with_the_learning_rate_decayed(tmp_path)
     config = TINY_HARMONY.replace(epochs=1000, max_minutes=4 * one_epoch / 60, patience=1000)
     history = train_harmony(folder, tmp_path / "capped.pt", config)["history"]
     assert 2 <= len(history) < 1000
-    assert history[-1]["lr"] < 0.5 * config.lr
+    # fitted to the epochs that fit: falling from the first epoch on, well below the top by the last (how far
+    # depends on how the machine's speed moved during the run); a cosine over 1000 epochs would still be
+    # warming up here, its learning rate rising
+    assert history[-1]["lr"] < min(history[0]["lr"], 0.9 * config.lr)

@@ -364,5 +364,8 @@ def test_a_time_capped_run_ends_with_the_learning_rate_decayed(micro_corpus, tmp
     result = train(micro_corpus, tmp_path / "capped.pt", config)
     history = result["history"]
     assert 2 <= len(history) < 1000
-    assert history[-1]["lr"] < 0.5 * config.lr
+    # fitted to the epochs that fit: falling from the first epoch on, well below the top by the last (how far
+    # depends on how the machine's speed moved during the run); a cosine over 1000 epochs would still be
+    # warming up here, its learning rate rising
+    assert history[-1]["lr"] < min(history[0]["lr"], 0.9 * config.lr)
     assert all(later["lr"] <= earlier["lr"] * 1.5 for earlier, later in zip(history, history[1:]))
