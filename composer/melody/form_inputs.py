@@ -272,7 +272,7 @@ class LookbackTracker:
         self.offsets = np.asarray(layout.lookback_offsets, dtype=np.int64).reshape(-1, 2)                # [L, 2]
         pitches, durations = note_tables(prompt, vocab, self.ticks)
         self.unused_column = self.last_column + 1                          # where a row with nothing to write writes
-        # int16 [B, pad + ticks + 2, 2] (pitch class, duration class): 256 rows of 512 bars take 50 MB
+        # int16 [B, pad + ticks + 2, 2] (pitch class, duration class): 256 rows of 512 bars take 25 MB
         self.notes = np.zeros((rows, self.unused_column + 1, 2), dtype=np.int16)
         self.notes[:, self.pad:self.last_column, 0] = pitches
         self.notes[:, self.pad:self.last_column, 1] = durations

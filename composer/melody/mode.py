@@ -71,12 +71,13 @@ class ModeKeeper:
         """Note the tokens (int [B]) the rows took: a KEY token sets the key, a pitch may choose the mode.
         ``keys=False``: the caller knows there is no KEY token among them."""
         token = np.asarray(token, dtype=np.int64)
-        new_key = self.key_of[token] if keys else None                                        # [B], -1 if none
-        is_key = new_key >= 0 if keys else None
-        if keys and is_key.any():
-            self.key = np.where(is_key, new_key, self.key)
-            self.choice = np.where(is_key, 0, self.choice)
-            self.started = np.where(is_key, 0, self.started)
+        if keys:
+            new_key = self.key_of[token]                                                      # [B], -1 if none
+            is_key = new_key >= 0
+            if is_key.any():
+                self.key = np.where(is_key, new_key, self.key)
+                self.choice = np.where(is_key, 0, self.choice)
+                self.started = np.where(is_key, 0, self.started)
         chosen = self.choice_of[self.key, token]                    # row -1 (unknown key) chooses nothing
         self.choice = np.where(self.choice == 0, chosen, self.choice)
         self.started = self.started | self.is_pitch[token]
