@@ -13,6 +13,7 @@ instead of the input, and :func:`lstm_update` finishes the cell from them.
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 
@@ -24,7 +25,8 @@ _CELLS = {"LSTM": torch.lstm_cell, "GRU": torch.gru_cell, "RNN_TANH": torch.rnn_
 
 @contextlib.contextmanager
 def one_thread():
-    """Run PyTorch on one thread for the duration.
+    """Run PyTorch and numpy's BLAS (the melody sampler's products, :mod:`composer.core.array_step`) on one
+    thread for the duration.
 
     A sampling step is dozens of tiny operations; spreading each over threads costs more in
     synchronisation than it saves, and collapses to a crawl when another process (training, the GUI)
@@ -33,9 +35,18 @@ def one_thread():
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            yield
     finally:
         torch.set_num_threads(previous)
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    """threadpoolctl's view of the BLAS libraries loaded (numpy's OpenBLAS), made once: 20 us to limit after."""
+    import threadpoolctl
+
+    return threadpoolctl.ThreadpoolController()
 
 
 def lstm_update(gates: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

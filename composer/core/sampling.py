@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -32,13 +33,25 @@ class GumbelNoise:
     def __init__(self, generator: torch.Generator, shape: tuple[int, int], chunk: int = 32) -> None:
         self.generator, self.shape, self.chunk = generator, tuple(shape), max(1, chunk)
         self.block = torch.empty(0, *self.shape)
+        self.block_array = self.block.numpy()
         self.used = 0
 
     def next(self) -> torch.Tensor:
         """[rows, tokens]: log(-log(u)) for uniform u; subtract it from logits and take the argmax."""
+        index = self._advance()                  # first: it may replace the block
+        return self.block[index]
+
+    def next_array(self) -> np.ndarray:
+        """:meth:`next` as a float32 numpy array (the same numbers and the same memory), for a numpy loop."""
+        index = self._advance()
+        return self.block_array[index]
+
+    def _advance(self) -> int:
+        """The index in the block of the next draw's noise, making a new block when this one is used up."""
         if self.used == len(self.block):
             uniform = torch.rand((self.chunk * self.shape[0], self.shape[1]), generator=self.generator)
             self.block = torch.log(-torch.log(uniform)).view(self.chunk, *self.shape)
+            self.block_array = self.block.numpy()
             self.used = 0
         self.used += 1
-        return self.block[self.used - 1]
+        return self.used - 1

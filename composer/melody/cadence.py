@@ -75,8 +75,9 @@ class CadenceGuide:
         rows = np.asarray(rows, dtype=np.int64)
         self.tonic, self.last_is_tonic = self.tonic[rows], self.last_is_tonic[rows]
 
-    def restrict(self, logits: torch.Tensor, cursor: np.ndarray) -> None:
-        """Forbid (in place) what would end a row off the tonic: [B, V] logits, int [B] cursors. A row the
+    def restrict(self, logits: np.ndarray | torch.Tensor, cursor: np.ndarray) -> None:
+        """Forbid (in place) what would end a row off the tonic: [B, V] logits (an array, or a CPU tensor), int
+        [B] cursors. A row the
         masks would leave without any token is left as it was."""
         cursor = np.asarray(cursor, dtype=np.int64)
         if int(cursor.max()) + self.longest <= self.final_beat:
@@ -93,7 +94,7 @@ class CadenceGuide:
         # before it (the row's last note is off the tonic): nothing may run into the final beat
         final_rules = self.off_tonic[self.tonic[rows]] | (must_play & (after >= self.end) & self.is_shift)
         forbid = np.where(in_final, final_rules, (after > self.final_beat) & self.moves)      # [R, V]
-        values = logits.numpy()                                        # the same memory (a fresh CPU tensor)
+        values = logits if isinstance(logits, np.ndarray) else logits.numpy()   # the same memory either way
         chosen = values[rows]                                                                 # [R, V]
         still_open = (np.where(forbid, NEG_INF, chosen) > NEG_INF).any(1, keepdims=True)      # [R, 1]
         chosen[forbid & still_open] = NEG_INF

@@ -33,7 +33,8 @@ class FormSteps:
 
     Args:
         model: the :class:`~composer.melody.model.ComposerLM` (its form inputs, if any, are used).
-        input_side: maps [N, E] embedding-width inputs to what a step adds (``Stepper.input_side``).
+        input_side: maps [N, E] embedding-width inputs to what a step adds, float32 [N, G]
+            (``Stepper.input_side``).
         vocab: the vocabulary.
         prompt: int64 [P] the prompt's tokens.
         rows: batch rows.
@@ -73,7 +74,7 @@ class FormSteps:
             weight = model.form.weight.detach()                                           # [rows, E]
             ticks = np.arange(self.limit + 1)
             per_tick = torch.from_numpy(tick_ids(self.layout, metre, self.end, ticks, vocab.config.ticks_per_beat))
-            self.tick_table = input_side(weight[per_tick].sum(1)) if per_tick.size(1) else None   # [end+1, G]
+            self.tick_table = input_side(weight[per_tick].sum(1)) if per_tick.size(1) else None   # [limit+1, G]
             if self.layout.lags or self.layout.key_offset is not None:
                 self.lookback_table = input_side(weight)                                  # [rows, G]
             if self.layout.lags:
@@ -103,13 +104,13 @@ class FormSteps:
             columns.append(self.key_row[:, None])                                         # [B, 1]
         return columns[0] if len(columns) == 1 else np.concatenate(columns, 1)
 
-    def lookback_extra(self, cursor: np.ndarray) -> torch.Tensor | None:
-        """[B, G]: what the lookback inputs add to this step at the rows' cursors (int [B]); None without
-        them. The per-tick inputs are ``tick_table``'s rows."""
-        ids = self.lookback_ids(cursor)
+    def lookback_extra(self, cursor: np.ndarray) -> np.ndarray | None:
+        """float32 [B, G]: what the lookback inputs add to this step at the rows' cursors (int [B]); None
+        without them. The per-tick inputs are ``tick_table``'s rows."""
+        ids = self.lookback_ids(np.asarray(cursor, dtype=np.int64))
         if ids is None:
             return None
-        return torch.nn.functional.embedding_bag(torch.from_numpy(ids), self.lookback_table, mode="sum")
+        return np.add.reduce(self.lookback_table[ids], 1)
 
     def restrict(self, logits: torch.Tensor, cursor: np.ndarray) -> None:
         """Forbid (in place) what the form does not allow at the rows' cursors: [B, V] logits, int [B] cursors
@@ -154,9 +155,10 @@ class FormSteps:
             logits.masked_fill_(self.reach_row > torch.from_numpy(room).unsqueeze(1), NEG_INF)
         self.restrict_rows(logits, cursor)
 
-    def restrict_rows(self, logits: torch.Tensor, cursor: np.ndarray) -> None:
-        """Forbid (in place) what would end a row off its tonic (the cadence): the one limit that depends on a
-        row's own notes, not only on its cursor, so no table of :meth:`bias_tables` holds it."""
+    def restrict_rows(self, logits: np.ndarray | torch.Tensor, cursor: np.ndarray) -> None:
+        """Forbid (in place, in logits [B, V]: an array, or a CPU tensor) what would end a row off its tonic (the
+        cadence): the one limit that depends on a row's own notes, not only on its cursor, so no table of
+        :meth:`bias_tables` holds it."""
         if self.cadence is not None:
             self.cadence.restrict(logits, cursor)
 

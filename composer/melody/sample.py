@@ -1,12 +1,13 @@
 """Sampling token sequences from a trained model, batched across variations.
 
-The recurrent state is carried one step at a time (the prefix is read once, never re-run). Each step
-goes through :class:`Stepper`, which calls PyTorch's fused cell kernels directly (the shared step of
-:mod:`composer.core.lstm_step`) instead of the ``nn.LSTM`` module, because at batch sizes of 1..16 the
-module's per-call overhead is most of the cost. For an LSTM the first layer's input side (embedding times
-input weights, plus biases) is a table computed once per model, so a step looks up a row there instead of
-multiplying. Tokens are drawn with the Gumbel-max trick (:class:`composer.core.sampling.GumbelNoise`, its noise made for
-many steps at once), two elementwise operations instead of ``torch.multinomial``.
+The recurrent state is carried one step at a time (the prefix is read once by the module, never re-run).
+Each step goes through :class:`Stepper`, which steps a numpy copy of the network
+(:mod:`composer.core.array_step`) instead of the ``nn.LSTM`` module, because at batch sizes of 1..16 the
+per-call cost of the library is most of a step; the step's masks, lookbacks and draw are numpy too. For an
+LSTM the first layer's input side (embedding times input weights, plus biases) is a table computed once per
+model, so a step looks up a row there instead of multiplying. Tokens are drawn with the Gumbel-max trick
+(:class:`composer.core.sampling.GumbelNoise`, its noise made for many steps at once), two elementwise
+operations instead of ``torch.multinomial``.
 
 A chord-conditioned model (``ModelConfig.condition_size``) gets a condition vector with every step:
 the caller gives one per grid tick, and each row reads the one at its own time cursor. Their
@@ -26,7 +27,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from composer.core.lstm_step import FusedStack, one_thread, select_rows
+from composer.core.array_step import ArrayStack, select_rows
+from composer.core.lstm_step import one_thread
 from composer.core.sampling import GumbelNoise
 from composer.melody.encoding import BOS, EOS, PAD, Vocabulary
 from composer.melody.form_plan import FormPlan
@@ -48,50 +50,48 @@ def _one_thread(method):
 
 
 class Stepper:
-    """One recurrent step of a :class:`ComposerLM` for a batch, using fused cell kernels.
+    """One recurrent step of a :class:`ComposerLM` for a batch, in numpy.
 
-    The recurrent stack is stepped by :class:`composer.core.lstm_step.FusedStack`; this class adds the
-    embedding, the condition and the output head. State is a list with one entry per layer: ``(h, c)`` for
-    LSTM, ``h`` for GRU and RNN, each [B, H].
+    The recurrent stack is stepped by :class:`composer.core.array_step.ArrayStack` (why numpy: see there);
+    this class adds the embedding, the condition and the output head, copied from the model at construction.
+    State is a list with one entry per layer: ``(h, c)`` for LSTM, ``h`` for GRU and RNN, each float32 [B, H].
     """
 
     def __init__(self, model: ComposerLM) -> None:
         config = model.config
         self.config = config
-        self.embedding = model.embedding.weight.detach()                 # [V, E]
-        self.stack = FusedStack(model.rnn)
-        self.projection = None
-        if model.projection is not None:
-            self.projection = (model.projection.weight.detach(), model.projection.bias.detach())
-        self.head = (model.head.weight.detach(), model.head.bias.detach())  # [V, H], [V]
-        self.condition = None
-        if model.condition is not None:
-            self.condition = (model.condition.weight.detach(), model.condition.bias.detach())  # [E, C], [E]
+        self.embedding = _array(model.embedding.weight)                  # [V, E]
+        self.stack = ArrayStack(model.rnn)
+        self.projection = _transposed(model.projection)                  # ([E or H, H or E], [..]) or None
+        self.head = _transposed(model.head)                              # [H, V], [V]
+        self.condition = _transposed(model.condition)                    # [C, E], [E] or None
         # LSTM: the first layer's input gates of every token, computed once: embedding . W_ih + biases
         self.first_gates = None
         if config.cell == "lstm":
             self.first_gates = self.stack.input_gates(self.embedding)   # [V, 4H]
 
-    def condition_inputs(self, vectors: torch.Tensor) -> torch.Tensor:
-        """What each condition vector adds to a step, to pass as ``extra``: float [N, C] -> [N, 4H] for an
-        LSTM (its share of the first layer's gates), [N, E] for other cells (its share of the input).
+    def condition_inputs(self, vectors) -> np.ndarray:
+        """What each condition vector adds to a step, to pass as ``extra``: float [N, C] (array or tensor) ->
+        [N, 4H] for an LSTM (its share of the first layer's gates), [N, E] for other cells.
 
         Raises:
             ValueError: the model takes no condition, or the vectors have the wrong width.
         """
         if self.condition is None:
             raise ValueError("this model was trained without conditioning (chords); it takes no condition")
-        if vectors.dim() != 2 or vectors.size(1) != self.config.condition_size:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.config.condition_size:
             raise ValueError(f"condition vectors must be [N, {self.config.condition_size}], "
                              f"got {list(vectors.shape)}")
-        return self.input_side(torch.nn.functional.linear(vectors.float(), *self.condition))  # [N, 4H or E]
+        weight_t, bias = self.condition
+        return self.input_side(vectors @ weight_t + bias)                # [N, 4H or E]
 
-    def input_side(self, inputs: torch.Tensor) -> torch.Tensor:
-        """What embedding-width inputs [N, E] add to a step, to pass as ``extra``: [N, 4H] for an LSTM (its
-        share of the first layer's gates), the inputs themselves for other cells."""
+    def input_side(self, inputs) -> np.ndarray:
+        """What embedding-width inputs [N, E] (array or tensor) add to a step, to pass as ``extra``: [N, 4H] for
+        an LSTM (its share of the first layer's gates), the inputs themselves for other cells."""
         if self.first_gates is not None:
-            return self.stack.input_gates(inputs.float(), bias=False)
-        return inputs.float()
+            return self.stack.input_gates(inputs, bias=False)
+        return np.asarray(inputs, dtype=np.float32)
 
     def initial_state(self, batch: int) -> list:
         return self.stack.zeros(batch)
@@ -100,39 +100,53 @@ class Stepper:
         """Convert ``nn.LSTM``-style state ([L, B, H] tensors) to this class's per-layer list."""
         return self.stack.from_module(state)
 
-    def __call__(self, tokens: torch.Tensor, state: list,
-                 extra: torch.Tensor | None = None) -> tuple[torch.Tensor, list]:
-        """Logits of the next token.
+    def __call__(self, tokens, state: list, extra: np.ndarray | None = None) -> tuple[torch.Tensor, list]:
+        """Logits of the next token, as a tensor (for beam search, which ranks in PyTorch).
 
         Args:
-            tokens: int64 [B], the current token of each row.
+            tokens: int [B] (array or tensor), the current token of each row.
             state: per-layer state (see the class docstring).
             extra: rows of :meth:`condition_inputs` ([B, 4H] or [B, E]), or None.
 
         Returns:
-            logits [B, V] and the new state.
+            logits [B, V] (a tensor sharing the step's memory) and the new state.
         """
-        rows = self.token_rows.index_select(0, tokens)                   # [B, 4H or E]
-        return self.step_from(rows if extra is None else rows + extra, state)
+        rows = self.token_rows[np.asarray(tokens, dtype=np.int64)]       # [B, 4H or E]
+        logits, state = self.step_from(rows if extra is None else rows + np.asarray(extra), state)
+        return torch.from_numpy(logits), state
 
     @property
-    def token_rows(self) -> torch.Tensor:
+    def token_rows(self) -> np.ndarray:
         """[V, 4H or E]: what each token adds to a step's first-layer input side (an LSTM's input gates,
         biases included; another cell's embedding)."""
         return self.first_gates if self.first_gates is not None else self.embedding
 
-    def step_from(self, inputs: torch.Tensor, state: list) -> tuple[torch.Tensor, list]:
-        """Logits [B, V] and the new state from a step's whole first-layer input side [B, 4H or E] (a token's
-        row of :attr:`token_rows` plus what :meth:`input_side` gives for the extras)."""
+    def step_from(self, inputs: np.ndarray, state: list) -> tuple[np.ndarray, list]:
+        """Logits float32 [B, V] and the new state from a step's whole first-layer input side [B, 4H or E] (a
+        token's row of :attr:`token_rows` plus what :meth:`input_side` gives for the extras)."""
         if self.first_gates is not None:   # LSTM: the first layer's input gates are given
             x, new_state = self.stack(None, state, inputs)               # [B, H]
         else:
             x, new_state = self.stack(inputs, state)                     # [B, H]
         if self.projection is not None:
-            x = torch.nn.functional.linear(x, *self.projection)
-        return torch.nn.functional.linear(x, *self.head), new_state      # [B, V]
+            x = x @ self.projection[0] + self.projection[1]
+        logits = x @ self.head[0]                                        # [B, V]
+        logits += self.head[1]
+        return logits, new_state
 
     select = staticmethod(select_rows)   # the state of the given batch rows (beam search, batch expansion)
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    """A float32 numpy copy of a parameter."""
+    return tensor.detach().float().numpy().copy()
+
+
+def _transposed(linear: torch.nn.Linear | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """A linear layer as (W^T [In, Out], b [Out]) float32 copies, for ``x @ W^T + b``; None for None."""
+    if linear is None:
+        return None
+    return _array(linear.weight).T.copy(), _array(linear.bias)
 
 
 @dataclass(frozen=True)
@@ -287,7 +301,7 @@ class Sampler:
             logits, state = self.stepper.step_from(lookups.inputs(last, cursor, form), state)  # [B, V]
             logits += lookups.bias(last, cursor, form)
             form.restrict_rows(logits, cursor)
-            token = form.replay(self._draw(logits, options, noise).numpy(), cursor)  # [B]: drawn, or a copy
+            token = form.replay(self._draw(logits, options, noise), cursor)         # [B]: drawn, or a copy
             token = np.where(done, PAD, token)
             form.record(token, cursor)
             cursor = cursor + self.vocab.shift_steps[token]
@@ -299,12 +313,12 @@ class Sampler:
         generated = np.stack(outputs, 1) if outputs else np.zeros((count, 0), dtype=np.int64)
         return _after_prompt(prompt, list(generated))
 
-    def _logits(self, last: torch.Tensor, state: list, cursor: np.ndarray, inputs: torch.Tensor | None,
+    def _logits(self, last: torch.Tensor, state: list, cursor: np.ndarray, inputs: np.ndarray | None,
                 form: FormSteps) -> tuple[torch.Tensor, list]:
         """One step for every row: logits [R, V] and the new state, with the per-tick inputs (chords, form)
         at each row's cursor (int [R]) and the lookbacks added."""
-        extra = None if inputs is None else \
-            inputs.index_select(0, torch.from_numpy(np.minimum(cursor, len(inputs) - 1)))  # [R, 4H or E]
+        cursor = np.asarray(cursor, dtype=np.int64)
+        extra = None if inputs is None else inputs[np.minimum(cursor, len(inputs) - 1)]   # [R, 4H or E]
         return self.stepper(last, state, _plus(extra, form.lookback_extra(cursor)))
 
     def _step_cap(self, prompt: np.ndarray, until_tick: int, max_steps: int | None) -> int:
@@ -333,21 +347,24 @@ class Sampler:
         return FormSteps(self.model, self.stepper.input_side, self.vocab, prompt, rows,
                          metre or Metre(4 * beat, beat), plan, until_tick, cadence, key, horizon, key_guide)
 
-    def tick_inputs(self, condition: torch.Tensor | None, form: FormSteps) -> torch.Tensor | None:
-        """[ticks, 4H or E]: what the chords and the per-tick form inputs add to a step at each tick."""
+    def tick_inputs(self, condition: torch.Tensor | None, form: FormSteps) -> np.ndarray | None:
+        """float32 [ticks, 4H or E]: what the chords and the per-tick form inputs add to a step at each tick."""
         chords = self.stepper.condition_inputs(condition) if condition is not None else None
         per_tick = form.tick_table
         if chords is None or per_tick is None:
             return chords if per_tick is None else per_tick
-        ticks = max(len(chords), len(per_tick))
-        return (chords[torch.arange(ticks).clamp(max=len(chords) - 1)]
-                + per_tick[torch.arange(ticks).clamp(max=len(per_tick) - 1)])
+        ticks = np.arange(max(len(chords), len(per_tick)))
+        return chords[np.minimum(ticks, len(chords) - 1)] + per_tick[np.minimum(ticks, len(per_tick) - 1)]
 
     @staticmethod
-    def _draw(logits: torch.Tensor, options: SamplingOptions, noise: GumbelNoise) -> torch.Tensor:
-        """One token per row from masked logits [B, V] (-inf: never), drawn from their softmax by the Gumbel-max
-        trick: int64 [B]."""
-        logits = logits / options.temperature
+    def _draw(logits: np.ndarray, options: SamplingOptions, noise: GumbelNoise) -> np.ndarray:
+        """One token per row from masked logits float32 [B, V] (-inf: never), drawn from their softmax by the
+        Gumbel-max trick: int64 [B]."""
+        if not options.top_k and options.top_p == 1.0:                   # the default: no tail to cut
+            if options.temperature != 1.0:
+                logits = logits / np.float32(options.temperature)
+            return (logits - noise.next_array()).argmax(-1)
+        logits = torch.from_numpy(logits) / options.temperature
         if options.top_k:
             kth = torch.topk(logits, min(options.top_k, logits.size(-1)), dim=-1).values[:, -1:]
             logits = logits.masked_fill(logits < kth, NEG_INF)
@@ -357,7 +374,7 @@ class Sampler:
             drop = cumulative - torch.softmax(sorted_logits, -1) >= options.top_p  # keep the first past p
             sorted_logits = sorted_logits.masked_fill(drop, NEG_INF)
             logits = torch.full_like(logits, NEG_INF).scatter(-1, order, sorted_logits)
-        return (logits - noise.next()).argmax(-1)
+        return (logits - noise.next()).argmax(-1).numpy()
 
     @_one_thread
     @torch.no_grad()
@@ -433,7 +450,7 @@ class Sampler:
 
 
 class _StepLookups:
-    """A sampling step's two table lookups, for every row at once (ids in numpy, one PyTorch lookup each).
+    """A sampling step's two table lookups, for every row at once.
 
     * The first layer's input side: each row's token row (:attr:`Stepper.token_rows`), the per-tick inputs at
       its cursor (chords, form) and the form's lookback and key rows, summed.
@@ -448,20 +465,19 @@ class _StepLookups:
         step_bias: [V, V] the grammar after each token plus the key's scale.
     """
 
-    def __init__(self, token_rows: torch.Tensor, tick_inputs: torch.Tensor | None, form: FormSteps,
+    def __init__(self, token_rows: np.ndarray, tick_inputs: np.ndarray | None, form: FormSteps,
                  step_bias: torch.Tensor) -> None:
         self.vocab_size = len(token_rows)
         self.ticks = 0 if tick_inputs is None else len(tick_inputs)
         self.lookback_offset = self.vocab_size + self.ticks
         inputs = [token_rows, *([tick_inputs] if tick_inputs is not None else []),
                   *([form.lookback_table] if form.lookback_table is not None else [])]
-        self.input_table = torch.cat(inputs) if len(inputs) > 1 else token_rows         # [V + ticks + F, G]
+        self.input_table = _table(inputs)                                               # [V + ticks + F, G]
         biases = [step_bias, *form.bias_tables()]
         self.bias_offsets = np.cumsum([0] + [len(table) for table in biases[:-1]])      # [tables]
-        self.bias_table = torch.cat(biases)                                              # [rows, V]
-        self._offsets: dict[tuple[int, int], torch.Tensor] = {}
+        self.bias_table = _table(biases)                                                # [rows, V]
 
-    def inputs(self, last: np.ndarray, cursor: np.ndarray, form: FormSteps) -> torch.Tensor:
+    def inputs(self, last: np.ndarray, cursor: np.ndarray, form: FormSteps) -> np.ndarray:
         """[B, G]: the first layer's input side of each row (last token int [B], cursor int [B])."""
         columns = [last[:, None]]
         if self.ticks:
@@ -470,23 +486,24 @@ class _StepLookups:
         if lookback is not None:
             columns.append(lookback + self.lookback_offset)
         ids = columns[0] if len(columns) == 1 else np.concatenate(columns, 1)
-        return self._sum_rows(self.input_table, ids)
+        return _sum_rows(self.input_table, ids)
 
-    def bias(self, last: np.ndarray, cursor: np.ndarray, form: FormSteps) -> torch.Tensor:
+    def bias(self, last: np.ndarray, cursor: np.ndarray, form: FormSteps) -> np.ndarray:
         """[B, V]: what to add to each row's logits."""
-        ids = np.stack([last, *form.bias_ids(cursor)], 1) + self.bias_offsets
-        return self._sum_rows(self.bias_table, ids)
+        ids = np.array([last, *form.bias_ids(cursor)]).T + self.bias_offsets           # [B, tables]
+        return _sum_rows(self.bias_table, ids)
 
-    def _sum_rows(self, table: torch.Tensor, ids: np.ndarray) -> torch.Tensor:
-        """[B, W]: per row of ``ids`` (int64 [B, K], contiguous), the sum of those rows of ``table`` [N, W].
 
-        ``embedding_bag`` itself, without ``torch.nn.functional``'s checks and reshapes: a third of the cost at
-        a step's sizes. The bag offsets are made once per shape.
-        """
-        offsets = self._offsets.get(ids.shape)
-        if offsets is None:
-            offsets = self._offsets[ids.shape] = torch.arange(0, ids.size, ids.shape[1])
-        return torch.embedding_bag(table, torch.from_numpy(ids.reshape(-1)), offsets, False, 0)[0]
+def _table(parts: list) -> np.ndarray:
+    """float32 [N, W]: the parts' rows (arrays or tensors) one after another."""
+    arrays = [np.asarray(part, dtype=np.float32) for part in parts]
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _sum_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """float32 [B, W]: per row of ``ids`` (int [B, K]), the sum of those rows of ``table`` [N, W] (the ufunc's
+    reduce itself: ``.sum`` adds a third at a step's sizes)."""
+    return np.add.reduce(table[ids], 1)
 
 
 def _after_prompt(prompt: np.ndarray, rows: list[np.ndarray]) -> list[np.ndarray]:

@@ -1,4 +1,4 @@
-"""sample.Stepper (fused cell kernels) must compute exactly what ComposerLM.forward computes."""
+"""sample.Stepper (the numpy step) must compute what ComposerLM.forward computes, to float32 rounding."""
 
 from __future__ import annotations
 
