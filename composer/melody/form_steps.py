@@ -73,10 +73,12 @@ class FormSteps:
         if self.layout:
             weight = model.form.weight.detach()                                           # [rows, E]
             ticks = np.arange(self.limit + 1)
-            per_tick = torch.from_numpy(tick_ids(self.layout, metre, self.end, ticks, vocab.config.ticks_per_beat))
-            self.tick_table = input_side(weight[per_tick].sum(1)) if per_tick.size(1) else None   # [limit+1, G]
+            per_tick = tick_ids(self.layout, metre, self.end, ticks, vocab.config.ticks_per_beat)   # [T, K]
+            form_rows = input_side(weight)                               # [rows, G]: what each form row adds
+            # a tick's inputs are a sum of form rows, so their share of a step is the sum of those rows' shares
+            self.tick_table = np.add.reduce(form_rows[per_tick], 1) if per_tick.shape[1] else None   # [T, G]
             if self.layout.lags or self.layout.key_offset is not None:
-                self.lookback_table = input_side(weight)                                  # [rows, G]
+                self.lookback_table = form_rows                                           # [rows, G]
             if self.layout.lags:
                 self.tracker = LookbackTracker(self.layout, metre, vocab, prompt, rows, self.limit + 1)
             if self.layout.key_offset is not None:                                        # each row's key class
