@@ -7,6 +7,8 @@ from importlib import metadata
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
+from composer.music.keys import key_distribution_text
+
 
 def app_version() -> str:
     try:
@@ -39,8 +41,12 @@ def recipe_html(name: str, checkpoint: dict) -> str:
         parts.append(f"<p>Epochs trained: {epoch}</p>")
     model_config = checkpoint.get("model_config") or {}
     if model_config:
-        text = ", ".join(f"{k} {_format_value(v)}" for k, v in model_config.items())
+        text = ", ".join(f"{k} {_format_value(v)}" for k, v in model_config.items() if k != "key_counts")
         parts.append(f"<p><b>Network:</b> {html.escape(text)}</p>")
+        keys = key_distribution_text(model_config.get("key_counts"))
+        if keys:
+            parts.append(f"<p><b>Keys of the training pieces</b> (a melody from nothing draws its key from these): "
+                         f"{html.escape(keys)}</p>")
     recipe = checkpoint.get("recipe") or {}
     config = recipe.get("config") if isinstance(recipe, dict) else None
     if isinstance(config, dict):

@@ -54,6 +54,11 @@ def _info_melody(args: argparse.Namespace, checkpoint: dict) -> int:
             m = checkpoint["metrics"][split]
             print(f"  {split}: loss {m['loss']:.4f} nats/token, perplexity {m['perplexity']:.3f}, "
                   f"accuracy {100 * m['accuracy']:.1f}%")
+    from composer.music.keys import key_distribution_text
+
+    keys = key_distribution_text(config.get("key_counts"))
+    if keys:
+        print(f"  keys of the training pieces (a melody from nothing draws its key from these): {keys}")
     recipe = checkpoint["recipe"]
     print(f"  data: {recipe.get('data_dir')} (fingerprint {recipe.get('data_fingerprint', '')[:12]}), "
           f"files {recipe.get('data', {}).get('files')}")

@@ -15,6 +15,7 @@ from composer.melody.encoding import EncodingConfig, Vocabulary
 from composer.melody.form_inputs import FormLayout
 
 CELLS = ("lstm", "gru", "rnn")
+KEY_COUNT = 24      # KEY tokens: 12 major keys, then 12 minor (composer.melody.encoding)
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # GRU/RNN: h; LSTM: (h, c), each [L, B, H]
 
@@ -38,6 +39,11 @@ class ModelConfig(Settings):
         form_features: comma-separated form inputs (:mod:`composer.melody.form_inputs`: position in the bar,
             bars remaining, phrase, lookbacks); each token's ids pick rows of one embedding table that are
             added to the token embedding. "": none (model files without this field).
+        key_counts: how many training pieces were written in each key, in the order of the vocabulary's KEY
+            tokens (12 major, then 12 minor), before any transposition. A piece generated from nothing draws
+            its KEY token from these (:class:`composer.melody.sample.Sampler`): trained on every transposition,
+            the network itself gives Eb or C# major as often as G or D. (): not recorded (model files without
+            this field); the network's own choice is used.
     """
 
     LABEL = "model settings"
@@ -51,9 +57,17 @@ class ModelConfig(Settings):
     tie_weights: bool = False
     condition_size: int = 0
     form_features: str = ""
+    key_counts: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         FormLayout.parse(self.form_features)   # raises ValueError on an unknown feature
+        counts = tuple(self.key_counts) if isinstance(self.key_counts, (list, tuple)) else None
+        if counts is None or not all(type(n) is int and 0 <= n < 1 << 40 for n in counts):
+            raise ValueError(f"key_counts must be a list of counts (whole numbers from 0), got {self.key_counts!r}"
+                             [:160])
+        if counts and (len(counts) != KEY_COUNT or not sum(counts)):
+            raise ValueError(f"key_counts must give {KEY_COUNT} counts, not all 0 (or none), got {len(counts)}")
+        object.__setattr__(self, "key_counts", counts)         # a file's list, kept as the field's tuple
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         self.require_at_least_one("vocab_size", "embedding_size", "hidden_size", "num_layers")
@@ -205,6 +219,9 @@ def check_checkpoint(checkpoint: dict, weights: str = "model_state") -> tuple[Mo
     if config.vocab_size != len(vocab):
         raise ContentError(f"inconsistent contents: its model settings give vocab_size {config.vocab_size:,} but "
                            f"its vocabulary has {len(vocab):,} tokens")
+    if config.key_counts and not vocab.config.key_tokens:
+        raise ContentError("inconsistent contents: its model settings give key_counts but its vocabulary has no "
+                           "KEY tokens")
     shapes = expected_shapes(lambda: ComposerLM(config))
     check_state(checkpoint.get("model_state"), shapes, finite=weights != "resume")
     check_resume_state(checkpoint, shapes)

@@ -15,7 +15,8 @@ contributions (the condition projection, and for an LSTM its first layer's input
 once per tick before sampling, so a step costs one extra row lookup and addition.
 
 Every step is constrained by masks: the encoding's grammar (so every sample decodes in full), the key's
-scale if one is given, and EOS until the requested length is reached.
+scale if one is given, and EOS until the requested length is reached. A piece started from nothing draws its
+KEY token from the training pieces' keys (``ModelConfig.key_counts``) where the model file records them.
 """
 
 from __future__ import annotations
@@ -194,6 +195,22 @@ class Sampler:
         grammar = torch.from_numpy(vocab.grammar_mask())
         self.grammar_bias = torch.zeros(grammar.shape).masked_fill_(~grammar, NEG_INF)   # [V, V]
         self.shift_steps = torch.from_numpy(vocab.shift_steps)                          # [V]
+        self.key_prior = key_log_prior(model.config.key_counts, vocab)                  # [24] or None
+
+    def choose_key_as_the_corpus(self, logits: np.ndarray, last: np.ndarray) -> None:
+        """Give (in place) rows about to write their KEY token (their last token is BOS) the training pieces' key
+        distribution instead of the network's, which transposition in training spread over all keys.
+
+        Args:
+            logits: float32 [B, V], masks added (a token the masks forbid stays forbidden).
+            last: int [B] each row's last token.
+        """
+        rows = np.flatnonzero(np.asarray(last) == BOS)
+        if self.key_prior is None or not len(rows):
+            return
+        keys = slice(self.vocab.key_offset, self.vocab.shift_offset)
+        chosen = logits[rows, keys]                                                     # [R, 24]
+        logits[rows, keys] = np.where(chosen == NEG_INF, NEG_INF, self.key_prior)
 
     def key_bias(self, key: str | None) -> torch.Tensor:
         """[V] additive mask: -inf on pitches outside the key's scale."""
@@ -300,6 +317,8 @@ class Sampler:
                 break
             logits, state = self.stepper.step_from(lookups.inputs(last, cursor, form), state)  # [B, V]
             logits += lookups.bias(last, cursor, form)
+            if step == 0:
+                self.choose_key_as_the_corpus(logits, last)
             form.restrict_rows(logits, cursor)
             token = form.replay(self._draw(logits, options, noise), cursor)         # [B]: drawn, or a copy
             token = np.where(done, PAD, token)
@@ -421,7 +440,9 @@ class Sampler:
             if bool(done.all()):
                 break
             logits, state = self._logits(last, state, cursor.numpy(), inputs, form)
-            logp = torch.log_softmax(logits + self._beam_bias(last, cursor, until_tick, fixed_bias, form), -1)
+            logits = logits + self._beam_bias(last, cursor, until_tick, fixed_bias, form)
+            self.choose_key_as_the_corpus(logits.numpy(), last.numpy())
+            logp = torch.log_softmax(logits, -1)
             logp = torch.where(done.unsqueeze(1), finished_row, logp)
             total = scores.unsqueeze(1) + logp                               # [R, V]
             new_notes = notes.unsqueeze(1) + is_pitch * (~done).float().unsqueeze(1)
@@ -504,6 +525,15 @@ def _sum_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """float32 [B, W]: per row of ``ids`` (int [B, K]), the sum of those rows of ``table`` [N, W] (the ufunc's
     reduce itself: ``.sum`` adds a third at a step's sizes)."""
     return np.add.reduce(table[ids], 1)
+
+
+def key_log_prior(counts: tuple[int, ...], vocab: Vocabulary) -> np.ndarray | None:
+    """float32 [24]: log-probabilities of the KEY tokens from the training pieces' counts, half a piece added to
+    each (a key the corpus lacks stays possible, rarely); None without counts or KEY tokens."""
+    if not counts or not vocab.config.key_tokens:
+        return None
+    smoothed = np.asarray(counts, dtype=np.float64) + 0.5
+    return np.log(smoothed / smoothed.sum()).astype(np.float32)
 
 
 def _after_prompt(prompt: np.ndarray, rows: list[np.ndarray]) -> list[np.ndarray]:

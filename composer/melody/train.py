@@ -35,7 +35,8 @@ from composer.melody.model import ComposerLM, ModelConfig, detach_state
 from composer.music.chords import NO_CHORD
 
 
-MODEL_DEFAULTS = field_defaults(ModelConfig, exclude=("vocab_size", "condition_size"))
+# the recipe's model fields: not the sizes the vocabulary and the chords fix, nor what the data gives (key_counts)
+MODEL_DEFAULTS = field_defaults(ModelConfig, exclude=("vocab_size", "condition_size", "key_counts"))
 MODEL_FIELDS = tuple(MODEL_DEFAULTS)
 # Melody training keeps to the pitches a tune sings (the encoding itself allows the piano's range).
 ENCODING_DEFAULTS = {**field_defaults(EncodingConfig), "min_pitch": 36, "max_pitch": 96}
@@ -92,9 +93,21 @@ class TrainConfig(CorpusTrainingSettings):
     def encoding_config(self) -> EncodingConfig:
         return EncodingConfig(**self.encoding)
 
-    def model_config(self, vocab_size: int) -> ModelConfig:
+    def model_config(self, vocab_size: int, key_counts: tuple[int, ...] = ()) -> ModelConfig:
+        """The model settings for a vocabulary of ``vocab_size`` tokens and the training pieces' ``key_counts``."""
         return ModelConfig(vocab_size=vocab_size, condition_size=CONDITION_SIZE if self.chord_labels else 0,
-                           **self.model)
+                           key_counts=key_counts, **self.model)
+
+
+def key_counts(sequences: list[np.ndarray], vocab: Vocabulary) -> tuple[int, ...]:
+    """How many of the token sequences start (after BOS) with each KEY token, in the vocabulary's order; () for a
+    vocabulary without KEY tokens or pieces without them."""
+    if not vocab.config.key_tokens:
+        return ()
+    keys = [int(s[1]) - vocab.key_offset for s in sequences
+            if len(s) > 1 and vocab.key_offset <= int(s[1]) < vocab.shift_offset]
+    counts = np.bincount(np.asarray(keys, dtype=np.int64), minlength=vocab.shift_offset - vocab.key_offset)
+    return tuple(int(n) for n in counts) if keys else ()
 
 
 def form_ids(model: ComposerLM, vocab: Vocabulary, pieces: list[np.ndarray], metres: list[Metre]) -> list | None:
@@ -201,7 +214,7 @@ class MelodyTask(TrainingTask):
                  data_dir: str | os.PathLike, shard: Shard = SINGLE) -> None:
         self.settings, self.corpus, self.vocab, self.device, self._shard = config, corpus, vocab, device, shard
         self.rng = np.random.default_rng(config.seed)
-        self.model = ComposerLM(config.model_config(len(vocab))).to(device)
+        self.model = ComposerLM(config.model_config(len(vocab), key_counts(corpus.sequences["train"], vocab))).to(device)
         self.trainable = distributed.wrap(self.model, shard, device)  # what the steps call
         self.optimizer = make_optimizer(self.model, config.lr, config.weight_decay,
                                         no_decay=lambda name: name.startswith("embedding"))

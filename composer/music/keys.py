@@ -81,3 +81,17 @@ def scale_mask(name: str) -> list[bool]:
     """For each MIDI pitch 0..127, whether it belongs to the scale of key ``name``."""
     classes = scale_pitch_classes(name)
     return [p % 12 in classes for p in range(128)]
+
+
+def key_distribution_text(counts, top: int = 6) -> str:
+    """The likeliest keys of 24 counts in the order of the melody vocabulary's KEY tokens (12 major keys from C,
+    then 12 minor; a model file's ``key_counts``, a list or tuple), for people: "G 30%, D 29%, ... of 3,654
+    pieces" ("" for none or a malformed list)."""
+    if not isinstance(counts, (list, tuple)) or len(counts) != 24 or not all(type(n) is int for n in counts):
+        return ""
+    total = sum(counts)
+    if total <= 0:
+        return ""
+    names = [key_name(k % 12, "minor" if k >= 12 else "major") for k in range(24)]
+    ranked = sorted(zip(counts, names), key=lambda pair: -pair[0])[:top]
+    return ", ".join(f"{name} {100 * n / total:.0f}%" for n, name in ranked if n) + f" of {total:,} pieces"
