@@ -112,6 +112,8 @@ class GeneratePanel(QWidget):
         self.continue_check.setToolTip("Use the piece in the piano roll as the start (primer) of every variation;\n"
                                        "untick to start from scratch")
         form.addRow(self.continue_check)
+        self.continue_check.toggled.connect(self._show_whose_metre)
+        self._show_whose_metre(self.continue_check.isChecked())
         buttons = QHBoxLayout()
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Write the variations (Ctrl+G)")
@@ -254,6 +256,12 @@ class GeneratePanel(QWidget):
         self.chords_supported = supported
         self.chords_edit.setVisible(supported)
         self.chords_label.setVisible(supported)
+
+    def _show_whose_metre(self, continuing: bool) -> None:
+        """The Time choice is for new music: greyed while continuing a piece, which keeps its own metre."""
+        self.time_combo.setEnabled(not continuing)
+        self.time_combo.setToolTip("Continuing the current piece: its own time signature is used (see the piece's\n"
+                                   "Time above the roll)" if continuing else "Metre of new music (a primer keeps its own)")
 
     # -- the request -----------------------------------------------------------------------------
     def key(self) -> str | None:

@@ -162,6 +162,17 @@ def test_a_random_seed_is_shown_so_a_result_can_be_made_again(window, qtbot):
     assert [v.piece for v in window.panel.results.latest()] == first
 
 
+def test_the_time_choice_is_greyed_while_continuing_a_piece(window):
+    """A primer keeps its own metre, so the panel's Time (for new music) does not pretend to apply."""
+    window.panel.continue_check.setChecked(False)
+    assert window.panel.time_combo.isEnabled()
+    window.panel.continue_check.setChecked(True)
+    assert not window.panel.time_combo.isEnabled()
+    assert "its own time signature" in window.panel.time_combo.toolTip()
+    window.panel.continue_check.setChecked(False)
+    assert window.panel.time_combo.isEnabled() and "new music" in window.panel.time_combo.toolTip()
+
+
 def test_generate_in_a_key_and_continue_from_the_piece(window, qtbot, folk_file):
     window.open_file(folk_file)
     window.panel.key_combo.setCurrentText("G")
