@@ -233,8 +233,22 @@ class _KeyEnsemble:
         self.encoded = encoded.repeat(count, 1, 1)                       # [B*S, T, 2Ce], row b*S + s
         self.moved = key_ensemble_index(self.shifts, self.net.config.vocab_size)              # [S, V]
         self.step_fn = FusedStack(self.net.decoder)   # one decoder step on fused cells
+        self.token_gates, self.frame_gates = self._first_layer_inputs(encoded)
+        self.frame_gates = self.frame_gates.repeat(count, 1, 1)          # [B*S, T, 4H]
+        self.bags = torch.arange(0, count * self.size * NUM_VOICES, NUM_VOICES)  # a bag of four tokens per row
         self.state = self.step_fn.zeros(count * self.size)
         self.hidden = self.projected = None
+
+    def _first_layer_inputs(self, encoded: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The decoder's first-layer input side, split in the two parts of its input (:meth:`decoder_input`):
+        each previous-frame token's share [4V, 4H] (a step sums four rows) and each frame's encoder share with
+        both biases [S, T, 4H], all frames in one product instead of one small product a frame."""
+        weight = self.step_fn.layers[0][0]                                                   # [4H, E + 2Ce]
+        width = self.net.previous_embedding.embedding_dim
+        _, _, b_ih, b_hh = self.step_fn.layers[0]
+        token_gates = self.net.previous_embedding.weight.detach() @ weight[:, :width].t()     # [4V, 4H]
+        frames = torch.addmm(b_ih + b_hh, encoded.reshape(-1, encoded.shape[-1]), weight[:, width:].t())
+        return token_gates, frames.view(*encoded.shape[:2], -1)
 
     def _rows(self, tokens: torch.Tensor) -> torch.Tensor:
         """Grid tokens [B, ...] -> every member's view of them [B*S, ...], row b*S + s (numpy inside: a few
@@ -255,8 +269,10 @@ class _KeyEnsemble:
         """Advance to frame ``t``, given frame t-1's tokens [B, 4] (None at t = 0)."""
         rows = self._rows(previous) if previous is not None else \
             torch.full((self.count * self.size, NUM_VOICES), MASK, dtype=torch.long)
-        x = self.net.decoder_input(rows[:, None], self.encoded[:, t:t + 1])[:, 0]
-        self.hidden, self.state = self.step_fn(x, self.state)                                 # [B*S, H]
+        ids = rows + self.net.voice_offsets                                                   # [B*S, 4]
+        tokens = torch.embedding_bag(self.token_gates, ids.reshape(-1), self.bags, False, 0)[0]   # [B*S, 4H]
+        gates = self.frame_gates[:, t] + tokens
+        self.hidden, self.state = self.step_fn(None, self.state, gates)                       # [B*S, H]
         self.projected = self.net.head_in(self.hidden)                                       # [B*S, 4Z]
 
     def log_probs(self, voice: int, decided: torch.Tensor) -> torch.Tensor:
