@@ -139,6 +139,8 @@ class ResultsView(QObject):
         if self.comparing is None or self.ab is None or which not in (A, B, BOTH):
             return
         self.ab.hear(which)
+        a, b = self.comparing
+        self.piano_roll.chord_lane.show_variation(b if which == B else a)    # the chords of what is heard
         self._compare_banner()
 
     def end_compare(self) -> None:
@@ -159,4 +161,12 @@ class ResultsView(QObject):
         self.banner.setText(
             f'Comparing <b style="color:{voice_colour(0).name()}">A</b> {escape(a.label)} with '
             f'<b style="color:{colour_b}">B</b> {escape(b.label)} (read-only). Hear: {choice(A, "A")} '
-            f'{choice(B, "B")} {choice(BOTH, "both")}. Audition plays them; "Back to my piece" returns.')
+            f'{choice(B, "B")} {choice(BOTH, "both")}.{self._chords_shown(a, b, hearing)} Audition plays them; '
+            f'"Back to my piece" returns.')
+
+    @staticmethod
+    def _chords_shown(a, b, hearing: str) -> str:
+        """Whose chords the lane shows (the result heard; A's for both), for the banner, when either has chords."""
+        if not (getattr(a, "chord_spans", ()) or getattr(b, "chord_spans", ())):
+            return ""
+        return f" Chords: {'B' if hearing == B else 'A'}'s."

@@ -149,6 +149,23 @@ def test_compare_two_four_part_results_keeps_each_ones_voices(window, chorale_fi
     assert not window.canvas.read_only and window.results.comparing is None
 
 
+def test_compare_shows_the_chords_of_the_result_heard(window):
+    from composer.music.chords import ChordSpan, parse_chord
+
+    tune_a, tune_b = (read_midi(FOLK / name) for name in TUNES[:2])
+    bar = tune_a.ticks_per_bar
+    a = Variation(tune_a, "A tune", 0, chord_spans=(ChordSpan(0, bar, parse_chord("G")),))
+    b = Variation(tune_b, "B tune", 0, chord_spans=(ChordSpan(0, bar, parse_chord("Em")),))
+    window.panel.show_results([a, b])
+    assert window.results.compare([0, 1])
+    lane = window.piano_roll.chord_lane
+    assert [c.symbol for c in lane.chords] == ["G"] and "Chords: A's." in window.preview_banner.text()
+    window.results.hear("b")
+    assert [c.symbol for c in lane.chords] == ["Em"] and "Chords: B's." in window.preview_banner.text()
+    window.results.hear("both")
+    assert [c.symbol for c in lane.chords] == ["G"] and "Chords: A's." in window.preview_banner.text()
+
+
 def test_export_all_writes_every_result_and_never_overwrites(window, tmp_path, monkeypatch):
     results = window.panel.results
     variations = two_runs(window)
