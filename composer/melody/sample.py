@@ -63,7 +63,7 @@ class Stepper:
         self.config = config
         self.embedding = _array(model.embedding.weight)                  # [V, E]
         self.stack = ArrayStack(model.rnn)
-        self.projection = _transposed(model.projection)                  # ([E or H, H or E], [..]) or None
+        self.projection = _transposed(model.projection)                  # [H, E], [E] (tied head) or None
         self.head = _transposed(model.head)                              # [H, V], [V]
         self.condition = _transposed(model.condition)                    # [C, E], [E] or None
         # LSTM: the first layer's input gates of every token, computed once: embedding . W_ih + biases
