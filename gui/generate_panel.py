@@ -108,12 +108,7 @@ class GeneratePanel(QWidget):
         self.chords_label = QLabel("Chords")
         form.addRow(self.chords_label, self.chords_edit)
         self.set_chords_supported(False)
-        self.continue_check = QCheckBox("Continue from the current piece")
-        self.continue_check.setToolTip("Use the piece in the piano roll as the start (primer) of every variation;\n"
-                                       "untick to start from scratch")
-        form.addRow(self.continue_check)
-        self.continue_check.toggled.connect(self._show_whose_metre)
-        self._show_whose_metre(self.continue_check.isChecked())
+        self._add_continue_row(form)
         buttons = QHBoxLayout()
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Write the variations (Ctrl+G)")
@@ -256,6 +251,15 @@ class GeneratePanel(QWidget):
         self.chords_supported = supported
         self.chords_edit.setVisible(supported)
         self.chords_label.setVisible(supported)
+
+    def _add_continue_row(self, form: QFormLayout) -> None:
+        """The "Continue from the current piece" choice (it greys the Time choice: a primer keeps its metre)."""
+        self.continue_check = QCheckBox("Continue from the current piece")
+        self.continue_check.setToolTip("Use the piece in the piano roll as the start (primer) of every variation;\n"
+                                       "untick to start from scratch")
+        form.addRow(self.continue_check)
+        self.continue_check.toggled.connect(self._show_whose_metre)
+        self._show_whose_metre(self.continue_check.isChecked())
 
     def _show_whose_metre(self, continuing: bool) -> None:
         """The Time choice is for new music: greyed while continuing a piece, which keeps its own metre."""

@@ -307,8 +307,7 @@ class Sampler:
         state, last, cursor = self.prime(prompt, count, condition, form)
         lookups = _StepLookups(self.stepper.token_rows, self.tick_inputs(condition, form), form,
                                self.grammar_bias + self.key_bias(options.key))
-        # per-row bookkeeping in numpy, the logits in torch (see composer.melody.form_steps)
-        cursor = np.full(count, cursor, dtype=np.int64)                                # [B]
+        cursor = np.full(count, cursor, dtype=np.int64)                                # [B], all numpy
         last = last.numpy().copy()                                                      # [B]
         done = cursor >= until_tick
         outputs = []
@@ -335,10 +334,13 @@ class Sampler:
     def _logits(self, last: torch.Tensor, state: list, cursor: np.ndarray, inputs: np.ndarray | None,
                 form: FormSteps) -> tuple[torch.Tensor, list]:
         """One step for every row: logits [R, V] and the new state, with the per-tick inputs (chords, form)
-        at each row's cursor (int [R]) and the lookbacks added."""
+        at each row's cursor (int [R]) and the lookbacks added; a row about to write its KEY token gets the
+        training pieces' keys (:meth:`choose_key_as_the_corpus`)."""
         cursor = np.asarray(cursor, dtype=np.int64)
         extra = None if inputs is None else inputs[np.minimum(cursor, len(inputs) - 1)]   # [R, 4H or E]
-        return self.stepper(last, state, _plus(extra, form.lookback_extra(cursor)))
+        logits, state = self.stepper(last, state, _plus(extra, form.lookback_extra(cursor)))
+        self.choose_key_as_the_corpus(logits.numpy(), np.asarray(last))   # rows starting from nothing
+        return logits, state
 
     def _step_cap(self, prompt: np.ndarray, until_tick: int, max_steps: int | None) -> int:
         """The most steps a request may take (default: generous for the length asked)."""
@@ -440,9 +442,7 @@ class Sampler:
             if bool(done.all()):
                 break
             logits, state = self._logits(last, state, cursor.numpy(), inputs, form)
-            logits = logits + self._beam_bias(last, cursor, until_tick, fixed_bias, form)
-            self.choose_key_as_the_corpus(logits.numpy(), last.numpy())
-            logp = torch.log_softmax(logits, -1)
+            logp = torch.log_softmax(logits + self._beam_bias(last, cursor, until_tick, fixed_bias, form), -1)
             logp = torch.where(done.unsqueeze(1), finished_row, logp)
             total = scores.unsqueeze(1) + logp                               # [R, V]
             new_notes = notes.unsqueeze(1) + is_pitch * (~done).float().unsqueeze(1)
@@ -528,12 +528,16 @@ def _sum_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def key_log_prior(counts: tuple[int, ...], vocab: Vocabulary) -> np.ndarray | None:
-    """float32 [24]: log-probabilities of the KEY tokens from the training pieces' counts, half a piece added to
-    each (a key the corpus lacks stays possible, rarely); None without counts or KEY tokens."""
+    """float32 [24]: log-probabilities of the KEY tokens in the proportions of the training pieces' counts; -inf
+    for a key no training piece was in (a network trained without transposition has never read that token: it
+    is there for ``--key``, not to be drawn). None without counts or KEY tokens."""
     if not counts or not vocab.config.key_tokens:
         return None
-    smoothed = np.asarray(counts, dtype=np.float64) + 0.5
-    return np.log(smoothed / smoothed.sum()).astype(np.float32)
+    counts = np.asarray(counts, dtype=np.float64)
+    log_prior = np.full(len(counts), -np.inf)
+    seen = counts > 0
+    log_prior[seen] = np.log(counts[seen] / counts.sum())
+    return log_prior.astype(np.float32)
 
 
 def _after_prompt(prompt: np.ndarray, rows: list[np.ndarray]) -> list[np.ndarray]:

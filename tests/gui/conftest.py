@@ -158,8 +158,6 @@ def harmony_window(window_factory, tiny_melody_model, tiny_harmony_model):
 @pytest.fixture(scope="session")
 def tiny_chord_model(tmp_path_factory, gui_corpus) -> Path:
     """A tiny chord-conditioned melody model really trained on the same 12 folk tunes (melody-implied chords)."""
-    import dataclasses
-
     folder = tmp_path_factory.mktemp("gui_chord_model")
     path = folder / "tiny_chords.pt"
     config = GUI_TINY_CONFIG.replace(key_tokens=False, chord_labels="melody", chord_dropout=0.0)

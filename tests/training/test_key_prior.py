@@ -77,10 +77,10 @@ def test_the_keys_drawn_follow_the_counts():
     net, _ = _net_with_counts(tuple(counts))
     rows = Sampler(net, vocab).sample(np.array([BOS]), 2000, 1, SamplingOptions(seed=1), max_steps=1)
     drawn = collections.Counter(vocab.key_of(int(row[1])) for row in rows)
-    expected = {"G": 600.5 / 1012, "D": 300.5 / 1012, "Em": 100.5 / 1012}       # half a piece added to each key
+    expected = {"G": 0.6, "D": 0.3, "Em": 0.1}
     for name, p in expected.items():
         assert abs(drawn[name] / 2000 - p) < 4 * (p * (1 - p) / 2000) ** 0.5, (name, drawn)
-    assert sum(drawn.values()) - sum(drawn[name] for name in expected) < 2000 * 0.03   # 21 keys at 0.05 % each
+    assert set(drawn) == set(expected)                      # a key no training piece was in is never drawn
 
 
 def test_a_key_asked_for_or_a_primer_is_not_replaced():
@@ -149,3 +149,16 @@ def test_info_and_the_about_box_name_the_likeliest_keys(keyed_model, capsys):
     by_hand = [0] * 24
     by_hand[7], by_hand[2], by_hand[16] = 6, 3, 1                   # G, D, Em
     assert key_distribution_text(by_hand) == "G 60%, D 30%, Em 10% of 10 pieces"
+
+
+def test_the_prior_is_minus_infinity_for_unseen_keys_without_warnings():
+    import warnings
+
+    vocab = Vocabulary(KEYED)
+    counts = [0] * 24
+    counts[0], counts[12] = 3, 1                                                # C and Cm
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prior = key_log_prior(tuple(counts), vocab)
+    assert prior.dtype == np.float32 and np.isneginf(prior[1:12]).all() and np.isneginf(prior[13:]).all()
+    assert np.allclose(np.exp(prior[[0, 12]]), [0.75, 0.25])
