@@ -264,8 +264,9 @@ class GeneratePanel(QWidget):
     def _show_whose_metre(self, continuing: bool) -> None:
         """The Time choice is for new music: greyed while continuing a piece, which keeps its own metre."""
         self.time_combo.setEnabled(not continuing)
-        self.time_combo.setToolTip("Continuing the current piece: its own time signature is used (see the piece's\n"
-                                   "Time above the roll)" if continuing else "Metre of new music (a primer keeps its own)")
+        continuing_tip = ("Continuing the current piece: its own time signature is used\n"
+                          "(see the piece's Time above the roll)")
+        self.time_combo.setToolTip(continuing_tip if continuing else "Metre of new music (a primer keeps its own)")
 
     # -- the request -----------------------------------------------------------------------------
     def key(self) -> str | None:

@@ -63,8 +63,8 @@ class ModelConfig(Settings):
         FormLayout.parse(self.form_features)   # raises ValueError on an unknown feature
         counts = tuple(self.key_counts) if isinstance(self.key_counts, (list, tuple)) else None
         if counts is None or not all(type(n) is int and 0 <= n < 1 << 40 for n in counts):
-            raise ValueError(f"key_counts must be a list of counts (whole numbers from 0), got {self.key_counts!r}"
-                             [:160])
+            shown = repr(self.key_counts)[:80]
+            raise ValueError(f"key_counts must be a list of counts (whole numbers from 0), got {shown}")
         if counts and (len(counts) != KEY_COUNT or not sum(counts)):
             raise ValueError(f"key_counts must give {KEY_COUNT} counts, not all 0 (or none), got {len(counts)}")
         object.__setattr__(self, "key_counts", counts)         # a file's list, kept as the field's tuple

@@ -214,7 +214,8 @@ class MelodyTask(TrainingTask):
                  data_dir: str | os.PathLike, shard: Shard = SINGLE) -> None:
         self.settings, self.corpus, self.vocab, self.device, self._shard = config, corpus, vocab, device, shard
         self.rng = np.random.default_rng(config.seed)
-        self.model = ComposerLM(config.model_config(len(vocab), key_counts(corpus.sequences["train"], vocab))).to(device)
+        counts = key_counts(corpus.sequences["train"], vocab)          # the training pieces' keys, as written
+        self.model = ComposerLM(config.model_config(len(vocab), counts)).to(device)
         self.trainable = distributed.wrap(self.model, shard, device)  # what the steps call
         self.optimizer = make_optimizer(self.model, config.lr, config.weight_decay,
                                         no_decay=lambda name: name.startswith("embedding"))
