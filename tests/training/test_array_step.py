@@ -108,7 +108,8 @@ def test_sigmoid_is_exact_at_the_extremes_without_warnings():
 
 
 def test_one_thread_limits_numpys_blas_and_restores_it():
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl                                          # a dependency: never skipped
+
     before = [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
     with one_thread():
         inside = [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]

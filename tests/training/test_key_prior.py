@@ -83,7 +83,7 @@ def test_the_keys_drawn_follow_the_counts():
     assert set(drawn) == set(expected)                      # a key no training piece was in is never drawn
 
 
-def test_a_key_asked_for_or_a_primer_is_not_replaced():
+def test_a_key_asked_for_is_not_replaced():
     counts = [0] * 24
     counts[Vocabulary(KEYED).key("Am") - Vocabulary(KEYED).key_offset] = 100_000
     net, vocab = _net_with_counts(tuple(counts))
